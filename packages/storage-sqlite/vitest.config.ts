@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  resolve: { conditions: ['cartwright-source', 'import', 'module', 'node', 'default'] },
+  ssr: { resolve: { conditions: ['cartwright-source', 'import', 'module', 'node', 'default'] } },
+  test: {
+    include: ['test/**/*.test.ts'],
+    reporters: ['default', 'json'],
+    outputFile: { json: '.test-report.json' },
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+})
