@@ -76,7 +76,7 @@ export class CommerceError extends Error {
  */
 export function isCommerceError(error: unknown, code?: CommerceErrorCode): error is CommerceError {
   if (typeof error !== 'object' || error === null || !(MARK in error)) return false
-  return code === undefined || (error as CommerceError).code === code
+  return code === undefined || (error as unknown as CommerceError).code === code
 }
 
 /** Builds a `VALIDATION` error that names every failing field. */

@@ -1,0 +1,200 @@
+import type { Generated, Kysely, Transaction } from 'kysely'
+
+/** Timestamps are written as ISO-8601 UTC strings; PostgreSQL returns them as `Date`. */
+export type Timestamp = string | Date
+
+export interface ProductTable {
+  id: string
+  handle: string
+  title: string
+  description: string | null
+  status: string
+  options: string
+  metadata: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface VariantTable {
+  id: string
+  product_id: string
+  sku: string
+  title: string
+  options: string
+  weight_grams: number | null
+  manage_inventory: number
+  position: number
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface PriceTable {
+  id: string
+  variant_id: string
+  currency: string
+  amount: number
+  min_quantity: number
+}
+
+export interface StockLocationTable {
+  id: string
+  name: string
+  code: string
+  priority: number
+  created_at: Timestamp
+}
+
+export interface InventoryLevelTable {
+  id: string
+  variant_id: string
+  location_id: string
+  on_hand: number
+  reserved: number
+  low_stock_threshold: number | null
+  updated_at: Timestamp
+}
+
+export interface ReservationTable {
+  id: string
+  variant_id: string
+  location_id: string
+  level_id: string
+  quantity: number
+  cart_id: string
+  order_id: string | null
+  status: string
+  created_at: Timestamp
+}
+
+export interface CartTable {
+  id: string
+  currency: string
+  status: string
+  email: string | null
+  customer_id: string | null
+  shipping_address: string | null
+  billing_address: string | null
+  shipping_option_id: string | null
+  checkout: string | null
+  order_id: string | null
+  version: number
+  metadata: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface CartLineTable {
+  id: string
+  cart_id: string
+  variant_id: string
+  quantity: number
+  created_at: Timestamp
+}
+
+export interface PaymentTable {
+  id: string
+  cart_id: string
+  order_id: string | null
+  provider: string
+  idempotency_key: string
+  status: string
+  currency: string
+  amount: number
+  authorized_amount: number
+  captured_amount: number
+  refunded_amount: number
+  reference: string | null
+  failure: string | null
+  lease_until: Timestamp | null
+  data: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface OrderTable {
+  id: string
+  number: number
+  cart_id: string
+  currency: string
+  status: string
+  payment_status: string
+  fulfillment_status: string
+  email: string
+  customer_id: string | null
+  shipping_address: string | null
+  billing_address: string | null
+  shipping_method: string | null
+  subtotal: number
+  discount_total: number
+  shipping_total: number
+  tax_total: number
+  total: number
+  metadata: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+  canceled_at: Timestamp | null
+}
+
+export interface OrderLineTable {
+  id: string
+  order_id: string
+  variant_id: string
+  product_id: string
+  sku: string
+  title: string
+  variant_title: string
+  quantity: number
+  unit_price: number
+  subtotal: number
+  discount_total: number
+  tax_total: number
+  total: number
+  position: number
+}
+
+export interface OutboxTable {
+  id: string
+  type: string
+  payload: string
+  created_at: Timestamp
+}
+
+export interface OutboxDeliveryTable {
+  id: Generated<number>
+  event_id: string
+  subscriber: string
+  status: string
+  attempts: number
+  next_attempt_at: Timestamp
+  locked_until: Timestamp | null
+  locked_by: string | null
+  last_error: string | null
+  delivered_at: Timestamp | null
+}
+
+export interface CounterTable {
+  name: string
+  value: number
+}
+
+/** The tables core owns. Plugins that keep their own tables extend this with their own interface. */
+export interface CoreDatabase {
+  cw_products: ProductTable
+  cw_variants: VariantTable
+  cw_prices: PriceTable
+  cw_stock_locations: StockLocationTable
+  cw_inventory_levels: InventoryLevelTable
+  cw_reservations: ReservationTable
+  cw_carts: CartTable
+  cw_cart_lines: CartLineTable
+  cw_payments: PaymentTable
+  cw_orders: OrderTable
+  cw_order_lines: OrderLineTable
+  cw_outbox: OutboxTable
+  cw_outbox_deliveries: OutboxDeliveryTable
+  cw_counters: CounterTable
+}
+
+export type Db = Kysely<CoreDatabase>
+export type Tx = Transaction<CoreDatabase>
+export type Executor = Db | Tx

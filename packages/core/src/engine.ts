@@ -1,0 +1,182 @@
+import { Kysely } from 'kysely'
+import { z } from 'zod'
+import { CommerceError } from './errors.js'
+import { EventBus, type ListenerErrorHandler } from './events.js'
+import { HookRegistry } from './hooks.js'
+import type { CoreDatabase } from './db/database.js'
+import { coreMigrations, migrateToLatest } from './db/migrations.js'
+import { Outbox, outboxOptionsSchema, type OutboxOptions } from './outbox.js'
+import type { DurableSubscriber, Plugin } from './ports/plugin.js'
+import type { PaymentProvider } from './ports/payment-provider.js'
+import type { ShippingProvider } from './ports/shipping-provider.js'
+import type { StorageAdapter } from './ports/storage-adapter.js'
+import type { TaxProvider } from './ports/tax-provider.js'
+import { noTax } from './providers/fixed-rate-tax.js'
+import type { Runtime } from './runtime.js'
+import { CartService } from './services/cart-service.js'
+import { CatalogService } from './services/catalog-service.js'
+import { CheckoutService } from './services/checkout-service.js'
+import { InventoryService } from './services/inventory-service.js'
+import { OrderService } from './services/order-service.js'
+import { parseOptions } from './validation.js'
+
+/** Everything `createCommerce` takes. Only `storage` is required. */
+export interface CommerceOptions {
+  storage: StorageAdapter
+  payments?: PaymentProvider[]
+  shipping?: ShippingProvider[]
+  /** Defaults to no tax. */
+  tax?: TaxProvider
+  plugins?: Plugin[]
+  /** Durable subscribers besides the plugins' own. */
+  subscribers?: DurableSubscriber[]
+  outbox?: OutboxOptions
+  /** How long a checkout holds its claim on a cart while the gateway answers, in ms (default 30 000). */
+  checkoutLeaseMs?: number
+  /** Reports errors thrown by event listeners and subscribers; defaults to `console.error`. */
+  onListenerError?: ListenerErrorHandler
+  /** Run migrations at start (default true). */
+  migrate?: boolean
+  /** Clock, for tests. */
+  now?: () => Date
+}
+
+const optionsSchema = z.object({
+  storage: z.custom<StorageAdapter>((v) => typeof v === 'object' && v !== null && typeof (v as StorageAdapter).createDialect === 'function', {
+    message: 'pass a storage adapter such as sqliteStorage()',
+  }),
+  payments: z
+    .array(z.custom<PaymentProvider>((v) => typeof (v as PaymentProvider)?.authorize === 'function', { message: 'not a payment provider' }))
+    .default([]),
+  shipping: z
+    .array(z.custom<ShippingProvider>((v) => typeof (v as ShippingProvider)?.quote === 'function', { message: 'not a shipping provider' }))
+    .default([]),
+  tax: z.custom<TaxProvider>((v) => typeof (v as TaxProvider)?.calculate === 'function', { message: 'not a tax provider' }).optional(),
+  plugins: z.array(z.custom<Plugin>((v) => typeof (v as Plugin)?.id === 'string', { message: 'not a plugin' })).default([]),
+  subscribers: z
+    .array(z.custom<DurableSubscriber>((v) => typeof (v as DurableSubscriber)?.handle === 'function', { message: 'not a subscriber' }))
+    .default([]),
+  outbox: outboxOptionsSchema.default(outboxOptionsSchema.parse({})),
+  checkoutLeaseMs: z.number().int().min(1000).max(600_000).default(30_000),
+  onListenerError: z.custom<ListenerErrorHandler>((v) => typeof v === 'function').optional(),
+  migrate: z.boolean().default(true),
+  now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
+})
+
+/**
+ * A composed commerce engine: services grouped by noun, the event bus, hooks and the outbox.
+ */
+export interface Commerce {
+  readonly catalog: CatalogService
+  readonly inventory: InventoryService
+  readonly carts: CartService
+  readonly checkout: CheckoutService
+  readonly orders: OrderService
+  /** After-commit events. */
+  readonly events: EventBus
+  /** Ordered, awaited interceptors. */
+  readonly hooks: HookRegistry
+  /** Durable deliveries: drain, inspect dead letters, retry. */
+  readonly outbox: Outbox
+  /** The kysely instance over core's tables, for plugins and advanced queries. */
+  readonly db: Kysely<CoreDatabase>
+  /** Stops the dispatcher and closes storage. */
+  close(): Promise<void>
+}
+
+function unique(kind: string, ids: string[]): void {
+  const seen = new Set<string>()
+  for (const id of ids) {
+    if (seen.has(id)) throw new CommerceError('CONFIGURATION', `[cartwright] two ${kind} share the id ${JSON.stringify(id)}`)
+    seen.add(id)
+  }
+}
+
+/**
+ * Composes an engine from a storage adapter, providers and plugins; runs migrations and
+ * starts the outbox dispatcher.
+ *
+ * @example
+ * ```ts
+ * import { createCommerce, testPayments, flatRateShipping, fixedRateTax } from '@cartwright/core'
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
+ *
+ * const commerce = await createCommerce({
+ *   storage: sqliteStorage({ filename: 'shop.db' }),
+ *   payments: [testPayments()],
+ *   shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 500 } }] })],
+ *   tax: fixedRateTax({ rate: '8' }),
+ * })
+ * ```
+ */
+export async function createCommerce(options: CommerceOptions): Promise<Commerce> {
+  const config = parseOptions(optionsSchema, options, 'cartwright')
+  unique('payment providers', config.payments.map((p) => p.id))
+  unique('shipping providers', config.shipping.map((p) => p.id))
+  unique('plugins', config.plugins.map((p) => p.id))
+  const subscribers = [...config.subscribers, ...config.plugins.flatMap((p) => p.subscribers ?? [])]
+  unique('durable subscribers', subscribers.map((s) => s.id))
+  for (const provider of config.payments) {
+    for (const op of ['capture', 'void', 'refund'] as const) {
+      if (provider.capabilities?.[op] && typeof provider[op] !== 'function') {
+        throw new CommerceError('CONFIGURATION', `[cartwright] payment provider ${provider.id} claims the ${op} capability but has no ${op}() method`)
+      }
+    }
+  }
+
+  const storage = config.storage
+  const db = new Kysely<CoreDatabase>({ dialect: storage.createDialect() })
+  try {
+    if (config.migrate) {
+      await migrateToLatest(db, storage.family, 'core', coreMigrations)
+      for (const plugin of config.plugins) {
+        if (plugin.migrations) await migrateToLatest(db, storage.family, plugin.id, plugin.migrations)
+      }
+    }
+  } catch (error) {
+    await db.destroy()
+    throw error
+  }
+
+  const onListenerError: ListenerErrorHandler =
+    config.onListenerError ?? ((error, context) => console.error(`[cartwright] ${context.listener} for ${context.event} failed:`, error))
+  const events = new EventBus(onListenerError)
+  const hooks = new HookRegistry()
+  let outbox: Outbox | null = null
+  const rt: Runtime = {
+    db,
+    storage,
+    events,
+    hooks,
+    payments: new Map(config.payments.map((p) => [p.id, p])),
+    shipping: config.shipping,
+    tax: config.tax ?? noTax(),
+    subscribers,
+    now: config.now ?? (() => new Date()),
+    settings: { checkoutLeaseMs: config.checkoutLeaseMs, transactionRetries: 5 },
+    onDeliveriesWritten: () => outbox?.kick(),
+  }
+  outbox = new Outbox(rt, config.outbox)
+  for (const plugin of config.plugins) await plugin.setup?.({ hooks, events })
+  outbox.start()
+
+  let closed: Promise<void> | null = null
+  return {
+    catalog: new CatalogService(rt),
+    inventory: new InventoryService(rt),
+    carts: new CartService(rt),
+    checkout: new CheckoutService(rt),
+    orders: new OrderService(rt),
+    events,
+    hooks,
+    outbox,
+    db,
+    close() {
+      closed ??= (async () => {
+        await outbox!.stop()
+        await db.destroy()
+      })()
+      return closed
+    },
+  }
+}

@@ -1,0 +1,97 @@
+import mitt, { type Emitter } from 'mitt'
+import type { InventoryLevel, Order, Payment, Product } from './types.js'
+
+/**
+ * Every event Cartwright emits, by name. Payloads are plain JSON: the same object is
+ * given to in-process listeners and written to the outbox for durable subscribers.
+ */
+export interface CommerceEvents {
+  'product.created': { productId: string; handle: string }
+  'product.updated': { productId: string }
+  'inventory.adjusted': { variantId: string; locationId: string; onHand: number; available: number }
+  'inventory.low_stock': { variantId: string; locationId: string; available: number; threshold: number }
+  'cart.created': { cartId: string; currency: string }
+  'cart.item_added': { cartId: string; variantId: string; quantity: number }
+  'cart.item_updated': { cartId: string; lineId: string; quantity: number }
+  'cart.item_removed': { cartId: string; lineId: string }
+  'cart.updated': { cartId: string }
+  'order.placed': { order: Order }
+  'order.canceled': { orderId: string; number: number; reason: string | null }
+  'order.fulfilled': { orderId: string; number: number }
+  'payment.authorized': { payment: Payment }
+  'payment.captured': { payment: Payment }
+  'payment.voided': { payment: Payment }
+  'payment.refunded': { payment: Payment; amount: number }
+  'payment.declined': { cartId: string; paymentId: string; reason: string }
+}
+
+export type CommerceEventName = keyof CommerceEvents
+
+/** An event as stored in the outbox and handed to durable subscribers. */
+export interface StoredEvent<K extends CommerceEventName = CommerceEventName> {
+  /** Unique event id: the dedup key for subscribers. */
+  id: string
+  type: K
+  payload: CommerceEvents[K]
+  createdAt: string
+}
+
+/** Called with an error a listener threw; the emitting operation has already succeeded. */
+export type ListenerErrorHandler = (error: unknown, context: { event: string; listener: 'event' | 'subscriber' }) => void
+
+type AnyHandler = (payload: any) => unknown
+
+/**
+ * After-commit notifications. Listeners run after the change they announce is committed;
+ * a listener that throws (or rejects) is reported to `onListenerError` and never fails the operation.
+ *
+ * @example
+ * ```ts
+ * const off = commerce.events.on('order.placed', ({ order }) => console.log('placed', order.number))
+ * off() // unsubscribe
+ * ```
+ */
+export class EventBus {
+  readonly #emitter: Emitter<Record<string, unknown>> = mitt()
+  readonly #wrapped = new Map<AnyHandler, AnyHandler>()
+  readonly #onError: ListenerErrorHandler
+
+  constructor(onError: ListenerErrorHandler) {
+    this.#onError = onError
+  }
+
+  /**
+   * Listens to one event type. Returns a function that removes the listener.
+   *
+   * @example
+   * ```ts
+   * const off = commerce.events.on('payment.captured', ({ payment }) => audit(payment))
+   * ```
+   */
+  on<K extends CommerceEventName>(type: K, handler: (payload: CommerceEvents[K]) => unknown): () => void {
+    const wrapped: AnyHandler = (payload) => {
+      try {
+        const result = handler(payload)
+        if (result && typeof (result as Promise<unknown>).then === 'function') {
+          ;(result as Promise<unknown>).then(undefined, (error) => this.#onError(error, { event: type, listener: 'event' }))
+        }
+      } catch (error) {
+        this.#onError(error, { event: type, listener: 'event' })
+      }
+    }
+    this.#wrapped.set(handler as AnyHandler, wrapped)
+    this.#emitter.on(type, wrapped)
+    return () => this.off(type, handler)
+  }
+
+  /** Removes a listener added with {@link EventBus.on}. */
+  off<K extends CommerceEventName>(type: K, handler: (payload: CommerceEvents[K]) => unknown): void {
+    const wrapped = this.#wrapped.get(handler as AnyHandler)
+    if (wrapped) this.#emitter.off(type, wrapped)
+  }
+
+  /** @internal Delivers committed events to in-process listeners. */
+  emitCommitted(events: ReadonlyArray<{ type: string; payload: unknown }>): void {
+    for (const event of events) this.#emitter.emit(event.type, event.payload)
+  }
+}

@@ -1,0 +1,258 @@
+import { sql } from 'kysely'
+import { z } from 'zod'
+import type { CommerceEventName, StoredEvent } from './events.js'
+import { iso, isoOrNull } from './db/rows.js'
+import { newId } from './ids.js'
+import type { DurableSubscriber } from './ports/plugin.js'
+import { read, transact, type Runtime } from './runtime.js'
+import { fields, parseInput } from './validation.js'
+
+/** Dispatcher settings: how often to poll, how long a claim lasts, how retries back off. */
+export interface OutboxOptions {
+  /** Run the in-process dispatcher (default true). Turn off in processes that should only write. */
+  enabled?: boolean
+  /** Poll interval when idle, in ms (default 250). A commit that writes deliveries wakes it at once. */
+  pollIntervalMs?: number
+  /** How long a claimed delivery is ours before another dispatcher may take it, in ms (default 30 000). */
+  leaseMs?: number
+  /** Deliveries claimed per round (default 50). */
+  batchSize?: number
+  /** Attempts before a delivery is dead-lettered (default 8). */
+  maxAttempts?: number
+  /** First retry delay in ms; doubles each attempt (default 1000). */
+  backoffBaseMs?: number
+  /** Longest retry delay in ms (default 5 minutes). */
+  backoffMaxMs?: number
+}
+
+export const outboxOptionsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  pollIntervalMs: z.number().int().min(5).max(60_000).default(250),
+  leaseMs: z.number().int().min(100).max(3_600_000).default(30_000),
+  batchSize: z.number().int().min(1).max(1000).default(50),
+  maxAttempts: z.number().int().min(1).max(100).default(8),
+  backoffBaseMs: z.number().int().min(0).max(3_600_000).default(1000),
+  backoffMaxMs: z.number().int().min(0).max(86_400_000).default(300_000),
+})
+
+/** A delivery of one event to one durable subscriber, as shown by the admin API. */
+export interface Delivery {
+  id: number
+  eventId: string
+  eventType: string
+  subscriber: string
+  status: 'pending' | 'delivered' | 'dead'
+  attempts: number
+  nextAttemptAt: string
+  lastError: string | null
+  deliveredAt: string | null
+}
+
+/**
+ * Delivers outbox events to durable subscribers, at least once. Any number of processes
+ * may run a dispatcher against one database: a delivery is claimed for a lease; on
+ * PostgreSQL claims use `FOR UPDATE SKIP LOCKED`, on SQLite the claim is one write
+ * transaction. A failed delivery is retried with exponential backoff and dead-lettered after
+ * `maxAttempts`.
+ *
+ * @example
+ * ```ts
+ * await commerce.outbox.drain() // deliver everything due now (tests, scripts)
+ * const dead = await commerce.outbox.list({ status: 'dead' })
+ * await commerce.outbox.retry(dead[0].id)
+ * ```
+ */
+export class Outbox {
+  readonly #rt: Runtime
+  readonly #options: z.output<typeof outboxOptionsSchema>
+  readonly #subscribers: Map<string, DurableSubscriber>
+  readonly #owner = newId('dispatcher')
+  #timer: NodeJS.Timeout | null = null
+  #running: Promise<number> | null = null
+  #again = false
+  #stopped = true
+
+  constructor(rt: Runtime, options: z.output<typeof outboxOptionsSchema>) {
+    this.#rt = rt
+    this.#options = options
+    this.#subscribers = new Map(rt.subscribers.map((s) => [s.id, s]))
+  }
+
+  /** @internal Starts polling. */
+  start(): void {
+    if (!this.#options.enabled || !this.#stopped) return
+    this.#stopped = false
+    this.#schedule(0)
+  }
+
+  /** Stops polling and waits for the round in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = null
+    await this.#running?.catch(() => undefined)
+  }
+
+  /** @internal Wakes the dispatcher after a commit that wrote deliveries. */
+  kick(): void {
+    if (this.#stopped) return
+    if (this.#running) {
+      this.#again = true
+      return
+    }
+    this.#schedule(0)
+  }
+
+  #schedule(delay: number): void {
+    if (this.#stopped) return
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => {
+      this.#timer = null
+      void this.#round().then((handled) => {
+        const more = handled > 0 || this.#again
+        this.#again = false
+        this.#schedule(more ? 0 : this.#options.pollIntervalMs)
+      })
+    }, delay)
+    this.#timer.unref?.()
+  }
+
+  async #round(): Promise<number> {
+    if (this.#running) return this.#running
+    this.#running = this.runOnce().catch(() => 0)
+    try {
+      return await this.#running
+    } finally {
+      this.#running = null
+    }
+  }
+
+  /**
+   * Claims and delivers one batch of due deliveries. Returns how many were attempted.
+   * Exposed for tests and for hosts that drive dispatch themselves (`enabled: false`).
+   */
+  async runOnce(): Promise<number> {
+    const rt = this.#rt
+    const now = rt.now()
+    const stamp = now.toISOString()
+    const lease = new Date(now.getTime() + this.#options.leaseMs).toISOString()
+    const ids = [...this.#subscribers.keys()]
+    if (ids.length === 0) return 0
+    const claimed = await transact(rt, async (tx) => {
+      let due = tx
+        .selectFrom('cw_outbox_deliveries')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', stamp)
+        .where('subscriber', 'in', ids)
+        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', stamp)]))
+        .orderBy('id')
+        .limit(this.#options.batchSize)
+      if (rt.storage.capabilities.skipLocked) due = due.forUpdate().skipLocked()
+      return tx
+        .updateTable('cw_outbox_deliveries')
+        .set({ locked_until: lease, locked_by: this.#owner, attempts: sql`attempts + 1` })
+        .where('id', 'in', due)
+        .returning(['id', 'event_id', 'subscriber', 'attempts'])
+        .execute()
+    })
+    if (claimed.length === 0) return 0
+    const events = await read(rt, (db) =>
+      db.selectFrom('cw_outbox').selectAll().where('id', 'in', [...new Set(claimed.map((c) => c.event_id))]).execute(),
+    )
+    const byId = new Map(events.map((e) => [e.id, e]))
+    claimed.sort((a, b) => Number(a.id) - Number(b.id))
+    for (const delivery of claimed) {
+      const row = byId.get(delivery.event_id)
+      const subscriber = this.#subscribers.get(delivery.subscriber)
+      if (!row || !subscriber) continue
+      const event: StoredEvent = {
+        id: row.id,
+        type: row.type as CommerceEventName,
+        payload: JSON.parse(row.payload),
+        createdAt: iso(row.created_at),
+      }
+      try {
+        await subscriber.handle(event, { attempt: delivery.attempts, subscriber: subscriber.id })
+        await this.#settle(delivery.id, { status: 'delivered', delivered_at: rt.now().toISOString(), locked_until: null, last_error: null })
+      } catch (error) {
+        const message = String((error as Error)?.message ?? error).slice(0, 1000)
+        const dead = delivery.attempts >= this.#options.maxAttempts
+        const delay = Math.min(this.#options.backoffMaxMs, this.#options.backoffBaseMs * 2 ** (delivery.attempts - 1))
+        await this.#settle(delivery.id, {
+          status: dead ? 'dead' : 'pending',
+          last_error: message,
+          locked_until: null,
+          next_attempt_at: new Date(rt.now().getTime() + delay).toISOString(),
+        })
+      }
+    }
+    return claimed.length
+  }
+
+  async #settle(id: number | bigint, changes: Record<string, unknown>): Promise<void> {
+    await transact(this.#rt, async (tx) => {
+      await tx.updateTable('cw_outbox_deliveries').set(changes).where('id', '=', Number(id)).execute()
+    })
+  }
+
+  /**
+   * Delivers until nothing is due now (retries scheduled later are left), or `timeoutMs` passes.
+   * Returns the number of deliveries attempted.
+   */
+  async drain(options: { timeoutMs?: number } = {}): Promise<number> {
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000)
+    let total = 0
+    for (;;) {
+      const handled = await this.runOnce()
+      total += handled
+      if (handled === 0 || Date.now() > deadline) return total
+    }
+  }
+
+  /** Deliveries by status (`pending`, `delivered` or `dead`), oldest first. */
+  async list(input: { status?: Delivery['status']; limit?: number } = {}): Promise<Delivery[]> {
+    const data = parseInput(
+      z.strictObject({ status: z.enum(['pending', 'delivered', 'dead']).optional(), limit: z.number().int().min(1).max(1000).default(100) }),
+      input,
+      'delivery list',
+    )
+    const rows = await read(this.#rt, (db) => {
+      let q = db
+        .selectFrom('cw_outbox_deliveries as d')
+        .innerJoin('cw_outbox as e', 'e.id', 'd.event_id')
+        .select(['d.id', 'd.event_id', 'e.type', 'd.subscriber', 'd.status', 'd.attempts', 'd.next_attempt_at', 'd.last_error', 'd.delivered_at'])
+        .orderBy('d.id')
+        .limit(data.limit)
+      if (data.status) q = q.where('d.status', '=', data.status)
+      return q.execute()
+    })
+    return rows.map((r) => ({
+      id: Number(r.id),
+      eventId: r.event_id,
+      eventType: r.type,
+      subscriber: r.subscriber,
+      status: r.status as Delivery['status'],
+      attempts: r.attempts,
+      nextAttemptAt: iso(r.next_attempt_at),
+      lastError: r.last_error,
+      deliveredAt: isoOrNull(r.delivered_at),
+    }))
+  }
+
+  /** Puts a dead-lettered delivery back in the queue, due now, with its attempts reset. */
+  async retry(deliveryId: number): Promise<void> {
+    const id = parseInput(z.number().int().min(1), deliveryId, 'delivery id')
+    await transact(this.#rt, async (tx) => {
+      await tx
+        .updateTable('cw_outbox_deliveries')
+        .set({ status: 'pending', attempts: 0, next_attempt_at: this.#rt.now().toISOString(), locked_until: null })
+        .where('id', '=', id)
+        .where('status', '=', 'dead')
+        .execute()
+    })
+    this.kick()
+  }
+}
+
+void fields

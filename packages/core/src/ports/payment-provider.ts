@@ -1,0 +1,82 @@
+/** What a payment provider can do beyond authorizing. Core refuses operations a provider cannot do. */
+export interface PaymentCapabilities {
+  /** Authorize first and capture later (`orders.capturePayment`). */
+  capture: boolean
+  /** Capture less than the authorized amount. */
+  partialCapture: boolean
+  /** Refund captured money, wholly or in part. */
+  refund: boolean
+  /** Void an authorization that was not captured. */
+  void: boolean
+}
+
+/** Asks the gateway to reserve `amount` on the shopper's payment method. */
+export interface AuthorizeInput {
+  /** Cartwright's payment id. */
+  paymentId: string
+  /**
+   * Idempotency key for the gateway. The same key is sent again when a checkout is resumed
+   * after a crash or a lost response; the gateway must then return the first result, not charge twice.
+   */
+  idempotencyKey: string
+  /** Exactly the persisted order total, in minor units. */
+  amount: number
+  currency: string
+  cartId: string
+  email: string | null
+  /** Provider-specific data from the shopper's client (a token, a payment method id). Never trusted for amounts. */
+  data: Record<string, unknown>
+}
+
+/** The gateway's answer to an authorization. */
+export type AuthorizeResult =
+  | { status: 'authorized'; reference: string; data?: Record<string, unknown> }
+  /** The provider captured at once (no separate capture step). */
+  | { status: 'captured'; reference: string; data?: Record<string, unknown> }
+  | { status: 'declined'; reason: string; reference?: string }
+
+/** Input to capture, void and refund: the gateway reference from the authorization. */
+export interface PaymentOperationInput {
+  paymentId: string
+  reference: string
+  /** Key unique to this operation on this payment; repeated on retry. */
+  idempotencyKey: string
+  amount: number
+  currency: string
+}
+
+/** The gateway's answer to capture, void or refund. */
+export type PaymentOperationResult = { status: 'succeeded'; reference?: string } | { status: 'failed'; reason: string }
+
+/**
+ * A payment gateway adapter. Implement it as a factory that parses its options and returns
+ * a plain object. Every method must be idempotent on its `idempotencyKey`: Cartwright resends the
+ * same key when it cannot know whether the first call reached the gateway.
+ *
+ * @example
+ * ```ts
+ * export function myGateway(options: MyOptions): PaymentProvider {
+ *   const client = new MyGatewayClient(options.apiKey)
+ *   return {
+ *     id: 'my-gateway',
+ *     capabilities: { capture: true, partialCapture: false, refund: true, void: true },
+ *     async authorize(input) {
+ *       const r = await client.authorize(input.amount, input.currency, { idempotencyKey: input.idempotencyKey })
+ *       return r.ok ? { status: 'authorized', reference: r.id } : { status: 'declined', reason: r.message }
+ *     },
+ *     capture: (input) => client.capture(input.reference, input.amount, input.idempotencyKey),
+ *     void: (input) => client.void(input.reference, input.idempotencyKey),
+ *     refund: (input) => client.refund(input.reference, input.amount, input.idempotencyKey),
+ *   }
+ * }
+ * ```
+ */
+export interface PaymentProvider {
+  /** Unique provider id, chosen by the shopper at checkout (`payment: { provider: 'stripe' }`). */
+  readonly id: string
+  readonly capabilities: PaymentCapabilities
+  authorize(input: AuthorizeInput): Promise<AuthorizeResult>
+  capture?(input: PaymentOperationInput): Promise<PaymentOperationResult>
+  void?(input: PaymentOperationInput): Promise<PaymentOperationResult>
+  refund?(input: PaymentOperationInput): Promise<PaymentOperationResult>
+}

@@ -1,0 +1,139 @@
+import { z } from 'zod'
+import type { AuthorizeInput, AuthorizeResult, PaymentOperationInput, PaymentOperationResult, PaymentProvider } from '../ports/payment-provider.js'
+import { parseOptions } from '../validation.js'
+
+/** What the test gateway does with one authorization. */
+export type TestOutcome =
+  | 'approve'
+  | 'decline'
+  | 'capture'
+  /** The request fails before reaching the gateway: nothing is charged. */
+  | 'error'
+  /** The gateway authorizes, but the response is lost: the caller sees an error, the ledger has the charge. */
+  | 'lost'
+  | { decline: string }
+  | { delayMs: number; then?: TestOutcome }
+
+const optionsSchema = z.strictObject({
+  id: z.string().min(1).max(64).default('test'),
+  /** Capture at authorization, as some gateways do. */
+  autoCapture: z.boolean().default(false),
+  /** Outcome for authorizations that nothing scripted; default `approve`. */
+  defaultOutcome: z.custom<TestOutcome>().optional(),
+})
+
+/** Options of {@link testPayments}. */
+export type TestPaymentsOptions = z.input<typeof optionsSchema>
+
+/** A record of one call the test gateway received. */
+export interface TestGatewayCall {
+  operation: 'authorize' | 'capture' | 'void' | 'refund'
+  idempotencyKey: string
+  amount: number
+  currency: string
+  /** False when the key was seen before and the first result was replayed. */
+  charged: boolean
+}
+
+/** The test gateway: a {@link PaymentProvider} you can script, and its ledger. */
+export interface TestPayments extends PaymentProvider {
+  /** Queue outcomes for the next authorizations, in order. */
+  script(...outcomes: TestOutcome[]): void
+  /** Outcome used when the queue is empty. `data.outcome` from the shopper's client overrides it per call. */
+  setDefault(outcome: TestOutcome): void
+  /** Every call received, in order. */
+  readonly calls: readonly TestGatewayCall[]
+  /** Authorizations that reached the ledger (repeats of a key are not counted). */
+  authorizations(): number
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * An in-memory payment gateway for tests and demos. It keeps a ledger keyed by idempotency
+ * key like a real gateway (a repeated key replays the first result, charging nothing), and
+ * can be scripted to approve, decline, fail or stall. The shopper's client can choose an
+ * outcome with `payment.data.outcome` (`'decline'`, for instance), as test card numbers do.
+ *
+ * @example
+ * ```ts
+ * const payments = testPayments()
+ * const commerce = await createCommerce({ storage, payments: [payments] })
+ * payments.script('decline') // the next authorization is declined
+ * ```
+ */
+export function testPayments(options: TestPaymentsOptions = {}): TestPayments {
+  const config = parseOptions(optionsSchema, options, 'cartwright:test-payments')
+  const queue: TestOutcome[] = []
+  let fallback: TestOutcome = config.defaultOutcome ?? 'approve'
+  const calls: TestGatewayCall[] = []
+  const results = new Map<string, Promise<AuthorizeResult | PaymentOperationResult>>()
+  let sequence = 0
+  const lost = new Set<string>()
+
+  async function decide(outcome: TestOutcome, input: AuthorizeInput): Promise<AuthorizeResult> {
+    if (typeof outcome === 'object' && 'delayMs' in outcome) {
+      await sleep(outcome.delayMs)
+      return decide(outcome.then ?? 'approve', input)
+    }
+    if (outcome === 'error') throw new Error('test gateway: connection reset')
+    if (outcome === 'decline') return { status: 'declined', reason: 'card_declined' }
+    if (typeof outcome === 'object' && 'decline' in outcome) return { status: 'declined', reason: outcome.decline }
+    const reference = `tp_${++sequence}_${input.paymentId}`
+    return outcome === 'capture' || config.autoCapture ? { status: 'captured', reference } : { status: 'authorized', reference }
+  }
+
+  function once<T extends AuthorizeResult | PaymentOperationResult>(key: string, record: Omit<TestGatewayCall, 'charged'>, run: () => Promise<T>): Promise<T> {
+    const seen = results.get(key)
+    const call: TestGatewayCall = { ...record, charged: !seen }
+    calls.push(call)
+    if (seen) return seen as Promise<T>
+    const result = run()
+    results.set(key, result)
+    // A failed call did not reach the ledger: the same key may try again.
+    result.catch(() => {
+      call.charged = false
+      results.delete(key)
+    })
+    return result
+  }
+
+  const operation = (name: 'capture' | 'void' | 'refund') => (input: PaymentOperationInput) =>
+    once(`${name}:${input.idempotencyKey}`, { operation: name, idempotencyKey: input.idempotencyKey, amount: input.amount, currency: input.currency }, async () =>
+      ({ status: 'succeeded', reference: `${name}_${input.reference}` }) as PaymentOperationResult,
+    )
+
+  return {
+    id: config.id,
+    capabilities: { capture: true, partialCapture: true, refund: true, void: true },
+    authorize(input) {
+      return once(`authorize:${input.idempotencyKey}`, { operation: 'authorize', idempotencyKey: input.idempotencyKey, amount: input.amount, currency: input.currency }, () => {
+        const requested = input.data['outcome'] as TestOutcome | undefined
+        const outcome = requested ?? queue.shift() ?? fallback
+        if (outcome === 'lost') {
+          lost.add(input.idempotencyKey)
+          return decide('approve', input)
+        }
+        return decide(outcome, input)
+      }).then((result) => {
+        if (lost.delete(input.idempotencyKey)) throw new Error('test gateway: response lost')
+        return result
+      })
+    },
+    capture: operation('capture'),
+    void: operation('void'),
+    refund: operation('refund'),
+    script(...outcomes) {
+      queue.push(...outcomes)
+    },
+    setDefault(outcome) {
+      fallback = outcome
+    },
+    get calls() {
+      return calls
+    },
+    authorizations() {
+      return calls.filter((c) => c.operation === 'authorize' && c.charged).length
+    },
+  }
+}

@@ -1,0 +1,116 @@
+import { CommerceError, isCommerceError } from './errors.js'
+import type { CommerceEventName, CommerceEvents, EventBus } from './events.js'
+import type { HookRegistry } from './hooks.js'
+import type { Db, Tx } from './db/database.js'
+import { newId } from './ids.js'
+import type { DurableSubscriber } from './ports/plugin.js'
+import type { PaymentProvider } from './ports/payment-provider.js'
+import type { ShippingProvider } from './ports/shipping-provider.js'
+import type { StorageAdapter } from './ports/storage-adapter.js'
+import type { TaxProvider } from './ports/tax-provider.js'
+
+/** Collects the events of one transaction; they are written to the outbox before commit. */
+export interface Emit {
+  <K extends CommerceEventName>(type: K, payload: CommerceEvents[K]): void
+}
+
+/** Everything the services share. Internal: not exported from the package. */
+export interface Runtime {
+  db: Db
+  storage: StorageAdapter
+  events: EventBus
+  hooks: HookRegistry
+  payments: Map<string, PaymentProvider>
+  shipping: ShippingProvider[]
+  tax: TaxProvider
+  subscribers: DurableSubscriber[]
+  now: () => Date
+  settings: { checkoutLeaseMs: number; transactionRetries: number }
+  /** Wakes the outbox dispatcher after a commit that wrote deliveries. */
+  onDeliveriesWritten: () => void
+}
+
+interface PendingEvent {
+  id: string
+  type: string
+  payload: unknown
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Runs `work` in one write transaction. Events it emits are written to the outbox in the
+ * same transaction (invariant 6) and handed to in-process listeners after commit. A
+ * retryable storage failure (busy database, deadlock, lost connection) is retried with
+ * backoff; what finally escapes is a `CommerceError`.
+ */
+export async function transact<T>(rt: Runtime, work: (tx: Tx, emit: Emit) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const pending: PendingEvent[] = []
+    const emit: Emit = (type, payload) => {
+      pending.push({ id: newId('evt'), type, payload })
+    }
+    let deliveries = 0
+    try {
+      const result = await rt.db.transaction().execute(async (tx) => {
+        const value = await work(tx, emit)
+        if (pending.length > 0) deliveries = await writeOutbox(rt, tx, pending)
+        return value
+      })
+      if (deliveries > 0) rt.onDeliveriesWritten()
+      if (pending.length > 0) rt.events.emitCommitted(pending)
+      return result
+    } catch (error) {
+      if (isCommerceError(error)) throw error
+      if (rt.storage.isRetryable(error) && attempt < rt.settings.transactionRetries) {
+        await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()))
+        continue
+      }
+      throw storageError(rt, error)
+    }
+  }
+}
+
+/** Wraps a driver error as a `CommerceError` (`STORAGE`, retryable when the adapter says so). */
+export function storageError(rt: Runtime, error: unknown): CommerceError {
+  if (isCommerceError(error)) return error
+  const retryable = rt.storage.isRetryable(error)
+  return new CommerceError(
+    'STORAGE',
+    `${rt.storage.id} storage failed${retryable ? ' (retry the call)' : ''}: ${(error as Error)?.message ?? String(error)}`,
+    { cause: error, retryable },
+  )
+}
+
+/** Runs a read outside a transaction, wrapping driver errors. */
+export async function read<T>(rt: Runtime, work: (db: Db) => Promise<T>): Promise<T> {
+  try {
+    return await work(rt.db)
+  } catch (error) {
+    throw storageError(rt, error)
+  }
+}
+
+async function writeOutbox(rt: Runtime, tx: Tx, events: PendingEvent[]): Promise<number> {
+  const createdAt = rt.now().toISOString()
+  await tx
+    .insertInto('cw_outbox')
+    .values(events.map((e) => ({ id: e.id, type: e.type, payload: JSON.stringify(e.payload), created_at: createdAt })))
+    .execute()
+  const deliveries = []
+  for (const event of events) {
+    for (const subscriber of rt.subscribers) {
+      if (subscriber.events === '*' || subscriber.events.includes(event.type as CommerceEventName)) {
+        deliveries.push({
+          event_id: event.id,
+          subscriber: subscriber.id,
+          status: 'pending',
+          attempts: 0,
+          next_attempt_at: createdAt,
+        })
+      }
+    }
+  }
+  if (deliveries.length > 0) await tx.insertInto('cw_outbox_deliveries').values(deliveries).execute()
+  return deliveries.length
+}

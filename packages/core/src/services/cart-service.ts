@@ -1,0 +1,417 @@
+import { sql } from 'kysely'
+import { z } from 'zod'
+import { CommerceError, notFound, validationError } from '../errors.js'
+import type { CartTable, Executor, Tx } from '../db/database.js'
+import { iso, json, parseJson } from '../db/rows.js'
+import { newId } from '../ids.js'
+import { multiplyAmount } from '../money.js'
+import type { ShippingQuote } from '../ports/shipping-provider.js'
+import { read, transact, type Emit, type Runtime } from '../runtime.js'
+import { computeTotals, lineDiscounts } from '../totals.js'
+import type { Adjustment, Cart, CartLine, ShippingMethod } from '../types.js'
+import { addressSchema, fields, parseInput, type Address } from '../validation.js'
+import { unitPriceFor } from './catalog-service.js'
+
+const createCartSchema = z.strictObject({
+  currency: fields.currency,
+  email: fields.email.optional(),
+  customerId: fields.id.optional(),
+  metadata: fields.metadata.optional(),
+})
+
+const addItemSchema = z.strictObject({ variantId: fields.id, quantity: fields.quantity })
+const updateItemSchema = z.strictObject({ quantity: fields.quantityOrZero })
+const updateCartSchema = z.strictObject({
+  email: fields.email.nullable().optional(),
+  shippingAddress: addressSchema.nullable().optional(),
+  billingAddress: addressSchema.nullable().optional(),
+  metadata: fields.metadata.optional(),
+})
+
+/** Input of `carts.create`. */
+export type CreateCartInput = z.input<typeof createCartSchema>
+/** Input of `carts.update`. */
+export type UpdateCartInput = z.input<typeof updateCartSchema>
+
+/** A shipping option offered for a cart: `id` is what `carts.setShippingOption` takes. */
+export interface ShippingOption extends ShippingQuote {
+  provider: string
+}
+
+interface LineRow {
+  id: string
+  variant_id: string
+  quantity: number
+  product_id: string
+  sku: string
+  variant_title: string
+  weight_grams: number | null
+  manage_inventory: number
+  title: string
+  product_status: string
+}
+
+/** @internal A cart as loaded from storage, before totals. */
+export interface LoadedCart {
+  row: CartTable
+  lines: Array<LineRow & { unitPrice: number | null }>
+}
+
+/** @internal Loads a cart and its lines with current prices. */
+export async function loadCart(db: Executor, cartId: string, lock = false, rowLocks = false): Promise<LoadedCart | null> {
+  let q = db.selectFrom('cw_carts').selectAll().where('id', '=', cartId)
+  if (lock && rowLocks) q = q.forUpdate()
+  const row = await q.executeTakeFirst()
+  if (!row) return null
+  const lines = await db
+    .selectFrom('cw_cart_lines as l')
+    .innerJoin('cw_variants as v', 'v.id', 'l.variant_id')
+    .innerJoin('cw_products as p', 'p.id', 'v.product_id')
+    .select([
+      'l.id',
+      'l.variant_id',
+      'l.quantity',
+      'v.product_id',
+      'v.sku',
+      'v.title as variant_title',
+      'v.weight_grams',
+      'v.manage_inventory',
+      'p.title',
+      'p.status as product_status',
+    ])
+    .where('l.cart_id', '=', cartId)
+    .orderBy('l.created_at')
+    .orderBy('l.id')
+    .execute()
+  const prices = lines.length
+    ? await db
+        .selectFrom('cw_prices')
+        .select(['variant_id', 'currency', 'amount', 'min_quantity'])
+        .where('variant_id', 'in', [...new Set(lines.map((l) => l.variant_id))])
+        .where('currency', '=', row.currency)
+        .execute()
+    : []
+  return {
+    row,
+    lines: lines.map((line) => {
+      const tiers = prices
+        .filter((p) => p.variant_id === line.variant_id)
+        .map((p) => ({ currency: p.currency, amount: p.amount, minQuantity: p.min_quantity }))
+      const unitPrice = unitPriceFor(tiers, row.currency, line.quantity)
+      return { ...line, unitPrice }
+    }),
+  }
+}
+
+/** @internal Quotes every shipping provider for a cart. */
+export async function quoteShipping(rt: Runtime, cart: LoadedCart): Promise<ShippingOption[]> {
+  const address = parseJson<Address | null>(cart.row.shipping_address, null)
+  if (!address) return []
+  const items = cart.lines.map((l) => ({ variantId: l.variant_id, sku: l.sku, quantity: l.quantity, weightGrams: l.weight_grams }))
+  const subtotal = cart.lines.reduce((sum, l) => sum + multiplyAmount(l.unitPrice ?? 0, l.quantity), 0)
+  const weightGrams = items.reduce((sum, i) => sum + (i.weightGrams ?? 0) * i.quantity, 0)
+  const options: ShippingOption[] = []
+  for (const provider of rt.shipping) {
+    const quotes = await provider.quote({ currency: cart.row.currency, address, subtotal, weightGrams, items })
+    for (const quote of quotes) {
+      if (!Number.isSafeInteger(quote.amount) || quote.amount < 0) {
+        throw new CommerceError('PROVIDER', `Shipping provider ${provider.id} quoted a non-integer amount for ${quote.id}`)
+      }
+      options.push({ ...quote, id: `${provider.id}:${quote.id}`, provider: provider.id })
+    }
+  }
+  return options
+}
+
+/** @internal Computes a cart's lines and totals on the server: prices, adjustments, shipping, tax. */
+export async function priceCart(rt: Runtime, cart: LoadedCart): Promise<Cart> {
+  const { row } = cart
+  const shippingAddress = parseJson<Address | null>(row.shipping_address, null)
+  let shippingMethod: ShippingMethod | null = null
+  if (row.shipping_option_id && shippingAddress && cart.lines.length) {
+    const option = (await quoteShipping(rt, cart)).find((o) => o.id === row.shipping_option_id)
+    if (option) {
+      shippingMethod = { id: option.id, provider: option.provider, name: option.name, amount: option.amount, ...(option.estimate ? { estimate: option.estimate } : {}) }
+    }
+  }
+  const baseLines: CartLine[] = cart.lines.map((l) => ({
+    id: l.id,
+    variantId: l.variant_id,
+    productId: l.product_id,
+    sku: l.sku,
+    title: l.title,
+    variantTitle: l.variant_title,
+    quantity: l.quantity,
+    unitPrice: l.unitPrice ?? 0,
+    subtotal: multiplyAmount(l.unitPrice ?? 0, l.quantity),
+    discountTotal: 0,
+    taxTotal: 0,
+    total: 0,
+  }))
+  const shell: Cart = {
+    id: row.id,
+    currency: row.currency,
+    status: row.status as Cart['status'],
+    email: row.email,
+    customerId: row.customer_id,
+    shippingAddress,
+    billingAddress: parseJson<Address | null>(row.billing_address, null),
+    shippingMethod,
+    lines: baseLines,
+    adjustments: [],
+    totals: { subtotal: 0, discountTotal: 0, shippingTotal: 0, taxTotal: 0, total: 0 },
+    orderId: row.order_id,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  }
+  const adjustments: Adjustment[] = []
+  if (baseLines.length && rt.hooks.has('cart.adjust')) await rt.hooks.run('cart.adjust', { cart: shell, adjustments })
+  for (const a of adjustments) {
+    if (!Number.isSafeInteger(a.amount) || a.amount < 0) throw new CommerceError('VETOED', `Adjustment ${a.code} must be a non-negative integer amount`)
+  }
+  const discounts = lineDiscounts(baseLines, adjustments)
+  const shipping = shippingMethod?.amount ?? 0
+  const tax = baseLines.length
+    ? await rt.tax.calculate({
+        currency: row.currency,
+        address: shippingAddress,
+        shipping,
+        lines: baseLines.map((l) => ({ id: l.id, variantId: l.variantId, sku: l.sku, quantity: l.quantity, amount: l.subtotal - discounts.get(l.id)! })),
+      })
+    : { lines: [], shipping: 0 }
+  const taxByLine = new Map(tax.lines.map((t) => [t.id, t.amount]))
+  for (const amount of [...taxByLine.values(), tax.shipping]) {
+    if (!Number.isSafeInteger(amount) || amount < 0) throw new CommerceError('PROVIDER', `Tax provider ${rt.tax.id} returned a non-integer amount`)
+  }
+  shell.lines = baseLines.map((l) => {
+    const discountTotal = discounts.get(l.id)!
+    const taxTotal = taxByLine.get(l.id) ?? 0
+    return { ...l, discountTotal, taxTotal, total: l.subtotal - discountTotal + taxTotal }
+  })
+  shell.adjustments = adjustments
+  shell.totals = computeTotals({
+    lineSubtotals: shell.lines.map((l) => l.subtotal),
+    lineDiscounts: shell.lines.map((l) => l.discountTotal),
+    lineTaxes: shell.lines.map((l) => l.taxTotal),
+    shipping,
+    shippingTax: tax.shipping,
+  })
+  return shell
+}
+
+async function openCartForWrite(rt: Runtime, tx: Tx, cartId: string): Promise<LoadedCart> {
+  const cart = await loadCart(tx, cartId, true, rt.storage.capabilities.rowLocks)
+  if (!cart) throw notFound('Cart', cartId)
+  if (cart.row.status !== 'open') {
+    throw new CommerceError('INVALID_STATE', `Cart ${cartId} is ${cart.row.status} and can no longer be changed`, {
+      details: { cartId, status: cart.row.status, orderId: cart.row.order_id },
+    })
+  }
+  return cart
+}
+
+async function touch(rt: Runtime, tx: Tx, cartId: string, changes: Partial<CartTable> = {}): Promise<void> {
+  await tx
+    .updateTable('cw_carts')
+    .set({ ...changes, version: sql`version + 1`, updated_at: rt.now().toISOString() })
+    .where('id', '=', cartId)
+    .execute()
+}
+
+async function assertSellable(rt: Runtime, tx: Tx, cart: LoadedCart, variantId: string, quantity: number): Promise<void> {
+  const variant = await tx
+    .selectFrom('cw_variants as v')
+    .innerJoin('cw_products as p', 'p.id', 'v.product_id')
+    .select(['v.id', 'v.manage_inventory', 'p.status'])
+    .where('v.id', '=', variantId)
+    .executeTakeFirst()
+  if (!variant || variant.status !== 'active') throw notFound('Variant', variantId)
+  const prices = await tx
+    .selectFrom('cw_prices')
+    .select(['currency', 'amount', 'min_quantity'])
+    .where('variant_id', '=', variantId)
+    .where('currency', '=', cart.row.currency)
+    .execute()
+  const price = unitPriceFor(prices.map((p) => ({ currency: p.currency, amount: p.amount, minQuantity: p.min_quantity })), cart.row.currency, quantity)
+  if (price === null) {
+    throw new CommerceError('INVALID_STATE', `Variant ${variantId} has no ${cart.row.currency} price for quantity ${quantity}`, {
+      details: { variantId, currency: cart.row.currency },
+    })
+  }
+  if (variant.manage_inventory === 1) {
+    const stock = await tx
+      .selectFrom('cw_inventory_levels')
+      .select((eb) => eb.fn.sum<number>(sql`on_hand - reserved`).as('available'))
+      .where('variant_id', '=', variantId)
+      .executeTakeFirst()
+    const available = Number(stock?.available ?? 0)
+    if (available < quantity) {
+      throw new CommerceError('OUT_OF_STOCK', `Only ${available} of ${variantId} available`, {
+        details: { shortages: [{ variantId, requested: quantity, available }] },
+      })
+    }
+  }
+}
+
+/**
+ * Carts: lines, addresses, shipping choice, and totals computed on the server only.
+ * A cart id is 128 random bits, so it can serve as the shopper's bearer secret.
+ *
+ * @example
+ * ```ts
+ * let cart = await commerce.carts.create({ currency: 'USD' })
+ * cart = await commerce.carts.addItem(cart.id, { variantId, quantity: 1 })
+ * cart = await commerce.carts.update(cart.id, { email: 'ada@example.com', shippingAddress })
+ * const [option] = await commerce.carts.listShippingOptions(cart.id)
+ * cart = await commerce.carts.setShippingOption(cart.id, option.id)
+ * cart.totals.total // minor units
+ * ```
+ */
+export class CartService {
+  readonly #rt: Runtime
+  constructor(rt: Runtime) {
+    this.#rt = rt
+  }
+
+  /** Creates an empty cart in one currency. */
+  async create(input: CreateCartInput): Promise<Cart> {
+    const data = parseInput(createCartSchema, input, 'cart')
+    const rt = this.#rt
+    const now = rt.now().toISOString()
+    const row: CartTable = {
+      id: newId('cart'),
+      currency: data.currency,
+      status: 'open',
+      email: data.email ?? null,
+      customer_id: data.customerId ?? null,
+      shipping_address: null,
+      billing_address: null,
+      shipping_option_id: null,
+      checkout: null,
+      order_id: null,
+      version: 0,
+      metadata: json(data.metadata),
+      created_at: now,
+      updated_at: now,
+    }
+    await transact(rt, async (tx, emit) => {
+      await tx.insertInto('cw_carts').values(row).execute()
+      emit('cart.created', { cartId: row.id, currency: row.currency })
+    })
+    return priceCart(rt, { row, lines: [] })
+  }
+
+  /** The cart with current prices and totals; `NOT_FOUND` when there is no such cart. */
+  async get(cartId: string): Promise<Cart> {
+    const id = parseInput(fields.id, cartId, 'cart id')
+    const cart = await read(this.#rt, (db) => loadCart(db, id))
+    if (!cart) throw notFound('Cart', id)
+    return priceCart(this.#rt, cart)
+  }
+
+  /** Adds units of a variant; adding a variant already in the cart raises that line's quantity. */
+  async addItem(cartId: string, input: z.input<typeof addItemSchema>): Promise<Cart> {
+    const id = parseInput(fields.id, cartId, 'cart id')
+    const data = parseInput(addItemSchema, input, 'cart line')
+    return this.#mutate(id, async (tx, cart, emit) => {
+      const existing = cart.lines.find((l) => l.variant_id === data.variantId)
+      const quantity = (existing?.quantity ?? 0) + data.quantity
+      if (quantity > 10_000) throw validationError('cart line', [{ path: 'quantity', message: `the line would hold ${quantity}; at most 10000` }])
+      await assertSellable(this.#rt, tx, cart, data.variantId, quantity)
+      if (this.#rt.hooks.has('cart.beforeAddItem')) {
+        await this.#rt.hooks.run('cart.beforeAddItem', { cart: await priceCart(this.#rt, cart), variantId: data.variantId, quantity: data.quantity })
+      }
+      if (existing) {
+        await tx.updateTable('cw_cart_lines').set({ quantity }).where('id', '=', existing.id).execute()
+      } else {
+        await tx
+          .insertInto('cw_cart_lines')
+          .values({ id: newId('line'), cart_id: id, variant_id: data.variantId, quantity, created_at: this.#rt.now().toISOString() })
+          .execute()
+      }
+      emit('cart.item_added', { cartId: id, variantId: data.variantId, quantity: data.quantity })
+    })
+  }
+
+  /** Sets a line's quantity; 0 removes the line. */
+  async updateItem(cartId: string, lineId: string, input: z.input<typeof updateItemSchema>): Promise<Cart> {
+    const id = parseInput(fields.id, cartId, 'cart id')
+    const line = parseInput(fields.id, lineId, 'line id')
+    const data = parseInput(updateItemSchema, input, 'cart line')
+    return this.#mutate(id, async (tx, cart, emit) => {
+      const existing = cart.lines.find((l) => l.id === line)
+      if (!existing) throw notFound('Cart line', line)
+      if (data.quantity === 0) {
+        await tx.deleteFrom('cw_cart_lines').where('id', '=', line).execute()
+        emit('cart.item_removed', { cartId: id, lineId: line })
+        return
+      }
+      if (data.quantity > existing.quantity) {
+        await assertSellable(this.#rt, tx, cart, existing.variant_id, data.quantity)
+        if (this.#rt.hooks.has('cart.beforeAddItem')) {
+          await this.#rt.hooks.run('cart.beforeAddItem', {
+            cart: await priceCart(this.#rt, cart),
+            variantId: existing.variant_id,
+            quantity: data.quantity - existing.quantity,
+          })
+        }
+      }
+      await tx.updateTable('cw_cart_lines').set({ quantity: data.quantity }).where('id', '=', line).execute()
+      emit('cart.item_updated', { cartId: id, lineId: line, quantity: data.quantity })
+    })
+  }
+
+  /** Removes a line. */
+  async removeItem(cartId: string, lineId: string): Promise<Cart> {
+    return this.updateItem(cartId, lineId, { quantity: 0 })
+  }
+
+  /** Sets the email and addresses. Pass `null` to clear a field. */
+  async update(cartId: string, input: UpdateCartInput): Promise<Cart> {
+    const id = parseInput(fields.id, cartId, 'cart id')
+    const data = parseInput(updateCartSchema, input, 'cart')
+    return this.#mutate(id, async (tx, _cart, emit) => {
+      const changes: Partial<CartTable> = {}
+      if (data.email !== undefined) changes.email = data.email
+      if (data.shippingAddress !== undefined) changes.shipping_address = json(data.shippingAddress)
+      if (data.billingAddress !== undefined) changes.billing_address = json(data.billingAddress)
+      if (data.metadata !== undefined) changes.metadata = json(data.metadata)
+      emit('cart.updated', { cartId: id })
+      return changes
+    })
+  }
+
+  /** Shipping options for the cart's address, freshly quoted. Needs a shipping address (`INVALID_STATE`). */
+  async listShippingOptions(cartId: string): Promise<ShippingOption[]> {
+    const id = parseInput(fields.id, cartId, 'cart id')
+    const cart = await read(this.#rt, (db) => loadCart(db, id))
+    if (!cart) throw notFound('Cart', id)
+    if (!cart.row.shipping_address) {
+      throw new CommerceError('INVALID_STATE', 'Set a shipping address on the cart before asking for shipping options', { details: { cartId: id } })
+    }
+    return quoteShipping(this.#rt, cart)
+  }
+
+  /** Chooses a shipping option by the id `listShippingOptions` returned. */
+  async setShippingOption(cartId: string, optionId: string): Promise<Cart> {
+    const id = parseInput(fields.id, cartId, 'cart id')
+    const option = parseInput(z.string().min(1).max(200), optionId, 'shipping option id')
+    return this.#mutate(id, async (tx, cart, emit) => {
+      const options = await quoteShipping(this.#rt, cart)
+      if (!options.some((o) => o.id === option)) throw notFound('Shipping option', option)
+      emit('cart.updated', { cartId: id })
+      return { shipping_option_id: option }
+    })
+  }
+
+  async #mutate(cartId: string, work: (tx: Tx, cart: LoadedCart, emit: Emit) => Promise<Partial<CartTable> | void>): Promise<Cart> {
+    const rt = this.#rt
+    const after = await transact(rt, async (tx, emit) => {
+      const cart = await openCartForWrite(rt, tx, cartId)
+      const changes = await work(tx, cart, emit)
+      await touch(rt, tx, cartId, changes ?? {})
+      return loadCart(tx, cartId)
+    })
+    return priceCart(rt, after!)
+  }
+}

@@ -1,0 +1,354 @@
+import { sql } from 'kysely'
+import { z } from 'zod'
+import { CommerceError, notFound, validationError } from '../errors.js'
+import type { OrderLineTable, OrderTable, PaymentTable, Tx } from '../db/database.js'
+import { json, parseJson } from '../db/rows.js'
+import { newId } from '../ids.js'
+import type { AuthorizeResult, PaymentProvider } from '../ports/payment-provider.js'
+import { read, transact, type Runtime } from '../runtime.js'
+import type { Cart, Order } from '../types.js'
+import { fields, parseInput } from '../validation.js'
+import { loadCart, priceCart } from './cart-service.js'
+import { releaseStock, reserveStock } from './inventory-service.js'
+import { loadOrder, toPayment } from './order-mapping.js'
+
+const completeSchema = z.strictObject({
+  payment: z.strictObject({
+    provider: z.string().min(1).max(64),
+    data: z.record(z.string().max(64), z.unknown()).default({}),
+  }),
+  idempotencyKey: fields.idempotencyKey,
+})
+
+/** Input of `checkout.complete`. */
+export type CompleteCheckoutInput = z.input<typeof completeSchema>
+
+/** What the first step of a checkout decided. */
+type Step =
+  | { kind: 'order'; orderId: string }
+  | { kind: 'authorize'; payment: PaymentTable; cart: Cart }
+  | { kind: 'wait' }
+  | { kind: 'declined'; reason: string }
+  | { kind: 'reprice' }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Turns a cart into an order. The steps, each its own transaction so that no lock is held
+ * while the gateway is called:
+ *
+ * 1. validate the cart, reserve stock (one conditional write per level) and record a
+ *    pending payment with a lease, marking the cart `completing`;
+ * 2. authorize exactly the persisted total at the gateway, keyed by the payment id;
+ * 3. place the order (or, on a decline, release the stock and reopen the cart).
+ *
+ * A shopper who loses a stock race fails in step 1 and is never charged. A crash between
+ * steps leaves a pending payment whose lease expires; the next call for the cart resumes it
+ * with the same gateway idempotency key, so a paid cart always ends with an order.
+ *
+ * @example
+ * ```ts
+ * const order = await commerce.checkout.complete(cart.id, {
+ *   payment: { provider: 'test' },
+ *   idempotencyKey: crypto.randomUUID(),
+ * })
+ * ```
+ */
+export class CheckoutService {
+  readonly #rt: Runtime
+  constructor(rt: Runtime) {
+    this.#rt = rt
+  }
+
+  /**
+   * Completes checkout and returns the placed order. Calling it again for the same cart —
+   * the same key, another tab, a retry after a timeout — returns the same order; at most one
+   * order and one authorization ever exist per cart. Throws `OUT_OF_STOCK`,
+   * `PAYMENT_DECLINED` (the same key then keeps answering so; use a new key to try again),
+   * `INVALID_STATE` for an incomplete cart, `CONFLICT` when the key belongs to another cart.
+   */
+  async complete(cartId: string, input: CompleteCheckoutInput): Promise<Order> {
+    const id = parseInput(fields.id, cartId, 'cart id')
+    const data = parseInput(completeSchema, input, 'checkout')
+    const rt = this.#rt
+    const provider = rt.payments.get(data.payment.provider)
+    if (!provider) {
+      throw validationError('checkout', [{ path: 'payment.provider', message: `no payment provider ${JSON.stringify(data.payment.provider)} is configured` }])
+    }
+    const deadline = Date.now() + rt.settings.checkoutLeaseMs + 5_000
+    let pause = 5
+    for (;;) {
+      const step = await this.#begin(id, data.idempotencyKey, provider, data.payment.data)
+      switch (step.kind) {
+        case 'order':
+          return (await read(rt, (db) => loadOrder(db, step.orderId)))!
+        case 'declined':
+          throw new CommerceError('PAYMENT_DECLINED', `Payment was declined: ${step.reason}`, { details: { cartId: id, reason: step.reason } })
+        case 'authorize':
+          return this.#authorizeAndPlace(step.payment, step.cart, this.#rt.payments.get(step.payment.provider) ?? provider, data.payment.data)
+        case 'reprice':
+          continue
+        case 'wait':
+          if (Date.now() > deadline) {
+            throw new CommerceError('CONFLICT', 'Another checkout of this cart is still in progress; retry shortly', {
+              details: { cartId: id },
+              retryable: true,
+            })
+          }
+          await sleep(pause)
+          pause = Math.min(pause * 2, 200)
+      }
+    }
+  }
+
+  async #begin(cartId: string, key: string, provider: PaymentProvider, paymentData: Record<string, unknown>): Promise<Step> {
+    const rt = this.#rt
+    // Price outside the transaction: tax and shipping providers may be remote. The
+    // transaction below proceeds only if the cart did not change meanwhile (its version).
+    const before = await read(rt, async (db) => {
+      const existing = await db.selectFrom('cw_payments').select('cart_id').where('idempotency_key', '=', key).executeTakeFirst()
+      const cart = await loadCart(db, cartId)
+      return { existing, cart }
+    })
+    if (before.existing && before.existing.cart_id !== cartId) {
+      throw new CommerceError('CONFLICT', 'This idempotency key was already used for another cart', { details: { cartId } })
+    }
+    if (!before.cart) throw notFound('Cart', cartId)
+    const priced = before.cart.row.status === 'open' && !before.existing ? await priceCart(rt, before.cart) : null
+    if (priced) {
+      this.#assertReady(priced, before.cart.lines)
+      await rt.hooks.run('checkout.beforeComplete', { cart: priced, totals: priced.totals })
+    }
+
+    return transact(rt, async (tx, emit) => {
+      const now = rt.now()
+      const existing = await tx.selectFrom('cw_payments').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
+      if (existing) return this.#resumeOrWait(tx, existing, now)
+      const cart = await loadCart(tx, cartId, true, rt.storage.capabilities.rowLocks)
+      if (!cart) throw notFound('Cart', cartId)
+      if (cart.row.status === 'completed') return { kind: 'order', orderId: cart.row.order_id! }
+      if (cart.row.status === 'completing') {
+        const pending = await tx
+          .selectFrom('cw_payments')
+          .selectAll()
+          .where('cart_id', '=', cartId)
+          .where('status', '=', 'pending')
+          .executeTakeFirst()
+        if (!pending) return { kind: 'wait' }
+        return this.#resumeOrWait(tx, pending, now)
+      }
+      if (!priced || cart.row.version !== before.cart!.row.version) return { kind: 'reprice' }
+
+      await reserveStock(rt, tx, emit, cartId, cart.lines.map((l) => ({ variantId: l.variant_id, quantity: l.quantity })))
+      const stamp = now.toISOString()
+      const payment: PaymentTable = {
+        id: newId('pay'),
+        cart_id: cartId,
+        order_id: null,
+        provider: provider.id,
+        idempotency_key: key,
+        status: 'pending',
+        currency: priced.currency,
+        amount: priced.totals.total,
+        authorized_amount: 0,
+        captured_amount: 0,
+        refunded_amount: 0,
+        reference: null,
+        failure: null,
+        lease_until: new Date(now.getTime() + rt.settings.checkoutLeaseMs).toISOString(),
+        data: json(paymentData),
+        created_at: stamp,
+        updated_at: stamp,
+      }
+      await tx.insertInto('cw_payments').values(payment).execute()
+      await tx
+        .updateTable('cw_carts')
+        .set({ status: 'completing', checkout: JSON.stringify(priced), updated_at: stamp })
+        .where('id', '=', cartId)
+        .execute()
+      return { kind: 'authorize', payment, cart: priced }
+    })
+  }
+
+  /** A pending payment whose lease has run out is taken over; one still leased is waited for. */
+  async #resumeOrWait(tx: Tx, payment: PaymentTable, now: Date): Promise<Step> {
+    switch (payment.status) {
+      case 'declined':
+        return { kind: 'declined', reason: payment.failure ?? 'declined' }
+      case 'pending': {
+        const leaseUntil = new Date(payment.lease_until ?? 0).getTime()
+        if (leaseUntil > now.getTime()) return { kind: 'wait' }
+        const newLease = new Date(now.getTime() + this.#rt.settings.checkoutLeaseMs).toISOString()
+        const taken = await tx
+          .updateTable('cw_payments')
+          .set({ lease_until: newLease })
+          .where('id', '=', payment.id)
+          .where('status', '=', 'pending')
+          .where('lease_until', '=', payment.lease_until)
+          .executeTakeFirst()
+        if (Number(taken.numUpdatedRows) !== 1) return { kind: 'wait' }
+        const cart = await tx.selectFrom('cw_carts').select('checkout').where('id', '=', payment.cart_id).executeTakeFirstOrThrow()
+        return { kind: 'authorize', payment: { ...payment, lease_until: newLease }, cart: parseJson<Cart>(cart.checkout, null as never) }
+      }
+      default:
+        if (!payment.order_id) return { kind: 'wait' }
+        return { kind: 'order', orderId: payment.order_id }
+    }
+  }
+
+  #assertReady(cart: Cart, lines: Array<{ product_status: string; unitPrice: number | null; variant_id: string }>): void {
+    const problems: string[] = []
+    if (cart.lines.length === 0) problems.push('the cart is empty')
+    if (!cart.email) problems.push('an email is required')
+    if (!cart.shippingAddress) problems.push('a shipping address is required')
+    if (!cart.shippingMethod) problems.push('choose a shipping option (or the chosen one is no longer offered)')
+    for (const line of lines) {
+      if (line.product_status !== 'active') problems.push(`${line.variant_id} is no longer for sale`)
+      if (line.unitPrice === null) problems.push(`${line.variant_id} has no ${cart.currency} price`)
+    }
+    if (problems.length) {
+      throw new CommerceError('INVALID_STATE', `The cart cannot be checked out: ${problems.join('; ')}`, { details: { cartId: cart.id, problems } })
+    }
+  }
+
+  async #authorizeAndPlace(payment: PaymentTable, cart: Cart, provider: PaymentProvider, data: Record<string, unknown>): Promise<Order> {
+    const rt = this.#rt
+    let result: AuthorizeResult
+    if (payment.amount === 0) {
+      result = { status: 'captured', reference: `free_${payment.id}` }
+    } else {
+      try {
+        result = await provider.authorize({
+          paymentId: payment.id,
+          idempotencyKey: payment.id,
+          amount: payment.amount,
+          currency: payment.currency,
+          cartId: cart.id,
+          email: cart.email,
+          data,
+        })
+      } catch (error) {
+        // Unknown outcome: let the next call resume at once with the same gateway key.
+        await transact(rt, async (tx) => {
+          await tx.updateTable('cw_payments').set({ lease_until: rt.now().toISOString() }).where('id', '=', payment.id).where('status', '=', 'pending').execute()
+        })
+        throw new CommerceError('PAYMENT_FAILED', `Payment provider ${provider.id} failed; retry the checkout: ${(error as Error)?.message ?? error}`, {
+          cause: error,
+          retryable: true,
+          details: { cartId: cart.id, paymentId: payment.id },
+        })
+      }
+    }
+    if (result.status === 'declined') {
+      await transact(rt, async (tx, emit) => {
+        const updated = await tx
+          .updateTable('cw_payments')
+          .set({ status: 'declined', failure: result.reason.slice(0, 500), updated_at: rt.now().toISOString(), lease_until: null })
+          .where('id', '=', payment.id)
+          .where('status', '=', 'pending')
+          .executeTakeFirst()
+        if (Number(updated.numUpdatedRows) !== 1) return
+        await releaseStock(rt, tx, { cartId: cart.id })
+        await tx.updateTable('cw_carts').set({ status: 'open', checkout: null, updated_at: rt.now().toISOString() }).where('id', '=', cart.id).execute()
+        emit('payment.declined', { cartId: cart.id, paymentId: payment.id, reason: result.reason })
+      })
+      throw new CommerceError('PAYMENT_DECLINED', `Payment was declined: ${result.reason}`, { details: { cartId: cart.id, reason: result.reason } })
+    }
+    return transact(rt, async (tx, emit) => {
+      const current = await tx.selectFrom('cw_payments').select(['status', 'order_id']).where('id', '=', payment.id).executeTakeFirstOrThrow()
+      if (current.status === 'declined') {
+        throw new CommerceError('PAYMENT_DECLINED', 'Payment was declined', { details: { cartId: cart.id } })
+      }
+      if (current.status !== 'pending') return (await loadOrder(tx, current.order_id!))!
+      const now = rt.now().toISOString()
+      const number = await nextOrderNumber(rt, tx)
+      const order: OrderTable = {
+        id: newId('order'),
+        number,
+        cart_id: cart.id,
+        currency: cart.currency,
+        status: 'placed',
+        payment_status: result.status,
+        fulfillment_status: 'unfulfilled',
+        email: cart.email!,
+        customer_id: cart.customerId,
+        shipping_address: json(cart.shippingAddress),
+        billing_address: json(cart.billingAddress ?? cart.shippingAddress),
+        shipping_method: json(cart.shippingMethod),
+        subtotal: cart.totals.subtotal,
+        discount_total: cart.totals.discountTotal,
+        shipping_total: cart.totals.shippingTotal,
+        tax_total: cart.totals.taxTotal,
+        total: cart.totals.total,
+        metadata: null,
+        created_at: now,
+        updated_at: now,
+        canceled_at: null,
+      }
+      const lines: OrderLineTable[] = cart.lines.map((l, position) => ({
+        id: newId('oline'),
+        order_id: order.id,
+        variant_id: l.variantId,
+        product_id: l.productId,
+        sku: l.sku,
+        title: l.title,
+        variant_title: l.variantTitle,
+        quantity: l.quantity,
+        unit_price: l.unitPrice,
+        subtotal: l.subtotal,
+        discount_total: l.discountTotal,
+        tax_total: l.taxTotal,
+        total: l.total,
+        position,
+      }))
+      await tx.insertInto('cw_orders').values(order).execute()
+      await tx.insertInto('cw_order_lines').values(lines).execute()
+      await tx.updateTable('cw_reservations').set({ order_id: order.id }).where('cart_id', '=', cart.id).where('status', '=', 'held').execute()
+      const paid: PaymentTable = {
+        ...payment,
+        order_id: order.id,
+        status: result.status,
+        authorized_amount: payment.amount,
+        captured_amount: result.status === 'captured' ? payment.amount : 0,
+        reference: result.reference,
+        lease_until: null,
+        updated_at: now,
+      }
+      await tx
+        .updateTable('cw_payments')
+        .set({
+          order_id: paid.order_id,
+          status: paid.status,
+          authorized_amount: paid.authorized_amount,
+          captured_amount: paid.captured_amount,
+          reference: paid.reference,
+          lease_until: null,
+          data: result.data ? json({ ...parseJson(payment.data, {}), ...result.data }) : payment.data,
+          updated_at: now,
+        })
+        .where('id', '=', payment.id)
+        .execute()
+      await tx.updateTable('cw_carts').set({ status: 'completed', order_id: order.id, updated_at: now }).where('id', '=', cart.id).execute()
+      const placed = (await loadOrder(tx, order.id))!
+      emit('payment.authorized', { payment: toPayment(paid) })
+      if (result.status === 'captured') emit('payment.captured', { payment: toPayment(paid) })
+      emit('order.placed', { order: placed })
+      return placed
+    })
+  }
+}
+
+/** The next human order number: a sequence on PostgreSQL, a counter row on SQLite (single writer). */
+async function nextOrderNumber(rt: Runtime, tx: Tx): Promise<number> {
+  if (rt.storage.capabilities.sequences) {
+    const { rows } = await sql<{ value: number | string }>`select nextval('cw_order_number_seq') as value`.execute(tx)
+    return Number(rows[0]!.value)
+  }
+  const row = await tx
+    .updateTable('cw_counters')
+    .set({ value: sql`value + 1` })
+    .where('name', '=', 'order_number')
+    .returning('value')
+    .executeTakeFirstOrThrow()
+  return Number(row.value)
+}

@@ -1,0 +1,283 @@
+import { sql } from 'kysely'
+import { z } from 'zod'
+import { allocateStock, type LevelSnapshot } from '../allocation.js'
+import { CommerceError, notFound } from '../errors.js'
+import type { InventoryLevelTable, Tx } from '../db/database.js'
+import { iso } from '../db/rows.js'
+import { newId } from '../ids.js'
+import { read, transact, type Emit, type Runtime } from '../runtime.js'
+import type { InventoryLevel, StockLocation } from '../types.js'
+import { fields, parseInput } from '../validation.js'
+
+const locationSchema = z.strictObject({
+  name: fields.shortText,
+  code: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'use letters, digits, dashes and underscores').optional(),
+  priority: z.number().int().min(0).max(1_000_000).default(0),
+})
+
+const setStockSchema = z.strictObject({
+  variantId: fields.id,
+  locationId: fields.id,
+  onHand: fields.stock,
+  lowStockThreshold: z.number().int().min(0).max(1_000_000_000).nullable().optional(),
+})
+
+const adjustSchema = z.strictObject({
+  variantId: fields.id,
+  locationId: fields.id,
+  delta: z.number().int().min(-1_000_000_000).max(1_000_000_000).refine((d) => d !== 0, 'must not be 0'),
+})
+
+function toLevel(row: InventoryLevelTable): InventoryLevel {
+  return {
+    variantId: row.variant_id,
+    locationId: row.location_id,
+    onHand: row.on_hand,
+    reserved: row.reserved,
+    available: row.on_hand - row.reserved,
+    lowStockThreshold: row.low_stock_threshold,
+  }
+}
+
+/** A cart line as the reservation step sees it. */
+export interface ReservationLine {
+  variantId: string
+  quantity: number
+}
+
+/**
+ * Reserves stock for a cart in the caller's write transaction. Quantities are summed per
+ * variant first; each level is changed by one conditional write that cannot take
+ * `available` below zero. Throws `OUT_OF_STOCK` (and the transaction rolls back) when any
+ * variant is short.
+ */
+export async function reserveStock(rt: Runtime, tx: Tx, emit: Emit, cartId: string, lines: readonly ReservationLine[]): Promise<void> {
+  const requested = new Map<string, number>()
+  for (const line of lines) requested.set(line.variantId, (requested.get(line.variantId) ?? 0) + line.quantity)
+  if (requested.size === 0) return
+  const tracked = await tx
+    .selectFrom('cw_variants')
+    .select(['id', 'manage_inventory'])
+    .where('id', 'in', [...requested.keys()])
+    .execute()
+  for (const v of tracked) if (v.manage_inventory !== 1) requested.delete(v.id)
+  if (requested.size === 0) return
+  // Lock levels in a fixed order (variant, then id) so concurrent checkouts cannot deadlock.
+  const variantIds = [...requested.keys()].sort()
+  let query = tx
+    .selectFrom('cw_inventory_levels')
+    .select(['id', 'variant_id', 'location_id', 'on_hand', 'reserved', 'low_stock_threshold'])
+    .where('variant_id', 'in', variantIds)
+    .orderBy('variant_id')
+    .orderBy('id')
+  if (rt.storage.capabilities.rowLocks) query = query.forUpdate()
+  const rows = await query.execute()
+  const priorities = await locationPriorities(tx, rows.map((r) => r.location_id))
+  const snapshots: LevelSnapshot[] = rows.map((r) => ({
+    id: r.id,
+    variantId: r.variant_id,
+    locationId: r.location_id,
+    priority: priorities.get(r.location_id) ?? 0,
+    available: r.on_hand - r.reserved,
+  }))
+  const sorted = new Map(variantIds.map((id) => [id, requested.get(id)!]))
+  const { allocations, shortages } = allocateStock(sorted, snapshots)
+  if (shortages.length) {
+    throw new CommerceError(
+      'OUT_OF_STOCK',
+      `Not enough stock: ${shortages.map((s) => `${s.variantId} (wanted ${s.requested}, ${s.available} available)`).join(', ')}`,
+      { details: { shortages } },
+    )
+  }
+  const now = rt.now().toISOString()
+  allocations.sort((a, b) => (a.levelId < b.levelId ? -1 : a.levelId > b.levelId ? 1 : 0))
+  for (const a of allocations) {
+    const result = await tx
+      .updateTable('cw_inventory_levels')
+      .set({ reserved: sql`reserved + ${a.quantity}`, updated_at: now })
+      .where('id', '=', a.levelId)
+      .where(sql<boolean>`on_hand - reserved >= ${a.quantity}`)
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) !== 1) {
+      throw new CommerceError('OUT_OF_STOCK', `Not enough stock for ${a.variantId}`, {
+        details: { shortages: [{ variantId: a.variantId, requested: a.quantity, available: 0 }] },
+      })
+    }
+    const row = rows.find((r) => r.id === a.levelId)!
+    const available = row.on_hand - row.reserved - a.quantity
+    if (row.low_stock_threshold !== null && available <= row.low_stock_threshold && row.on_hand - row.reserved > row.low_stock_threshold) {
+      emit('inventory.low_stock', { variantId: a.variantId, locationId: a.locationId, available, threshold: row.low_stock_threshold })
+    }
+  }
+  await tx
+    .insertInto('cw_reservations')
+    .values(
+      allocations.map((a) => ({
+        id: newId('res'),
+        variant_id: a.variantId,
+        location_id: a.locationId,
+        level_id: a.levelId,
+        quantity: a.quantity,
+        cart_id: cartId,
+        order_id: null,
+        status: 'held',
+        created_at: now,
+      })),
+    )
+    .execute()
+}
+
+async function locationPriorities(tx: Tx, ids: string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map()
+  const rows = await tx.selectFrom('cw_stock_locations').select(['id', 'priority']).where('id', 'in', [...new Set(ids)]).execute()
+  return new Map(rows.map((r) => [r.id, r.priority]))
+}
+
+/** Releases a cart's or an order's held reservations: `reserved` goes down by their quantities. */
+export async function releaseStock(rt: Runtime, tx: Tx, owner: { cartId: string } | { orderId: string }): Promise<number> {
+  return settleStock(rt, tx, owner, 'released')
+}
+
+/** Commits an order's held reservations: the goods leave, so `on_hand` and `reserved` both go down. */
+export async function commitStock(rt: Runtime, tx: Tx, owner: { orderId: string }): Promise<number> {
+  return settleStock(rt, tx, owner, 'committed')
+}
+
+async function settleStock(rt: Runtime, tx: Tx, owner: { cartId: string } | { orderId: string }, to: 'released' | 'committed'): Promise<number> {
+  let q = tx.selectFrom('cw_reservations').select(['id', 'level_id', 'quantity']).where('status', '=', 'held')
+  q = 'cartId' in owner ? q.where('cart_id', '=', owner.cartId) : q.where('order_id', '=', owner.orderId)
+  const reservations = await q.orderBy('level_id').execute()
+  const now = rt.now().toISOString()
+  for (const r of reservations) {
+    await tx
+      .updateTable('cw_inventory_levels')
+      .set(
+        to === 'released'
+          ? { reserved: sql`reserved - ${r.quantity}`, updated_at: now }
+          : { reserved: sql`reserved - ${r.quantity}`, on_hand: sql`on_hand - ${r.quantity}`, updated_at: now },
+      )
+      .where('id', '=', r.level_id)
+      .execute()
+  }
+  if (reservations.length) {
+    await tx.updateTable('cw_reservations').set({ status: to }).where('id', 'in', reservations.map((r) => r.id)).execute()
+  }
+  return reservations.length
+}
+
+/**
+ * Stock locations and stock levels. `available = onHand - reserved` is never negative:
+ * the database enforces it with a CHECK constraint as well as every write's condition.
+ *
+ * @example
+ * ```ts
+ * const warehouse = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
+ * await commerce.inventory.setStock({ variantId, locationId: warehouse.id, onHand: 10 })
+ * await commerce.inventory.available(variantId) // 10
+ * ```
+ */
+export class InventoryService {
+  readonly #rt: Runtime
+  constructor(rt: Runtime) {
+    this.#rt = rt
+  }
+
+  /** Creates a stock location. Lower `priority` is shipped from first. */
+  async createLocation(input: z.input<typeof locationSchema>): Promise<StockLocation> {
+    const data = parseInput(locationSchema, input, 'stock location')
+    const rt = this.#rt
+    const row = {
+      id: newId('loc'),
+      name: data.name,
+      code: data.code ?? newId('loc').slice(4, 16),
+      priority: data.priority,
+      created_at: rt.now().toISOString(),
+    }
+    try {
+      await transact(rt, async (tx) => {
+        await tx.insertInto('cw_stock_locations').values(row).execute()
+      })
+    } catch (error) {
+      const cause = (error as { cause?: unknown })?.cause
+      if (rt.storage.isUniqueViolation(cause)) throw new CommerceError('CONFLICT', `A stock location with code ${JSON.stringify(row.code)} exists`, { cause })
+      throw error
+    }
+    return { id: row.id, name: row.name, code: row.code, priority: row.priority, createdAt: row.created_at }
+  }
+
+  /** Lists stock locations by priority. */
+  async listLocations(): Promise<StockLocation[]> {
+    const rows = await read(this.#rt, (db) => db.selectFrom('cw_stock_locations').selectAll().orderBy('priority').orderBy('id').execute())
+    return rows.map((r) => ({ id: r.id, name: r.name, code: r.code, priority: r.priority, createdAt: iso(r.created_at) }))
+  }
+
+  /**
+   * Sets the on-hand count of a variant at a location (a stock take). On-hand cannot go
+   * below what is reserved for placed orders (`CONFLICT`).
+   */
+  async setStock(input: z.input<typeof setStockSchema>): Promise<InventoryLevel> {
+    const data = parseInput(setStockSchema, input, 'stock level')
+    return this.#write(data.variantId, data.locationId, data.lowStockThreshold, (current) => data.onHand - current)
+  }
+
+  /** Adds (positive `delta`) or removes (negative) on-hand units at a location. */
+  async adjust(input: z.input<typeof adjustSchema>): Promise<InventoryLevel> {
+    const data = parseInput(adjustSchema, input, 'stock adjustment')
+    return this.#write(data.variantId, data.locationId, undefined, () => data.delta)
+  }
+
+  async #write(variantId: string, locationId: string, threshold: number | null | undefined, delta: (onHand: number) => number): Promise<InventoryLevel> {
+    const rt = this.#rt
+    return transact(rt, async (tx, emit) => {
+      const variant = await tx.selectFrom('cw_variants').select('id').where('id', '=', variantId).executeTakeFirst()
+      if (!variant) throw notFound('Variant', variantId)
+      const location = await tx.selectFrom('cw_stock_locations').select('id').where('id', '=', locationId).executeTakeFirst()
+      if (!location) throw notFound('Stock location', locationId)
+      let q = tx.selectFrom('cw_inventory_levels').selectAll().where('variant_id', '=', variantId).where('location_id', '=', locationId)
+      if (rt.storage.capabilities.rowLocks) q = q.forUpdate()
+      const existing = await q.executeTakeFirst()
+      const now = rt.now().toISOString()
+      const onHand = (existing?.on_hand ?? 0) + delta(existing?.on_hand ?? 0)
+      const reserved = existing?.reserved ?? 0
+      if (onHand < reserved) {
+        throw new CommerceError('CONFLICT', `On-hand cannot go below the ${reserved} units reserved for orders`, {
+          details: { variantId, locationId, reserved, requestedOnHand: onHand },
+        })
+      }
+      let row: InventoryLevelTable
+      if (existing) {
+        row = { ...existing, on_hand: onHand, updated_at: now, ...(threshold !== undefined ? { low_stock_threshold: threshold } : {}) }
+        await tx
+          .updateTable('cw_inventory_levels')
+          .set({ on_hand: onHand, updated_at: now, ...(threshold !== undefined ? { low_stock_threshold: threshold } : {}) })
+          .where('id', '=', existing.id)
+          .execute()
+      } else {
+        row = {
+          id: newId('lvl'),
+          variant_id: variantId,
+          location_id: locationId,
+          on_hand: onHand,
+          reserved: 0,
+          low_stock_threshold: threshold ?? null,
+          updated_at: now,
+        }
+        await tx.insertInto('cw_inventory_levels').values(row).execute()
+      }
+      emit('inventory.adjusted', { variantId, locationId, onHand, available: onHand - reserved })
+      return toLevel(row)
+    })
+  }
+
+  /** Stock of a variant at every location that holds it. */
+  async levels(variantId: string): Promise<InventoryLevel[]> {
+    const id = parseInput(fields.id, variantId, 'variant id')
+    const rows = await read(this.#rt, (db) => db.selectFrom('cw_inventory_levels').selectAll().where('variant_id', '=', id).orderBy('location_id').execute())
+    return rows.map(toLevel)
+  }
+
+  /** Units of a variant that can still be sold, over all locations. */
+  async available(variantId: string): Promise<number> {
+    return (await this.levels(variantId)).reduce((sum, l) => sum + l.available, 0)
+  }
+}

@@ -1,0 +1,86 @@
+import type { Executor, OrderLineTable, OrderTable, PaymentTable } from '../db/database.js'
+import { iso, isoOrNull, parseJson } from '../db/rows.js'
+import type { Order, OrderLine, Payment, PaymentStatus, ShippingMethod } from '../types.js'
+import type { Address } from '../validation.js'
+
+export function toPayment(row: PaymentTable): Payment {
+  return {
+    id: row.id,
+    cartId: row.cart_id,
+    orderId: row.order_id,
+    provider: row.provider,
+    status: row.status as PaymentStatus,
+    currency: row.currency,
+    amount: row.amount,
+    authorizedAmount: row.authorized_amount,
+    capturedAmount: row.captured_amount,
+    refundedAmount: row.refunded_amount,
+    reference: row.reference,
+    failure: row.failure,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  }
+}
+
+function toLine(row: OrderLineTable): OrderLine {
+  return {
+    id: row.id,
+    variantId: row.variant_id,
+    productId: row.product_id,
+    sku: row.sku,
+    title: row.title,
+    variantTitle: row.variant_title,
+    quantity: row.quantity,
+    unitPrice: row.unit_price,
+    subtotal: row.subtotal,
+    discountTotal: row.discount_total,
+    taxTotal: row.tax_total,
+    total: row.total,
+  }
+}
+
+export function toOrder(row: OrderTable, lines: OrderLineTable[], payments: PaymentTable[]): Order {
+  return {
+    id: row.id,
+    number: row.number,
+    cartId: row.cart_id,
+    currency: row.currency,
+    status: row.status as Order['status'],
+    paymentStatus: row.payment_status as Order['paymentStatus'],
+    fulfillmentStatus: row.fulfillment_status as Order['fulfillmentStatus'],
+    email: row.email,
+    customerId: row.customer_id,
+    shippingAddress: parseJson<Address | null>(row.shipping_address, null),
+    billingAddress: parseJson<Address | null>(row.billing_address, null),
+    shippingMethod: parseJson<ShippingMethod | null>(row.shipping_method, null),
+    subtotal: row.subtotal,
+    discountTotal: row.discount_total,
+    shippingTotal: row.shipping_total,
+    taxTotal: row.tax_total,
+    total: row.total,
+    lines: lines
+      .filter((l) => l.order_id === row.id)
+      .sort((a, b) => a.position - b.position)
+      .map(toLine),
+    payments: payments.filter((p) => p.order_id === row.id).map(toPayment),
+    metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    canceledAt: isoOrNull(row.canceled_at),
+  }
+}
+
+/** @internal Loads orders with their lines and payments. */
+export async function loadOrders(db: Executor, rows: OrderTable[]): Promise<Order[]> {
+  if (rows.length === 0) return []
+  const ids = rows.map((r) => r.id)
+  const lines = await db.selectFrom('cw_order_lines').selectAll().where('order_id', 'in', ids).execute()
+  const payments = await db.selectFrom('cw_payments').selectAll().where('order_id', 'in', ids).orderBy('created_at').execute()
+  return rows.map((r) => toOrder(r, lines, payments))
+}
+
+/** @internal Loads one order by id. */
+export async function loadOrder(db: Executor, orderId: string): Promise<Order | null> {
+  const row = await db.selectFrom('cw_orders').selectAll().where('id', '=', orderId).executeTakeFirst()
+  return row ? ((await loadOrders(db, [row]))[0] ?? null) : null
+}

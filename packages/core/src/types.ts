@@ -1,0 +1,203 @@
+import type { Address } from './validation.js'
+
+/** A price tier: `amount` applies from `minQuantity` units per line upward. */
+export interface Price {
+  currency: string
+  amount: number
+  minQuantity: number
+}
+
+/** An option axis of a product, e.g. `{ name: 'Size', values: ['41', '42'] }`. */
+export interface ProductOption {
+  name: string
+  values: string[]
+}
+
+/** A sellable variant of a product: one combination of option values, with its own SKU and prices. */
+export interface Variant {
+  id: string
+  productId: string
+  sku: string
+  title: string
+  options: Record<string, string>
+  weightGrams: number | null
+  manageInventory: boolean
+  prices: Price[]
+  createdAt: string
+  updatedAt: string
+}
+
+export type ProductStatus = 'draft' | 'active' | 'archived'
+
+/** A product with its option axes and variants. */
+export interface Product {
+  id: string
+  handle: string
+  title: string
+  description: string | null
+  status: ProductStatus
+  options: ProductOption[]
+  variants: Variant[]
+  metadata: Record<string, unknown>
+  createdAt: string
+  updatedAt: string
+}
+
+/** A warehouse or store that holds stock. Lower `priority` is used first. */
+export interface StockLocation {
+  id: string
+  name: string
+  code: string
+  priority: number
+  createdAt: string
+}
+
+/** Stock of one variant at one location. `available = onHand - reserved`, never negative. */
+export interface InventoryLevel {
+  variantId: string
+  locationId: string
+  onHand: number
+  reserved: number
+  available: number
+  lowStockThreshold: number | null
+}
+
+export type CartStatus = 'open' | 'completing' | 'completed'
+
+/** A cart line with its current price, computed on the server. */
+export interface CartLine {
+  id: string
+  variantId: string
+  productId: string
+  sku: string
+  title: string
+  variantTitle: string
+  quantity: number
+  unitPrice: number
+  subtotal: number
+  discountTotal: number
+  taxTotal: number
+  total: number
+}
+
+/** A discount or surcharge applied to a cart by a `cart.adjust` hook. */
+export interface Adjustment {
+  /** Who applied it, e.g. a promotion code. */
+  code: string
+  label: string
+  /** Amount taken off, in minor units (positive). */
+  amount: number
+  /** Lines it applies to; all lines when omitted. Split across them by subtotal. */
+  lineIds?: string[]
+}
+
+/** Cart or order totals, in minor units. `total = subtotal - discountTotal + shippingTotal + taxTotal`. */
+export interface Totals {
+  subtotal: number
+  discountTotal: number
+  shippingTotal: number
+  taxTotal: number
+  total: number
+}
+
+/** The shipping option chosen for a cart or order. */
+export interface ShippingMethod {
+  id: string
+  provider: string
+  name: string
+  amount: number
+  estimate?: string
+}
+
+/** A shopper's cart. Totals are always computed by the server from current prices. */
+export interface Cart {
+  id: string
+  currency: string
+  status: CartStatus
+  email: string | null
+  customerId: string | null
+  shippingAddress: Address | null
+  billingAddress: Address | null
+  shippingMethod: ShippingMethod | null
+  lines: CartLine[]
+  adjustments: Adjustment[]
+  totals: Totals
+  orderId: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export type OrderStatus = 'placed' | 'canceled' | 'completed'
+export type PaymentStatus =
+  | 'pending'
+  | 'authorized'
+  | 'captured'
+  | 'partially_refunded'
+  | 'refunded'
+  | 'voided'
+  | 'declined'
+  | 'canceling'
+export type FulfillmentStatus = 'unfulfilled' | 'fulfilled'
+
+/** An order line: a snapshot of what was bought, at the price paid. */
+export interface OrderLine {
+  id: string
+  variantId: string
+  productId: string
+  sku: string
+  title: string
+  variantTitle: string
+  quantity: number
+  unitPrice: number
+  subtotal: number
+  discountTotal: number
+  taxTotal: number
+  total: number
+}
+
+/** A payment attempt on a cart, and later its order. */
+export interface Payment {
+  id: string
+  cartId: string
+  orderId: string | null
+  provider: string
+  status: PaymentStatus
+  currency: string
+  amount: number
+  authorizedAmount: number
+  capturedAmount: number
+  refundedAmount: number
+  reference: string | null
+  failure: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** A placed order. */
+export interface Order extends Totals {
+  id: string
+  /** Human-facing, sequential order number. */
+  number: number
+  cartId: string
+  currency: string
+  status: OrderStatus
+  paymentStatus: PaymentStatus
+  fulfillmentStatus: FulfillmentStatus
+  email: string
+  customerId: string | null
+  shippingAddress: Address | null
+  billingAddress: Address | null
+  shippingMethod: ShippingMethod | null
+  lines: OrderLine[]
+  payments: Payment[]
+  metadata: Record<string, unknown>
+  createdAt: string
+  updatedAt: string
+  canceledAt: string | null
+}
+
+/** A page of results and the cursor of the next page (null on the last page). */
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}

@@ -1,0 +1,142 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { isCommerceError } from '@cartwright/core'
+import { key, openShop, readyCart, type Shop } from './support/shop.js'
+
+let shop: Shop
+beforeEach(async () => {
+  shop = await openShop()
+})
+afterEach(async () => {
+  await shop.close()
+})
+
+describe('checkout.complete', () => {
+  it('places an order with server-computed totals and reserves its stock', async () => {
+    const { commerce, variantId } = shop
+    const cart = await readyCart(commerce, variantId, 2)
+    const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    expect(order.status).toBe('placed')
+    expect(order.paymentStatus).toBe('authorized')
+    // 2 × 129.00 = 258.00; shipping 5.00; tax 8% of 258.00 = 20.64 plus 8% of 5.00 = 0.40
+    expect(order.subtotal).toBe(25800)
+    expect(order.shippingTotal).toBe(500)
+    expect(order.taxTotal).toBe(2064 + 40)
+    expect(order.total).toBe(25800 + 500 + 2104)
+    expect(order.lines).toHaveLength(1)
+    expect(order.lines[0]).toMatchObject({ sku: 'TR-42-BLU', quantity: 2, unitPrice: 12900, taxTotal: 2064 })
+    expect(order.payments[0]).toMatchObject({ status: 'authorized', amount: order.total, authorizedAmount: order.total })
+    const [level] = await commerce.inventory.levels(variantId)
+    expect(level).toMatchObject({ onHand: 10, reserved: 2, available: 8 })
+    const persisted = await commerce.db.selectFrom('cw_orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow()
+    expect(persisted.total).toBe(order.total)
+    expect((await commerce.carts.get(cart.id)).status).toBe('completed')
+    expect(shop.payments.calls.filter((c) => c.operation === 'authorize').map((c) => c.amount)).toEqual([order.total])
+  })
+
+  it('places exactly one order when called 20 times in a row with the same key', async () => {
+    const cart = await readyCart(shop.commerce, shop.variantId)
+    const idempotencyKey = key()
+    const ids = new Set<string>()
+    for (let i = 0; i < 20; i++) {
+      ids.add((await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })).id)
+    }
+    expect(ids.size).toBe(1)
+    expect(shop.payments.authorizations()).toBe(1)
+    expect(await shop.commerce.db.selectFrom('cw_orders').select('id').execute()).toHaveLength(1)
+  })
+
+  it('places exactly one order when called 20 times at once with the same key', async () => {
+    shop.payments.setDefault({ delayMs: 30 })
+    const cart = await readyCart(shop.commerce, shop.variantId)
+    const idempotencyKey = key()
+    const orders = await Promise.all(
+      Array.from({ length: 20 }, () => shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })),
+    )
+    expect(new Set(orders.map((o) => o.id)).size).toBe(1)
+    expect(shop.payments.calls.filter((c) => c.operation === 'authorize')).toHaveLength(1)
+    expect(await shop.commerce.db.selectFrom('cw_orders').select('id').execute()).toHaveLength(1)
+    expect((await shop.commerce.inventory.levels(shop.variantId))[0]!.reserved).toBe(1)
+  })
+
+  it('returns the same order for a second key on a completed cart, without charging again', async () => {
+    const cart = await readyCart(shop.commerce, shop.variantId)
+    const first = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    const second = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    expect(second.id).toBe(first.id)
+    expect(shop.payments.authorizations()).toBe(1)
+  })
+
+  it('releases the stock and reopens the cart when the payment is declined', async () => {
+    const cart = await readyCart(shop.commerce, shop.variantId, 3)
+    shop.payments.script('decline')
+    const idempotencyKey = key()
+    const error = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }).catch((e) => e)
+    expect(isCommerceError(error, 'PAYMENT_DECLINED')).toBe(true)
+    expect((await shop.commerce.inventory.levels(shop.variantId))[0]).toMatchObject({ reserved: 0, available: 10 })
+    expect((await shop.commerce.carts.get(cart.id)).status).toBe('open')
+    // The same key keeps its answer; a new key tries again.
+    const again = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }).catch((e) => e)
+    expect(isCommerceError(again, 'PAYMENT_DECLINED')).toBe(true)
+    expect(shop.payments.authorizations()).toBe(1)
+    const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    expect(order.status).toBe('placed')
+    expect(await shop.commerce.db.selectFrom('cw_reservations').select(['status', 'quantity']).where('status', '=', 'held').execute()).toEqual([
+      { status: 'held', quantity: 3 },
+    ])
+  })
+
+  it('refuses to reserve more than is available and charges nobody', async () => {
+    const cart = await readyCart(shop.commerce, shop.variantId, 10)
+    await shop.commerce.inventory.adjust({ variantId: shop.variantId, locationId: shop.warehouse.id, delta: -1 })
+    const error = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }).catch((e) => e)
+    expect(isCommerceError(error, 'OUT_OF_STOCK')).toBe(true)
+    expect(error.details.shortages).toEqual([{ variantId: shop.variantId, requested: 10, available: 9 }])
+    expect(shop.payments.calls).toHaveLength(0)
+    expect((await shop.commerce.inventory.levels(shop.variantId))[0]).toMatchObject({ reserved: 0, onHand: 9 })
+    expect((await shop.commerce.carts.get(cart.id)).status).toBe('open')
+  })
+
+  it('resumes a checkout whose process died after the gateway authorized, without a second charge', async () => {
+    const cart = await readyCart(shop.commerce, shop.variantId)
+    const idempotencyKey = key()
+    // The gateway authorizes but the response is lost on the way back.
+    shop.payments.script('lost')
+    const error = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }).catch((e) => e)
+    expect(isCommerceError(error, 'PAYMENT_FAILED')).toBe(true)
+    expect(error.retryable).toBe(true)
+    expect((await shop.commerce.carts.get(cart.id)).status).toBe('completing')
+    const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
+    expect(order.status).toBe('placed')
+    expect(shop.payments.authorizations()).toBe(1)
+    expect(shop.payments.calls.filter((c) => c.operation === 'authorize')).toHaveLength(2)
+  })
+
+  it('lets a failed gateway request be retried with the same key', async () => {
+    const cart = await readyCart(shop.commerce, shop.variantId)
+    const idempotencyKey = key()
+    shop.payments.script('error')
+    const error = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }).catch((e) => e)
+    expect(isCommerceError(error, 'PAYMENT_FAILED')).toBe(true)
+    const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
+    expect(order.paymentStatus).toBe('authorized')
+    expect(shop.payments.authorizations()).toBe(1)
+  })
+
+  it('refuses an incomplete cart with INVALID_STATE and changes nothing', async () => {
+    const cart = await shop.commerce.carts.create({ currency: 'USD' })
+    await shop.commerce.carts.addItem(cart.id, { variantId: shop.variantId, quantity: 1 })
+    const error = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }).catch((e) => e)
+    expect(isCommerceError(error, 'INVALID_STATE')).toBe(true)
+    expect(error.details.problems).toEqual(expect.arrayContaining(['an email is required', 'a shipping address is required']))
+    expect(await shop.commerce.db.selectFrom('cw_payments').select('id').execute()).toHaveLength(0)
+  })
+
+  it('rejects a key already used for another cart', async () => {
+    const a = await readyCart(shop.commerce, shop.variantId)
+    const b = await readyCart(shop.commerce, shop.variantId)
+    const idempotencyKey = key()
+    await shop.commerce.checkout.complete(a.id, { payment: { provider: 'test' }, idempotencyKey })
+    const error = await shop.commerce.checkout.complete(b.id, { payment: { provider: 'test' }, idempotencyKey }).catch((e) => e)
+    expect(isCommerceError(error, 'CONFLICT')).toBe(true)
+  })
+})

@@ -1,0 +1,116 @@
+import { z } from 'zod'
+import type { SqliteDatabase } from './sqlite-database.js'
+
+/**
+ * Options of {@link sqliteStorage}. Give a `filename` (the adapter opens and
+ * closes the database) or a `database` you opened yourself (you close it), not both.
+ *
+ * @example
+ * ```ts
+ * sqliteStorage({ filename: 'shop.db', busyTimeoutMs: 10_000 })
+ * ```
+ */
+export interface SqliteStorageOptions {
+  /**
+   * Database file, or `':memory:'` for a private in-memory database. Default `':memory:'`.
+   * better-sqlite3 is loaded (a peer dependency) only when the adapter opens the file.
+   *
+   * @example
+   * ```ts
+   * sqliteStorage({ filename: './data/shop.db' })
+   * ```
+   */
+  filename?: string
+  /**
+   * A better-sqlite3 `Database` the host opened. The adapter sets the pragmas below on
+   * it but never closes it. Use it with one `Kysely` instance: they share the connection.
+   *
+   * @example
+   * ```ts
+   * import Database from 'better-sqlite3'
+   * sqliteStorage({ database: new Database('shop.db') })
+   * ```
+   */
+  database?: SqliteDatabase
+  /**
+   * How long a statement waits for another connection's lock before failing with
+   * `SQLITE_BUSY` (the wait blocks the thread: better-sqlite3 is synchronous). Default 5000.
+   *
+   * @example
+   * ```ts
+   * sqliteStorage({ filename: 'shop.db', busyTimeoutMs: 2_000 })
+   * ```
+   */
+  busyTimeoutMs?: number
+  /**
+   * Most prepared statements kept per connection, least recently used dropped first;
+   * 0 prepares every statement anew. Default 1000.
+   *
+   * @example
+   * ```ts
+   * sqliteStorage({ filename: 'shop.db', statementCacheSize: 5_000 })
+   * ```
+   */
+  statementCacheSize?: number
+  /**
+   * Put a file database in WAL mode with `synchronous = NORMAL`, so readers never
+   * block the writer. Ignored for in-memory databases. Default true.
+   *
+   * @example
+   * ```ts
+   * sqliteStorage({ filename: '/mnt/nfs/shop.db', wal: false }) // WAL needs shared memory
+   * ```
+   */
+  wal?: boolean
+}
+
+/** Options with defaults applied; internal. */
+export interface ResolvedSqliteStorageOptions {
+  filename: string
+  database: SqliteDatabase | undefined
+  busyTimeoutMs: number
+  statementCacheSize: number
+  wal: boolean
+}
+
+export const PREFIX = '[cartwright:storage-sqlite]'
+
+const isDatabase = (value: unknown): value is SqliteDatabase =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as SqliteDatabase).prepare === 'function' &&
+  typeof (value as SqliteDatabase).pragma === 'function' &&
+  typeof (value as SqliteDatabase).close === 'function'
+
+const schema = z
+  .strictObject({
+    filename: z.string().min(1).optional(),
+    database: z.custom<SqliteDatabase>(isDatabase, 'expected a better-sqlite3 Database instance').optional(),
+    busyTimeoutMs: z.number().int().min(0).max(2_147_483_647).optional(),
+    statementCacheSize: z.number().int().min(0).optional(),
+    wal: z.boolean().optional(),
+  })
+  .refine((o) => o.filename === undefined || o.database === undefined, {
+    message: 'filename and database are mutually exclusive: give one',
+  })
+
+/** Parses and defaults the options; throws a prefixed Error naming each bad option. */
+export function parseSqliteStorageOptions(options: unknown): ResolvedSqliteStorageOptions {
+  const result = schema.safeParse(options === undefined ? {} : options)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      // strictObject reports unknown keys with an empty path and the names in `keys`.
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys : issue.path
+      return keys.length > 0 ? `${keys.join('.')}: ${issue.message}` : issue.message
+    })
+    throw new Error(`${PREFIX} invalid options: ${problems.join('; ')}`)
+  }
+  const o = result.data
+  return {
+    filename: o.filename ?? ':memory:',
+    database: o.database,
+    busyTimeoutMs: o.busyTimeoutMs ?? 5000,
+    statementCacheSize: o.statementCacheSize ?? 1000,
+    wal: o.wal ?? true,
+  }
+}
