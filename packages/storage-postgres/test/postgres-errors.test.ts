@@ -207,6 +207,23 @@ describe('a pooled connection whose backend is terminated (pg_terminate_backend)
     }
   })
 
+  it('also recovers on a pool the host built', async () => {
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 })
+    pool.on('error', () => {})
+    const db = new Kysely<Database>({ dialect: postgresStorage({ pool }).createDialect() })
+    try {
+      const pid = await backendPid(db)
+      const running = failureOf(sql`select pg_sleep(30)`.execute(db))
+      await backendState(pid, 'active')
+      await admin.query('select pg_terminate_backend($1)', [pid])
+      expect(classify(await running).retryable).toBe(true)
+      expect(await backendPid(db)).not.toBe(pid)
+    } finally {
+      await db.destroy()
+      await pool.end()
+    }
+  })
+
   it('survives the termination of an idle connection; the next query succeeds', async () => {
     const db = open()
     try {

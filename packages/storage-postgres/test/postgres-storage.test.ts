@@ -105,6 +105,16 @@ describe('kysely through the adapter', () => {
     expect(pg.types.getTypeParser(1700, 'text')('42')).toBe('42')
   })
 
+  it('cancels statements that run past statementTimeoutMs', async () => {
+    const storage = postgresStorage({ connectionString: database.url, statementTimeoutMs: 50 })
+    const timed = new Kysely({ dialect: storage.createDialect() })
+    try {
+      await expect(sql`select pg_sleep(5)`.execute(timed)).rejects.toMatchObject({ code: '57014' })
+    } finally {
+      await timed.destroy()
+    }
+  })
+
   it('returns timestamptz as Date', async () => {
     const { rows } = await sql<{ at: Date }>`select now() as at`.execute(db)
     expect(rows[0]?.at).toBeInstanceOf(Date)
