@@ -10,11 +10,33 @@ import type { PgPool } from './pg-subset.js'
  * ```
  */
 export interface PostgresPoolSettings {
-  /** Most connections open at once. Default 10. */
+  /**
+   * Most connections open at once, per process. Default 10.
+   *
+   * @example
+   * ```ts
+   * pool: { max: 8 } // 8 app processes × 8 stay under max_connections = 100
+   * ```
+   */
   max?: number
-  /** Close a connection idle for this long (ms). pg's default: 10 000; 0 keeps idle connections. */
+  /**
+   * Close a connection idle for this long (ms). pg's default: 10 000; 0 keeps idle connections open.
+   *
+   * @example
+   * ```ts
+   * pool: { idleTimeoutMillis: 30_000 }
+   * ```
+   */
   idleTimeoutMillis?: number
-  /** Give up acquiring a connection after this long (ms). pg's default: 0, wait forever. */
+  /**
+   * Give up acquiring a connection after this long (ms); the error is retryable.
+   * pg's default: 0, wait forever.
+   *
+   * @example
+   * ```ts
+   * pool: { connectionTimeoutMillis: 5_000 }
+   * ```
+   */
   connectionTimeoutMillis?: number
 }
 
@@ -28,16 +50,41 @@ export interface PostgresPoolSettings {
  * ```
  */
 export interface PostgresConnectionOptions {
+  /**
+   * A PostgreSQL URL (or anything `pg` accepts as `connectionString`).
+   *
+   * @example
+   * ```ts
+   * connectionString: 'postgres://shop:secret@db.internal:5432/shop?sslmode=require'
+   * ```
+   */
   connectionString: string
+  /**
+   * Pool sizing and timeouts.
+   *
+   * @example
+   * ```ts
+   * pool: { max: 20, connectionTimeoutMillis: 5_000 }
+   * ```
+   */
   pool?: PostgresPoolSettings
-  /** Abort any statement that runs longer than this (ms), server-side (`statement_timeout`). */
+  /**
+   * Have the server cancel any statement that runs longer than this (ms), via
+   * `statement_timeout`. Default: no limit.
+   *
+   * @example
+   * ```ts
+   * statementTimeoutMs: 10_000
+   * ```
+   */
   statementTimeoutMs?: number
 }
 
 /**
  * Use a pool the host built and owns. `db.destroy()` does not end it; the host
  * does. Attach a `pool.on('error', …)` listener, as pg requires, so a backend
- * dropped while idle does not crash the process.
+ * dropped while idle does not crash the process. Queries sent through Cartwright
+ * read int8/numeric as numbers; the host's own queries keep the pool's parsers.
  *
  * @example
  * ```ts
@@ -49,7 +96,16 @@ export interface PostgresConnectionOptions {
  * ```
  */
 export interface PostgresHostPoolOptions {
+  /**
+   * A `pg.Pool` (or anything with the same `connect()` and `end()`).
+   *
+   * @example
+   * ```ts
+   * pool: new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 })
+   * ```
+   */
   pool: PgPool
+  /** Always absent here; it tells the two option forms apart. */
   connectionString?: undefined
 }
 
