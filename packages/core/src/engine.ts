@@ -92,6 +92,28 @@ function unique(kind: string, ids: string[]): void {
   }
 }
 
+/** Refuses a composition whose providers cannot do what its plugins need, naming every gap. */
+function checkRequirements(plugins: Plugin[], payments: PaymentProvider[], shipping: ShippingProvider[], storage: StorageAdapter): void {
+  const missing: string[] = []
+  for (const plugin of plugins) {
+    const needs = plugin.requires
+    if (!needs) continue
+    for (const capability of needs.paymentCapabilities ?? []) {
+      if (payments.length === 0) missing.push(`${plugin.id} needs a payment provider that can ${capability}; none is configured`)
+      for (const provider of payments) {
+        if (!provider.capabilities[capability]) missing.push(`${plugin.id} needs payment capability "${capability}", which ${provider.id} lacks`)
+      }
+    }
+    for (const capability of needs.storageCapabilities ?? []) {
+      if (!storage.capabilities[capability]) missing.push(`${plugin.id} needs storage capability "${capability}", which ${storage.id} lacks`)
+    }
+    if (needs.shipping && shipping.length === 0) missing.push(`${plugin.id} needs a shipping provider; none is configured`)
+  }
+  if (missing.length) {
+    throw new CommerceError('CONFIGURATION', `[cartwright] this composition cannot work: ${missing.join('; ')}`, { details: { missing } })
+  }
+}
+
 /**
  * Composes an engine from a storage adapter, providers and plugins; runs migrations and
  * starts the outbox dispatcher.
@@ -124,6 +146,7 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     }
   }
 
+  checkRequirements(config.plugins, config.payments, config.shipping, config.storage)
   const storage = config.storage
   const db = new Kysely<CoreDatabase>({ dialect: storage.createDialect() })
   try {

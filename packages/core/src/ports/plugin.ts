@@ -1,6 +1,8 @@
 import type { CommerceMigration } from '../db/migrations.js'
 import type { CommerceEventName, EventBus, StoredEvent } from '../events.js'
 import type { HookRegistry } from '../hooks.js'
+import type { PaymentCapabilities } from './payment-provider.js'
+import type { StorageCapabilities } from './storage-adapter.js'
 
 /** Passed to a durable subscriber with each delivery. */
 export interface DeliveryContext {
@@ -63,6 +65,21 @@ export interface Plugin {
   readonly migrations?: Record<string, CommerceMigration>
   /** Durable subscribers the outbox delivers to. */
   readonly subscribers?: readonly DurableSubscriber[]
+  /**
+   * What the plugin needs from the providers it is composed with. `createCommerce` refuses to
+   * start, naming what is missing, when no configured provider offers it.
+   */
+  readonly requires?: PluginRequirements
   /** Registers hooks and listeners. Called once by `createCommerce`. */
   setup?(context: PluginContext): void | Promise<void>
+}
+
+/** Capabilities a plugin needs; checked by `createCommerce`. */
+export interface PluginRequirements {
+  /** Every configured payment provider must offer these (e.g. `['refund']` for a returns plugin). */
+  paymentCapabilities?: Array<keyof PaymentCapabilities>
+  /** The storage adapter must offer these. */
+  storageCapabilities?: Array<keyof StorageCapabilities>
+  /** At least one shipping provider must be configured. */
+  shipping?: boolean
 }

@@ -15,10 +15,22 @@ import { loadOrder, toPayment } from './order-mapping.js'
 const completeSchema = z.strictObject({
   payment: z.strictObject({
     provider: z.string().min(1).max(64),
-    data: z.record(z.string().max(64), z.unknown()).default({}),
+    // Stored with the payment, so bounded; 8 KiB leaves room for wallet tokens (Apple Pay, Google Pay).
+    data: z
+      .record(z.string().max(64), z.unknown())
+      .refine((d) => jsonLength(d) <= 8192, 'at most 8 KiB of JSON')
+      .default({}),
   }),
   idempotencyKey: fields.idempotencyKey,
 })
+
+function jsonLength(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0
+  } catch {
+    return Number.POSITIVE_INFINITY // cycles, BigInt: not storable
+  }
+}
 
 /** Input of `checkout.complete`. */
 export type CompleteCheckoutInput = z.input<typeof completeSchema>
@@ -200,8 +212,10 @@ export class CheckoutService {
     const problems: string[] = []
     if (cart.lines.length === 0) problems.push('the cart is empty')
     if (!cart.email) problems.push('an email is required')
-    if (!cart.shippingAddress) problems.push('a shipping address is required')
-    if (!cart.shippingMethod) problems.push('choose a shipping option (or the chosen one is no longer offered)')
+    // Without shipping providers the shop sells nothing that ships (digital goods, pickup).
+    const ships = this.#rt.shipping.length > 0
+    if (ships && !cart.shippingAddress) problems.push('a shipping address is required')
+    if (ships && !cart.shippingMethod) problems.push('choose a shipping option (or the chosen one is no longer offered)')
     for (const line of lines) {
       if (line.product_status !== 'active') problems.push(`${line.variant_id} is no longer for sale`)
       if (line.unitPrice === null) problems.push(`${line.variant_id} has no ${cart.currency} price`)
