@@ -53,7 +53,8 @@ type AnyHandler = (payload: any) => unknown
  */
 export class EventBus {
   readonly #emitter: Emitter<Record<string, unknown>> = mitt()
-  readonly #wrapped = new Map<AnyHandler, AnyHandler>()
+  /** Wrappers by event type, then by the caller's handler: one function may listen to several events, or twice to one. */
+  readonly #wrapped = new Map<string, Map<AnyHandler, AnyHandler[]>>()
   readonly #onError: ListenerErrorHandler
 
   constructor(onError: ListenerErrorHandler) {
@@ -79,15 +80,25 @@ export class EventBus {
         this.#onError(error, { event: type, listener: 'event' })
       }
     }
-    this.#wrapped.set(handler as AnyHandler, wrapped)
+    const byHandler = this.#wrapped.get(type) ?? new Map<AnyHandler, AnyHandler[]>()
+    this.#wrapped.set(type, byHandler)
+    byHandler.set(handler as AnyHandler, [...(byHandler.get(handler as AnyHandler) ?? []), wrapped])
     this.#emitter.on(type, wrapped)
-    return () => this.off(type, handler)
+    return () => {
+      const list = byHandler.get(handler as AnyHandler)
+      if (!list?.includes(wrapped)) return
+      this.#emitter.off(type, wrapped)
+      const rest = list.filter((w) => w !== wrapped)
+      if (rest.length) byHandler.set(handler as AnyHandler, rest)
+      else byHandler.delete(handler as AnyHandler)
+    }
   }
 
-  /** Removes a listener added with {@link EventBus.on}. */
+  /** Removes a listener added with {@link EventBus.on} for `type` (every time it was added for that type). */
   off<K extends CommerceEventName>(type: K, handler: (payload: CommerceEvents[K]) => unknown): void {
-    const wrapped = this.#wrapped.get(handler as AnyHandler)
-    if (wrapped) this.#emitter.off(type, wrapped)
+    const byHandler = this.#wrapped.get(type)
+    for (const wrapped of byHandler?.get(handler as AnyHandler) ?? []) this.#emitter.off(type, wrapped)
+    byHandler?.delete(handler as AnyHandler)
   }
 
   /** @internal Delivers committed events to in-process listeners. */

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
 import type { CommerceEventName, StoredEvent } from './events.js'
+import { notFound } from './errors.js'
 import { iso, isoOrNull } from './db/rows.js'
 import { newId } from './ids.js'
 import type { DurableSubscriber } from './ports/plugin.js'
@@ -174,12 +175,12 @@ export class Outbox {
       }
       try {
         await subscriber.handle(event, { attempt: delivery.attempts, subscriber: subscriber.id })
-        await this.#settle(delivery.id, { status: 'delivered', delivered_at: rt.now().toISOString(), locked_until: null, last_error: null })
+        await this.#settle(delivery, { status: 'delivered', delivered_at: rt.now().toISOString(), locked_until: null, last_error: null })
       } catch (error) {
         const message = String((error as Error)?.message ?? error).slice(0, 1000)
         const dead = delivery.attempts >= this.#options.maxAttempts
         const delay = Math.min(this.#options.backoffMaxMs, this.#options.backoffBaseMs * 2 ** (delivery.attempts - 1))
-        await this.#settle(delivery.id, {
+        await this.#settle(delivery, {
           status: dead ? 'dead' : 'pending',
           last_error: message,
           locked_until: null,
@@ -190,9 +191,19 @@ export class Outbox {
     return claimed.length
   }
 
-  async #settle(id: number | bigint, changes: Record<string, unknown>): Promise<void> {
+  // Only while the claim is still ours: once our lease has run out another dispatcher may have
+  // re-claimed the row (and delivered it), and a late settle must not undo that or free its lease.
+  // A claim is (locked_by, attempts): every claim increments attempts.
+  async #settle(claim: { id: number | bigint; attempts: number }, changes: Record<string, unknown>): Promise<void> {
     await transact(this.#rt, async (tx) => {
-      await tx.updateTable('cw_outbox_deliveries').set(changes).where('id', '=', Number(id)).execute()
+      await tx
+        .updateTable('cw_outbox_deliveries')
+        .set(changes)
+        .where('id', '=', Number(claim.id))
+        .where('status', '=', 'pending')
+        .where('locked_by', '=', this.#owner)
+        .where('attempts', '=', claim.attempts)
+        .execute()
     })
   }
 
@@ -240,16 +251,20 @@ export class Outbox {
     }))
   }
 
-  /** Puts a dead-lettered delivery back in the queue, due now, with its attempts reset. */
+  /** Puts a dead-lettered delivery back in the queue, due now, with its attempts reset. `NOT_FOUND` when there is no such delivery. */
   async retry(deliveryId: number): Promise<void> {
     const id = parseInput(z.number().int().min(1), deliveryId, 'delivery id')
     await transact(this.#rt, async (tx) => {
-      await tx
+      const result = await tx
         .updateTable('cw_outbox_deliveries')
         .set({ status: 'pending', attempts: 0, next_attempt_at: this.#rt.now().toISOString(), locked_until: null })
         .where('id', '=', id)
         .where('status', '=', 'dead')
-        .execute()
+        .executeTakeFirst()
+      // Retrying a delivery that is not dead (any more) is a no-op; one that never existed is not.
+      if (Number(result.numUpdatedRows) === 0 && !(await tx.selectFrom('cw_outbox_deliveries').select('id').where('id', '=', id).executeTakeFirst())) {
+        throw notFound('Delivery', String(id))
+      }
     })
     this.kick()
   }

@@ -87,7 +87,8 @@ function checkVariantOptions(options: ProductOption[], variants: Array<z.output<
       if (!names.includes(key)) issues.push({ path: `${path}.options.${key}`, message: 'the product has no such option' })
     }
     const combo = names.map((n) => variant.options[n]).join('\u0000')
-    if (seen.has(combo)) issues.push({ path: `${path}.options`, message: `same option values as variants.${seen.get(combo)}` })
+    const earlier = seen.get(combo)
+    if (earlier !== undefined) issues.push({ path: `${path}.options`, message: `same option values as ${earlier < 0 ? 'an existing variant' : `variants.${earlier}`}` })
     else seen.set(combo, i + offset)
     const tiers = new Set<string>()
     variant.prices.forEach((p, j) => {
@@ -255,11 +256,13 @@ export class CatalogService {
   /** Adds variants to an existing product. */
   async addVariants(productId: string, variants: VariantInput[]): Promise<Product> {
     const id = parseInput(fields.id, productId, 'product id')
-    const parsed = parseInput(z.array(variantSchema).min(1).max(250), variants, 'variants')
+    // Parsed under a `variants` key so that field paths read `variants.0.sku`, as in createProduct.
+    const parsed = parseInput(z.strictObject({ variants: z.array(variantSchema).min(1).max(250) }), { variants }, 'variants').variants
     const product = await this.getProduct(id)
     if (!product) throw notFound('Product', id)
     const existing = product.variants.map((v) => ({ ...v, prices: v.prices, title: v.title, manageInventory: v.manageInventory }))
-    const issues = checkVariantOptions(product.options, [...existing, ...parsed] as Array<z.output<typeof variantSchema>>)
+    // Offset so that paths index the caller's array, not the existing variants before it.
+    const issues = checkVariantOptions(product.options, [...existing, ...parsed] as Array<z.output<typeof variantSchema>>, -existing.length)
     if (issues.length) throw validationError('variants', issues)
     const rt = this.#rt
     const now = rt.now().toISOString()
@@ -365,7 +368,7 @@ export class CatalogService {
   /** Replaces every price of a variant with `prices`. */
   async setPrices(variantId: string, prices: PriceInput[]): Promise<Variant> {
     const id = parseInput(fields.id, variantId, 'variant id')
-    const parsed = parseInput(z.array(priceSchema).max(100), prices, 'prices')
+    const parsed = parseInput(z.strictObject({ prices: z.array(priceSchema).max(100) }), { prices }, 'prices').prices
     const tiers = new Set(parsed.map((p) => `${p.currency}:${p.minQuantity}`))
     if (tiers.size !== parsed.length) throw validationError('prices', [{ path: 'prices', message: 'two prices for the same currency and minimum quantity' }])
     const rt = this.#rt

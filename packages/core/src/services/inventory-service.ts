@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
 import { allocateStock, type LevelSnapshot } from '../allocation.js'
-import { CommerceError, notFound } from '../errors.js'
+import { CommerceError, notFound, validationError } from '../errors.js'
 import type { InventoryLevelTable, Tx } from '../db/database.js'
 import { iso } from '../db/rows.js'
 import { newId } from '../ids.js'
@@ -14,6 +14,9 @@ const locationSchema = z.strictObject({
   code: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'use letters, digits, dashes and underscores').optional(),
   priority: z.number().int().min(0).max(1_000_000).default(0),
 })
+
+/** The most units one level may hold: the bound of `setStock`, kept by `adjust` too. */
+const MAX_ON_HAND = 1_000_000_000
 
 const setStockSchema = z.strictObject({
   variantId: fields.id,
@@ -223,10 +226,16 @@ export class InventoryService {
   /** Adds (positive `delta`) or removes (negative) on-hand units at a location. */
   async adjust(input: z.input<typeof adjustSchema>): Promise<InventoryLevel> {
     const data = parseInput(adjustSchema, input, 'stock adjustment')
-    return this.#write(data.variantId, data.locationId, undefined, () => data.delta)
+    return this.#write(data.variantId, data.locationId, undefined, () => data.delta, 'delta')
   }
 
-  async #write(variantId: string, locationId: string, threshold: number | null | undefined, delta: (onHand: number) => number): Promise<InventoryLevel> {
+  async #write(
+    variantId: string,
+    locationId: string,
+    threshold: number | null | undefined,
+    delta: (onHand: number) => number,
+    field = 'onHand',
+  ): Promise<InventoryLevel> {
     const rt = this.#rt
     return transact(rt, async (tx, emit) => {
       const variant = await tx.selectFrom('cw_variants').select('id').where('id', '=', variantId).executeTakeFirst()
@@ -239,6 +248,9 @@ export class InventoryService {
       const now = rt.now().toISOString()
       const onHand = (existing?.on_hand ?? 0) + delta(existing?.on_hand ?? 0)
       const reserved = existing?.reserved ?? 0
+      if (onHand > MAX_ON_HAND) {
+        throw validationError('stock adjustment', [{ path: field, message: `on-hand would be ${onHand}; at most ${MAX_ON_HAND}` }])
+      }
       if (onHand < reserved) {
         throw new CommerceError('CONFLICT', `On-hand cannot go below the ${reserved} units reserved for orders`, {
           details: { variantId, locationId, reserved, requestedOnHand: onHand },
@@ -269,10 +281,15 @@ export class InventoryService {
     })
   }
 
-  /** Stock of a variant at every location that holds it. */
+  /** Stock of a variant at every location that holds it; `NOT_FOUND` when there is no such variant. */
   async levels(variantId: string): Promise<InventoryLevel[]> {
     const id = parseInput(fields.id, variantId, 'variant id')
-    const rows = await read(this.#rt, (db) => db.selectFrom('cw_inventory_levels').selectAll().where('variant_id', '=', id).orderBy('location_id').execute())
+    const rows = await read(this.#rt, async (db) => {
+      const levels = await db.selectFrom('cw_inventory_levels').selectAll().where('variant_id', '=', id).orderBy('location_id').execute()
+      // No levels: tell a variant without stock from one that does not exist.
+      if (levels.length === 0 && !(await db.selectFrom('cw_variants').select('id').where('id', '=', id).executeTakeFirst())) throw notFound('Variant', id)
+      return levels
+    })
     return rows.map(toLevel)
   }
 

@@ -15,7 +15,7 @@ const listSchema = pageSchema.extend({
   email: z.string().max(320).optional(),
   status: z.enum(['placed', 'canceled', 'completed']).optional(),
 })
-const captureSchema = z.strictObject({ amount: fields.amount.optional() })
+const captureSchema = z.strictObject({ amount: fields.amount.refine((a) => a > 0, 'must be positive').optional() })
 const cancelSchema = z.strictObject({ reason: z.string().max(500).optional() })
 const refundSchema = z.strictObject({ amount: fields.amount.refine((a) => a > 0, 'must be positive'), reason: z.string().max(500).optional() })
 
@@ -152,7 +152,9 @@ export class OrderService {
       }
       const now = rt.now().toISOString()
       await releaseStock(rt, tx, { orderId: id })
-      const action = payment?.status === 'authorized' ? 'void' : payment?.status === 'captured' ? 'refund' : null
+      // A partly refunded payment still holds captured money: the rest is refunded too.
+      const action =
+        payment?.status === 'authorized' ? 'void' : payment?.status === 'captured' || payment?.status === 'partially_refunded' ? 'refund' : null
       await tx
         .updateTable('cw_orders')
         .set({ status: 'canceled', canceled_at: now, updated_at: now, ...(action ? { payment_status: 'canceling' } : {}) })

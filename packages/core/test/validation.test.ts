@@ -1,0 +1,656 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  CartService,
+  CatalogService,
+  CheckoutService,
+  CommerceError,
+  InventoryService,
+  OrderService,
+  Outbox,
+  isCommerceError,
+  type Commerce,
+  type Order,
+  type Product,
+} from '@cartwright/core'
+import { address, key, openShop, readyCart, type Shop } from './support/shop.js'
+
+/**
+ * Acceptance: every public method given bad input throws `VALIDATION` (naming the field) or
+ * `NOT_FOUND`, and the database is unchanged. Each case runs against one seeded shop; the
+ * whole database is snapshotted before and after the call.
+ */
+
+/** Every row of every `cw_*` table (migration bookkeeping aside), in a stable order. */
+async function snapshot(commerce: Commerce): Promise<Record<string, string[]>> {
+  const { rows: tables } = await sql<{ name: string }>`
+    select name from sqlite_master
+    where type = 'table' and name like 'cw_%' and name not like 'cw_migrations%'
+    order by name`.execute(commerce.db)
+  const out: Record<string, string[]> = {}
+  for (const { name } of tables) {
+    const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(commerce.db)
+    // Rows serialised with sorted keys, then sorted: independent of insertion and column order.
+    out[name] = rows.map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).sort(([a], [b]) => (a < b ? -1 : 1))))).sort()
+  }
+  return out
+}
+
+interface Fixture {
+  shop: Shop
+  commerce: Commerce
+  shoe: Product
+  /** A product with a free option value (Size M, L) so that adding variants can succeed. */
+  sock: Product
+  variantId: string
+  locationId: string
+  /** An open cart with one line. */
+  cartId: string
+  lineId: string
+  /** An open cart with email, address and shipping chosen: checkout would succeed. */
+  readyCartId: string
+  /** A placed order with an authorized (not captured) payment. */
+  order: Order
+}
+
+type Code = 'VALIDATION' | 'NOT_FOUND'
+
+interface Case {
+  /** What is wrong with the input. */
+  name: string
+  call: (f: Fixture) => Promise<unknown>
+  code: Code
+  /** For VALIDATION: the path expected in `error.details.fields` (`''` is the argument itself). */
+  field?: string
+}
+
+const long = 'x'.repeat(10_000)
+const longEmail = `${'a'.repeat(10_000 - '@example.com'.length)}@example.com`
+const UNKNOWN = {
+  product: 'prod_00000000000000000000000000',
+  variant: 'var_00000000000000000000000000',
+  location: 'loc_00000000000000000000000000',
+  cart: 'cart_00000000000000000000000000',
+  line: 'line_00000000000000000000000000',
+  order: 'order_00000000000000000000000000',
+}
+const TOO_BIG = Number.MAX_SAFE_INTEGER + 1 // 2^53
+const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+// Calls are made with deliberately ill-typed arguments: the engine is called from JavaScript and HTTP too.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any
+
+/** A deep copy of `base` with `value` at the dotted `path` (`undefined` deletes the key). */
+function withValue<T>(base: T, path: string, value: unknown): T {
+  const copy = structuredClone(base) as Loose
+  const keys = path.split('.')
+  let target = copy
+  for (const k of keys.slice(0, -1)) target = target[k]
+  const last = keys[keys.length - 1]!
+  if (value === undefined) delete target[last]
+  else target[last] = value
+  return copy
+}
+
+const v = (name: string, call: Case['call'], field: string): Case => ({ name, call, code: 'VALIDATION', field })
+const nf = (name: string, call: Case['call']): Case => ({ name, call, code: 'NOT_FOUND' })
+
+/** The same bad value at `field` of an otherwise valid input. */
+function badValues(field: string, values: Array<[string, unknown]>, call: (input: Loose, f: Fixture) => Promise<unknown>, base: unknown, path = field): Case[] {
+  return values.map(([label, value]) => v(`${path} ${label}`, (f) => call(withValue(base, field, value), f), path))
+}
+
+/** A string argument (an id, a SKU, a handle) that is not a string, empty or 10,000 characters long. */
+function badIdArgument(label: string, call: (value: Loose, f: Fixture) => Promise<unknown>): Case[] {
+  return [
+    v(`${label} of 10,000 characters`, (f) => call(long, f), ''),
+    v(`${label} as a number`, (f) => call(42, f), ''),
+    v(`${label} null`, (f) => call(null, f), ''),
+    v(`${label} undefined`, (f) => call(undefined, f), ''),
+    v(`${label} as an array`, (f) => call(['prod_1'], f), ''),
+    v(`${label} empty`, (f) => call('', f), ''),
+  ]
+}
+
+/** Input that is not an object at all. */
+function badWholeInput(call: (input: Loose, f: Fixture) => Promise<unknown>): Case[] {
+  return [
+    v('input null', (f) => call(null, f), ''),
+    v('input a string', (f) => call('{}', f), ''),
+    v('input an array', (f) => call([], f), ''),
+  ]
+}
+
+/** Keys that try to set what only the server decides. */
+function extraFields(names: string[], call: (input: Loose, f: Fixture) => Promise<unknown>, base: Loose, prefix = ''): Case[] {
+  return names.map((name) => v(`extra field ${prefix}${name}`, (f) => call(withValue(base, `${prefix}${name}`, name === 'status' ? 'completed' : 0), f), `${prefix}${name}`))
+}
+
+const badMoney: Array<[string, unknown]> = [
+  ['negative', -1],
+  ['fractional', 12.5],
+  ['above MAX_SAFE_INTEGER', TOO_BIG],
+  ['1e20', 1e20],
+  ['NaN', Number.NaN],
+  ['Infinity', Number.POSITIVE_INFINITY],
+  ['a numeric string', '1000'],
+  ['null', null],
+  ['an array', [1000]],
+]
+const badQuantity: Array<[string, unknown]> = [
+  ['0', 0],
+  ['negative', -1],
+  ['fractional', 1.5],
+  ['1e9', 1e9],
+  ['NaN', Number.NaN],
+  ['Infinity', Number.POSITIVE_INFINITY],
+  ['a numeric string', '1'],
+  ['null', null],
+  ['undefined', undefined],
+  ['an array', [1]],
+]
+const badCurrency: Array<[string, unknown]> = [
+  ['unknown XYZ', 'XYZ'],
+  ['two letters', 'US'],
+  ['a number', 840],
+  ['null', null],
+  ['10,000 characters', long],
+]
+const badMetadata = (call: (input: Loose, f: Fixture) => Promise<unknown>, base: Loose): Case[] => [
+  v('metadata value of 10,000 characters', (f) => call({ ...base, metadata: { note: long } }, f), 'metadata.note'),
+  v('metadata key of 10,000 characters', (f) => call({ ...base, metadata: { [long]: 'x' } }, f), `metadata.${long}`),
+  v('metadata value an object', (f) => call({ ...base, metadata: { nested: { price: 1 } } }, f), 'metadata.nested'),
+  v('metadata value NaN', (f) => call({ ...base, metadata: { n: Number.NaN } }, f), 'metadata.n'),
+  v('metadata value Infinity', (f) => call({ ...base, metadata: { n: Number.POSITIVE_INFINITY } }, f), 'metadata.n'),
+  v('metadata with 51 keys', (f) => call({ ...base, metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) }, f), 'metadata'),
+  v('metadata an array', (f) => call({ ...base, metadata: ['x'] }, f), 'metadata'),
+]
+const badPageInput = (call: (input: Loose, f: Fixture) => Promise<unknown>): Case[] => [
+  ...badValues('limit', [['0', 0], ['101', 101], ['fractional', 1.5], ['a numeric string', '20'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['negative', -5]], call, {}),
+  v('cursor that is not base64 JSON', (f) => call({ cursor: '!!not-a-cursor!!' }, f), 'cursor'),
+  v('cursor of 10,000 characters', (f) => call({ cursor: long }, f), 'cursor'),
+  v('cursor encoding an object', (f) => call({ cursor: cursorOf({ createdAt: '2024-01-01', id: 'x' }) }, f), 'cursor'),
+  v('cursor encoding null', (f) => call({ cursor: cursorOf(null) }, f), 'cursor'),
+  v('cursor encoding a non-date', (f) => call({ cursor: cursorOf(['yesterday-ish', 'x']) }, f), 'cursor'),
+  v('cursor encoding a number id', (f) => call({ cursor: cursorOf([new Date().toISOString(), 42]) }, f), 'cursor'),
+  v('cursor a number', (f) => call({ cursor: 42 }, f), 'cursor'),
+  ...badWholeInput(call),
+]
+
+const productInput = { title: 'Sock', handle: 'sock-2', variants: [{ sku: 'SOCK2-S', prices: [{ currency: 'USD', amount: 500 }] }] }
+const optionProductInput = {
+  title: 'Glove',
+  options: [{ name: 'Size', values: ['S', 'M'] }],
+  variants: [{ sku: 'GLOVE-S', options: { Size: 'S' }, prices: [{ currency: 'USD', amount: 500 }] }],
+}
+const newSockVariant = { sku: 'SOCK-M', options: { Size: 'M' }, prices: [{ currency: 'USD', amount: 900 }] }
+
+const cases: Record<string, Case[]> = {
+  'catalog.createProduct': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.catalog.createProduct(input)
+    return [
+      ...badValues('title', [['of 10,000 characters', long], ['a number', 42], ['null', null], ['undefined', undefined], ['blank', '   '], ['an array', ['Sock']]], call, productInput),
+      ...badValues('handle', [['of 10,000 characters', 'a'.repeat(10_000)], ['with spaces and capitals', 'Not A Handle'], ['a number', 7]], call, productInput),
+      ...badValues('description', [['of 10,000 characters', long], ['a number', 1]], call, productInput),
+      ...badValues('status', [['unknown', 'deleted'], ['a number', 1]], call, productInput),
+      ...badValues('variants', [['empty', []], ['null', null], ['a string', 'SOCK'], ['undefined', undefined]], call, productInput),
+      ...badValues('variants.0.sku', [['of 10,000 characters', long], ['a number', 42], ['null', null], ['blank', '  ']], call, productInput),
+      ...badValues('variants.0.title', [['of 10,000 characters', long]], call, productInput),
+      ...badValues('variants.0.weightGrams', [['negative', -1], ['fractional', 0.5], ['1e9', 1e9], ['a string', '600'], ['NaN', Number.NaN]], call, productInput),
+      ...badValues('variants.0.manageInventory', [['a string', 'yes']], call, productInput),
+      ...badValues('variants.0.prices', [['a string', '500'], ['null', null]], call, productInput),
+      ...badValues('variants.0.prices.0.amount', badMoney, call, productInput),
+      ...badValues('variants.0.prices.0.currency', badCurrency, call, productInput),
+      ...badValues('variants.0.prices.0.minQuantity', badQuantity.filter(([l]) => l !== 'undefined'), call, productInput),
+      ...badValues('options.0.name', [['of 10,000 characters', long]], call, optionProductInput),
+      ...badValues('options.0.values.0', [['of 10,000 characters', long]], call, optionProductInput),
+      ...badValues('variants.0.options.Size', [['of 10,000 characters', long], ['not one of the values', 'XXL']], call, optionProductInput),
+      v('option value key the product does not have', (f) => call(withValue(optionProductInput, 'variants.0.options.Color', 'Red'), f), 'variants.0.options.Color'),
+      v('two variants with the same SKU', (f) => call({ ...productInput, variants: [productInput.variants[0], productInput.variants[0]] }, f), 'variants.1.sku'),
+      ...badMetadata(call, productInput),
+      ...extraFields(['price', 'total', 'id', 'createdAt'], call, productInput),
+      ...extraFields(['price', 'unitPrice', 'id', 'stock'], call, productInput, 'variants.0.'),
+      ...extraFields(['total', 'id'], call, productInput, 'variants.0.prices.0.'),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'catalog.addVariants': (() => {
+    const call = (variants: Loose, f: Fixture) => f.commerce.catalog.addVariants(f.sock.id, variants)
+    const base = [newSockVariant]
+    return [
+      nf('unknown product', (f) => f.commerce.catalog.addVariants(UNKNOWN.product, base)),
+      ...badIdArgument('product id', (id, f) => f.commerce.catalog.addVariants(id, base)),
+      v('variants empty', (f) => call([], f), 'variants'),
+      v('variants null', (f) => call(null, f), 'variants'),
+      v('variants an object', (f) => call(newSockVariant, f), 'variants'),
+      ...badValues('0.sku', [['of 10,000 characters', long], ['a number', 42]], call, base, 'variants.0.sku'),
+      ...badValues('0.title', [['of 10,000 characters', long]], call, base, 'variants.0.title'),
+      ...badValues('0.prices.0.amount', badMoney, call, base, 'variants.0.prices.0.amount'),
+      ...badValues('0.prices.0.currency', badCurrency, call, base, 'variants.0.prices.0.currency'),
+      ...badValues('0.options.Size', [['not one of the values', 'XXL'], ['of 10,000 characters', long]], call, base, 'variants.0.options.Size'),
+      v('the option values of an existing variant', (f) => call([{ ...newSockVariant, options: { Size: 'S' } }], f), 'variants.0.options'),
+      v('the SKU of an existing variant of the product', (f) => call([{ ...newSockVariant, sku: 'SOCK-S' }], f), 'variants.0.sku'),
+      v('extra field variants.0.price', (f) => call([{ ...newSockVariant, price: 1 }], f), 'variants.0.price'),
+      v('extra field variants.0.prices.0.total', (f) => call([{ ...newSockVariant, prices: [{ currency: 'USD', amount: 900, total: 1 }] }], f), 'variants.0.prices.0.total'),
+    ]
+  })(),
+
+  'catalog.getProduct': badIdArgument('id or handle', (id, f) => f.commerce.catalog.getProduct(id)),
+
+  'catalog.listProducts': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.catalog.listProducts(input)
+    return [
+      ...badPageInput(call),
+      ...badValues('status', [['unknown', 'deleted'], ['a number', 1]], call, {}),
+      ...extraFields(['price', 'handle'], call, {}),
+    ]
+  })(),
+
+  'catalog.updateProduct': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.catalog.updateProduct(f.shoe.id, input)
+    return [
+      nf('unknown product', (f) => f.commerce.catalog.updateProduct(UNKNOWN.product, { title: 'New' })),
+      ...badIdArgument('product id', (id, f) => f.commerce.catalog.updateProduct(id, { title: 'New' })),
+      ...badValues('title', [['of 10,000 characters', long], ['blank', ' '], ['null', null], ['a number', 1]], call, {}),
+      ...badValues('description', [['of 10,000 characters', long]], call, {}),
+      ...badValues('status', [['unknown', 'deleted']], call, {}),
+      ...badMetadata(call, {}),
+      ...extraFields(['price', 'handle', 'variants', 'createdAt', 'id'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'catalog.getVariant': badIdArgument('variant id', (id, f) => f.commerce.catalog.getVariant(id)),
+
+  'catalog.getVariantBySku': [
+    ...badIdArgument('sku', (sku, f) => f.commerce.catalog.getVariantBySku(sku)),
+    v('sku blank', (f) => f.commerce.catalog.getVariantBySku('   '), ''),
+  ],
+
+  'catalog.updateVariant': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.catalog.updateVariant(f.variantId, input)
+    return [
+      nf('unknown variant', (f) => f.commerce.catalog.updateVariant(UNKNOWN.variant, { title: 'New' })),
+      ...badIdArgument('variant id', (id, f) => f.commerce.catalog.updateVariant(id, { title: 'New' })),
+      ...badValues('title', [['of 10,000 characters', long], ['blank', ' ']], call, {}),
+      ...badValues('weightGrams', [['negative', -1], ['fractional', 1.5], ['1e9', 1e9], ['a string', '600'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY]], call, {}),
+      ...badValues('manageInventory', [['a string', 'no'], ['a number', 0]], call, {}),
+      ...extraFields(['sku', 'price', 'prices', 'productId'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'catalog.setPrices': (() => {
+    const call = (prices: Loose, f: Fixture) => f.commerce.catalog.setPrices(f.variantId, prices)
+    const base = [{ currency: 'USD', amount: 100 }]
+    return [
+      nf('unknown variant', (f) => f.commerce.catalog.setPrices(UNKNOWN.variant, base)),
+      ...badIdArgument('variant id', (id, f) => f.commerce.catalog.setPrices(id, base)),
+      v('prices not an array', (f) => call({ currency: 'USD', amount: 100 }, f), 'prices'),
+      v('prices null', (f) => call(null, f), 'prices'),
+      v('101 prices', (f) => call(Array.from({ length: 101 }, (_, i) => ({ currency: 'USD', amount: 100, minQuantity: i + 1 })), f), 'prices'),
+      ...badValues('0.amount', badMoney, call, base, 'prices.0.amount'),
+      ...badValues('0.currency', badCurrency, call, base, 'prices.0.currency'),
+      ...badValues('0.minQuantity', badQuantity.filter(([l]) => l !== 'undefined'), call, base, 'prices.0.minQuantity'),
+      v('two prices for one currency and tier (usd and USD)', (f) => call([{ currency: 'usd', amount: 100 }, { currency: 'USD', amount: 200 }], f), 'prices'),
+      v('extra field prices.0.total', (f) => call([{ currency: 'USD', amount: 100, total: 1 }], f), 'prices.0.total'),
+      v('extra field prices.0.variantId', (f) => call([{ currency: 'USD', amount: 100, variantId: 'var_x' }], f), 'prices.0.variantId'),
+    ]
+  })(),
+
+  'inventory.createLocation': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.inventory.createLocation(input)
+    const base = { name: 'Store', code: 'store' }
+    return [
+      ...badValues('name', [['of 10,000 characters', long], ['blank', '  '], ['null', null], ['a number', 42], ['undefined', undefined]], call, base),
+      ...badValues('code', [['of 10,000 characters', long], ['with spaces', 'the store'], ['a number', 1]], call, base),
+      ...badValues('priority', [['negative', -1], ['fractional', 0.5], ['a string', '1'], ['NaN', Number.NaN], ['1e9', 1e9]], call, base),
+      ...extraFields(['id', 'createdAt'], call, base),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'inventory.setStock': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.inventory.setStock(input)
+    const base = (f: Fixture) => ({ variantId: f.variantId, locationId: f.locationId, onHand: 5 })
+    const at = (field: string, value: unknown) => (f: Fixture) => call(withValue(base(f), field, value), f)
+    return [
+      nf('unknown variant', (f) => call({ ...base(f), variantId: UNKNOWN.variant }, f)),
+      nf('unknown location', (f) => call({ ...base(f), locationId: UNKNOWN.location }, f)),
+      v('variantId of 10,000 characters', at('variantId', long), 'variantId'),
+      v('variantId a number', at('variantId', 1), 'variantId'),
+      v('locationId of 10,000 characters', at('locationId', long), 'locationId'),
+      v('locationId null', at('locationId', null), 'locationId'),
+      ...[['negative', -1], ['fractional', 2.5], ['above 1e9', 1e9 + 1], ['above MAX_SAFE_INTEGER', TOO_BIG], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['a numeric string', '5'], ['null', null], ['undefined', undefined]].map(
+        ([label, value]) => v(`onHand ${label}`, at('onHand', value), 'onHand'),
+      ),
+      v('lowStockThreshold negative', at('lowStockThreshold', -1), 'lowStockThreshold'),
+      v('lowStockThreshold fractional', at('lowStockThreshold', 0.5), 'lowStockThreshold'),
+      v('extra field reserved', at('reserved', 0), 'reserved'),
+      v('extra field available', at('available', 100), 'available'),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'inventory.adjust': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.inventory.adjust(input)
+    const base = (f: Fixture) => ({ variantId: f.variantId, locationId: f.locationId, delta: 1 })
+    const at = (field: string, value: unknown) => (f: Fixture) => call(withValue(base(f), field, value), f)
+    return [
+      nf('unknown variant', (f) => call({ ...base(f), variantId: UNKNOWN.variant }, f)),
+      nf('unknown location', (f) => call({ ...base(f), locationId: UNKNOWN.location }, f)),
+      v('variantId of 10,000 characters', at('variantId', long), 'variantId'),
+      ...[['0', 0], ['fractional', 1.5], ['above 1e9', 1e9 + 1], ['below -1e9', -1e9 - 1], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['a numeric string', '1'], ['null', null]].map(
+        ([label, value]) => v(`delta ${label}`, at('delta', value), 'delta'),
+      ),
+      // Stock takes cap on-hand at 1e9; adding 1e9 to units already there would pass that cap.
+      v('delta 1e9 on top of existing stock', at('delta', 1e9), 'delta'),
+      v('extra field onHand', at('onHand', 5), 'onHand'),
+      v('extra field reserved', at('reserved', 0), 'reserved'),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'inventory.levels': [nf('unknown variant', (f) => f.commerce.inventory.levels(UNKNOWN.variant)), ...badIdArgument('variant id', (id, f) => f.commerce.inventory.levels(id))],
+
+  'inventory.available': [
+    nf('unknown variant', (f) => f.commerce.inventory.available(UNKNOWN.variant)),
+    ...badIdArgument('variant id', (id, f) => f.commerce.inventory.available(id)),
+  ],
+
+  'carts.create': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.carts.create(input)
+    const base = { currency: 'USD' }
+    return [
+      ...badValues('currency', [...badCurrency, ['undefined', undefined], ['empty', '']], call, base),
+      ...badValues('email', [['of 10,000 characters', longEmail], ['not an email', 'ada'], ['a number', 1]], call, base),
+      ...badValues('customerId', [['of 10,000 characters', long], ['a number', 1]], call, base),
+      ...badMetadata(call, base),
+      ...extraFields(['status', 'total', 'price', 'id', 'orderId', 'lines'], call, base),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'carts.get': [nf('unknown cart', (f) => f.commerce.carts.get(UNKNOWN.cart)), ...badIdArgument('cart id', (id, f) => f.commerce.carts.get(id))],
+
+  'carts.addItem': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.carts.addItem(f.cartId, input)
+    const base = (f: Fixture) => ({ variantId: f.variantId, quantity: 1 })
+    return [
+      nf('unknown cart', (f) => f.commerce.carts.addItem(UNKNOWN.cart, base(f))),
+      nf('unknown variant', (f) => call({ variantId: UNKNOWN.variant, quantity: 1 }, f)),
+      ...badIdArgument('cart id', (id, f) => f.commerce.carts.addItem(id, base(f))),
+      v('variantId of 10,000 characters', (f) => call({ ...base(f), variantId: long }, f), 'variantId'),
+      v('variantId null', (f) => call({ ...base(f), variantId: null }, f), 'variantId'),
+      ...badQuantity.map(([label, value]) => v(`quantity ${label}`, (f) => call(withValue(base(f), 'quantity', value), f), 'quantity')),
+      // The line already holds 1: 10,000 more would take it past the 10,000 per-line limit.
+      v('quantity that takes the line past 10,000', (f) => call({ ...base(f), quantity: 10_000 }, f), 'quantity'),
+      ...['price', 'unitPrice', 'total', 'status', 'amount', 'subtotal', 'discountTotal'].map((name) =>
+        v(`extra field ${name}`, (f) => call({ ...base(f), [name]: name === 'status' ? 'completed' : 0 }, f), name),
+      ),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'carts.updateItem': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.carts.updateItem(f.cartId, f.lineId, input)
+    return [
+      nf('unknown cart', (f) => f.commerce.carts.updateItem(UNKNOWN.cart, f.lineId, { quantity: 2 })),
+      nf('unknown line', (f) => f.commerce.carts.updateItem(f.cartId, UNKNOWN.line, { quantity: 2 })),
+      nf('a line of another cart', (f) => f.commerce.carts.updateItem(f.readyCartId, f.lineId, { quantity: 2 })),
+      ...badIdArgument('cart id', (id, f) => f.commerce.carts.updateItem(id, f.lineId, { quantity: 2 })),
+      ...badIdArgument('line id', (id, f) => f.commerce.carts.updateItem(f.cartId, id, { quantity: 2 })),
+      ...badQuantity.filter(([l]) => l !== '0').map(([label, value]) => v(`quantity ${label}`, (f) => call(withValue({ quantity: 2 }, 'quantity', value), f), 'quantity')),
+      ...extraFields(['price', 'unitPrice', 'total', 'status', 'amount', 'variantId'], call, { quantity: 2 }),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'carts.removeItem': [
+    nf('unknown cart', (f) => f.commerce.carts.removeItem(UNKNOWN.cart, f.lineId)),
+    nf('unknown line', (f) => f.commerce.carts.removeItem(f.cartId, UNKNOWN.line)),
+    nf('a line of another cart', (f) => f.commerce.carts.removeItem(f.readyCartId, f.lineId)),
+    ...badIdArgument('cart id', (id, f) => f.commerce.carts.removeItem(id, f.lineId)),
+    ...badIdArgument('line id', (id, f) => f.commerce.carts.removeItem(f.cartId, id)),
+  ],
+
+  'carts.update': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.carts.update(f.cartId, input)
+    const addressCases = (field: 'shippingAddress' | 'billingAddress'): Case[] => [
+      ...(['firstName', 'lastName', 'company', 'line1', 'line2', 'city', 'region', 'postalCode', 'country', 'phone'] as const).map((part) =>
+        v(`${field}.${part} of 10,000 characters`, (f) => call({ [field]: { ...address, [part]: long } }, f), `${field}.${part}`),
+      ),
+      v(`${field}.line1 blank`, (f) => call({ [field]: { ...address, line1: '   ' } }, f), `${field}.line1`),
+      v(`${field}.line1 missing`, (f) => call({ [field]: withValue(address, 'line1', undefined) }, f), `${field}.line1`),
+      v(`${field}.city a number`, (f) => call({ [field]: { ...address, city: 42 } }, f), `${field}.city`),
+      v(`${field}.country of three letters`, (f) => call({ [field]: { ...address, country: 'GBR' } }, f), `${field}.country`),
+      v(`${field}.country with a digit`, (f) => call({ [field]: { ...address, country: 'G1' } }, f), `${field}.country`),
+      v(`${field} a string`, (f) => call({ [field]: '1 Analytical St, London' }, f), field),
+      v(`${field} an array`, (f) => call({ [field]: [address] }, f), field),
+      v(`extra field ${field}.price`, (f) => call({ [field]: { ...address, price: 0 } }, f), `${field}.price`),
+    ]
+    return [
+      nf('unknown cart', (f) => f.commerce.carts.update(UNKNOWN.cart, { email: 'ada@example.com' })),
+      ...badIdArgument('cart id', (id, f) => f.commerce.carts.update(id, { email: 'ada@example.com' })),
+      ...badValues('email', [['of 10,000 characters', longEmail], ['not an email', 'ada@'], ['a number', 1], ['an array', ['ada@example.com']]], call, {}),
+      ...addressCases('shippingAddress'),
+      ...addressCases('billingAddress'),
+      ...badMetadata(call, {}),
+      ...extraFields(['status', 'total', 'price', 'currency', 'customerId', 'orderId', 'shippingMethod', 'lines', 'totals'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'carts.listShippingOptions': [
+    nf('unknown cart', (f) => f.commerce.carts.listShippingOptions(UNKNOWN.cart)),
+    ...badIdArgument('cart id', (id, f) => f.commerce.carts.listShippingOptions(id)),
+  ],
+
+  'carts.setShippingOption': [
+    nf('unknown cart', (f) => f.commerce.carts.setShippingOption(UNKNOWN.cart, 'flat:standard')),
+    nf('unknown option', (f) => f.commerce.carts.setShippingOption(f.readyCartId, 'flat:express')),
+    nf('an option id without its provider', (f) => f.commerce.carts.setShippingOption(f.readyCartId, 'standard')),
+    ...badIdArgument('cart id', (id, f) => f.commerce.carts.setShippingOption(id, 'flat:standard')),
+    ...badIdArgument('option id', (id, f) => f.commerce.carts.setShippingOption(f.readyCartId, id)),
+  ],
+
+  'checkout.complete': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.checkout.complete(f.readyCartId, input)
+    const base = { payment: { provider: 'test' }, idempotencyKey: 'key-00000001' }
+    return [
+      nf('unknown cart', (f) => f.commerce.checkout.complete(UNKNOWN.cart, { payment: { provider: 'test' }, idempotencyKey: key() })),
+      ...badIdArgument('cart id', (id, f) => f.commerce.checkout.complete(id, { payment: { provider: 'test' }, idempotencyKey: key() })),
+      ...badValues('payment', [['missing', undefined], ['null', null], ['a string', 'test']], call, base),
+      ...badValues('payment.provider', [['not configured', 'stripe'], ['of 10,000 characters', long], ['a number', 1], ['empty', '']], call, base),
+      ...badValues('payment.data', [['a string', 'tok_visa'], ['an array', ['tok_visa']]], call, base),
+      // Nothing unbounded reaches storage: payment data is persisted with the payment.
+      v('payment.data with a value of 10,000 characters', (f) => call({ ...base, payment: { provider: 'test', data: { token: long } } }, f), 'payment.data'),
+      v('payment.data with a key of 10,000 characters', (f) => call({ ...base, payment: { provider: 'test', data: { [long]: 'x' } } }, f), `payment.data.${long}`),
+      ...badValues('idempotencyKey', [['of 10,000 characters', long], ['too short', 'abc'], ['a number', 12345678], ['null', null], ['missing', undefined]], call, base),
+      ...extraFields(['total', 'amount', 'status', 'price', 'currency', 'orderId'], call, base),
+      ...extraFields(['amount', 'currency', 'status'], call, base, 'payment.'),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'orders.get': [nf('unknown order', (f) => f.commerce.orders.get(UNKNOWN.order)), ...badIdArgument('order id', (id, f) => f.commerce.orders.get(id))],
+
+  'orders.getByNumber': [
+    nf('unknown number', (f) => f.commerce.orders.getByNumber(f.order.number + 1000)),
+    ...[['0', 0], ['negative', -1], ['fractional', 1001.5], ['a numeric string', '1001'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['above MAX_SAFE_INTEGER', TOO_BIG], ['null', null], ['undefined', undefined], ['of 10,000 characters', long]].map(
+      ([label, value]) => v(`number ${label}`, (f) => f.commerce.orders.getByNumber(value as Loose), ''),
+    ),
+  ],
+
+  'orders.list': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.orders.list(input)
+    return [
+      ...badPageInput(call),
+      ...badValues('status', [['unknown', 'shipped'], ['a number', 1]], call, {}),
+      ...badValues('email', [['of 10,000 characters', longEmail], ['a number', 1]], call, {}),
+      ...badValues('customerId', [['of 10,000 characters', long], ['a number', 1]], call, {}),
+      ...extraFields(['total', 'price'], call, {}),
+    ]
+  })(),
+
+  'orders.capturePayment': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.orders.capturePayment(f.order.id, input)
+    return [
+      nf('unknown order', (f) => f.commerce.orders.capturePayment(UNKNOWN.order)),
+      ...badIdArgument('order id', (id, f) => f.commerce.orders.capturePayment(id)),
+      ...badValues('amount', [...badMoney, ['0', 0]], call, {}),
+      v('amount above what was authorized', (f) => call({ amount: f.order.total + 1 }, f), 'amount'),
+      ...extraFields(['status', 'total', 'currency'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'orders.fulfill': [nf('unknown order', (f) => f.commerce.orders.fulfill(UNKNOWN.order)), ...badIdArgument('order id', (id, f) => f.commerce.orders.fulfill(id))],
+
+  'orders.cancel': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.orders.cancel(f.order.id, input)
+    return [
+      nf('unknown order', (f) => f.commerce.orders.cancel(UNKNOWN.order)),
+      ...badIdArgument('order id', (id, f) => f.commerce.orders.cancel(id)),
+      ...badValues('reason', [['of 10,000 characters', long], ['a number', 1], ['null', null]], call, {}),
+      ...extraFields(['status', 'amount', 'refund'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'orders.refund': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.orders.refund(f.order.id, input)
+    const base = { amount: 100 }
+    return [
+      nf('unknown order', (f) => f.commerce.orders.refund(UNKNOWN.order, base)),
+      ...badIdArgument('order id', (id, f) => f.commerce.orders.refund(id, base)),
+      ...badValues('amount', [...badMoney, ['0', 0], ['missing', undefined]], call, base),
+      ...badValues('reason', [['of 10,000 characters', long], ['a number', 1]], call, base),
+      ...extraFields(['status', 'total', 'currency'], call, base),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'outbox.list': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.outbox.list(input)
+    return [
+      ...badValues('status', [['unknown', 'failed'], ['a number', 1], ['of 10,000 characters', long]], call, {}),
+      ...badValues('limit', [['0', 0], ['1001', 1001], ['fractional', 1.5], ['a numeric string', '5'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY]], call, {}),
+      ...extraFields(['price', 'subscriber'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'outbox.retry': [
+    nf('unknown delivery', (f) => f.commerce.outbox.retry(999_999)),
+    ...[['0', 0], ['negative', -1], ['fractional', 1.5], ['a numeric string', '1'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['above MAX_SAFE_INTEGER', TOO_BIG], ['null', null], ['of 10,000 characters', long]].map(
+      ([label, value]) => v(`delivery id ${label}`, (f) => f.commerce.outbox.retry(value as Loose), ''),
+    ),
+  ],
+}
+
+/** A shop with a placed order, an open cart and a ready cart. */
+async function setup(): Promise<Fixture> {
+  const shop = await openShop({ stock: 100 })
+  const { commerce } = shop
+  const sock = await commerce.catalog.createProduct({
+    title: 'Sock',
+    options: [{ name: 'Size', values: ['S', 'M', 'L'] }],
+    variants: [{ sku: 'SOCK-S', options: { Size: 'S' }, prices: [{ currency: 'USD', amount: 900 }] }],
+  })
+  const cart = await commerce.carts.create({ currency: 'USD' })
+  const withLine = await commerce.carts.addItem(cart.id, { variantId: shop.variantId, quantity: 1 })
+  const ready = await readyCart(commerce, shop.variantId, 1)
+  const placed = await readyCart(commerce, shop.variantId, 2)
+  const order = await commerce.checkout.complete(placed.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+  return {
+    shop,
+    commerce,
+    shoe: shop.shoe,
+    sock,
+    variantId: shop.variantId,
+    locationId: shop.warehouse.id,
+    cartId: cart.id,
+    lineId: withLine.lines[0]!.id,
+    readyCartId: ready.id,
+    order,
+  }
+}
+
+describe('bad input to every public method', () => {
+  for (const [method, list] of Object.entries(cases)) {
+    // One shop per method, so that a case that wrongly succeeds cannot spoil other methods' cases.
+    describe(method, () => {
+      let fixture: Fixture
+      beforeAll(async () => {
+        fixture = await setup()
+      })
+      afterAll(async () => {
+        await fixture?.shop.close()
+      })
+
+      it.each(list.map((c) => [c.code === 'VALIDATION' ? `${c.name} → VALIDATION ${c.field === '' ? '(argument)' : c.field!.slice(0, 60)}` : `${c.name} → NOT_FOUND`, c] as const))(
+        '%s',
+        async (_label, c) => {
+          const before = await snapshot(fixture.commerce)
+          const error = await c.call(fixture).then(
+            (value) => ({ resolved: value }),
+            (e: unknown) => e,
+          )
+          expect(error, 'the call should have thrown').toBeInstanceOf(CommerceError)
+          expect(isCommerceError(error)).toBe(true)
+          const e = error as CommerceError
+          expect({ code: e.code, message: e.message }).toMatchObject({ code: c.code })
+          if (c.code === 'VALIDATION') {
+            expect(e.details.fields).toEqual(expect.arrayContaining([c.field]))
+          }
+          expect(await snapshot(fixture.commerce)).toEqual(before)
+        },
+      )
+    })
+  }
+})
+
+describe('getters given an unknown id', () => {
+  let fixture: Fixture
+  beforeAll(async () => {
+    fixture = await setup()
+  })
+  afterAll(async () => {
+    await fixture?.shop.close()
+  })
+
+  it.each([
+    ['catalog.getProduct by id', (f: Fixture) => f.commerce.catalog.getProduct(UNKNOWN.product)],
+    ['catalog.getProduct by handle', (f: Fixture) => f.commerce.catalog.getProduct('no-such-handle')],
+    ['catalog.getVariant', (f: Fixture) => f.commerce.catalog.getVariant(UNKNOWN.variant)],
+    ['catalog.getVariantBySku', (f: Fixture) => f.commerce.catalog.getVariantBySku('NO-SUCH-SKU')],
+  ] as const)('%s returns null and changes nothing', async (_name, call) => {
+    const before = await snapshot(fixture.commerce)
+    expect(await call(fixture)).toBeNull()
+    expect(await snapshot(fixture.commerce)).toEqual(before)
+  })
+})
+
+describe('the table of cases', () => {
+  it('covers every public method of every service', () => {
+    const services = { catalog: CatalogService, inventory: InventoryService, carts: CartService, checkout: CheckoutService, orders: OrderService, outbox: Outbox }
+    const exempt: Record<string, string> = {
+      'inventory.listLocations': 'takes no input',
+      'outbox.drain': 'takes only a timeout and writes nothing a caller chose',
+      'outbox.runOnce': 'takes no input',
+      'outbox.start': 'internal, takes no input',
+      'outbox.stop': 'takes no input',
+      'outbox.kick': 'internal, takes no input',
+    }
+    const methods = Object.entries(services).flatMap(([name, service]) =>
+      Object.getOwnPropertyNames(service.prototype)
+        .filter((m) => m !== 'constructor')
+        .map((m) => `${name}.${m}`),
+    )
+    expect(methods.filter((m) => !(m in exempt) && !(m in cases))).toEqual([])
+    expect(Object.keys(cases).filter((m) => !methods.includes(m))).toEqual([])
+  })
+})
