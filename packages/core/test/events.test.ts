@@ -318,7 +318,7 @@ describe('hooks', () => {
       taxTotal: order.taxTotal,
       total: order.total,
     }).toEqual(cart.totals)
-    expect(order.lines[0]).toMatchObject({ discountTotal: discount, subtotal: unitPrice, total: unitPrice - discount + (unitPrice - discount) * 0.08 })
+    expect(order.lines[0]).toMatchObject({ discountTotal: discount, subtotal: unitPrice, total: unitPrice - discount + ((unitPrice - discount) * 8) / 100 })
     expect(order.payments[0]).toMatchObject({ amount: cart.totals.total, authorizedAmount: cart.totals.total })
     expect(s.payments.calls.map((c) => [c.operation, c.amount])).toEqual([['authorize', cart.totals.total]])
   })
