@@ -236,9 +236,13 @@ export class OrderService {
         return
       }
       const row = await tx.selectFrom('cw_payments').selectAll().where('id', '=', payment.id).executeTakeFirstOrThrow()
-      const status: PaymentStatus = row.refunded_amount === row.captured_amount ? 'refunded' : 'partially_refunded'
-      await tx.updateTable('cw_payments').set({ status, updated_at: now }).where('id', '=', payment.id).execute()
-      await tx.updateTable('cw_orders').set({ payment_status: status, updated_at: now }).where('id', '=', id).execute()
+      // A cancel that began meanwhile owns the status now; it refunds what is left.
+      const settled = row.status === 'captured' || row.status === 'partially_refunded'
+      const status: PaymentStatus = !settled ? (row.status as PaymentStatus) : row.refunded_amount === row.captured_amount ? 'refunded' : 'partially_refunded'
+      if (settled) {
+        await tx.updateTable('cw_payments').set({ status, updated_at: now }).where('id', '=', payment.id).execute()
+        await tx.updateTable('cw_orders').set({ payment_status: status, updated_at: now }).where('id', '=', id).execute()
+      }
       emit('payment.refunded', { payment: toPayment({ ...row, status }), amount: data.amount })
     })
     if (result.status === 'failed') {
