@@ -6,7 +6,7 @@ import { iso, isoOrNull } from './db/rows.js'
 import { newId } from './ids.js'
 import type { DurableSubscriber } from './ports/plugin.js'
 import { read, transact, type Runtime } from './runtime.js'
-import { fields, parseInput } from './validation.js'
+import { fields, parseArg, parseInput } from './validation.js'
 
 /** Dispatcher settings: how often to poll, how long a claim lasts, how retries back off. */
 export interface OutboxOptions {
@@ -253,7 +253,7 @@ export class Outbox {
 
   /** Puts a dead-lettered delivery back in the queue, due now, with its attempts reset. `NOT_FOUND` when there is no such delivery. */
   async retry(deliveryId: number): Promise<void> {
-    const id = parseInput(z.number().int().min(1), deliveryId, 'delivery id')
+    const id = parseArg(z.number().int().min(1), deliveryId, 'deliveryId')
     await transact(this.#rt, async (tx) => {
       const result = await tx
         .updateTable('cw_outbox_deliveries')

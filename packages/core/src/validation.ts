@@ -9,6 +9,16 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, subje
   throw validationError(subject, toFieldIssues(result.error))
 }
 
+/**
+ * Parses one plain argument (an id, a SKU, a number), or throws a `VALIDATION` error whose
+ * field is the argument's name, e.g. `cartId`.
+ */
+export function parseArg<S extends z.ZodType>(schema: S, value: unknown, name: string): z.output<S> {
+  const result = schema.safeParse(value)
+  if (result.success) return result.data
+  throw validationError(name, toFieldIssues(result.error).map((i) => ({ ...i, path: i.path ? `${name}.${i.path}` : name })))
+}
+
 /** Parses adapter or plugin options, throwing a plain prefixed error at once (configuration mistakes are programmer errors). */
 export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, prefix: string): z.output<S> {
   const result = schema.safeParse(input)

@@ -60,7 +60,7 @@ interface Case {
   name: string
   call: (f: Fixture) => Promise<unknown>
   code: Code
-  /** For VALIDATION: the path expected in `error.details.fields` (`''` is the argument itself). */
+  /** For VALIDATION: the path expected in `error.details.fields` (a plain argument is named by its parameter, e.g. `cartId`). */
   field?: string
 }
 
@@ -103,14 +103,27 @@ function badValues(field: string, values: Array<[string, unknown]>, call: (input
 
 /** A string argument (an id, a SKU, a handle) that is not a string, empty or 10,000 characters long. */
 function badIdArgument(label: string, call: (value: Loose, f: Fixture) => Promise<unknown>): Case[] {
+  const field = ARGUMENT_NAMES[label]!
   return [
-    v(`${label} of 10,000 characters`, (f) => call(long, f), ''),
-    v(`${label} as a number`, (f) => call(42, f), ''),
-    v(`${label} null`, (f) => call(null, f), ''),
-    v(`${label} undefined`, (f) => call(undefined, f), ''),
-    v(`${label} as an array`, (f) => call(['prod_1'], f), ''),
-    v(`${label} empty`, (f) => call('', f), ''),
+    v(`${label} of 10,000 characters`, (f) => call(long, f), field),
+    v(`${label} as a number`, (f) => call(42, f), field),
+    v(`${label} null`, (f) => call(null, f), field),
+    v(`${label} undefined`, (f) => call(undefined, f), field),
+    v(`${label} as an array`, (f) => call(['prod_1'], f), field),
+    v(`${label} empty`, (f) => call('', f), field),
   ]
+}
+
+/** The parameter name a bad plain argument is reported under. */
+const ARGUMENT_NAMES: Record<string, string> = {
+  'product id': 'productId',
+  'id or handle': 'idOrHandle',
+  'variant id': 'variantId',
+  sku: 'sku',
+  'cart id': 'cartId',
+  'line id': 'lineId',
+  'option id': 'optionId',
+  'order id': 'orderId',
 }
 
 /** Input that is not an object at all. */
@@ -266,7 +279,7 @@ const cases: Record<string, Case[]> = {
 
   'catalog.getVariantBySku': [
     ...badIdArgument('sku', (sku, f) => f.commerce.catalog.getVariantBySku(sku)),
-    v('sku blank', (f) => f.commerce.catalog.getVariantBySku('   '), ''),
+    v('sku blank', (f) => f.commerce.catalog.getVariantBySku('   '), 'sku'),
   ],
 
   'catalog.updateVariant': (() => {
@@ -480,7 +493,7 @@ const cases: Record<string, Case[]> = {
   'orders.getByNumber': [
     nf('unknown number', (f) => f.commerce.orders.getByNumber(f.order.number + 1000)),
     ...[['0', 0], ['negative', -1], ['fractional', 1001.5], ['a numeric string', '1001'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['above MAX_SAFE_INTEGER', TOO_BIG], ['null', null], ['undefined', undefined], ['of 10,000 characters', long]].map(
-      ([label, value]) => v(`number ${label}`, (f) => f.commerce.orders.getByNumber(value as Loose), ''),
+      ([label, value]) => v(`number ${label}`, (f) => f.commerce.orders.getByNumber(value as Loose), 'number'),
     ),
   ],
 
@@ -546,7 +559,7 @@ const cases: Record<string, Case[]> = {
   'outbox.retry': [
     nf('unknown delivery', (f) => f.commerce.outbox.retry(999_999)),
     ...[['0', 0], ['negative', -1], ['fractional', 1.5], ['a numeric string', '1'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['above MAX_SAFE_INTEGER', TOO_BIG], ['null', null], ['of 10,000 characters', long]].map(
-      ([label, value]) => v(`delivery id ${label}`, (f) => f.commerce.outbox.retry(value as Loose), ''),
+      ([label, value]) => v(`delivery id ${label}`, (f) => f.commerce.outbox.retry(value as Loose), 'deliveryId'),
     ),
   ],
 }

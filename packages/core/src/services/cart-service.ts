@@ -9,7 +9,7 @@ import type { ShippingQuote } from '../ports/shipping-provider.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
 import { computeTotals, lineDiscounts } from '../totals.js'
 import type { Adjustment, Cart, CartLine, ShippingMethod } from '../types.js'
-import { addressSchema, fields, parseInput, type Address } from '../validation.js'
+import { addressSchema, fields, parseArg, parseInput, type Address } from '../validation.js'
 import { unitPriceFor } from './catalog-service.js'
 
 const createCartSchema = z.strictObject({
@@ -303,7 +303,7 @@ export class CartService {
 
   /** The cart with current prices and totals; `NOT_FOUND` when there is no such cart. */
   async get(cartId: string): Promise<Cart> {
-    const id = parseInput(fields.id, cartId, 'cart id')
+    const id = parseArg(fields.id, cartId, 'cartId')
     const cart = await read(this.#rt, (db) => loadCart(db, id))
     if (!cart) throw notFound('Cart', id)
     return priceCart(this.#rt, cart)
@@ -311,7 +311,7 @@ export class CartService {
 
   /** Adds units of a variant; adding a variant already in the cart raises that line's quantity. */
   async addItem(cartId: string, input: z.input<typeof addItemSchema>): Promise<Cart> {
-    const id = parseInput(fields.id, cartId, 'cart id')
+    const id = parseArg(fields.id, cartId, 'cartId')
     const data = parseInput(addItemSchema, input, 'cart line')
     return this.#mutate(id, async (tx, cart, emit) => {
       const existing = cart.lines.find((l) => l.variant_id === data.variantId)
@@ -335,8 +335,8 @@ export class CartService {
 
   /** Sets a line's quantity; 0 removes the line. */
   async updateItem(cartId: string, lineId: string, input: z.input<typeof updateItemSchema>): Promise<Cart> {
-    const id = parseInput(fields.id, cartId, 'cart id')
-    const line = parseInput(fields.id, lineId, 'line id')
+    const id = parseArg(fields.id, cartId, 'cartId')
+    const line = parseArg(fields.id, lineId, 'lineId')
     const data = parseInput(updateItemSchema, input, 'cart line')
     return this.#mutate(id, async (tx, cart, emit) => {
       const existing = cart.lines.find((l) => l.id === line)
@@ -368,7 +368,7 @@ export class CartService {
 
   /** Sets the email and addresses. Pass `null` to clear a field. */
   async update(cartId: string, input: UpdateCartInput): Promise<Cart> {
-    const id = parseInput(fields.id, cartId, 'cart id')
+    const id = parseArg(fields.id, cartId, 'cartId')
     const data = parseInput(updateCartSchema, input, 'cart')
     return this.#mutate(id, async (tx, _cart, emit) => {
       const changes: Partial<CartTable> = {}
@@ -383,7 +383,7 @@ export class CartService {
 
   /** Shipping options for the cart's address, freshly quoted. Needs a shipping address (`INVALID_STATE`). */
   async listShippingOptions(cartId: string): Promise<ShippingOption[]> {
-    const id = parseInput(fields.id, cartId, 'cart id')
+    const id = parseArg(fields.id, cartId, 'cartId')
     const cart = await read(this.#rt, (db) => loadCart(db, id))
     if (!cart) throw notFound('Cart', id)
     if (!cart.row.shipping_address) {
@@ -394,8 +394,8 @@ export class CartService {
 
   /** Chooses a shipping option by the id `listShippingOptions` returned. */
   async setShippingOption(cartId: string, optionId: string): Promise<Cart> {
-    const id = parseInput(fields.id, cartId, 'cart id')
-    const option = parseInput(z.string().min(1).max(200), optionId, 'shipping option id')
+    const id = parseArg(fields.id, cartId, 'cartId')
+    const option = parseArg(z.string().min(1).max(200), optionId, 'optionId')
     return this.#mutate(id, async (tx, cart, emit) => {
       const options = await quoteShipping(this.#rt, cart)
       if (!options.some((o) => o.id === option)) throw notFound('Shipping option', option)

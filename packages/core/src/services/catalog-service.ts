@@ -6,7 +6,7 @@ import { newId } from '../ids.js'
 import { decodeCursor, encodeCursor, pageSchema } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Page, Price, Product, ProductOption, ProductStatus, Variant } from '../types.js'
-import { fields, parseInput } from '../validation.js'
+import { fields, parseArg, parseInput } from '../validation.js'
 
 const priceSchema = z.strictObject({
   currency: fields.currency,
@@ -255,7 +255,7 @@ export class CatalogService {
 
   /** Adds variants to an existing product. */
   async addVariants(productId: string, variants: VariantInput[]): Promise<Product> {
-    const id = parseInput(fields.id, productId, 'product id')
+    const id = parseArg(fields.id, productId, 'productId')
     // Parsed under a `variants` key so that field paths read `variants.0.sku`, as in createProduct.
     const parsed = parseInput(z.strictObject({ variants: z.array(variantSchema).min(1).max(250) }), { variants }, 'variants').variants
     const product = await this.getProduct(id)
@@ -282,7 +282,7 @@ export class CatalogService {
 
   /** Finds a product by id or handle; `null` when there is none. */
   async getProduct(idOrHandle: string): Promise<Product | null> {
-    const key = parseInput(z.string().min(1).max(120), idOrHandle, 'product id')
+    const key = parseArg(z.string().min(1).max(120), idOrHandle, 'idOrHandle')
     return read(this.#rt, async (db) => {
       const row = await db.selectFrom('cw_products').selectAll().where((eb) => eb.or([eb('id', '=', key), eb('handle', '=', key)])).executeTakeFirst()
       return row ? ((await loadProducts(db, [row]))[0] ?? null) : null
@@ -309,7 +309,7 @@ export class CatalogService {
 
   /** Updates a product's title, description, status or metadata. */
   async updateProduct(productId: string, input: UpdateProductInput): Promise<Product> {
-    const id = parseInput(fields.id, productId, 'product id')
+    const id = parseArg(fields.id, productId, 'productId')
     const data = parseInput(updateProductSchema, input, 'product')
     const rt = this.#rt
     await transact(rt, async (tx, emit) => {
@@ -332,19 +332,19 @@ export class CatalogService {
 
   /** Finds a variant by id; `null` when there is none. */
   async getVariant(variantId: string): Promise<Variant | null> {
-    const id = parseInput(fields.id, variantId, 'variant id')
+    const id = parseArg(fields.id, variantId, 'variantId')
     return read(this.#rt, (db) => findVariant(db, 'id', id))
   }
 
   /** Finds a variant by SKU; `null` when there is none. */
   async getVariantBySku(sku: string): Promise<Variant | null> {
-    const key = parseInput(fields.sku, sku, 'sku')
+    const key = parseArg(fields.sku, sku, 'sku')
     return read(this.#rt, (db) => findVariant(db, 'sku', key))
   }
 
   /** Updates a variant's title, weight or inventory tracking. */
   async updateVariant(variantId: string, input: z.input<typeof updateVariantSchema>): Promise<Variant> {
-    const id = parseInput(fields.id, variantId, 'variant id')
+    const id = parseArg(fields.id, variantId, 'variantId')
     const data = parseInput(updateVariantSchema, input, 'variant')
     const rt = this.#rt
     await transact(rt, async (tx, emit) => {
@@ -367,7 +367,7 @@ export class CatalogService {
 
   /** Replaces every price of a variant with `prices`. */
   async setPrices(variantId: string, prices: PriceInput[]): Promise<Variant> {
-    const id = parseInput(fields.id, variantId, 'variant id')
+    const id = parseArg(fields.id, variantId, 'variantId')
     const parsed = parseInput(z.strictObject({ prices: z.array(priceSchema).max(100) }), { prices }, 'prices').prices
     const tiers = new Set(parsed.map((p) => `${p.currency}:${p.minQuantity}`))
     if (tiers.size !== parsed.length) throw validationError('prices', [{ path: 'prices', message: 'two prices for the same currency and minimum quantity' }])

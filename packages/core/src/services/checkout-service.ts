@@ -7,7 +7,7 @@ import { newId } from '../ids.js'
 import type { AuthorizeResult, PaymentProvider } from '../ports/payment-provider.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Cart, Order } from '../types.js'
-import { fields, parseInput } from '../validation.js'
+import { fields, parseArg, parseInput } from '../validation.js'
 import { loadCart, priceCart } from './cart-service.js'
 import { releaseStock, reserveStock } from './inventory-service.js'
 import { loadOrder, toPayment } from './order-mapping.js'
@@ -80,7 +80,7 @@ export class CheckoutService {
    * `INVALID_STATE` for an incomplete cart, `CONFLICT` when the key belongs to another cart.
    */
   async complete(cartId: string, input: CompleteCheckoutInput): Promise<Order> {
-    const id = parseInput(fields.id, cartId, 'cart id')
+    const id = parseArg(fields.id, cartId, 'cartId')
     const data = parseInput(completeSchema, input, 'checkout')
     const rt = this.#rt
     const provider = rt.payments.get(data.payment.provider)

@@ -7,7 +7,7 @@ import { iso } from '../db/rows.js'
 import { newId } from '../ids.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
 import type { InventoryLevel, StockLocation } from '../types.js'
-import { fields, parseInput } from '../validation.js'
+import { fields, parseArg, parseInput } from '../validation.js'
 
 const locationSchema = z.strictObject({
   name: fields.shortText,
@@ -283,7 +283,7 @@ export class InventoryService {
 
   /** Stock of a variant at every location that holds it; `NOT_FOUND` when there is no such variant. */
   async levels(variantId: string): Promise<InventoryLevel[]> {
-    const id = parseInput(fields.id, variantId, 'variant id')
+    const id = parseArg(fields.id, variantId, 'variantId')
     const rows = await read(this.#rt, async (db) => {
       const levels = await db.selectFrom('cw_inventory_levels').selectAll().where('variant_id', '=', id).orderBy('location_id').execute()
       // No levels: tell a variant without stock from one that does not exist.

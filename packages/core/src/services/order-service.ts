@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, pageSchema } from '../paging.js'
 import type { PaymentOperationResult, PaymentProvider } from '../ports/payment-provider.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Order, Page, PaymentStatus } from '../types.js'
-import { fields, parseInput } from '../validation.js'
+import { fields, parseArg, parseInput } from '../validation.js'
 import { commitStock, releaseStock } from './inventory-service.js'
 import { loadOrder, loadOrders, toPayment } from './order-mapping.js'
 
@@ -39,7 +39,7 @@ export class OrderService {
 
   /** An order by id; `NOT_FOUND` when there is none. */
   async get(orderId: string): Promise<Order> {
-    const id = parseInput(fields.id, orderId, 'order id')
+    const id = parseArg(fields.id, orderId, 'orderId')
     const order = await read(this.#rt, (db) => loadOrder(db, id))
     if (!order) throw notFound('Order', id)
     return order
@@ -47,7 +47,7 @@ export class OrderService {
 
   /** An order by its human number; `NOT_FOUND` when there is none. */
   async getByNumber(number: number): Promise<Order> {
-    const n = parseInput(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), number, 'order number')
+    const n = parseArg(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), number, 'number')
     const order = await read(this.#rt, async (db) => {
       const row = await db.selectFrom('cw_orders').selectAll().where('number', '=', n).executeTakeFirst()
       return row ? (await loadOrders(db, [row]))[0]! : null
@@ -80,7 +80,7 @@ export class OrderService {
    * success returns the order unchanged.
    */
   async capturePayment(orderId: string, input: z.input<typeof captureSchema> = {}): Promise<Order> {
-    const id = parseInput(fields.id, orderId, 'order id')
+    const id = parseArg(fields.id, orderId, 'orderId')
     const data = parseInput(captureSchema, input, 'capture')
     const { order, payment } = await this.#orderPayment(id)
     if (payment.status === 'captured' || payment.status === 'partially_refunded' || payment.status === 'refunded') return this.get(id)
@@ -118,7 +118,7 @@ export class OrderService {
 
   /** Marks the order shipped in full: its reserved stock leaves the shelves (`onHand` and `reserved` go down). */
   async fulfill(orderId: string): Promise<Order> {
-    const id = parseInput(fields.id, orderId, 'order id')
+    const id = parseArg(fields.id, orderId, 'orderId')
     await transact(this.#rt, async (tx, emit) => {
       const order = await this.#lockOrder(tx, id)
       if (order.fulfillment_status === 'fulfilled') return
@@ -136,7 +136,7 @@ export class OrderService {
    * `canceling`; calling `cancel` again retries the gateway step with the same key.
    */
   async cancel(orderId: string, input: z.input<typeof cancelSchema> = {}): Promise<Order> {
-    const id = parseInput(fields.id, orderId, 'order id')
+    const id = parseArg(fields.id, orderId, 'orderId')
     const data = parseInput(cancelSchema, input, 'cancel')
     const rt = this.#rt
     const reason = data.reason ?? null
@@ -204,7 +204,7 @@ export class OrderService {
    * gateway is called, so concurrent refunds can never exceed what was captured.
    */
   async refund(orderId: string, input: z.input<typeof refundSchema>): Promise<Order> {
-    const id = parseInput(fields.id, orderId, 'order id')
+    const id = parseArg(fields.id, orderId, 'orderId')
     const data = parseInput(refundSchema, input, 'refund')
     const rt = this.#rt
     const { payment } = await this.#orderPayment(id)
