@@ -167,6 +167,18 @@ export class Outbox {
       const row = byId.get(delivery.event_id)
       const subscriber = this.#subscribers.get(delivery.subscriber)
       if (!row || !subscriber) continue
+      if (delivery.attempts > this.#options.maxAttempts) {
+        // One claim past maxAttempts: the previous claim ended without an outcome (a failure at
+        // maxAttempts is dead-lettered at once), its dispatcher stopped mid-delivery. A delivery
+        // that kills its process every time would be claimed forever; dead-letter it instead.
+        await this.#settle(delivery, 'failed', {
+          status: 'dead',
+          attempts: this.#options.maxAttempts,
+          last_error: `gave up after ${this.#options.maxAttempts} attempts: the last ended without an outcome (its dispatcher stopped mid-delivery)`,
+          locked_until: null,
+        })
+        continue
+      }
       const event: StoredEvent = {
         id: row.id,
         type: row.type as CommerceEventName,
@@ -175,12 +187,12 @@ export class Outbox {
       }
       try {
         await subscriber.handle(event, { attempt: delivery.attempts, subscriber: subscriber.id })
-        await this.#settle(delivery, { status: 'delivered', delivered_at: rt.now().toISOString(), locked_until: null, last_error: null })
+        await this.#settle(delivery, 'delivered', { status: 'delivered', delivered_at: rt.now().toISOString(), locked_until: null, last_error: null })
       } catch (error) {
         const message = String((error as Error)?.message ?? error).slice(0, 1000)
         const dead = delivery.attempts >= this.#options.maxAttempts
         const delay = Math.min(this.#options.backoffMaxMs, this.#options.backoffBaseMs * 2 ** (delivery.attempts - 1))
-        await this.#settle(delivery, {
+        await this.#settle(delivery, 'failed', {
           status: dead ? 'dead' : 'pending',
           last_error: message,
           locked_until: null,
@@ -191,19 +203,19 @@ export class Outbox {
     return claimed.length
   }
 
-  // Only while the claim is still ours: once our lease has run out another dispatcher may have
-  // re-claimed the row (and delivered it), and a late settle must not undo that or free its lease.
+  // Once our lease has run out another dispatcher may have re-claimed the row. A success is
+  // recorded whoever holds it now (the subscriber did its work; a re-claimer's delivery is a
+  // duplicate its dedup absorbs), but never over a delivered row. A failure is recorded only while
+  // the claim is still ours, so that it neither undoes a delivery nor frees another's live lease.
   // A claim is (locked_by, attempts): every claim increments attempts.
-  async #settle(claim: { id: number | bigint; attempts: number }, changes: Record<string, unknown>): Promise<void> {
+  async #settle(claim: { id: number | bigint; attempts: number }, outcome: 'delivered' | 'failed', changes: Record<string, unknown>): Promise<void> {
     await transact(this.#rt, async (tx) => {
-      await tx
-        .updateTable('cw_outbox_deliveries')
-        .set(changes)
-        .where('id', '=', Number(claim.id))
-        .where('status', '=', 'pending')
-        .where('locked_by', '=', this.#owner)
-        .where('attempts', '=', claim.attempts)
-        .execute()
+      let update = tx.updateTable('cw_outbox_deliveries').set(changes).where('id', '=', Number(claim.id))
+      update =
+        outcome === 'delivered'
+          ? update.where('status', '<>', 'delivered')
+          : update.where('status', '=', 'pending').where('locked_by', '=', this.#owner).where('attempts', '=', claim.attempts)
+      await update.execute()
     })
   }
 
