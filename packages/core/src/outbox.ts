@@ -6,7 +6,7 @@ import { iso, isoOrNull } from './db/rows.js'
 import { newId } from './ids.js'
 import type { DurableSubscriber } from './ports/plugin.js'
 import { read, transact, type Runtime } from './runtime.js'
-import { fields, parseArg, parseInput } from './validation.js'
+import { parseArg, parseInput } from './validation.js'
 
 /** Dispatcher settings: how often to poll, how long a claim lasts, how retries back off. */
 export interface OutboxOptions {
@@ -282,4 +282,3 @@ export class Outbox {
   }
 }
 
-void fields

@@ -80,6 +80,8 @@ export interface PgPool {
 /** A pool this package builds itself; it also listens for its errors. */
 export interface PgOwnedPool extends PgPool {
   on(event: 'error', listener: (error: Error) => void): unknown
+  /** Emitted for each new client, before it is handed to the caller that asked for it. */
+  on(event: 'connect', listener: (client: PgPoolClient) => void): unknown
 }
 
 /** Pool settings passed to `new pg.Pool(config)`; only the keys this package sets. */

@@ -34,6 +34,11 @@ function ownedPool(options: ConnectionOptions, pg: PgModule): PostgresPool {
   // process. The pool has already discarded that client and the next connect()
   // opens a new one, so there is nothing else to do.
   pool.on('error', ignore)
+  // pg-pool stops listening for a new client's errors when it hands the client out, and the
+  // caller's listener comes a microtask later: a FATAL read in the same chunk as the startup's
+  // ReadyForQuery (pg_terminate_backend right after connecting) would be unheard and crash the
+  // process. 'connect' is emitted before the hand-out, so listen from there on.
+  pool.on('connect', (client) => client.on('error', ignore))
   const connections = connectionCache(undefined)
   return {
     connect: async () => connections.get(await pool.connect()),
