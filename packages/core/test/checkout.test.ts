@@ -111,6 +111,30 @@ describe('checkout.complete', () => {
     expect(shop.payments.calls.filter((c) => c.operation === 'authorize')).toHaveLength(2)
   })
 
+  it('recovers checkouts whose response was lost once their lease runs out', async () => {
+    let clock = Date.now()
+    await shop.close()
+    shop = await openShop({ now: () => new Date(clock), checkoutLeaseMs: 5_000 })
+    const carts = [await readyCart(shop.commerce, shop.variantId), await readyCart(shop.commerce, shop.variantId)]
+    shop.payments.script('lost', 'lost')
+    for (const cart of carts) {
+      await expect(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })).rejects.toThrow(/response lost/)
+    }
+    // As if the process had died holding the leases: nothing is recovered until they run out.
+    const leaseUntil = new Date(clock + 5_000).toISOString()
+    await shop.commerce.db.updateTable('cw_payments').set({ lease_until: leaseUntil }).where('status', '=', 'pending').execute()
+    expect(await shop.commerce.checkout.recover()).toEqual({ placed: 0, declined: 0, failed: 0 })
+    clock += 5_001
+    expect(await shop.commerce.checkout.recover()).toEqual({ placed: 2, declined: 0, failed: 0 })
+    expect(await shop.commerce.db.selectFrom('cw_orders').select('cart_id').orderBy('cart_id').execute()).toEqual(
+      carts.map((c) => ({ cart_id: c.id })).sort((a, b) => (a.cart_id < b.cart_id ? -1 : 1)),
+    )
+    expect(shop.payments.authorizations()).toBe(2)
+    expect((await shop.commerce.inventory.levels(shop.variantId))[0]!.reserved).toBe(2)
+    clock += 60_000
+    expect(await shop.commerce.checkout.recover()).toEqual({ placed: 0, declined: 0, failed: 0 })
+  })
+
   it('lets a failed gateway request be retried with the same key', async () => {
     const cart = await readyCart(shop.commerce, shop.variantId)
     const idempotencyKey = key()

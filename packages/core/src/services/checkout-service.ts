@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
-import { CommerceError, notFound, validationError } from '../errors.js'
+import { CommerceError, isCommerceError, notFound, validationError } from '../errors.js'
 import type { OrderLineTable, OrderTable, PaymentTable, Tx } from '../db/database.js'
 import { json, parseJson } from '../db/rows.js'
 import { newId } from '../ids.js'
@@ -97,7 +97,7 @@ export class CheckoutService {
         case 'declined':
           throw new CommerceError('PAYMENT_DECLINED', `Payment was declined: ${step.reason}`, { details: { cartId: id, reason: step.reason } })
         case 'authorize':
-          return this.#authorizeAndPlace(step.payment, step.cart, this.#rt.payments.get(step.payment.provider) ?? provider, data.payment.data)
+          return this.#authorizeAndPlace(step.payment, step.cart, this.#rt.payments.get(step.payment.provider) ?? provider)
         case 'reprice':
           continue
         case 'wait':
@@ -225,7 +225,45 @@ export class CheckoutService {
     }
   }
 
-  async #authorizeAndPlace(payment: PaymentTable, cart: Cart, provider: PaymentProvider, data: Record<string, unknown>): Promise<Order> {
+  /**
+   * Finishes checkouts left half-done: a pending payment whose lease ran out because its process
+   * died, or whose gateway response was lost. Each is resumed with its original gateway key, so the
+   * gateway replays its first answer: the cart ends with an order, or with its stock released after
+   * a decline. Run it now and then (a timer, a cron job); it is safe to run in many processes.
+   *
+   * @example
+   * ```ts
+   * setInterval(() => commerce.checkout.recover().catch(console.error), 60_000)
+   * ```
+   */
+  async recover(input: { limit?: number } = {}): Promise<{ placed: number; declined: number; failed: number }> {
+    const { limit } = parseInput(z.strictObject({ limit: z.number().int().min(1).max(1000).default(100) }), input, 'recover')
+    const rt = this.#rt
+    const stale = await read(rt, (db) =>
+      db
+        .selectFrom('cw_payments')
+        .select(['cart_id', 'idempotency_key', 'provider'])
+        .where('status', '=', 'pending')
+        .where('lease_until', '<=', rt.now().toISOString())
+        .orderBy('created_at')
+        .limit(limit)
+        .execute(),
+    )
+    const outcome = { placed: 0, declined: 0, failed: 0 }
+    for (const payment of stale) {
+      try {
+        await this.complete(payment.cart_id, { payment: { provider: payment.provider }, idempotencyKey: payment.idempotency_key })
+        outcome.placed++
+      } catch (error) {
+        if (isCommerceError(error, 'PAYMENT_DECLINED')) outcome.declined++
+        else outcome.failed++
+      }
+    }
+    return outcome
+  }
+
+  async #authorizeAndPlace(payment: PaymentTable, cart: Cart, provider: PaymentProvider): Promise<Order> {
+    const data = parseJson<Record<string, unknown>>(payment.data, {})
     const rt = this.#rt
     let result: AuthorizeResult
     if (payment.amount === 0) {
