@@ -75,3 +75,19 @@ describe('createCommerce', () => {
     expect(error.toJSON()).toEqual({ code: 'NOT_FOUND', message: 'x', details: {}, retryable: false })
   })
 })
+
+describe('hooks', () => {
+  it('may read through the engine without deadlocking the SQLite connection', async () => {
+    const commerce = await createCommerce({ storage: sqliteStorage(), outbox: { enabled: false } })
+    const product = await commerce.catalog.createProduct({ title: 'Mug', variants: [{ sku: 'MUG', manageInventory: false, prices: [{ currency: 'USD', amount: 1000 }] }] })
+    const seen: string[] = []
+    commerce.hooks.hook('cart.beforeAddItem', async ({ variantId, cart }) => {
+      seen.push((await commerce.catalog.getVariant(variantId))!.sku, String(cart.lines.length))
+    })
+    const cart = await commerce.carts.create({ currency: 'USD' })
+    const after = await commerce.carts.addItem(cart.id, { variantId: product.variants[0]!.id, quantity: 1 })
+    await commerce.carts.updateItem(cart.id, after.lines[0]!.id, { quantity: 3 })
+    expect(seen).toEqual(['MUG', '0', 'MUG', '1'])
+    await commerce.close()
+  })
+})

@@ -488,6 +488,15 @@ const cases: Record<string, Case[]> = {
     ]
   })(),
 
+  'checkout.recover': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.checkout.recover(input)
+    return [
+      ...badValues('limit', [['0', 0], ['1001', 1001], ['fractional', 1.5], ['1e9', 1e9], ['a numeric string', '5'], ['NaN', Number.NaN]], call, {}),
+      ...extraFields(['olderThan', 'status'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
   'orders.get': [nf('unknown order', (f) => f.commerce.orders.get(UNKNOWN.order)), ...badIdArgument('order id', (id, f) => f.commerce.orders.get(id))],
 
   'orders.getByNumber': [

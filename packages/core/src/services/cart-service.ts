@@ -313,14 +313,12 @@ export class CartService {
   async addItem(cartId: string, input: z.input<typeof addItemSchema>): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const data = parseInput(addItemSchema, input, 'cart line')
+    await this.#beforeAddItem(id, () => ({ variantId: data.variantId, quantity: data.quantity }))
     return this.#mutate(id, async (tx, cart, emit) => {
       const existing = cart.lines.find((l) => l.variant_id === data.variantId)
       const quantity = (existing?.quantity ?? 0) + data.quantity
       if (quantity > 10_000) throw validationError('cart line', [{ path: 'quantity', message: `the line would hold ${quantity}; at most 10000` }])
       await assertSellable(this.#rt, tx, cart, data.variantId, quantity)
-      if (this.#rt.hooks.has('cart.beforeAddItem')) {
-        await this.#rt.hooks.run('cart.beforeAddItem', { cart: await priceCart(this.#rt, cart), variantId: data.variantId, quantity: data.quantity })
-      }
       if (existing) {
         await tx.updateTable('cw_cart_lines').set({ quantity }).where('id', '=', existing.id).execute()
       } else {
@@ -338,6 +336,10 @@ export class CartService {
     const id = parseArg(fields.id, cartId, 'cartId')
     const line = parseArg(fields.id, lineId, 'lineId')
     const data = parseInput(updateItemSchema, input, 'cart line')
+    await this.#beforeAddItem(id, (cart) => {
+      const existing = cart.lines.find((l) => l.id === line)
+      return existing && data.quantity > existing.quantity ? { variantId: existing.variantId, quantity: data.quantity - existing.quantity } : null
+    })
     return this.#mutate(id, async (tx, cart, emit) => {
       const existing = cart.lines.find((l) => l.id === line)
       if (!existing) throw notFound('Cart line', line)
@@ -346,19 +348,22 @@ export class CartService {
         emit('cart.item_removed', { cartId: id, lineId: line })
         return
       }
-      if (data.quantity > existing.quantity) {
-        await assertSellable(this.#rt, tx, cart, existing.variant_id, data.quantity)
-        if (this.#rt.hooks.has('cart.beforeAddItem')) {
-          await this.#rt.hooks.run('cart.beforeAddItem', {
-            cart: await priceCart(this.#rt, cart),
-            variantId: existing.variant_id,
-            quantity: data.quantity - existing.quantity,
-          })
-        }
-      }
+      if (data.quantity > existing.quantity) await assertSellable(this.#rt, tx, cart, existing.variant_id, data.quantity)
       await tx.updateTable('cw_cart_lines').set({ quantity: data.quantity }).where('id', '=', line).execute()
       emit('cart.item_updated', { cartId: id, lineId: line, quantity: data.quantity })
     })
+  }
+
+  /**
+   * Runs `cart.beforeAddItem` hooks before the write transaction, on the priced cart: hooks and
+   * the providers pricing calls may be slow or read through the engine, and neither should
+   * happen while the write lock is held.
+   */
+  async #beforeAddItem(cartId: string, adding: (cart: Cart) => { variantId: string; quantity: number } | null): Promise<void> {
+    if (!this.#rt.hooks.has('cart.beforeAddItem')) return
+    const cart = await this.get(cartId)
+    const added = adding(cart)
+    if (added) await this.#rt.hooks.run('cart.beforeAddItem', { cart, ...added })
   }
 
   /** Removes a line. */
@@ -396,9 +401,10 @@ export class CartService {
   async setShippingOption(cartId: string, optionId: string): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const option = parseArg(z.string().min(1).max(200), optionId, 'optionId')
-    return this.#mutate(id, async (tx, cart, emit) => {
-      const options = await quoteShipping(this.#rt, cart)
-      if (!options.some((o) => o.id === option)) throw notFound('Shipping option', option)
+    // Quote outside the transaction (providers may be remote); the total is quoted again at checkout.
+    const options = await this.listShippingOptions(id)
+    if (!options.some((o) => o.id === option)) throw notFound('Shipping option', option)
+    return this.#mutate(id, async (_tx, _cart, emit) => {
       emit('cart.updated', { cartId: id })
       return { shipping_option_id: option }
     })

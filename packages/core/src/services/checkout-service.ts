@@ -90,7 +90,15 @@ export class CheckoutService {
     const deadline = Date.now() + rt.settings.checkoutLeaseMs + 5_000
     let pause = 5
     for (;;) {
-      const step = await this.#begin(id, data.idempotencyKey, provider, data.payment.data)
+      let step: Step
+      try {
+        step = await this.#begin(id, data.idempotencyKey, provider, data.payment.data)
+      } catch (error) {
+        // Another cart took this key between our check and our insert: look again, and the
+        // check reports the CONFLICT.
+        if (isCommerceError(error, 'STORAGE') && rt.storage.isUniqueViolation(error.cause)) continue
+        throw error
+      }
       switch (step.kind) {
         case 'order':
           return (await read(rt, (db) => loadOrder(db, step.orderId)))!

@@ -1,0 +1,38 @@
+/**
+ * Registers one test: vitest's, jest's and `node:test`'s `it` (or `test`) all fit.
+ *
+ * @example
+ * ```ts
+ * import { it } from 'vitest'
+ * const test: TestFunction = (name, fn) => it(name, fn, 60_000) // with a timeout
+ * ```
+ */
+export type TestFunction = (name: string, fn: () => Promise<void>) => unknown
+
+/**
+ * The parts of a test runner a conformance suite needs (keyv's test suite takes the
+ * caller's test function the same way), so the suite depends on no runner.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest' // or: from 'node:test'
+ *
+ * suite.register({ describe, it })
+ * ```
+ *
+ * @example
+ * ```ts
+ * // A runner without describe: titles become "suite > group > name".
+ * suite.register({ it: (name, fn) => myRunner.add(name, fn), log: (line) => myRunner.note(line) })
+ * ```
+ */
+export interface TestRunner {
+  /** Registers a test. When it has a `skip` method (vitest, jest, `node:test`), skipped cases are registered as skipped. */
+  it: TestFunction & { skip?: TestFunction }
+  /** Groups tests; optional. */
+  describe?: (name: string, body: () => void) => unknown
+  /** Registers a skipped test; defaults to `it.skip`. Without either, skipped cases are only printed. */
+  skip?: TestFunction
+  /** Where the one line per skipped case goes; defaults to `console.info`. */
+  log?: (line: string) => void
+}
