@@ -156,7 +156,7 @@ export class Outbox {
         .where('id', 'in', due)
         .returning(['id', 'event_id', 'subscriber', 'attempts'])
         .execute()
-    })
+    }, { idempotent: true })
     if (claimed.length === 0) return 0
     const events = await read(rt, (db) =>
       db.selectFrom('cw_outbox').selectAll().where('id', 'in', [...new Set(claimed.map((c) => c.event_id))]).execute(),
@@ -216,7 +216,7 @@ export class Outbox {
           ? update.where('status', '<>', 'delivered')
           : update.where('status', '=', 'pending').where('locked_by', '=', this.#owner).where('attempts', '=', claim.attempts)
       await update.execute()
-    })
+    }, { idempotent: true })
   }
 
   /**
@@ -277,7 +277,7 @@ export class Outbox {
       if (Number(result.numUpdatedRows) === 0 && !(await tx.selectFrom('cw_outbox_deliveries').select('id').where('id', '=', id).executeTakeFirst())) {
         throw notFound('Delivery', String(id))
       }
-    })
+    }, { idempotent: true })
     this.kick()
   }
 }

@@ -38,23 +38,37 @@ interface PendingEvent {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** How a transaction may be retried. */
+export interface TransactOptions {
+  /**
+   * The work re-checks its own preconditions (a status, a key), so running it again after a
+   * commit whose outcome is unknown is harmless. Default false: such a failure is reported to
+   * the caller instead of risking the change being applied twice.
+   */
+  idempotent?: boolean
+}
+
 /**
  * Runs `work` in one write transaction. Events it emits are written to the outbox in the
  * same transaction (invariant 6) and handed to in-process listeners after commit. A
- * retryable storage failure (busy database, deadlock, lost connection) is retried with
- * backoff; what finally escapes is a `CommerceError`.
+ * retryable storage failure (busy database, deadlock, lost connection) before the commit is
+ * retried with backoff. A failure during the commit itself leaves the outcome unknown: the
+ * work is retried only when it is `idempotent`, otherwise the caller gets a retryable
+ * `STORAGE` error with `details.outcomeUnknown`. What escapes is always a `CommerceError`.
  */
-export async function transact<T>(rt: Runtime, work: (tx: Tx, emit: Emit) => Promise<T>): Promise<T> {
+export async function transact<T>(rt: Runtime, work: (tx: Tx, emit: Emit) => Promise<T>, options: TransactOptions = {}): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     const pending: PendingEvent[] = []
     const emit: Emit = (type, payload) => {
       pending.push({ id: newId('evt'), type, payload })
     }
     let deliveries = 0
+    let committing = false
     try {
       const result = await rt.db.transaction().execute(async (tx) => {
         const value = await work(tx, emit)
         if (pending.length > 0) deliveries = await writeOutbox(rt, tx, pending)
+        committing = true
         return value
       })
       if (deliveries > 0) rt.onDeliveriesWritten()
@@ -62,7 +76,15 @@ export async function transact<T>(rt: Runtime, work: (tx: Tx, emit: Emit) => Pro
       return result
     } catch (error) {
       if (isCommerceError(error)) throw error
-      if (rt.storage.isRetryable(error) && attempt < rt.settings.transactionRetries) {
+      const retryable = rt.storage.isRetryable(error)
+      if (committing && !options.idempotent) {
+        throw new CommerceError(
+          'STORAGE',
+          `${rt.storage.id} storage failed while committing; the change may or may not have been saved, so read before retrying: ${(error as Error)?.message ?? String(error)}`,
+          { cause: error, retryable, details: { outcomeUnknown: true } },
+        )
+      }
+      if (retryable && attempt < rt.settings.transactionRetries) {
         await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()))
         continue
       }

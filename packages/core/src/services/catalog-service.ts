@@ -326,7 +326,7 @@ export class CatalogService {
         .executeTakeFirst()
       if (Number(result.numUpdatedRows) === 0) throw notFound('Product', id)
       emit('product.updated', { productId: id })
-    })
+    }, { idempotent: true })
     return (await this.getProduct(id))!
   }
 
@@ -361,7 +361,7 @@ export class CatalogService {
         .executeTakeFirst()
       if (!row) throw notFound('Variant', id)
       emit('product.updated', { productId: row.product_id })
-    })
+    }, { idempotent: true })
     return (await this.getVariant(id))!
   }
 
@@ -384,7 +384,7 @@ export class CatalogService {
       }
       await tx.updateTable('cw_variants').set({ updated_at: rt.now().toISOString() }).where('id', '=', id).execute()
       emit('product.updated', { productId: variant.product_id })
-    })
+    }, { idempotent: true })
     return (await this.getVariant(id))!
   }
 }

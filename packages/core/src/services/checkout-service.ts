@@ -187,7 +187,7 @@ export class CheckoutService {
         .where('id', '=', cartId)
         .execute()
       return { kind: 'authorize', payment, cart: priced }
-    })
+    }, { idempotent: true })
   }
 
   /** A pending payment whose lease has run out is taken over; one still leased is waited for. */
@@ -291,7 +291,7 @@ export class CheckoutService {
         // Unknown outcome: let the next call resume at once with the same gateway key.
         await transact(rt, async (tx) => {
           await tx.updateTable('cw_payments').set({ lease_until: rt.now().toISOString() }).where('id', '=', payment.id).where('status', '=', 'pending').execute()
-        })
+        }, { idempotent: true })
         throw new CommerceError('PAYMENT_FAILED', `Payment provider ${provider.id} failed; retry the checkout: ${(error as Error)?.message ?? error}`, {
           cause: error,
           retryable: true,
@@ -311,7 +311,7 @@ export class CheckoutService {
         await releaseStock(rt, tx, { cartId: cart.id })
         await tx.updateTable('cw_carts').set({ status: 'open', checkout: null, updated_at: rt.now().toISOString() }).where('id', '=', cart.id).execute()
         emit('payment.declined', { cartId: cart.id, paymentId: payment.id, reason: result.reason })
-      })
+      }, { idempotent: true })
       throw new CommerceError('PAYMENT_DECLINED', `Payment was declined: ${result.reason}`, { details: { cartId: cart.id, reason: result.reason } })
     }
     return transact(rt, async (tx, emit) => {
@@ -394,7 +394,7 @@ export class CheckoutService {
       if (result.status === 'captured') emit('payment.captured', { payment: toPayment(paid) })
       emit('order.placed', { order: placed })
       return placed
-    })
+    }, { idempotent: true })
   }
 }
 

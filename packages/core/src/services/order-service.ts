@@ -112,7 +112,7 @@ export class OrderService {
       if (Number(updated.numUpdatedRows) !== 1) return
       await tx.updateTable('cw_orders').set({ payment_status: 'captured', updated_at: now }).where('id', '=', id).execute()
       emit('payment.captured', { payment: toPayment({ ...payment, status: 'captured', captured_amount: amount, updated_at: now }) })
-    })
+    }, { idempotent: true })
     return this.get(id)
   }
 
@@ -126,7 +126,7 @@ export class OrderService {
       await commitStock(this.#rt, tx, { orderId: id })
       await tx.updateTable('cw_orders').set({ fulfillment_status: 'fulfilled', updated_at: this.#rt.now().toISOString() }).where('id', '=', id).execute()
       emit('order.fulfilled', { orderId: id, number: order.number })
-    })
+    }, { idempotent: true })
     return this.get(id)
   }
 
@@ -165,7 +165,7 @@ export class OrderService {
       }
       emit('order.canceled', { orderId: id, number: order.number, reason })
       return { payment: payment ? { ...payment, status: action ? 'canceling' : payment.status, failure: action } : undefined, action }
-    })
+    }, { idempotent: true })
     const payment = before.payment
     if (payment && payment.status === 'canceling') await this.#settleCancel(id, payment)
     return this.get(id)
@@ -196,7 +196,7 @@ export class OrderService {
       const after = toPayment({ ...payment, status, failure: null, refunded_amount: action === 'refund' ? payment.captured_amount : payment.refunded_amount, updated_at: now })
       if (action === 'refund') emit('payment.refunded', { payment: after, amount })
       else emit('payment.voided', { payment: after })
-    })
+    }, { idempotent: true })
   }
 
   /**
