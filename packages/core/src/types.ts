@@ -64,8 +64,11 @@ export interface InventoryLevel {
 
 export type CartStatus = 'open' | 'completing' | 'completed'
 
-/** A cart line with its current price, computed on the server. */
-export interface CartLine {
+/**
+ * A priced line, in minor units: `total = subtotal - discountTotal + taxTotal`, with
+ * `subtotal = unitPrice × quantity`.
+ */
+export interface LineItem {
   id: string
   variantId: string
   productId: string
@@ -79,6 +82,9 @@ export interface CartLine {
   taxTotal: number
   total: number
 }
+
+/** A cart line with its current price, computed on the server. */
+export type CartLine = LineItem
 
 /** A discount or surcharge applied to a cart by a `cart.adjust` hook. */
 export interface Adjustment {
@@ -140,20 +146,7 @@ export type PaymentStatus =
 export type FulfillmentStatus = 'unfulfilled' | 'fulfilled'
 
 /** An order line: a snapshot of what was bought, at the price paid. */
-export interface OrderLine {
-  id: string
-  variantId: string
-  productId: string
-  sku: string
-  title: string
-  variantTitle: string
-  quantity: number
-  unitPrice: number
-  subtotal: number
-  discountTotal: number
-  taxTotal: number
-  total: number
-}
+export type OrderLine = LineItem
 
 /** A payment attempt on a cart, and later its order. */
 export interface Payment {
