@@ -5,7 +5,7 @@
  * from built `dist` too.
  */
 import { randomUUID } from 'node:crypto'
-import { createCommerce, fixedRateTax, flatRateShipping, testPayments, type Commerce } from '@cartwright/core'
+import { createCommerce, fixedRateTax, flatRateShipping, testPayments, type Commerce, type CommerceOptions } from '@cartwright/core'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 
 export const SEED = {
@@ -71,4 +71,31 @@ export async function engineComplete(commerce: Commerce, cartId: string): Promis
 /** One shopper's whole checkout through the public API: the 7 steps of floor B. */
 export async function engineCheckout(commerce: Commerce, variantId: string): Promise<number> {
   return engineComplete(commerce, await engineReadyCart(commerce, variantId))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same shop on any storage adapter (used by the PostgreSQL bench, postgres-checkout.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** The providers every engine of the workload is composed with: test gateway, flat shipping, 8 % tax. */
+export function shopProviders(): Pick<CommerceOptions, 'payments' | 'shipping' | 'tax' | 'onListenerError'> {
+  return {
+    payments: [testPayments()],
+    shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { [SEED.currency]: SEED.shipping } }] })],
+    tax: fixedRateTax({ rate: String(SEED.taxPercent) }),
+    onListenerError: () => undefined,
+  }
+}
+
+/** Seeds the workload's catalog through an engine on any storage: one product, one variant, `SEED.stock` units at one location. Returns the variant id. */
+export async function seedCatalog(commerce: Commerce): Promise<string> {
+  const product = await commerce.catalog.createProduct({
+    title: 'Trail Runner',
+    options: [{ name: 'Size', values: ['42'] }],
+    variants: [{ sku: 'TR-42', options: { Size: '42' }, weightGrams: 600, prices: [{ currency: SEED.currency, amount: SEED.price }] }],
+  })
+  const warehouse = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
+  const variantId = product.variants[0]!.id
+  await commerce.inventory.setStock({ variantId, locationId: warehouse.id, onHand: SEED.stock })
+  return variantId
 }
