@@ -17,6 +17,8 @@ export interface MemoryReport {
   orders: number
   /** 'source' (TypeScript transpiled in-process) or 'dist' (built packages). */
   loadedFrom: string
+  /** V8 and Node flags the process ran with (command line and NODE_OPTIONS): none are set behind the reader's back. */
+  nodeFlags: string
   /** Before the bench's modules ran: node itself plus the CommonJS hook. */
   startMiB: number
   /** After the engine packages (zod, kysely, better-sqlite3 on first open) are loaded, engine open and seeded. */
@@ -52,6 +54,7 @@ async function memoryCheck(orders: number, startMiB: number): Promise<MemoryRepo
     return {
       orders,
       loadedFrom: process.execArgv.some((a) => a.includes('cartwright-source')) ? 'source' : 'dist',
+      nodeFlags: [...process.execArgv, ...(process.env['NODE_OPTIONS'] ? [`NODE_OPTIONS=${process.env['NODE_OPTIONS']}`] : [])].join(' '),
       startMiB,
       afterSetupMiB,
       afterOrdersMiB: usage.rss / MIB,

@@ -622,6 +622,7 @@ function printMemory(m: MemoryReport): void {
   const mib = (v: number) => `${v.toFixed(1).padStart(6)} MiB`
   console.log()
   console.log(`Memory: a fresh process, engine stepwise only, ${m.orders} orders (${m.ordersPerSecond.toFixed(0)}/s), engine loaded from ${m.loadedFrom}:`)
+  console.log(`  node flags: ${m.nodeFlags}`)
   console.log(`  RSS at process start           ${mib(m.startMiB)}`)
   console.log(`  RSS after load + engine + seed ${mib(m.afterSetupMiB)}`)
   console.log(`  RSS after ${String(m.orders).padEnd(6)} orders        ${mib(m.afterOrdersMiB)}${verdict}`)

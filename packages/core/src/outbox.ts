@@ -36,6 +36,9 @@ export const outboxOptionsSchema = z.strictObject({
   backoffMaxMs: z.number().int().min(0).max(86_400_000).default(300_000),
 })
 
+const listSchema = z.strictObject({ status: z.enum(['pending', 'delivered', 'dead']).optional(), limit: z.number().int().min(1).max(1000).default(100) })
+const deliveryIdSchema = z.number().int().min(1)
+
 /** A delivery of one event to one durable subscriber, as shown by the admin API. */
 export interface Delivery {
   id: number
@@ -235,11 +238,7 @@ export class Outbox {
 
   /** Deliveries by status (`pending`, `delivered` or `dead`), oldest first. */
   async list(input: { status?: Delivery['status']; limit?: number } = {}): Promise<Delivery[]> {
-    const data = parseInput(
-      z.strictObject({ status: z.enum(['pending', 'delivered', 'dead']).optional(), limit: z.number().int().min(1).max(1000).default(100) }),
-      input,
-      'delivery list',
-    )
+    const data = parseInput(listSchema, input, 'delivery list')
     const rows = await read(this.#rt, (db) => {
       let q = db
         .selectFrom('cw_outbox_deliveries as d')
@@ -265,7 +264,7 @@ export class Outbox {
 
   /** Puts a dead-lettered delivery back in the queue, due now, with its attempts reset. `NOT_FOUND` when there is no such delivery. */
   async retry(deliveryId: number): Promise<void> {
-    const id = parseArg(z.number().int().min(1), deliveryId, 'deliveryId')
+    const id = parseArg(deliveryIdSchema, deliveryId, 'deliveryId')
     await transact(this.#rt, async (tx) => {
       const result = await tx
         .updateTable('cw_outbox_deliveries')

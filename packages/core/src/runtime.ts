@@ -1,7 +1,8 @@
 import { CommerceError, isCommerceError } from './errors.js'
 import type { CommerceEventName, CommerceEvents, EventBus } from './events.js'
 import type { HookRegistry } from './hooks.js'
-import type { Db, Tx } from './db/database.js'
+import { compiledQuery } from './db/compiled-query.js'
+import type { Db, OutboxDeliveryTable, OutboxTable, Tx } from './db/database.js'
 import { newId } from './ids.js'
 import type { DurableSubscriber } from './ports/plugin.js'
 import type { PaymentProvider } from './ports/payment-provider.js'
@@ -113,12 +114,20 @@ export async function read<T>(rt: Runtime, work: (db: Db) => Promise<T>): Promis
   }
 }
 
+const insertEvents = compiledQuery((db, $: { events: Array<Omit<OutboxTable, 'created_at'> & { created_at: string }> }) =>
+  db.insertInto('cw_outbox').values($.events),
+)
+
+const insertDeliveries = compiledQuery(
+  (db, $: { deliveries: Array<Pick<OutboxDeliveryTable, 'event_id' | 'subscriber' | 'status' | 'attempts'> & { next_attempt_at: string }> }) =>
+    db.insertInto('cw_outbox_deliveries').values($.deliveries),
+)
+
 async function writeOutbox(rt: Runtime, tx: Tx, events: PendingEvent[]): Promise<number> {
   const createdAt = rt.now().toISOString()
-  await tx
-    .insertInto('cw_outbox')
-    .values(events.map((e) => ({ id: e.id, type: e.type, payload: JSON.stringify(e.payload), created_at: createdAt })))
-    .execute()
+  await insertEvents.execute(tx, {
+    events: events.map((e) => ({ id: e.id, type: e.type, payload: JSON.stringify(e.payload), created_at: createdAt })),
+  })
   const deliveries = []
   for (const event of events) {
     for (const subscriber of rt.subscribers) {
@@ -133,6 +142,6 @@ async function writeOutbox(rt: Runtime, tx: Tx, events: PendingEvent[]): Promise
       }
     }
   }
-  if (deliveries.length > 0) await tx.insertInto('cw_outbox_deliveries').values(deliveries).execute()
+  if (deliveries.length > 0) await insertDeliveries.execute(tx, { deliveries })
   return deliveries.length
 }

@@ -33,6 +33,29 @@ describe('checkout.complete', () => {
     expect(shop.payments.calls.filter((c) => c.operation === 'authorize').map((c) => c.amount)).toEqual([order.total])
   })
 
+  it('prices the cart again when it changes between pricing and the claim, and reserves what it then holds', async () => {
+    const { commerce, variantId } = shop
+    const cart = await readyCart(commerce, variantId, 1)
+    let changed = false
+    // The hook runs after pricing and before the claiming transaction: a change there bumps the cart's version.
+    commerce.hooks.hook('checkout.beforeComplete', async () => {
+      if (changed) return
+      changed = true
+      await commerce.carts.addItem(cart.id, { variantId, quantity: 2 })
+    })
+    const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    expect(order.lines[0]).toMatchObject({ quantity: 3, subtotal: 3 * 12900 })
+    expect(order.total).toBe(3 * 12900 + 500 + Math.round(3 * 12900 * 0.08) + 40)
+    expect((await commerce.inventory.levels(variantId))[0]).toMatchObject({ reserved: 3 })
+    expect(shop.payments.calls.filter((c) => c.operation === 'authorize').map((c) => c.amount)).toEqual([order.total])
+  })
+
+  it('returns the placed order exactly as orders.get reads it back', async () => {
+    const cart = await readyCart(shop.commerce, shop.variantId, 2)
+    const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    expect(await shop.commerce.orders.get(order.id)).toEqual(order)
+  })
+
   it('places exactly one order when called 20 times in a row with the same key', async () => {
     const cart = await readyCart(shop.commerce, shop.variantId)
     const idempotencyKey = key()

@@ -61,6 +61,8 @@ function configure(database: SqliteDatabase, options: ResolvedSqliteStorageOptio
   // busy_timeout first, so switching the journal mode waits for other connections too.
   database.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
   database.pragma('foreign_keys = ON')
+  // Negative: a size in KiB rather than a number of pages.
+  database.pragma(`cache_size = -${options.cacheSizeKiB}`)
   if (options.wal && !database.memory) {
     const mode = database.pragma('journal_mode = WAL', { simple: true })
     // NORMAL is durable against application crashes in WAL; only an OS crash may lose the last commits.

@@ -14,18 +14,27 @@ export interface StatementCacheStats {
   evictions: number
 }
 
+/** A cached statement and when it was last used (a tick of the cache's clock). */
+interface Entry {
+  readonly statement: SqliteStatement
+  lastUsed: number
+}
+
 /**
  * Prepared statements of one connection, keyed by SQL text, least recently used
  * evicted first. Preparing is most of the cost of a short query in better-sqlite3;
  * kysely emits the same SQL text for the same query shape, so hit rates are high.
  *
- * A Map iterates in insertion order, so re-inserting on a hit keeps the least
- * recently used entry first.
+ * A hit only stamps its entry with the clock: re-inserting it at the end of the Map
+ * (the usual Map-as-LRU trick) would leave a deleted slot per query, and V8 rebuilds the
+ * table of a long-lived Map in its old generation each time those fill it. The least
+ * recently used entry is found by a scan, on a miss with the cache full only.
  */
 export class StatementCache {
   readonly #db: SqliteDatabase
   readonly #capacity: number
-  readonly #statements = new Map<string, SqliteStatement>()
+  readonly #entries = new Map<string, Entry>()
+  #clock = 0
   #hits = 0
   #misses = 0
   #evictions = 0
@@ -37,38 +46,47 @@ export class StatementCache {
 
   /** Returns the cached statement for `sql`, preparing (and caching) it on a miss. */
   get(sql: string): SqliteStatement {
-    const statements = this.#statements
-    let statement = statements.get(sql)
-    if (statement !== undefined) {
+    const entry = this.#entries.get(sql)
+    if (entry !== undefined) {
       this.#hits++
-      statements.delete(sql)
-      statements.set(sql, statement)
-      return statement
+      entry.lastUsed = ++this.#clock
+      return entry.statement
     }
     // A statement that fails to prepare throws here and is not cached.
-    statement = this.#db.prepare(sql)
+    const statement = this.#db.prepare(sql)
     this.#misses++
     if (this.#capacity === 0) return statement
-    if (statements.size >= this.#capacity) {
-      statements.delete(statements.keys().next().value as string)
-      this.#evictions++
-    }
-    statements.set(sql, statement)
+    if (this.#entries.size >= this.#capacity) this.#evictLeastRecentlyUsed()
+    this.#entries.set(sql, { statement, lastUsed: ++this.#clock })
     return statement
   }
 
   /** Drops every statement (better-sqlite3 finalises them when they are collected or the database closes). */
   clear(): void {
-    this.#statements.clear()
+    this.#entries.clear()
   }
 
   stats(): StatementCacheStats {
     return {
-      size: this.#statements.size,
+      size: this.#entries.size,
       capacity: this.#capacity,
       hits: this.#hits,
       misses: this.#misses,
       evictions: this.#evictions,
     }
+  }
+
+  #evictLeastRecentlyUsed(): void {
+    let oldest: string | undefined
+    let oldestUse = Number.POSITIVE_INFINITY
+    for (const [sql, entry] of this.#entries) {
+      if (entry.lastUsed < oldestUse) {
+        oldest = sql
+        oldestUse = entry.lastUsed
+      }
+    }
+    if (oldest === undefined) return
+    this.#entries.delete(oldest)
+    this.#evictions++
   }
 }

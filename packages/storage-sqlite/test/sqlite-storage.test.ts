@@ -84,6 +84,11 @@ describe('sqliteStorage', () => {
       expect(await pragma(db, 'busy_timeout')).toBe(5000)
     })
 
+    it("caps the page cache at SQLite's default 2 MiB, or at cacheSizeKiB", async () => {
+      expect(await pragma(open({ filename: dir.path('cache-default.db') }).db, 'cache_size')).toBe(-2048)
+      expect(await pragma(open({ filename: dir.path('cache-16m.db'), cacheSizeKiB: 16_384 }).db, 'cache_size')).toBe(-16_384)
+    })
+
     it('uses the configured busy timeout and leaves the journal alone when wal is false', async () => {
       const { db } = open({ filename: dir.path('no-wal.db'), busyTimeoutMs: 1234, wal: false })
       expect(await pragma(db, 'journal_mode')).toBe('delete')
@@ -147,6 +152,8 @@ describe('sqliteStorage', () => {
       [{ busyTimeoutMs: 1.5 }, /^\[cartwright:storage-sqlite\] .*busyTimeoutMs/],
       [{ statementCacheSize: -5 }, /^\[cartwright:storage-sqlite\] .*statementCacheSize/],
       [{ statementCacheSize: '1000' }, /^\[cartwright:storage-sqlite\] .*statementCacheSize/],
+      [{ cacheSizeKiB: -1 }, /^\[cartwright:storage-sqlite\] .*cacheSizeKiB/],
+      [{ cacheSizeKiB: 0.5 }, /^\[cartwright:storage-sqlite\] .*cacheSizeKiB/],
       [{ wal: 'yes' }, /^\[cartwright:storage-sqlite\] .*wal/],
       [{ database: {} }, /^\[cartwright:storage-sqlite\] .*database/],
       [{ fileName: 'shop.db' }, /^\[cartwright:storage-sqlite\] .*fileName/],

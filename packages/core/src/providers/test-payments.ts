@@ -20,6 +20,11 @@ const optionsSchema = z.strictObject({
   autoCapture: z.boolean().default(false),
   /** Outcome for authorizations that nothing scripted; default `approve`. */
   defaultOutcome: z.custom<TestOutcome>().optional(),
+  /**
+   * How many of the most recent calls `calls` keeps (default 1000; `Infinity` keeps them all), so a
+   * long-running demo does not grow without bound. The idempotency ledger is never trimmed.
+   */
+  keepCalls: z.number().int().min(0).or(z.literal(Number.POSITIVE_INFINITY)).default(1000),
 })
 
 /** Options of {@link testPayments}. */
@@ -41,13 +46,16 @@ export interface TestPayments extends PaymentProvider {
   script(...outcomes: TestOutcome[]): void
   /** Outcome used when the queue is empty. `data.outcome` from the shopper's client overrides it per call. */
   setDefault(outcome: TestOutcome): void
-  /** Every call received, in order. */
+  /** The calls received, oldest first: the most recent `keepCalls` (default 1000) of them. */
   readonly calls: readonly TestGatewayCall[]
-  /** Authorizations that reached the ledger (repeats of a key are not counted). */
+  /** Authorizations that reached the ledger (repeats of a key are not counted), over the gateway's whole life. */
   authorizations(): number
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** What the ledger remembers of a call that reached the gateway. */
+type Entry = AuthorizeResult | PaymentOperationResult
 
 /**
  * An in-memory payment gateway for tests and demos. It keeps a ledger keyed by idempotency
@@ -67,7 +75,15 @@ export function testPayments(options: TestPaymentsOptions = {}): TestPayments {
   const queue: TestOutcome[] = []
   let fallback: TestOutcome = config.defaultOutcome ?? 'approve'
   const calls: TestGatewayCall[] = []
-  const results = new Map<string, Promise<AuthorizeResult | PaymentOperationResult>>()
+  // The idempotency ledger, one map per operation, keyed by the caller's key: the call in flight,
+  // then (once it succeeded) its result alone, which is all a replay needs.
+  const ledgers: Record<TestGatewayCall['operation'], Map<string, Entry | Promise<Entry>>> = {
+    authorize: new Map(),
+    capture: new Map(),
+    void: new Map(),
+    refund: new Map(),
+  }
+  let charges = 0
   let sequence = 0
   const lost = new Set<string>()
 
@@ -83,31 +99,39 @@ export function testPayments(options: TestPaymentsOptions = {}): TestPayments {
     return outcome === 'capture' || config.autoCapture ? { status: 'captured', reference } : { status: 'authorized', reference }
   }
 
-  function once<T extends AuthorizeResult | PaymentOperationResult>(key: string, record: Omit<TestGatewayCall, 'charged'>, run: () => Promise<T>): Promise<T> {
-    const seen = results.get(key)
-    const call: TestGatewayCall = { ...record, charged: !seen }
+  function once<T extends Entry>(operation: TestGatewayCall['operation'], input: { idempotencyKey: string; amount: number; currency: string }, run: () => Promise<T>): Promise<T> {
+    const ledger = ledgers[operation]
+    const key = input.idempotencyKey
+    const seen = ledger.get(key) as T | Promise<T> | undefined
+    const call: TestGatewayCall = { operation, idempotencyKey: key, amount: input.amount, currency: input.currency, charged: seen === undefined }
     calls.push(call)
-    if (seen) return seen as Promise<T>
+    if (calls.length > config.keepCalls) calls.shift()
+    if (seen !== undefined) return Promise.resolve(seen)
+    if (operation === 'authorize') charges++
     const result = run()
-    results.set(key, result)
-    // A failed call did not reach the ledger: the same key may try again.
-    result.catch(() => {
-      call.charged = false
-      results.delete(key)
-    })
+    ledger.set(key, result)
+    result.then(
+      (value) => {
+        if (ledger.get(key) === result) ledger.set(key, value)
+      },
+      () => {
+        // A failed call did not reach the ledger: the same key may try again.
+        call.charged = false
+        if (operation === 'authorize') charges--
+        ledger.delete(key)
+      },
+    )
     return result
   }
 
   const operation = (name: 'capture' | 'void' | 'refund') => (input: PaymentOperationInput) =>
-    once(`${name}:${input.idempotencyKey}`, { operation: name, idempotencyKey: input.idempotencyKey, amount: input.amount, currency: input.currency }, async () =>
-      ({ status: 'succeeded', reference: `${name}_${input.reference}` }) as PaymentOperationResult,
-    )
+    once(name, input, async () => ({ status: 'succeeded', reference: `${name}_${input.reference}` }) as PaymentOperationResult)
 
   return {
     id: config.id,
     capabilities: { capture: true, partialCapture: true, refund: true, void: true },
     authorize(input) {
-      return once(`authorize:${input.idempotencyKey}`, { operation: 'authorize', idempotencyKey: input.idempotencyKey, amount: input.amount, currency: input.currency }, () => {
+      return once('authorize', input, () => {
         const requested = input.data['outcome'] as TestOutcome | undefined
         const outcome = requested ?? queue.shift() ?? fallback
         if (outcome === 'lost') {
@@ -133,7 +157,7 @@ export function testPayments(options: TestPaymentsOptions = {}): TestPayments {
       return calls
     },
     authorizations() {
-      return calls.filter((c) => c.operation === 'authorize' && c.charged).length
+      return charges
     },
   }
 }

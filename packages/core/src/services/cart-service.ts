@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
 import { CommerceError, notFound, validationError } from '../errors.js'
+import { compiledQuery } from '../db/compiled-query.js'
 import type { CartTable, Executor, Tx } from '../db/database.js'
 import { iso, json, parseJson } from '../db/rows.js'
 import { newId } from '../ids.js'
@@ -8,7 +9,7 @@ import { multiplyAmount } from '../money.js'
 import type { ShippingQuote } from '../ports/shipping-provider.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
 import { computeTotals, lineDiscounts } from '../totals.js'
-import type { Adjustment, Cart, CartLine, ShippingMethod } from '../types.js'
+import type { Adjustment, Cart, CartLine, Price, ShippingMethod } from '../types.js'
 import { addressSchema, fields, parseArg, parseInput, type Address } from '../validation.js'
 import { unitPriceFor } from './catalog-service.js'
 
@@ -19,6 +20,7 @@ const createCartSchema = z.strictObject({
   metadata: fields.metadata.optional(),
 })
 
+const optionIdSchema = z.string().min(1).max(200)
 const addItemSchema = z.strictObject({ variantId: fields.id, quantity: fields.quantity })
 const updateItemSchema = z.strictObject({ quantity: fields.quantityOrZero })
 const updateCartSchema = z.strictObject({
@@ -57,16 +59,19 @@ export interface LoadedCart {
   lines: Array<LineRow & { unitPrice: number | null }>
 }
 
-/** @internal Loads a cart and its lines with current prices. */
-export async function loadCart(db: Executor, cartId: string, lock = false, rowLocks = false): Promise<LoadedCart | null> {
-  let q = db.selectFrom('cw_carts').selectAll().where('id', '=', cartId)
-  if (lock && rowLocks) q = q.forUpdate()
-  const row = await q.executeTakeFirst()
-  if (!row) return null
-  const lines = await db
+const cartById = compiledQuery((db, $: { cartId: string }) => db.selectFrom('cw_carts').selectAll().where('id', '=', $.cartId))
+
+const cartByIdForUpdate = compiledQuery((db, $: { cartId: string }) =>
+  db.selectFrom('cw_carts').selectAll().where('id', '=', $.cartId).forUpdate(),
+)
+
+/** A cart's lines with their variant and product: one row per price tier in `currency`, one with null tier columns when there is none. */
+const cartLinesWithPrices = compiledQuery((db, $: { cartId: string; currency: string }) =>
+  db
     .selectFrom('cw_cart_lines as l')
     .innerJoin('cw_variants as v', 'v.id', 'l.variant_id')
     .innerJoin('cw_products as p', 'p.id', 'v.product_id')
+    .leftJoin('cw_prices as pr', (join) => join.onRef('pr.variant_id', '=', 'l.variant_id').on('pr.currency', '=', $.currency))
     .select([
       'l.id',
       'l.variant_id',
@@ -78,29 +83,49 @@ export async function loadCart(db: Executor, cartId: string, lock = false, rowLo
       'v.manage_inventory',
       'p.title',
       'p.status as product_status',
+      'pr.amount',
+      'pr.min_quantity',
     ])
-    .where('l.cart_id', '=', cartId)
+    .where('l.cart_id', '=', $.cartId)
     .orderBy('l.created_at')
-    .orderBy('l.id')
-    .execute()
-  const prices = lines.length
-    ? await db
-        .selectFrom('cw_prices')
-        .select(['variant_id', 'currency', 'amount', 'min_quantity'])
-        .where('variant_id', 'in', [...new Set(lines.map((l) => l.variant_id))])
-        .where('currency', '=', row.currency)
-        .execute()
-    : []
-  return {
-    row,
-    lines: lines.map((line) => {
-      const tiers = prices
-        .filter((p) => p.variant_id === line.variant_id)
-        .map((p) => ({ currency: p.currency, amount: p.amount, minQuantity: p.min_quantity }))
-      const unitPrice = unitPriceFor(tiers, row.currency, line.quantity)
-      return { ...line, unitPrice }
-    }),
+    .orderBy('l.id'),
+)
+
+/** @internal Loads a cart and its lines with current prices. */
+export async function loadCart(db: Executor, cartId: string, lock = false, rowLocks = false): Promise<LoadedCart | null> {
+  const row = await (lock && rowLocks ? cartByIdForUpdate : cartById).first(db, { cartId })
+  if (!row) return null
+  return { row, lines: await loadLines(db, cartId, row.currency) }
+}
+
+/** The lines of a cart with their unit prices in its currency (null when a line has none). */
+async function loadLines(db: Executor, cartId: string, currency: string): Promise<LoadedCart['lines']> {
+  const rows = await cartLinesWithPrices.rows(db, { cartId, currency })
+  const lines: LoadedCart['lines'] = []
+  // A line's tier rows are adjacent: the order is by line.
+  for (let i = 0; i < rows.length; ) {
+    const r = rows[i]!
+    const tiers: Price[] = []
+    for (; i < rows.length && rows[i]!.id === r.id; i++) {
+      const tier = rows[i]!
+      if (tier.amount !== null && tier.min_quantity !== null) tiers.push({ currency, amount: tier.amount, minQuantity: tier.min_quantity })
+    }
+    // Spelled out, not `{ ...r, unitPrice }`: V8 leaves spread copies that gain keys in the old generation.
+    lines.push({
+      id: r.id,
+      variant_id: r.variant_id,
+      quantity: r.quantity,
+      product_id: r.product_id,
+      sku: r.sku,
+      variant_title: r.variant_title,
+      weight_grams: r.weight_grams,
+      manage_inventory: r.manage_inventory,
+      title: r.title,
+      product_status: r.product_status,
+      unitPrice: unitPriceFor(tiers, currency, r.quantity),
+    })
   }
+  return lines
 }
 
 /** @internal Quotes every shipping provider for a cart. */
@@ -117,7 +142,8 @@ export async function quoteShipping(rt: Runtime, cart: LoadedCart): Promise<Ship
       if (!Number.isSafeInteger(quote.amount) || quote.amount < 0) {
         throw new CommerceError('PROVIDER', `Shipping provider ${provider.id} quoted a non-integer amount for ${quote.id}`)
       }
-      options.push({ ...quote, id: `${provider.id}:${quote.id}`, provider: provider.id })
+      // Not `{ ...quote, provider }`: V8 leaves spread copies that gain keys in the old generation.
+      options.push(Object.assign({}, quote, { id: `${provider.id}:${quote.id}`, provider: provider.id }))
     }
   }
   return options
@@ -210,41 +236,78 @@ async function openCartForWrite(rt: Runtime, tx: Tx, cartId: string): Promise<Lo
   return cart
 }
 
-async function touch(rt: Runtime, tx: Tx, cartId: string, changes: Partial<CartTable> = {}): Promise<void> {
-  await tx
+/** The columns of a cart that its owner changes (email, addresses, shipping choice, metadata). */
+type CartFields = Pick<CartTable, 'email' | 'shipping_address' | 'billing_address' | 'shipping_option_id' | 'metadata'>
+
+/** Writes a cart's fields and bumps its version: one statement shape whatever changed. */
+const writeCart = compiledQuery((db, $: CartFields & { cartId: string; updatedAt: string }) =>
+  db
     .updateTable('cw_carts')
-    .set({ ...changes, version: sql`version + 1`, updated_at: rt.now().toISOString() })
-    .where('id', '=', cartId)
-    .execute()
+    .set({
+      email: $.email,
+      shipping_address: $.shipping_address,
+      billing_address: $.billing_address,
+      shipping_option_id: $.shipping_option_id,
+      metadata: $.metadata,
+      version: sql`version + 1`,
+      updated_at: $.updatedAt,
+    })
+    .where('id', '=', $.cartId),
+)
+
+/**
+ * Applies `changes` to a cart read in this transaction (and locked: the write lock on SQLite,
+ * `FOR UPDATE` on PostgreSQL), bumps its version, and returns the row as now stored.
+ */
+async function touch(rt: Runtime, tx: Tx, row: CartTable, changes: Partial<CartFields>): Promise<CartTable> {
+  const updatedAt = rt.now().toISOString()
+  const updated: CartTable = { ...row, ...changes, version: row.version + 1, updated_at: updatedAt }
+  await writeCart.execute(tx, {
+    email: updated.email,
+    shipping_address: updated.shipping_address,
+    billing_address: updated.billing_address,
+    shipping_option_id: updated.shipping_option_id,
+    metadata: updated.metadata,
+    cartId: updated.id,
+    updatedAt,
+  })
+  return updated
 }
 
-async function assertSellable(rt: Runtime, tx: Tx, cart: LoadedCart, variantId: string, quantity: number): Promise<void> {
-  const variant = await tx
+/** A variant's sale status and stock, one row per price tier in `currency` (one with null tier columns when there is none). */
+const variantForSale = compiledQuery((db, $: { variantId: string; currency: string }) =>
+  db
     .selectFrom('cw_variants as v')
     .innerJoin('cw_products as p', 'p.id', 'v.product_id')
-    .select(['v.id', 'v.manage_inventory', 'p.status'])
-    .where('v.id', '=', variantId)
-    .executeTakeFirst()
+    .leftJoin('cw_prices as pr', (join) => join.onRef('pr.variant_id', '=', 'v.id').on('pr.currency', '=', $.currency))
+    .select((eb) => [
+      'v.manage_inventory',
+      'p.status',
+      'pr.amount',
+      'pr.min_quantity',
+      eb
+        .selectFrom('cw_inventory_levels as s')
+        .select(eb.fn.sum<number>(sql`s.on_hand - s.reserved`).as('available'))
+        .whereRef('s.variant_id', '=', 'v.id')
+        .as('available'),
+    ])
+    .where('v.id', '=', $.variantId),
+)
+
+async function assertSellable(tx: Tx, cart: LoadedCart, variantId: string, quantity: number): Promise<void> {
+  const currency = cart.row.currency
+  const rows = await variantForSale.rows(tx, { variantId, currency })
+  const variant = rows[0]
   if (!variant || variant.status !== 'active') throw notFound('Variant', variantId)
-  const prices = await tx
-    .selectFrom('cw_prices')
-    .select(['currency', 'amount', 'min_quantity'])
-    .where('variant_id', '=', variantId)
-    .where('currency', '=', cart.row.currency)
-    .execute()
-  const price = unitPriceFor(prices.map((p) => ({ currency: p.currency, amount: p.amount, minQuantity: p.min_quantity })), cart.row.currency, quantity)
-  if (price === null) {
-    throw new CommerceError('INVALID_STATE', `Variant ${variantId} has no ${cart.row.currency} price for quantity ${quantity}`, {
-      details: { variantId, currency: cart.row.currency },
+  const tiers: Price[] = []
+  for (const r of rows) if (r.amount !== null && r.min_quantity !== null) tiers.push({ currency, amount: r.amount, minQuantity: r.min_quantity })
+  if (unitPriceFor(tiers, currency, quantity) === null) {
+    throw new CommerceError('INVALID_STATE', `Variant ${variantId} has no ${currency} price for quantity ${quantity}`, {
+      details: { variantId, currency },
     })
   }
   if (variant.manage_inventory === 1) {
-    const stock = await tx
-      .selectFrom('cw_inventory_levels')
-      .select((eb) => eb.fn.sum<number>(sql`on_hand - reserved`).as('available'))
-      .where('variant_id', '=', variantId)
-      .executeTakeFirst()
-    const available = Number(stock?.available ?? 0)
+    const available = Number(variant.available ?? 0)
     if (available < quantity) {
       throw new CommerceError('OUT_OF_STOCK', `Only ${available} of ${variantId} available`, {
         details: { shortages: [{ variantId, requested: quantity, available }] },
@@ -252,6 +315,16 @@ async function assertSellable(rt: Runtime, tx: Tx, cart: LoadedCart, variantId: 
     }
   }
 }
+
+const insertCart = compiledQuery((db, $: CartTable) => db.insertInto('cw_carts').values($))
+
+const insertLine = compiledQuery((db, $: { id: string; cartId: string; variantId: string; quantity: number; createdAt: string }) =>
+  db.insertInto('cw_cart_lines').values({ id: $.id, cart_id: $.cartId, variant_id: $.variantId, quantity: $.quantity, created_at: $.createdAt }),
+)
+
+const setLineQuantity = compiledQuery((db, $: { lineId: string; quantity: number }) =>
+  db.updateTable('cw_cart_lines').set({ quantity: $.quantity }).where('id', '=', $.lineId),
+)
 
 /**
  * Carts: lines, addresses, shipping choice, and totals computed on the server only.
@@ -295,7 +368,7 @@ export class CartService {
       updated_at: now,
     }
     await transact(rt, async (tx, emit) => {
-      await tx.insertInto('cw_carts').values(row).execute()
+      await insertCart.execute(tx, row)
       emit('cart.created', { cartId: row.id, currency: row.currency })
     })
     return priceCart(rt, { row, lines: [] })
@@ -314,18 +387,15 @@ export class CartService {
     const id = parseArg(fields.id, cartId, 'cartId')
     const data = parseInput(addItemSchema, input, 'cart line')
     await this.#beforeAddItem(id, () => ({ variantId: data.variantId, quantity: data.quantity }))
-    return this.#mutate(id, async (tx, cart, emit) => {
+    return this.#mutate(id, 'lines', async (tx, cart, emit) => {
       const existing = cart.lines.find((l) => l.variant_id === data.variantId)
       const quantity = (existing?.quantity ?? 0) + data.quantity
       if (quantity > 10_000) throw validationError('cart line', [{ path: 'quantity', message: `the line would hold ${quantity}; at most 10000` }])
-      await assertSellable(this.#rt, tx, cart, data.variantId, quantity)
+      await assertSellable(tx, cart, data.variantId, quantity)
       if (existing) {
-        await tx.updateTable('cw_cart_lines').set({ quantity }).where('id', '=', existing.id).execute()
+        await setLineQuantity.execute(tx, { lineId: existing.id, quantity })
       } else {
-        await tx
-          .insertInto('cw_cart_lines')
-          .values({ id: newId('line'), cart_id: id, variant_id: data.variantId, quantity, created_at: this.#rt.now().toISOString() })
-          .execute()
+        await insertLine.execute(tx, { id: newId('line'), cartId: id, variantId: data.variantId, quantity, createdAt: this.#rt.now().toISOString() })
       }
       emit('cart.item_added', { cartId: id, variantId: data.variantId, quantity: data.quantity })
     })
@@ -340,7 +410,7 @@ export class CartService {
       const existing = cart.lines.find((l) => l.id === line)
       return existing && data.quantity > existing.quantity ? { variantId: existing.variantId, quantity: data.quantity - existing.quantity } : null
     })
-    return this.#mutate(id, async (tx, cart, emit) => {
+    return this.#mutate(id, 'lines', async (tx, cart, emit) => {
       const existing = cart.lines.find((l) => l.id === line)
       if (!existing) throw notFound('Cart line', line)
       if (data.quantity === 0) {
@@ -348,8 +418,8 @@ export class CartService {
         emit('cart.item_removed', { cartId: id, lineId: line })
         return
       }
-      if (data.quantity > existing.quantity) await assertSellable(this.#rt, tx, cart, existing.variant_id, data.quantity)
-      await tx.updateTable('cw_cart_lines').set({ quantity: data.quantity }).where('id', '=', line).execute()
+      if (data.quantity > existing.quantity) await assertSellable(tx, cart, existing.variant_id, data.quantity)
+      await setLineQuantity.execute(tx, { lineId: line, quantity: data.quantity })
       emit('cart.item_updated', { cartId: id, lineId: line, quantity: data.quantity })
     })
   }
@@ -375,8 +445,8 @@ export class CartService {
   async update(cartId: string, input: UpdateCartInput): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const data = parseInput(updateCartSchema, input, 'cart')
-    return this.#mutate(id, async (tx, _cart, emit) => {
-      const changes: Partial<CartTable> = {}
+    return this.#mutate(id, 'fields', async (_tx, _cart, emit) => {
+      const changes: Partial<CartFields> = {}
       if (data.email !== undefined) changes.email = data.email
       if (data.shippingAddress !== undefined) changes.shipping_address = json(data.shippingAddress)
       if (data.billingAddress !== undefined) changes.billing_address = json(data.billingAddress)
@@ -400,24 +470,33 @@ export class CartService {
   /** Chooses a shipping option by the id `listShippingOptions` returned. */
   async setShippingOption(cartId: string, optionId: string): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
-    const option = parseArg(z.string().min(1).max(200), optionId, 'optionId')
+    const option = parseArg(optionIdSchema, optionId, 'optionId')
     // Quote outside the transaction (providers may be remote); the total is quoted again at checkout.
     const options = await this.listShippingOptions(id)
     if (!options.some((o) => o.id === option)) throw notFound('Shipping option', option)
-    return this.#mutate(id, async (_tx, _cart, emit) => {
+    return this.#mutate(id, 'fields', async (_tx, _cart, emit) => {
       emit('cart.updated', { cartId: id })
       return { shipping_option_id: option }
     })
   }
 
-  async #mutate(cartId: string, work: (tx: Tx, cart: LoadedCart, emit: Emit) => Promise<Partial<CartTable> | void>): Promise<Cart> {
+  /**
+   * Changes an open cart in one write transaction and returns it priced. `work` changes the
+   * cart's `lines` (they are read again after it) or only its `fields` (returned as changes):
+   * either way the cart row is not read back, it is what this transaction wrote.
+   */
+  async #mutate(
+    cartId: string,
+    changing: 'lines' | 'fields',
+    work: (tx: Tx, cart: LoadedCart, emit: Emit) => Promise<Partial<CartFields> | void>,
+  ): Promise<Cart> {
     const rt = this.#rt
     const after = await transact(rt, async (tx, emit) => {
       const cart = await openCartForWrite(rt, tx, cartId)
       const changes = await work(tx, cart, emit)
-      await touch(rt, tx, cartId, changes ?? {})
-      return loadCart(tx, cartId)
+      const row = await touch(rt, tx, cart.row, changes ?? {})
+      return { row, lines: changing === 'lines' ? await loadLines(tx, cartId, row.currency) : cart.lines }
     })
-    return priceCart(rt, after!)
+    return priceCart(rt, after)
   }
 }

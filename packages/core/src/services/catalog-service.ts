@@ -51,6 +51,11 @@ const updateVariantSchema = z.strictObject({
   manageInventory: z.boolean().optional(),
 })
 
+// Lists are parsed under a key so that field paths read `variants.0.sku`, as in createProduct.
+const addVariantsSchema = z.strictObject({ variants: z.array(variantSchema).min(1).max(250) })
+const setPricesSchema = z.strictObject({ prices: z.array(priceSchema).max(100) })
+const idOrHandleSchema = z.string().min(1).max(120)
+
 /** Input of `catalog.createProduct`. */
 export type CreateProductInput = z.input<typeof createProductSchema>
 /** One variant in {@link CreateProductInput}. */
@@ -256,8 +261,7 @@ export class CatalogService {
   /** Adds variants to an existing product. */
   async addVariants(productId: string, variants: VariantInput[]): Promise<Product> {
     const id = parseArg(fields.id, productId, 'productId')
-    // Parsed under a `variants` key so that field paths read `variants.0.sku`, as in createProduct.
-    const parsed = parseInput(z.strictObject({ variants: z.array(variantSchema).min(1).max(250) }), { variants }, 'variants').variants
+    const parsed = parseInput(addVariantsSchema, { variants }, 'variants').variants
     const product = await this.getProduct(id)
     if (!product) throw notFound('Product', id)
     const existing = product.variants.map((v) => ({ ...v, prices: v.prices, title: v.title, manageInventory: v.manageInventory }))
@@ -282,7 +286,7 @@ export class CatalogService {
 
   /** Finds a product by id or handle; `null` when there is none. */
   async getProduct(idOrHandle: string): Promise<Product | null> {
-    const key = parseArg(z.string().min(1).max(120), idOrHandle, 'idOrHandle')
+    const key = parseArg(idOrHandleSchema, idOrHandle, 'idOrHandle')
     return read(this.#rt, async (db) => {
       const row = await db.selectFrom('cw_products').selectAll().where((eb) => eb.or([eb('id', '=', key), eb('handle', '=', key)])).executeTakeFirst()
       return row ? ((await loadProducts(db, [row]))[0] ?? null) : null
@@ -368,7 +372,7 @@ export class CatalogService {
   /** Replaces every price of a variant with `prices`. */
   async setPrices(variantId: string, prices: PriceInput[]): Promise<Variant> {
     const id = parseArg(fields.id, variantId, 'variantId')
-    const parsed = parseInput(z.strictObject({ prices: z.array(priceSchema).max(100) }), { prices }, 'prices').prices
+    const parsed = parseInput(setPricesSchema, { prices }, 'prices').prices
     const tiers = new Set(parsed.map((p) => `${p.currency}:${p.minQuantity}`))
     if (tiers.size !== parsed.length) throw validationError('prices', [{ path: 'prices', message: 'two prices for the same currency and minimum quantity' }])
     const rt = this.#rt

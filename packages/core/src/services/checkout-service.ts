@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
 import { CommerceError, isCommerceError, notFound, validationError } from '../errors.js'
+import { compiledQuery } from '../db/compiled-query.js'
 import type { OrderLineTable, OrderTable, PaymentTable, Tx } from '../db/database.js'
 import { json, parseJson } from '../db/rows.js'
 import { newId } from '../ids.js'
@@ -10,7 +11,7 @@ import type { Cart, Order } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { loadCart, priceCart } from './cart-service.js'
 import { releaseStock, reserveStock } from './inventory-service.js'
-import { loadOrder, toPayment } from './order-mapping.js'
+import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 
 const completeSchema = z.strictObject({
   payment: z.strictObject({
@@ -32,6 +33,8 @@ function jsonLength(value: unknown): number {
   }
 }
 
+const recoverSchema = z.strictObject({ limit: z.number().int().min(1).max(1000).default(100) })
+
 /** Input of `checkout.complete`. */
 export type CompleteCheckoutInput = z.input<typeof completeSchema>
 
@@ -44,6 +47,67 @@ type Step =
   | { kind: 'reprice' }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// The statements of a checkout, compiled once (see db/compiled-query.ts).
+
+const paymentCartByKey = compiledQuery((db, $: { key: string }) =>
+  db.selectFrom('cw_payments').select('cart_id').where('idempotency_key', '=', $.key),
+)
+
+const paymentByKey = compiledQuery((db, $: { key: string }) => db.selectFrom('cw_payments').selectAll().where('idempotency_key', '=', $.key))
+
+const cartState = compiledQuery((db, $: { cartId: string }) =>
+  db.selectFrom('cw_carts').select(['status', 'version', 'order_id']).where('id', '=', $.cartId),
+)
+
+const cartStateForUpdate = compiledQuery((db, $: { cartId: string }) =>
+  db.selectFrom('cw_carts').select(['status', 'version', 'order_id']).where('id', '=', $.cartId).forUpdate(),
+)
+
+const insertPayment = compiledQuery((db, $: PaymentTable) => db.insertInto('cw_payments').values($))
+
+const markCompleting = compiledQuery((db, $: { cartId: string; checkout: string; updatedAt: string }) =>
+  db.updateTable('cw_carts').set({ status: 'completing', checkout: $.checkout, updated_at: $.updatedAt }).where('id', '=', $.cartId),
+)
+
+const paymentState = compiledQuery((db, $: { paymentId: string }) =>
+  db.selectFrom('cw_payments').select(['status', 'order_id']).where('id', '=', $.paymentId),
+)
+
+const insertOrder = compiledQuery((db, $: OrderTable) => db.insertInto('cw_orders').values($))
+
+const insertOrderLines = compiledQuery((db, $: { lines: OrderLineTable[] }) => db.insertInto('cw_order_lines').values($.lines))
+
+const attachReservations = compiledQuery((db, $: { cartId: string; orderId: string }) =>
+  db.updateTable('cw_reservations').set({ order_id: $.orderId }).where('cart_id', '=', $.cartId).where('status', '=', 'held'),
+)
+
+const settlePayment = compiledQuery(
+  (db, $: Pick<PaymentTable, 'id' | 'order_id' | 'status' | 'authorized_amount' | 'captured_amount' | 'reference' | 'data'> & { updatedAt: string }) =>
+    db
+      .updateTable('cw_payments')
+      .set({
+        order_id: $.order_id,
+        status: $.status,
+        authorized_amount: $.authorized_amount,
+        captured_amount: $.captured_amount,
+        reference: $.reference,
+        lease_until: null,
+        data: $.data,
+        updated_at: $.updatedAt,
+      })
+      .where('id', '=', $.id),
+)
+
+const completeCart = compiledQuery((db, $: { cartId: string; orderId: string; updatedAt: string }) =>
+  db.updateTable('cw_carts').set({ status: 'completed', order_id: $.orderId, updated_at: $.updatedAt }).where('id', '=', $.cartId),
+)
+
+const nextOrderNumberFromCounter = compiledQuery((db) =>
+  db.updateTable('cw_counters').set({ value: sql`value + 1` }).where('name', '=', 'order_number').returning('value'),
+)
+
+const nextOrderNumberFromSequence = compiledQuery((db) => db.selectNoFrom(sql<number | string>`nextval('cw_order_number_seq')`.as('value')))
 
 /**
  * Turns a cart into an order. The steps, each its own transaction so that no lock is held
@@ -126,7 +190,7 @@ export class CheckoutService {
     // Price outside the transaction: tax and shipping providers may be remote. The
     // transaction below proceeds only if the cart did not change meanwhile (its version).
     const before = await read(rt, async (db) => {
-      const existing = await db.selectFrom('cw_payments').select('cart_id').where('idempotency_key', '=', key).executeTakeFirst()
+      const existing = await paymentCartByKey.first(db, { key })
       const cart = await loadCart(db, cartId)
       return { existing, cart }
     })
@@ -142,12 +206,13 @@ export class CheckoutService {
 
     return transact(rt, async (tx, emit) => {
       const now = rt.now()
-      const existing = await tx.selectFrom('cw_payments').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
+      const existing = await paymentByKey.first(tx, { key })
       if (existing) return this.#resumeOrWait(tx, existing, now)
-      const cart = await loadCart(tx, cartId, true, rt.storage.capabilities.rowLocks)
+      // Only the cart's state is read again: its lines are those priced above unless the version moved.
+      const cart = await (rt.storage.capabilities.rowLocks ? cartStateForUpdate : cartState).first(tx, { cartId })
       if (!cart) throw notFound('Cart', cartId)
-      if (cart.row.status === 'completed') return { kind: 'order', orderId: cart.row.order_id! }
-      if (cart.row.status === 'completing') {
+      if (cart.status === 'completed') return { kind: 'order', orderId: cart.order_id! }
+      if (cart.status === 'completing') {
         const pending = await tx
           .selectFrom('cw_payments')
           .selectAll()
@@ -157,9 +222,9 @@ export class CheckoutService {
         if (!pending) return { kind: 'wait' }
         return this.#resumeOrWait(tx, pending, now)
       }
-      if (!priced || cart.row.version !== before.cart!.row.version) return { kind: 'reprice' }
+      if (!priced || cart.version !== before.cart!.row.version) return { kind: 'reprice' }
 
-      await reserveStock(rt, tx, emit, cartId, cart.lines.map((l) => ({ variantId: l.variant_id, quantity: l.quantity })))
+      await reserveStock(rt, tx, emit, cartId, before.cart!.lines.map((l) => ({ variantId: l.variant_id, quantity: l.quantity })))
       const stamp = now.toISOString()
       const payment: PaymentTable = {
         id: newId('pay'),
@@ -180,12 +245,8 @@ export class CheckoutService {
         created_at: stamp,
         updated_at: stamp,
       }
-      await tx.insertInto('cw_payments').values(payment).execute()
-      await tx
-        .updateTable('cw_carts')
-        .set({ status: 'completing', checkout: JSON.stringify(priced), updated_at: stamp })
-        .where('id', '=', cartId)
-        .execute()
+      await insertPayment.execute(tx, payment)
+      await markCompleting.execute(tx, { cartId, checkout: JSON.stringify(priced), updatedAt: stamp })
       return { kind: 'authorize', payment, cart: priced }
     }, { idempotent: true })
   }
@@ -245,7 +306,7 @@ export class CheckoutService {
    * ```
    */
   async recover(input: { limit?: number } = {}): Promise<{ placed: number; declined: number; failed: number }> {
-    const { limit } = parseInput(z.strictObject({ limit: z.number().int().min(1).max(1000).default(100) }), input, 'recover')
+    const { limit } = parseInput(recoverSchema, input, 'recover')
     const rt = this.#rt
     const stale = await read(rt, (db) =>
       db
@@ -315,7 +376,8 @@ export class CheckoutService {
       throw new CommerceError('PAYMENT_DECLINED', `Payment was declined: ${result.reason}`, { details: { cartId: cart.id, reason: result.reason } })
     }
     return transact(rt, async (tx, emit) => {
-      const current = await tx.selectFrom('cw_payments').select(['status', 'order_id']).where('id', '=', payment.id).executeTakeFirstOrThrow()
+      const current = await paymentState.first(tx, { paymentId: payment.id })
+      if (!current) throw new Error(`payment ${payment.id} is gone`)
       if (current.status === 'declined') {
         throw new CommerceError('PAYMENT_DECLINED', 'Payment was declined', { details: { cartId: cart.id } })
       }
@@ -361,9 +423,9 @@ export class CheckoutService {
         total: l.total,
         position,
       }))
-      await tx.insertInto('cw_orders').values(order).execute()
-      await tx.insertInto('cw_order_lines').values(lines).execute()
-      await tx.updateTable('cw_reservations').set({ order_id: order.id }).where('cart_id', '=', cart.id).where('status', '=', 'held').execute()
+      await insertOrder.execute(tx, order)
+      await insertOrderLines.execute(tx, { lines })
+      await attachReservations.execute(tx, { cartId: cart.id, orderId: order.id })
       const paid: PaymentTable = {
         ...payment,
         order_id: order.id,
@@ -374,22 +436,19 @@ export class CheckoutService {
         lease_until: null,
         updated_at: now,
       }
-      await tx
-        .updateTable('cw_payments')
-        .set({
-          order_id: paid.order_id,
-          status: paid.status,
-          authorized_amount: paid.authorized_amount,
-          captured_amount: paid.captured_amount,
-          reference: paid.reference,
-          lease_until: null,
-          data: result.data ? json({ ...parseJson(payment.data, {}), ...result.data }) : payment.data,
-          updated_at: now,
-        })
-        .where('id', '=', payment.id)
-        .execute()
-      await tx.updateTable('cw_carts').set({ status: 'completed', order_id: order.id, updated_at: now }).where('id', '=', cart.id).execute()
-      const placed = (await loadOrder(tx, order.id))!
+      await settlePayment.execute(tx, {
+        id: payment.id,
+        order_id: paid.order_id,
+        status: paid.status,
+        authorized_amount: paid.authorized_amount,
+        captured_amount: paid.captured_amount,
+        reference: paid.reference,
+        data: result.data ? json({ ...parseJson(payment.data, {}), ...result.data }) : payment.data,
+        updatedAt: now,
+      })
+      await completeCart.execute(tx, { cartId: cart.id, orderId: order.id, updatedAt: now })
+      // The order is what this transaction wrote; its only payment is this one.
+      const placed = toOrder(order, lines, [paid])
       emit('payment.authorized', { payment: toPayment(paid) })
       if (result.status === 'captured') emit('payment.captured', { payment: toPayment(paid) })
       emit('order.placed', { order: placed })
@@ -400,15 +459,9 @@ export class CheckoutService {
 
 /** The next human order number: a sequence on PostgreSQL, a counter row on SQLite (single writer). */
 async function nextOrderNumber(rt: Runtime, tx: Tx): Promise<number> {
-  if (rt.storage.capabilities.sequences) {
-    const { rows } = await sql<{ value: number | string }>`select nextval('cw_order_number_seq') as value`.execute(tx)
-    return Number(rows[0]!.value)
-  }
-  const row = await tx
-    .updateTable('cw_counters')
-    .set({ value: sql`value + 1` })
-    .where('name', '=', 'order_number')
-    .returning('value')
-    .executeTakeFirstOrThrow()
+  const row = rt.storage.capabilities.sequences
+    ? await nextOrderNumberFromSequence.first(tx, {})
+    : await nextOrderNumberFromCounter.first(tx, {})
+  if (!row) throw new Error('no order number: the order_number counter row is missing')
   return Number(row.value)
 }

@@ -2,7 +2,8 @@ import { sql } from 'kysely'
 import { z } from 'zod'
 import { allocateStock, type LevelSnapshot } from '../allocation.js'
 import { CommerceError, notFound, validationError } from '../errors.js'
-import type { InventoryLevelTable, Tx } from '../db/database.js'
+import { compiledQuery } from '../db/compiled-query.js'
+import type { Db, InventoryLevelTable, ReservationTable, Tx } from '../db/database.js'
 import { iso } from '../db/rows.js'
 import { newId } from '../ids.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
@@ -48,6 +49,36 @@ export interface ReservationLine {
   quantity: number
 }
 
+/** Levels of the stock-managed variants among `variantIds`, with their location's priority, in lock order (variant, then id). */
+function trackedLevels(db: Db, $: { variantIds: string[] }) {
+  return db
+    .selectFrom('cw_inventory_levels as l')
+    .innerJoin('cw_variants as v', 'v.id', 'l.variant_id')
+    .innerJoin('cw_stock_locations as s', 's.id', 'l.location_id')
+    .select(['l.id', 'l.variant_id', 'l.location_id', 'l.on_hand', 'l.reserved', 'l.low_stock_threshold', 's.priority'])
+    .where('l.variant_id', 'in', $.variantIds)
+    .where('v.manage_inventory', '=', 1)
+    .orderBy('l.variant_id')
+    .orderBy('l.id')
+}
+
+const levelsToReserve = compiledQuery(trackedLevels)
+
+/** The same, locking the levels (and only them) until the transaction ends: PostgreSQL. */
+const levelsToReserveForUpdate = compiledQuery((db, $: { variantIds: string[] }) => trackedLevels(db, $).forUpdate('l'))
+
+const reserveLevel = compiledQuery((db, $: { levelId: string; quantity: number; updatedAt: string }) =>
+  db
+    .updateTable('cw_inventory_levels')
+    .set({ reserved: sql`reserved + ${$.quantity}`, updated_at: $.updatedAt })
+    .where('id', '=', $.levelId)
+    .where(sql<boolean>`on_hand - reserved >= ${$.quantity}`),
+)
+
+const insertReservations = compiledQuery((db, $: { reservations: Array<Omit<ReservationTable, 'created_at'> & { created_at: string }> }) =>
+  db.insertInto('cw_reservations').values($.reservations),
+)
+
 /**
  * Reserves stock for a cart in the caller's write transaction. Quantities are summed per
  * variant first; each level is changed by one conditional write that cannot take
@@ -58,32 +89,26 @@ export async function reserveStock(rt: Runtime, tx: Tx, emit: Emit, cartId: stri
   const requested = new Map<string, number>()
   for (const line of lines) requested.set(line.variantId, (requested.get(line.variantId) ?? 0) + line.quantity)
   if (requested.size === 0) return
-  const tracked = await tx
-    .selectFrom('cw_variants')
-    .select(['id', 'manage_inventory'])
-    .where('id', 'in', [...requested.keys()])
-    .execute()
-  for (const v of tracked) if (v.manage_inventory !== 1) requested.delete(v.id)
-  if (requested.size === 0) return
   // Lock levels in a fixed order (variant, then id) so concurrent checkouts cannot deadlock.
-  const variantIds = [...requested.keys()].sort()
-  let query = tx
-    .selectFrom('cw_inventory_levels')
-    .select(['id', 'variant_id', 'location_id', 'on_hand', 'reserved', 'low_stock_threshold'])
-    .where('variant_id', 'in', variantIds)
-    .orderBy('variant_id')
-    .orderBy('id')
-  if (rt.storage.capabilities.rowLocks) query = query.forUpdate()
-  const rows = await query.execute()
-  const priorities = await locationPriorities(tx, rows.map((r) => r.location_id))
+  const rows = await (rt.storage.capabilities.rowLocks ? levelsToReserveForUpdate : levelsToReserve).rows(tx, {
+    variantIds: [...requested.keys()].sort(),
+  })
+  // A variant without levels above either does not manage stock (nothing to reserve) or has none.
+  const withLevels = new Set(rows.map((r) => r.variant_id))
+  const without = [...requested.keys()].filter((id) => !withLevels.has(id))
+  if (without.length) {
+    const untracked = await tx.selectFrom('cw_variants').select('id').where('id', 'in', without).where('manage_inventory', '!=', 1).execute()
+    for (const v of untracked) requested.delete(v.id)
+    if (requested.size === 0) return
+  }
   const snapshots: LevelSnapshot[] = rows.map((r) => ({
     id: r.id,
     variantId: r.variant_id,
     locationId: r.location_id,
-    priority: priorities.get(r.location_id) ?? 0,
+    priority: r.priority,
     available: r.on_hand - r.reserved,
   }))
-  const sorted = new Map(variantIds.map((id) => [id, requested.get(id)!]))
+  const sorted = new Map([...requested.keys()].sort().map((id) => [id, requested.get(id)!]))
   const { allocations, shortages } = allocateStock(sorted, snapshots)
   if (shortages.length) {
     throw new CommerceError(
@@ -95,13 +120,8 @@ export async function reserveStock(rt: Runtime, tx: Tx, emit: Emit, cartId: stri
   const now = rt.now().toISOString()
   allocations.sort((a, b) => (a.levelId < b.levelId ? -1 : a.levelId > b.levelId ? 1 : 0))
   for (const a of allocations) {
-    const result = await tx
-      .updateTable('cw_inventory_levels')
-      .set({ reserved: sql`reserved + ${a.quantity}`, updated_at: now })
-      .where('id', '=', a.levelId)
-      .where(sql<boolean>`on_hand - reserved >= ${a.quantity}`)
-      .executeTakeFirst()
-    if (Number(result.numUpdatedRows) !== 1) {
+    const reserved = await reserveLevel.affected(tx, { levelId: a.levelId, quantity: a.quantity, updatedAt: now })
+    if (reserved !== 1) {
       throw new CommerceError('OUT_OF_STOCK', `Not enough stock for ${a.variantId}`, {
         details: { shortages: [{ variantId: a.variantId, requested: a.quantity, available: 0 }] },
       })
@@ -112,28 +132,19 @@ export async function reserveStock(rt: Runtime, tx: Tx, emit: Emit, cartId: stri
       emit('inventory.low_stock', { variantId: a.variantId, locationId: a.locationId, available, threshold: row.low_stock_threshold })
     }
   }
-  await tx
-    .insertInto('cw_reservations')
-    .values(
-      allocations.map((a) => ({
-        id: newId('res'),
-        variant_id: a.variantId,
-        location_id: a.locationId,
-        level_id: a.levelId,
-        quantity: a.quantity,
-        cart_id: cartId,
-        order_id: null,
-        status: 'held',
-        created_at: now,
-      })),
-    )
-    .execute()
-}
-
-async function locationPriorities(tx: Tx, ids: string[]): Promise<Map<string, number>> {
-  if (ids.length === 0) return new Map()
-  const rows = await tx.selectFrom('cw_stock_locations').select(['id', 'priority']).where('id', 'in', [...new Set(ids)]).execute()
-  return new Map(rows.map((r) => [r.id, r.priority]))
+  await insertReservations.execute(tx, {
+    reservations: allocations.map((a) => ({
+      id: newId('res'),
+      variant_id: a.variantId,
+      location_id: a.locationId,
+      level_id: a.levelId,
+      quantity: a.quantity,
+      cart_id: cartId,
+      order_id: null,
+      status: 'held',
+      created_at: now,
+    })),
+  })
 }
 
 /** Releases a cart's or an order's held reservations: `reserved` goes down by their quantities. */

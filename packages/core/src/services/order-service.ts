@@ -18,6 +18,7 @@ const listSchema = pageSchema.extend({
 const captureSchema = z.strictObject({ amount: fields.amount.refine((a) => a > 0, 'must be positive').optional() })
 const cancelSchema = z.strictObject({ reason: z.string().max(500).optional() })
 const refundSchema = z.strictObject({ amount: fields.amount.refine((a) => a > 0, 'must be positive'), reason: z.string().max(500).optional() })
+const orderNumberSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 
 /**
  * Placed orders: reading, capturing payment, fulfilling, cancelling and refunding.
@@ -47,7 +48,7 @@ export class OrderService {
 
   /** An order by its human number; `NOT_FOUND` when there is none. */
   async getByNumber(number: number): Promise<Order> {
-    const n = parseArg(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), number, 'number')
+    const n = parseArg(orderNumberSchema, number, 'number')
     const order = await read(this.#rt, async (db) => {
       const row = await db.selectFrom('cw_orders').selectAll().where('number', '=', n).executeTakeFirst()
       return row ? (await loadOrders(db, [row]))[0]! : null

@@ -221,6 +221,7 @@ export const crudCases: StorageGroup = {
           withB.lines.map((l) => l.id),
           lines.map((r) => text(r['id'])),
         )
+        assert.deepEqual(await commerce.carts.get(cart.id), withB, 'addItem returns the cart as stored')
 
         const lineA = text(lines[0]!['id'])
         const lineB = text(lines[1]!['id'])
@@ -245,8 +246,10 @@ export const crudCases: StorageGroup = {
         const cart = await commerce.carts.create({ currency: 'USD' })
         await commerce.carts.addItem(cart.id, { variantId, quantity: 1 })
         const billing = { line1: '2 Engine Row', city: 'Paris', country: 'fr' }
-        await commerce.carts.update(cart.id, { email: 'grace@example.com', shippingAddress: ADDRESS, billingAddress: billing })
-        await commerce.carts.setShippingOption(cart.id, 'flat:standard')
+        const updated = await commerce.carts.update(cart.id, { email: 'grace@example.com', shippingAddress: ADDRESS, billingAddress: billing })
+        assert.deepEqual(await commerce.carts.get(cart.id), updated, 'update returns the cart as stored')
+        const chosen = await commerce.carts.setShippingOption(cart.id, 'flat:standard')
+        assert.deepEqual(await commerce.carts.get(cart.id), chosen, 'setShippingOption returns the cart as stored')
         let row = await t.raw.one('select * from cw_carts where id = ?', [cart.id])
         assert.equal(textOrNull(row['email']), 'grace@example.com')
         assert.deepEqual(json(row['shipping_address']), ADDRESS)
