@@ -10,7 +10,7 @@ import { read, transact, type Runtime } from '../runtime.js'
 import type { Cart, Order } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { loadCart, priceCart } from './cart-service.js'
-import { releaseStock, reserveStock } from './inventory-service.js'
+import { applyReservation, planReservation, releaseStock } from './inventory-service.js'
 import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 
 const completeSchema = z.strictObject({
@@ -224,7 +224,7 @@ export class CheckoutService {
       }
       if (!priced || cart.version !== before.cart!.row.version) return { kind: 'reprice' }
 
-      await reserveStock(rt, tx, emit, cartId, before.cart!.lines.map((l) => ({ variantId: l.variant_id, quantity: l.quantity })))
+      const plan = await planReservation(rt, tx, cartId, before.cart!.lines.map((l) => ({ variantId: l.variant_id, quantity: l.quantity })))
       const stamp = now.toISOString()
       const payment: PaymentTable = {
         id: newId('pay'),
@@ -247,6 +247,8 @@ export class CheckoutService {
       }
       await insertPayment.execute(tx, payment)
       await markCompleting.execute(tx, { cartId, checkout: JSON.stringify(priced), updatedAt: stamp })
+      // Last: on PostgreSQL a popular variant's level row stays locked from here to the commit.
+      await applyReservation(rt, tx, emit, plan)
       return { kind: 'authorize', payment, cart: priced }
     }, { idempotent: true })
   }

@@ -79,27 +79,41 @@ const insertReservations = compiledQuery((db, $: { reservations: Array<Omit<Rese
   db.insertInto('cw_reservations').values($.reservations),
 )
 
+/** Where a cart's units will be reserved: decided by {@link planReservation}, written by {@link applyReservation}. */
+export interface ReservationPlan {
+  cartId: string
+  allocations: Array<{ levelId: string; variantId: string; locationId: string; quantity: number }>
+  levels: Map<string, { on_hand: number; reserved: number; low_stock_threshold: number | null }>
+}
+
 /**
- * Reserves stock for a cart in the caller's write transaction. Quantities are summed per
- * variant first; each level is changed by one conditional write that cannot take
- * `available` below zero. Throws `OUT_OF_STOCK` (and the transaction rolls back) when any
- * variant is short.
+ * Decides where a cart's units come from, in the caller's write transaction. Quantities are
+ * summed per variant first. Throws `OUT_OF_STOCK` when any variant is short.
+ *
+ * On PostgreSQL the levels are read without locks when every variant has a single level: the
+ * conditional write in {@link applyReservation} re-checks availability against the latest
+ * committed row, so nothing can oversell, and the hot row of a popular variant is locked only
+ * from that write to the commit. A variant split over several locations is locked here instead
+ * (in a fixed order: variant, then id), so its allocation cannot go stale.
  */
-export async function reserveStock(rt: Runtime, tx: Tx, emit: Emit, cartId: string, lines: readonly ReservationLine[]): Promise<void> {
+export async function planReservation(rt: Runtime, tx: Tx, cartId: string, lines: readonly ReservationLine[]): Promise<ReservationPlan | null> {
   const requested = new Map<string, number>()
   for (const line of lines) requested.set(line.variantId, (requested.get(line.variantId) ?? 0) + line.quantity)
-  if (requested.size === 0) return
-  // Lock levels in a fixed order (variant, then id) so concurrent checkouts cannot deadlock.
-  const rows = await (rt.storage.capabilities.rowLocks ? levelsToReserveForUpdate : levelsToReserve).rows(tx, {
-    variantIds: [...requested.keys()].sort(),
-  })
+  if (requested.size === 0) return null
+  const variantIds = [...requested.keys()].sort()
+  let rows = await levelsToReserve.rows(tx, { variantIds })
+  if (rt.storage.capabilities.rowLocks) {
+    const perVariant = new Map<string, number>()
+    for (const r of rows) perVariant.set(r.variant_id, (perVariant.get(r.variant_id) ?? 0) + 1)
+    if ([...perVariant.values()].some((n) => n > 1)) rows = await levelsToReserveForUpdate.rows(tx, { variantIds })
+  }
   // A variant without levels above either does not manage stock (nothing to reserve) or has none.
   const withLevels = new Set(rows.map((r) => r.variant_id))
-  const without = [...requested.keys()].filter((id) => !withLevels.has(id))
+  const without = variantIds.filter((id) => !withLevels.has(id))
   if (without.length) {
     const untracked = await tx.selectFrom('cw_variants').select('id').where('id', 'in', without).where('manage_inventory', '!=', 1).execute()
     for (const v of untracked) requested.delete(v.id)
-    if (requested.size === 0) return
+    if (requested.size === 0) return null
   }
   const snapshots: LevelSnapshot[] = rows.map((r) => ({
     id: r.id,
@@ -108,43 +122,52 @@ export async function reserveStock(rt: Runtime, tx: Tx, emit: Emit, cartId: stri
     priority: r.priority,
     available: r.on_hand - r.reserved,
   }))
-  const sorted = new Map([...requested.keys()].sort().map((id) => [id, requested.get(id)!]))
+  const sorted = new Map(variantIds.filter((id) => requested.has(id)).map((id) => [id, requested.get(id)!]))
   const { allocations, shortages } = allocateStock(sorted, snapshots)
-  if (shortages.length) {
-    throw new CommerceError(
-      'OUT_OF_STOCK',
-      `Not enough stock: ${shortages.map((s) => `${s.variantId} (wanted ${s.requested}, ${s.available} available)`).join(', ')}`,
-      { details: { shortages } },
-    )
-  }
-  const now = rt.now().toISOString()
+  if (shortages.length) throw outOfStock(shortages)
   allocations.sort((a, b) => (a.levelId < b.levelId ? -1 : a.levelId > b.levelId ? 1 : 0))
-  for (const a of allocations) {
-    const reserved = await reserveLevel.affected(tx, { levelId: a.levelId, quantity: a.quantity, updatedAt: now })
-    if (reserved !== 1) {
-      throw new CommerceError('OUT_OF_STOCK', `Not enough stock for ${a.variantId}`, {
-        details: { shortages: [{ variantId: a.variantId, requested: a.quantity, available: 0 }] },
-      })
-    }
-    const row = rows.find((r) => r.id === a.levelId)!
-    const available = row.on_hand - row.reserved - a.quantity
-    if (row.low_stock_threshold !== null && available <= row.low_stock_threshold && row.on_hand - row.reserved > row.low_stock_threshold) {
-      emit('inventory.low_stock', { variantId: a.variantId, locationId: a.locationId, available, threshold: row.low_stock_threshold })
-    }
-  }
+  return { cartId, allocations, levels: new Map(rows.map((r) => [r.id, r])) }
+}
+
+/**
+ * Writes a {@link ReservationPlan}: the reservation rows, then one conditional write per level
+ * that cannot take `available` below zero (a CHECK constraint backs it). Call it as late in the
+ * transaction as possible: on PostgreSQL the level rows stay locked from here to the commit.
+ */
+export async function applyReservation(rt: Runtime, tx: Tx, emit: Emit, plan: ReservationPlan | null): Promise<void> {
+  if (!plan) return
+  const now = rt.now().toISOString()
   await insertReservations.execute(tx, {
-    reservations: allocations.map((a) => ({
+    reservations: plan.allocations.map((a) => ({
       id: newId('res'),
       variant_id: a.variantId,
       location_id: a.locationId,
       level_id: a.levelId,
       quantity: a.quantity,
-      cart_id: cartId,
+      cart_id: plan.cartId,
       order_id: null,
       status: 'held',
       created_at: now,
     })),
   })
+  for (const a of plan.allocations) {
+    const reserved = await reserveLevel.affected(tx, { levelId: a.levelId, quantity: a.quantity, updatedAt: now })
+    // Another checkout took the units since they were read: the whole transaction rolls back.
+    if (reserved !== 1) throw outOfStock([{ variantId: a.variantId, requested: a.quantity, available: 0 }])
+    const row = plan.levels.get(a.levelId)!
+    const available = row.on_hand - row.reserved - a.quantity
+    if (row.low_stock_threshold !== null && available <= row.low_stock_threshold && row.on_hand - row.reserved > row.low_stock_threshold) {
+      emit('inventory.low_stock', { variantId: a.variantId, locationId: a.locationId, available, threshold: row.low_stock_threshold })
+    }
+  }
+}
+
+function outOfStock(shortages: Array<{ variantId: string; requested: number; available: number }>): CommerceError {
+  return new CommerceError(
+    'OUT_OF_STOCK',
+    `Not enough stock: ${shortages.map((s) => `${s.variantId} (wanted ${s.requested}, ${s.available} available)`).join(', ')}`,
+    { details: { shortages } },
+  )
 }
 
 /** Releases a cart's or an order's held reservations: `reserved` goes down by their quantities. */
