@@ -8,7 +8,7 @@ export { HookRegistry, type CommerceHooks, type CommerceHookName } from './hooks
 export { Outbox, type OutboxOptions, type Delivery } from './outbox.js'
 export { allocateStock, type LevelSnapshot, type LevelAllocation, type Shortage } from './allocation.js'
 export { computeTotals, lineDiscounts, type PricedLine } from './totals.js'
-export type { CoreDatabase } from './db/database.js'
+export type * from './db/database.js'
 export type { CommerceMigration, ColumnTypes } from './db/migrations.js'
 export type * from './ports/storage-adapter.js'
 export type * from './ports/payment-provider.js'

@@ -76,6 +76,7 @@ export class Outbox {
   #again = false
   #stopped = true
 
+  /** @internal Made by `createCommerce`. */
   constructor(rt: Runtime, options: z.output<typeof outboxOptionsSchema>) {
     this.#rt = rt
     this.#options = options

@@ -342,6 +342,7 @@ const setLineQuantity = compiledQuery((db, $: { lineId: string; quantity: number
  */
 export class CartService {
   readonly #rt: Runtime
+  /** @internal Services are made by `createCommerce`. */
   constructor(rt: Runtime) {
     this.#rt = rt
   }

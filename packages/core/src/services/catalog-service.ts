@@ -207,6 +207,7 @@ function variantRows(productId: string, variants: Array<z.output<typeof variantS
  */
 export class CatalogService {
   readonly #rt: Runtime
+  /** @internal Services are made by `createCommerce`. */
   constructor(rt: Runtime) {
     this.#rt = rt
   }

@@ -132,6 +132,7 @@ const nextOrderNumberFromSequence = compiledQuery((db) => db.selectNoFrom(sql<nu
  */
 export class CheckoutService {
   readonly #rt: Runtime
+  /** @internal Services are made by `createCommerce`. */
   constructor(rt: Runtime) {
     this.#rt = rt
   }

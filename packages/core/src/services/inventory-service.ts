@@ -215,6 +215,7 @@ async function settleStock(rt: Runtime, tx: Tx, owner: { cartId: string } | { or
  */
 export class InventoryService {
   readonly #rt: Runtime
+  /** @internal Services are made by `createCommerce`. */
   constructor(rt: Runtime) {
     this.#rt = rt
   }

@@ -34,6 +34,7 @@ const orderNumberSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
  */
 export class OrderService {
   readonly #rt: Runtime
+  /** @internal Services are made by `createCommerce`. */
   constructor(rt: Runtime) {
     this.#rt = rt
   }
