@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Cart, Commerce, CommerceEventName, DurableSubscriber, Order, Product, StoredEvent } from '@cartwright/core'
+import type { Cart, Commerce, CommerceEventName, CoreDatabase, DurableSubscriber, Order, Product, StoredEvent } from '@cartwright/core'
 
 /** A valid shipping address. */
 export const ADDRESS = { firstName: 'Ada', lastName: 'Lovelace', line1: '1 Analytical St', city: 'London', postalCode: 'N1 9GU', country: 'GB' }
@@ -92,5 +92,32 @@ export function probe(id = 'probe', events: readonly CommerceEventName[] | '*' =
         await behaviour(call)
       },
     },
+  }
+}
+
+/** A raw `cw_orders` row with zero totals, for cases that write orders behind the engine's back. */
+export function orderRow(fields: { id: string; number: number; cart_id: string; email: string; at: string }): CoreDatabase['cw_orders'] {
+  return {
+    id: fields.id,
+    number: fields.number,
+    cart_id: fields.cart_id,
+    currency: 'USD',
+    status: 'placed',
+    payment_status: 'authorized',
+    fulfillment_status: 'unfulfilled',
+    email: fields.email,
+    customer_id: null,
+    shipping_address: null,
+    billing_address: null,
+    shipping_method: null,
+    subtotal: 0,
+    discount_total: 0,
+    shipping_total: 0,
+    tax_total: 0,
+    total: 0,
+    metadata: null,
+    created_at: fields.at,
+    updated_at: fields.at,
+    canceled_at: null,
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { rejection } from '../check.js'
 import { num, text, textOrNull } from '../raw.js'
-import { checkout, key, readyCart, seedVariant } from '../shop.js'
+import { checkout, key, orderRow, readyCart, seedVariant } from '../shop.js'
 import type { StorageGroup } from '../storage-case.js'
 
 const INSERT_ORDER =
@@ -23,29 +23,7 @@ export const oneOrderPerCartCases: StorageGroup = {
         const error = await rejection(
           commerce.db
             .insertInto('cw_orders')
-            .values({
-              id: 'order_dup',
-              number: 99_999,
-              cart_id: cart.id,
-              currency: 'USD',
-              status: 'placed',
-              payment_status: 'authorized',
-              fulfillment_status: 'unfulfilled',
-              email: 'x@example.com',
-              customer_id: null,
-              shipping_address: null,
-              billing_address: null,
-              shipping_method: null,
-              subtotal: 0,
-              discount_total: 0,
-              shipping_total: 0,
-              tax_total: 0,
-              total: 0,
-              metadata: null,
-              created_at: now,
-              updated_at: now,
-              canceled_at: null,
-            })
+            .values(orderRow({ id: 'order_dup', number: 99_999, cart_id: cart.id, email: 'x@example.com', at: now }))
             .execute(),
         )
         assert.equal(t.adapter.isUniqueViolation(error), true, `isUniqueViolation(${String(error)})`)

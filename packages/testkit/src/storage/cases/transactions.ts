@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { rejection, rejectsWith } from '../check.js'
 import { num, text, textOrNull, ts, tsOrNull } from '../raw.js'
-import { checkout, key, probe, readyCart, seedVariant } from '../shop.js'
+import { checkout, key, orderRow, probe, readyCart, seedVariant } from '../shop.js'
 import type { StorageGroup } from '../storage-case.js'
 import type { StorageFixture } from '../storage-fixture.js'
 
@@ -147,29 +147,7 @@ export const transactionCases: StorageGroup = {
         const cart = await readyCart(commerce, [[variantId, 1]])
         // A fresh database numbers its first order 1001 (counter or sequence): take that number,
         // so the order insert fails after the number was drawn and other rows were written.
-        const blocker = {
-          id: 'order_blocker',
-          number: 1001,
-          cart_id: 'cart_blocker',
-          currency: 'USD',
-          status: 'placed',
-          payment_status: 'authorized',
-          fulfillment_status: 'unfulfilled',
-          email: 'blocker@example.com',
-          customer_id: null,
-          shipping_address: null,
-          billing_address: null,
-          shipping_method: null,
-          subtotal: 0,
-          discount_total: 0,
-          shipping_total: 0,
-          tax_total: 0,
-          total: 0,
-          metadata: null,
-          created_at: t.clock.iso(),
-          updated_at: t.clock.iso(),
-          canceled_at: null,
-        }
+        const blocker = orderRow({ id: 'order_blocker', number: 1001, cart_id: 'cart_blocker', email: 'blocker@example.com', at: t.clock.iso() })
         await commerce.db.insertInto('cw_orders').values(blocker).execute()
         const idempotencyKey = key()
 
