@@ -35,22 +35,8 @@ export const EXPECTED_TOTAL = totalsFor(SEED.price, 1).total
 
 /** Opens an engine on `filename` (WAL + synchronous=NORMAL: the adapter's defaults for files), migrates and seeds it. */
 export async function seedShop(filename: string): Promise<{ commerce: Commerce; variantId: string }> {
-  const commerce = await createCommerce({
-    storage: sqliteStorage({ filename }),
-    payments: [testPayments()],
-    shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { [SEED.currency]: SEED.shipping } }] })],
-    tax: fixedRateTax({ rate: String(SEED.taxPercent) }),
-    onListenerError: () => undefined,
-  })
-  const product = await commerce.catalog.createProduct({
-    title: 'Trail Runner',
-    options: [{ name: 'Size', values: ['42'] }],
-    variants: [{ sku: 'TR-42', options: { Size: '42' }, weightGrams: 600, prices: [{ currency: SEED.currency, amount: SEED.price }] }],
-  })
-  const warehouse = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
-  const variantId = product.variants[0]!.id
-  await commerce.inventory.setStock({ variantId, locationId: warehouse.id, onHand: SEED.stock })
-  return { commerce, variantId }
+  const commerce = await createCommerce({ storage: sqliteStorage({ filename }), ...shopProviders() })
+  return { commerce, variantId: await seedCatalog(commerce) }
 }
 
 /** Steps 1–4: create a cart, add the item, set email + address, choose shipping. Returns the cart id. */
