@@ -76,4 +76,36 @@ describe('the engine on PostgreSQL', () => {
     expect(next.items.length).toBeGreaterThan(0)
     expect(next.items[0]!.id).not.toBe(page.items[1]!.id)
   })
+
+  it('places one order when a lease holder and its successor reach placement together', async () => {
+    const shared = testPayments()
+    const open = (checkoutLeaseMs: number) =>
+      createCommerce({
+        storage: postgresStorage({ connectionString: database.url }),
+        payments: [shared],
+        shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 500 } }] })],
+        tax: fixedRateTax({ rate: '10' }),
+        checkoutLeaseMs,
+        outbox: { enabled: false },
+      })
+    const [first, second] = await Promise.all([open(1000), open(1000)])
+    try {
+      await commerce.inventory.adjust({ variantId, locationId: (await commerce.inventory.listLocations())[0]!.id, delta: 1 })
+      const cart = await readyCart(1)
+      const idempotencyKey = randomUUID()
+      // The gateway answers after 1.5 s: the first caller's 1 s lease runs out meanwhile and a
+      // second caller takes over with the same gateway key, so both get the same answer at once.
+      shared.script({ delayMs: 1500 })
+      const a = first.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      const b = second.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
+      const [orderA, orderB] = await Promise.all([a, b])
+      expect(orderB.id).toBe(orderA.id)
+      expect(shared.calls.filter((c) => c.operation === 'authorize' && c.charged)).toHaveLength(1)
+      expect(await commerce.db.selectFrom('cw_orders').select('id').where('cart_id', '=', cart.id).execute()).toEqual([{ id: orderA.id }])
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  })
 })

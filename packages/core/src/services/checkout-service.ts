@@ -74,6 +74,11 @@ const paymentState = compiledQuery((db, $: { paymentId: string }) =>
   db.selectFrom('cw_payments').select(['status', 'order_id']).where('id', '=', $.paymentId),
 )
 
+/** PostgreSQL: a holder whose lease ran out and its successor may both reach placement; the second waits here, then sees the order. */
+const paymentStateForUpdate = compiledQuery((db, $: { paymentId: string }) =>
+  db.selectFrom('cw_payments').select(['status', 'order_id']).where('id', '=', $.paymentId).forUpdate(),
+)
+
 const insertOrder = compiledQuery((db, $: OrderTable) => db.insertInto('cw_orders').values($))
 
 const insertOrderLines = compiledQuery((db, $: { lines: OrderLineTable[] }) => db.insertInto('cw_order_lines').values($.lines))
@@ -379,7 +384,7 @@ export class CheckoutService {
       throw new CommerceError('PAYMENT_DECLINED', `Payment was declined: ${result.reason}`, { details: { cartId: cart.id, reason: result.reason } })
     }
     return transact(rt, async (tx, emit) => {
-      const current = await paymentState.first(tx, { paymentId: payment.id })
+      const current = await (rt.storage.capabilities.rowLocks ? paymentStateForUpdate : paymentState).first(tx, { paymentId: payment.id })
       if (!current) throw new Error(`payment ${payment.id} is gone`)
       if (current.status === 'declined') {
         throw new CommerceError('PAYMENT_DECLINED', 'Payment was declined', { details: { cartId: cart.id } })
