@@ -1,18 +1,9 @@
 import { sql } from 'kysely'
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { CommerceError, isCommerceError, type CommerceOptions, type DeliveryContext, type Order, type StoredEvent } from '@cartwright/core'
-import { key, openShop, readyCart, type Shop } from './support/shop.js'
+import { describe, expect, it, vi } from 'vitest'
+import { CommerceError, isCommerceError, type DeliveryContext, type Order, type StoredEvent } from '@cartwright/core'
+import { key, readyCart, shopPerTest, type Shop } from './support/shop.js'
 
-let shop: Shop | undefined
-afterEach(async () => {
-  await shop?.close()
-  shop = undefined
-})
-
-async function open(options: Partial<CommerceOptions> & { stock?: number } = {}): Promise<Shop> {
-  shop = await openShop(options)
-  return shop
-}
+const open = shopPerTest()
 
 async function checkout(s: Shop, quantity = 1, idempotencyKey = key()): Promise<Order> {
   const cart = await readyCart(s.commerce, s.variantId, quantity)

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   CommerceError,
   isCommerceError,
@@ -6,22 +6,12 @@ import {
   type Commerce,
   type CommerceEventName,
   type CommerceEvents,
-  type CommerceOptions,
   type Order,
   type PaymentProvider,
 } from '@cartwright/core'
-import { key, openShop, readyCart, type Shop } from './support/shop.js'
+import { key, readyCart, shopPerTest, type Shop } from './support/shop.js'
 
-let shop: Shop | undefined
-afterEach(async () => {
-  await shop?.close()
-  shop = undefined
-})
-
-async function open(options: Partial<CommerceOptions> & { stock?: number } = {}): Promise<Shop> {
-  shop = await openShop(options)
-  return shop
-}
+const open = shopPerTest()
 
 async function placeOrder(s: Shop, quantity = 1, provider = 'test'): Promise<Order> {
   const cart = await readyCart(s.commerce, s.variantId, quantity)

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
+import { afterEach } from 'vitest'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 import {
   createCommerce,
@@ -75,4 +76,14 @@ export function key(): string {
 export function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'cartwright-'))
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** For a test file whose tests each open their own shop: returns the opener, and closes the shop after each test. */
+export function shopPerTest(): (options?: Partial<CommerceOptions> & { stock?: number }) => Promise<Shop> {
+  let shop: Shop | undefined
+  afterEach(async () => {
+    await shop?.close()
+    shop = undefined
+  })
+  return async (options = {}) => (shop = await openShop(options))
 }
