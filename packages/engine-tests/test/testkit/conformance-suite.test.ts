@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
-import { numberedParameters, storageConformance, type ConformanceSuite, type TestRunner } from '../src/index.js'
+import { numberedParameters, storageConformance, type ConformanceSuite, type TestRunner } from '@cartwright/testkit'
 
 const target = () => ({ adapter: sqliteStorage(), backdoor: { query: async () => [] } })
 

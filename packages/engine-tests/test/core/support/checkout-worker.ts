@@ -3,7 +3,7 @@
  * SQLite file, prepares its carts, prints `ready`, waits for `go` on stdin so that every
  * process races at once, completes all its carts concurrently and prints a JSON summary.
  *
- * Run from packages/core: node --import tsx --conditions=cartwright-source test/support/checkout-worker.ts
+ * Run from packages/engine-tests: node --import tsx --conditions=cartwright-source test/core/support/checkout-worker.ts
  * Input: the JSON of {@link WorkerInput} in argv[2].
  */
 import { createInterface } from 'node:readline'

@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCommerce, testPayments } from '@cartwright/core'
 import { postgresStorage } from '@cartwright/storage-postgres'
-import { freshDatabase } from './support/fresh-database.js'
+import { freshDatabase } from '../support/postgres.js'
 import type { RaceCommand, RaceInput, RaceReply, RaceRequest, RaceSummary } from './support/race-worker.js'
 import { seedVariant, shopProviders, sleep } from './support/shop.js'
 
@@ -18,7 +18,7 @@ const SEEDS = 20
 const BASE_SEED = Number(process.env.CARTWRIGHT_RACE_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const seeds = Array.from({ length: SEEDS }, (_, i) => (BASE_SEED + i * 7919) >>> 0)
 
-const packageDir = fileURLToPath(new URL('..', import.meta.url))
+const packageDir = fileURLToPath(new URL('../..', import.meta.url))
 const workerPath = fileURLToPath(new URL('./support/race-worker.ts', import.meta.url))
 
 /** A worker process, started once and driven over IPC for every seed. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCommerce, fixedRateTax, flatRateShipping, isCommerceError, testPayments, type Commerce, type TestPayments } from '@cartwright/core'
 import { postgresStorage } from '@cartwright/storage-postgres'
-import { freshDatabase, type FreshDatabase } from './support/fresh-database.js'
+import { freshDatabase, type FreshDatabase } from '../support/postgres.js'
 
 const address = { line1: '1 Main St', city: 'Springfield', country: 'US' }
 

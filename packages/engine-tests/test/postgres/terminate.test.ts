@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCommerce, isCommerceError, testPayments, type Commerce, type CoreDatabase, type Order, type TestPayments } from '@cartwright/core'
 import { postgresStorage, type PgPool, type PgPoolClient } from '@cartwright/storage-postgres'
-import { freshDatabase, type FreshDatabase } from './support/fresh-database.js'
+import { freshDatabase, type FreshDatabase } from '../support/postgres.js'
 import { mapLimit, readyCart, seedVariant, shopProviders, sleep } from './support/shop.js'
 
 const APPLICATION_NAME = 'cartwright-engine'

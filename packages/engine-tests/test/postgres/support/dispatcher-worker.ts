@@ -14,7 +14,7 @@
  * and redone) or between the effect and the delivered-mark (the redelivery is a duplicate).
  *
  * Run from packages/storage-postgres:
- *   node --import tsx --conditions=cartwright-source test/support/dispatcher-worker.ts '<json>'
+ *   node --import tsx --conditions=cartwright-source test/postgres/support/dispatcher-worker.ts '<json>'
  * Input: the JSON of {@link DispatcherWorkerInput} in argv[2]. Prints `{"ready":pid}` once the
  * dispatcher runs; `stop` on stdin (or stdin closing) stops it and exits 0.
  */

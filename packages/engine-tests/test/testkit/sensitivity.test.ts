@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type { StorageAdapter } from '@cartwright/core'
 import { sqliteStorage, type SqliteDatabase } from '@cartwright/storage-sqlite'
 import { describe, expect, it } from 'vitest'
-import { storageConformance, type Backdoor, type StorageTarget } from '../src/index.js'
+import { storageConformance, type Backdoor, type StorageTarget } from '@cartwright/testkit'
 
 // The suite is only worth something if it fails broken adapters. Each test breaks one
 // property of a working SQLite target and checks that the case guarding it fails.

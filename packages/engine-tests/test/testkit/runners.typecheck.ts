@@ -1,7 +1,7 @@
 // Compiled by `tsc -p tsconfig.json`, never run: the runners the README names must fit TestRunner as they are.
 import * as nodeTest from 'node:test'
 import * as vitest from 'vitest'
-import type { TestRunner } from '../src/index.js'
+import type { TestRunner } from '@cartwright/testkit'
 
 export const runners: TestRunner[] = [
   { describe: vitest.describe, it: vitest.it },

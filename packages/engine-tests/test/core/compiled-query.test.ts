@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { KyselyPlugin } from 'kysely'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 import { createCommerce, type Commerce } from '@cartwright/core'
-import { compiledQuery } from '../src/db/compiled-query.js'
-import type { CartTable } from '../src/db/database.js'
+import { compiledQuery } from '../../../core/src/db/compiled-query.js'
+import type { CartTable } from '../../../core/src/db/database.js'
 
 let commerce: Commerce
 beforeAll(async () => {

@@ -7,14 +7,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createCommerce, type Commerce, type DeliveryContext, type DurableSubscriber } from '@cartwright/core'
 import { postgresStorage } from '@cartwright/storage-postgres'
 import type { DispatcherWorkerInput } from './support/dispatcher-worker.js'
-import { freshDatabase, type FreshDatabase } from './support/fresh-database.js'
+import { freshDatabase, type FreshDatabase } from '../support/postgres.js'
 
 // Multi-process durability of the outbox on PostgreSQL (invariant 6): dispatchers in several
 // processes claim with FOR UPDATE SKIP LOCKED and a lease, a SIGKILLed dispatcher's claims are
 // re-claimed once its lease runs out, and the subscriber's dedup key absorbs the redeliveries.
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
-const workerScript = join('test', 'support', 'dispatcher-worker.ts')
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const workerScript = join('test', 'postgres', 'support', 'dispatcher-worker.ts')
 const SUBSCRIBER = 'side-effect-recorder'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const randomBetween = (min: number, max: number) => min + Math.floor(Math.random() * (max - min))

@@ -151,7 +151,7 @@ describe('the stock level table', () => {
 })
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-const packageRoot = join(here, '..')
+const packageRoot = join(here, '..', '..')
 const workerScript = join(here, 'support', 'checkout-worker.ts')
 
 /** Starts a worker; resolves `ready` once its carts exist, and `done` with its summary after `go()`. */

@@ -6,7 +6,7 @@
  * the seed) and gets a {@link RaceSummary} back. The engine is closed after each race so the database can be dropped.
  *
  * Run from packages/storage-postgres:
- *   node --import tsx --conditions=cartwright-source test/support/race-worker.ts   (with an IPC channel)
+ *   node --import tsx --conditions=cartwright-source test/postgres/support/race-worker.ts   (with an IPC channel)
  */
 import { randomUUID } from 'node:crypto'
 import { createCommerce, isCommerceError, testPayments, type Commerce, type TestPayments } from '@cartwright/core'
