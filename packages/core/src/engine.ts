@@ -18,6 +18,7 @@ import { CatalogService } from './services/catalog-service.js'
 import { CheckoutService } from './services/checkout-service.js'
 import { InventoryService } from './services/inventory-service.js'
 import { OrderService } from './services/order-service.js'
+import { pointRunner, type TestPoints } from './test-points.js'
 import { parseOptions } from './validation.js'
 
 /** Everything `createCommerce` takes. Only `storage` is required. */
@@ -39,6 +40,11 @@ export interface CommerceOptions {
   migrate?: boolean
   /** Clock, for tests. */
   now?: () => Date
+  /**
+   * Named points inside operations where a test forces an interleaving (see {@link TestPoints}).
+   * For tests only.
+   */
+  testPoints?: Partial<TestPoints>
 }
 
 const optionsSchema = z.object({
@@ -61,6 +67,7 @@ const optionsSchema = z.object({
   onListenerError: z.custom<ListenerErrorHandler>((v) => typeof v === 'function').optional(),
   migrate: z.boolean().default(true),
   now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
+  testPoints: z.record(z.string(), z.custom<(context: unknown) => unknown>((v) => typeof v === 'function')).optional(),
 })
 
 /**
@@ -178,6 +185,7 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     now: config.now ?? (() => new Date()),
     settings: { checkoutLeaseMs: config.checkoutLeaseMs, transactionRetries: 5 },
     onDeliveriesWritten: () => outbox?.kick(),
+    point: pointRunner(config.testPoints as Partial<TestPoints> | undefined),
   }
   outbox = new Outbox(rt, config.outbox)
   for (const plugin of config.plugins) await plugin.setup?.({ hooks, events })

@@ -1,5 +1,6 @@
 export { createCommerce, type Commerce, type CommerceOptions } from './engine.js'
 export * from './errors.js'
+export type { TestPoints, TestPointName } from './test-points.js'
 export * from './money.js'
 export type * from './types.js'
 export { addressSchema, type Address } from './validation.js'

@@ -9,6 +9,7 @@ import type { PaymentProvider } from './ports/payment-provider.js'
 import type { ShippingProvider } from './ports/shipping-provider.js'
 import type { StorageAdapter } from './ports/storage-adapter.js'
 import type { TaxProvider } from './ports/tax-provider.js'
+import type { RunPoint } from './test-points.js'
 
 /** Collects the events of one transaction; they are written to the outbox before commit. */
 export interface Emit {
@@ -29,6 +30,8 @@ export interface Runtime {
   settings: { checkoutLeaseMs: number; transactionRetries: number }
   /** Wakes the outbox dispatcher after a commit that wrote deliveries. */
   onDeliveriesWritten: () => void
+  /** Test points (`CommerceOptions.testPoints`); null in production. */
+  point: RunPoint | null
 }
 
 interface PendingEvent {

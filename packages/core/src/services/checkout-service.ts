@@ -253,6 +253,7 @@ export class CheckoutService {
       }
       await insertPayment.execute(tx, payment)
       await markCompleting.execute(tx, { cartId, checkout: JSON.stringify(priced), updatedAt: stamp })
+      if (rt.point) await rt.point('checkout.claim.planned', { cartId, paymentId: payment.id, tx })
       // Last: on PostgreSQL a popular variant's level row stays locked from here to the commit.
       await applyReservation(rt, tx, emit, plan)
       return { kind: 'authorize', payment, cart: priced }
@@ -346,6 +347,7 @@ export class CheckoutService {
     if (payment.amount === 0) {
       result = { status: 'captured', reference: `free_${payment.id}` }
     } else {
+      if (rt.point) await rt.point('checkout.authorize.before', { cartId: cart.id, paymentId: payment.id })
       try {
         result = await provider.authorize({
           paymentId: payment.id,
@@ -390,6 +392,7 @@ export class CheckoutService {
         throw new CommerceError('PAYMENT_DECLINED', 'Payment was declined', { details: { cartId: cart.id } })
       }
       if (current.status !== 'pending') return (await loadOrder(tx, current.order_id!))!
+      if (rt.point) await rt.point('checkout.place.before', { cartId: cart.id, paymentId: payment.id, tx })
       const now = rt.now().toISOString()
       const number = await nextOrderNumber(rt, tx)
       const order: OrderTable = {

@@ -1,0 +1,36 @@
+import type { Tx } from './db/database.js'
+
+/**
+ * Named points inside the engine's operations where a test can act: pause until another
+ * connection has done something, write behind the engine's back in the same transaction, or
+ * throw to simulate a crash there. They exist so that races are forced at a known place
+ * instead of hoped for. Points that pass `tx` run inside the operation's write transaction.
+ *
+ * Never set them in production: they run on the hot path of every operation they name.
+ */
+export interface TestPoints {
+  /** In the checkout's claim transaction, after stock was planned and before it is written. */
+  'checkout.claim.planned': (context: { cartId: string; paymentId: string; tx: Tx }) => void | Promise<void>
+  /** Before the gateway is asked to authorize a checkout's payment. */
+  'checkout.authorize.before': (context: { cartId: string; paymentId: string }) => void | Promise<void>
+  /** In the placement transaction, after the payment row was read and before the order is written. */
+  'checkout.place.before': (context: { cartId: string; paymentId: string; tx: Tx }) => void | Promise<void>
+  /** Before the gateway is asked to capture, void or refund. */
+  'payment.operation.before': (context: { paymentId: string; operationId: string; kind: 'capture' | 'void' | 'refund' }) => void | Promise<void>
+  /** After the gateway answered a capture, void or refund, before the answer is recorded. */
+  'payment.operation.answered': (context: { paymentId: string; operationId: string; kind: 'capture' | 'void' | 'refund' }) => void | Promise<void>
+}
+
+export type TestPointName = keyof TestPoints
+
+/** @internal Runs a test point when one is set; free when none is. */
+export type RunPoint = <K extends TestPointName>(name: K, context: Parameters<TestPoints[K]>[0]) => Promise<void>
+
+/** @internal */
+export function pointRunner(points: Partial<TestPoints> | undefined): RunPoint | null {
+  if (!points || Object.keys(points).length === 0) return null
+  return async (name, context) => {
+    const fn = points[name] as ((context: unknown) => void | Promise<void>) | undefined
+    if (fn) await fn(context)
+  }
+}
