@@ -31,10 +31,10 @@ const order = await commerce.checkout.complete(cart.id, { payment: { provider: '
 const money = (amount: number) => `${formatAmount(amount, order.currency)} ${order.currency}`
 console.log(`order #${order.number} placed for ${order.email}`)
 for (const line of order.lines) console.log(`  ${line.quantity} × ${line.title} (${line.variantTitle}, ${line.sku})  ${money(line.subtotal)}`)
-console.log(`  subtotal  ${money(order.subtotal)}`)
-console.log(`  shipping  ${money(order.shippingTotal)}  (${order.shippingMethod?.name})`)
-console.log(`  tax       ${money(order.taxTotal)}`)
-console.log(`  total     ${money(order.total)}`)
+console.log(`  subtotal  ${money(order.totals.subtotal)}`)
+console.log(`  shipping  ${money(order.totals.shippingTotal)}  (${order.shippingMethod?.name})`)
+console.log(`  tax       ${money(order.totals.taxTotal)}`)
+console.log(`  total     ${money(order.totals.total)}`)
 console.log(`payment: ${order.paymentStatus}`)
 console.log(`stock left for ${variant.sku}: ${await commerce.inventory.available(variant.id)}`)
 

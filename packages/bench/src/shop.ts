@@ -51,7 +51,7 @@ export async function engineReadyCart(commerce: Commerce, variantId: string): Pr
 /** Steps 5–7 in one call: reserve + pending payment, authorize (test gateway, in memory), place the order. Returns the order total. */
 export async function engineComplete(commerce: Commerce, cartId: string): Promise<number> {
   const order = await commerce.checkout.complete(cartId, { payment: { provider: 'test' }, idempotencyKey: randomUUID() })
-  return order.total
+  return order.totals.total
 }
 
 /** One shopper's whole checkout through the public API: the 7 steps of floor B. */

@@ -166,8 +166,8 @@ export interface Payment {
   updatedAt: string
 }
 
-/** A placed order. */
-export interface Order extends Totals {
+/** A placed order. Its `totals` have the same shape as a cart's. */
+export interface Order {
   id: string
   /** Human-facing, sequential order number. */
   number: number
@@ -182,6 +182,8 @@ export interface Order extends Totals {
   billingAddress: Address | null
   shippingMethod: ShippingMethod | null
   lines: OrderLine[]
+  /** What the order cost when it was placed, in minor units. */
+  totals: Totals
   payments: Payment[]
   metadata: Record<string, unknown>
   createdAt: string

@@ -53,15 +53,11 @@ export function toOrder(row: OrderTable, lines: OrderLineTable[], payments: Paym
     shippingAddress: parseJson<Address | null>(row.shipping_address, null),
     billingAddress: parseJson<Address | null>(row.billing_address, null),
     shippingMethod: parseJson<ShippingMethod | null>(row.shipping_method, null),
-    subtotal: row.subtotal,
-    discountTotal: row.discount_total,
-    shippingTotal: row.shipping_total,
-    taxTotal: row.tax_total,
-    total: row.total,
     lines: lines
       .filter((l) => l.order_id === row.id)
       .sort((a, b) => a.position - b.position)
       .map(toLine),
+    totals: { subtotal: row.subtotal, discountTotal: row.discount_total, shippingTotal: row.shipping_total, taxTotal: row.tax_total, total: row.total },
     payments: payments.filter((p) => p.order_id === row.id).map(toPayment),
     metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
     createdAt: iso(row.created_at),

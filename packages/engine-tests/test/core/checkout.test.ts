@@ -18,19 +18,19 @@ describe('checkout.complete', () => {
     expect(order.status).toBe('placed')
     expect(order.paymentStatus).toBe('authorized')
     // 2 × 129.00 = 258.00; shipping 5.00; tax 8% of 258.00 = 20.64 plus 8% of 5.00 = 0.40
-    expect(order.subtotal).toBe(25800)
-    expect(order.shippingTotal).toBe(500)
-    expect(order.taxTotal).toBe(2064 + 40)
-    expect(order.total).toBe(25800 + 500 + 2104)
+    expect(order.totals.subtotal).toBe(25800)
+    expect(order.totals.shippingTotal).toBe(500)
+    expect(order.totals.taxTotal).toBe(2064 + 40)
+    expect(order.totals.total).toBe(25800 + 500 + 2104)
     expect(order.lines).toHaveLength(1)
     expect(order.lines[0]).toMatchObject({ sku: 'TR-42-BLU', quantity: 2, unitPrice: 12900, taxTotal: 2064 })
-    expect(order.payments[0]).toMatchObject({ status: 'authorized', amount: order.total, authorizedAmount: order.total })
+    expect(order.payments[0]).toMatchObject({ status: 'authorized', amount: order.totals.total, authorizedAmount: order.totals.total })
     const [level] = await commerce.inventory.levels(variantId)
     expect(level).toMatchObject({ onHand: 10, reserved: 2, available: 8 })
     const persisted = await commerce.db.selectFrom('cw_orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow()
-    expect(persisted.total).toBe(order.total)
+    expect(persisted.total).toBe(order.totals.total)
     expect((await commerce.carts.get(cart.id)).status).toBe('completed')
-    expect(shop.payments.calls.filter((c) => c.operation === 'authorize').map((c) => c.amount)).toEqual([order.total])
+    expect(shop.payments.calls.filter((c) => c.operation === 'authorize').map((c) => c.amount)).toEqual([order.totals.total])
   })
 
   it('prices the cart again when it changes between pricing and the claim, and reserves what it then holds', async () => {
@@ -45,9 +45,9 @@ describe('checkout.complete', () => {
     })
     const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
     expect(order.lines[0]).toMatchObject({ quantity: 3, subtotal: 3 * 12900 })
-    expect(order.total).toBe(3 * 12900 + 500 + Math.round(3 * 12900 * 0.08) + 40)
+    expect(order.totals.total).toBe(3 * 12900 + 500 + Math.round(3 * 12900 * 0.08) + 40)
     expect((await commerce.inventory.levels(variantId))[0]).toMatchObject({ reserved: 3 })
-    expect(shop.payments.calls.filter((c) => c.operation === 'authorize').map((c) => c.amount)).toEqual([order.total])
+    expect(shop.payments.calls.filter((c) => c.operation === 'authorize').map((c) => c.amount)).toEqual([order.totals.total])
   })
 
   it('returns the placed order exactly as orders.get reads it back', async () => {

@@ -64,7 +64,7 @@ describe('createCommerce', () => {
     let cart = await commerce.carts.create({ currency: 'EUR', email: 'reader@example.com' })
     cart = await commerce.carts.addItem(cart.id, { variantId: product.variants[0]!.id, quantity: 1 })
     const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
-    expect(order).toMatchObject({ total: 999, shippingTotal: 0, taxTotal: 0, status: 'placed' })
+    expect(order).toMatchObject({ totals: { total: 999, shippingTotal: 0, taxTotal: 0 }, status: 'placed' })
     await commerce.close()
   })
 

@@ -303,11 +303,11 @@ describe('hooks', () => {
 
     const order = await s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
     expect({
-      subtotal: order.subtotal,
-      discountTotal: order.discountTotal,
-      shippingTotal: order.shippingTotal,
-      taxTotal: order.taxTotal,
-      total: order.total,
+      subtotal: order.totals.subtotal,
+      discountTotal: order.totals.discountTotal,
+      shippingTotal: order.totals.shippingTotal,
+      taxTotal: order.totals.taxTotal,
+      total: order.totals.total,
     }).toEqual(cart.totals)
     expect(order.lines[0]).toMatchObject({ discountTotal: discount, subtotal: unitPrice, total: unitPrice - discount + ((unitPrice - discount) * 8) / 100 })
     expect(order.payments[0]).toMatchObject({ amount: cart.totals.total, authorizedAmount: cart.totals.total })

@@ -294,7 +294,7 @@ describe('cart and order totals through the engine', () => {
                 expect(line.total).toBe(line.subtotal - line.discountTotal + line.taxTotal)
 
                 const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
-                expect({ ...order, lines: undefined }).toMatchObject(expected)
+                expect(order.totals).toEqual(expected)
                 const row = await commerce.db.selectFrom('cw_orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow()
                 expect({
                   subtotal: Number(row.subtotal),

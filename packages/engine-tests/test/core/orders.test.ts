@@ -48,12 +48,12 @@ describe('orders.capturePayment', () => {
     const payment = order.payments[0]!
     const captured = await s.commerce.orders.capturePayment(order.id)
     expect(captured.paymentStatus).toBe('captured')
-    expect(captured.payments[0]).toMatchObject({ status: 'captured', authorizedAmount: order.total, capturedAmount: order.total })
+    expect(captured.payments[0]).toMatchObject({ status: 'captured', authorizedAmount: order.totals.total, capturedAmount: order.totals.total })
     expect(gatewayCalls(s, 'capture')).toEqual([
-      { operation: 'capture', idempotencyKey: `${payment.id}:capture`, amount: order.total, currency: 'USD', charged: true },
+      { operation: 'capture', idempotencyKey: `${payment.id}:capture`, amount: order.totals.total, currency: 'USD', charged: true },
     ])
     expect(events).toHaveLength(1)
-    expect(events[0]!.payload.payment).toMatchObject({ id: payment.id, status: 'captured', capturedAmount: order.total })
+    expect(events[0]!.payload.payment).toMatchObject({ id: payment.id, status: 'captured', capturedAmount: order.totals.total })
   })
 
   it('returns the order unchanged when called again, without calling the gateway', async () => {
@@ -73,7 +73,7 @@ describe('orders.capturePayment', () => {
     const events = record(s.commerce, 'payment.captured')
     const order = await placeOrder(s)
     const results = await Promise.all(Array.from({ length: 5 }, () => s.commerce.orders.capturePayment(order.id)))
-    for (const result of results) expect(result.payments[0]).toMatchObject({ status: 'captured', capturedAmount: order.total })
+    for (const result of results) expect(result.payments[0]).toMatchObject({ status: 'captured', capturedAmount: order.totals.total })
     expect(gatewayCalls(s, 'capture').filter((c) => c.charged)).toHaveLength(1)
     expect(new Set(gatewayCalls(s, 'capture').map((c) => c.idempotencyKey)).size).toBe(1)
     expect(events).toHaveLength(1)
@@ -82,14 +82,14 @@ describe('orders.capturePayment', () => {
   it('captures part of the authorization when the provider can, and never more than was authorized', async () => {
     const s = await open()
     const order = await placeOrder(s)
-    const tooMuch = await expectError(s.commerce.orders.capturePayment(order.id, { amount: order.total + 1 }), 'VALIDATION')
+    const tooMuch = await expectError(s.commerce.orders.capturePayment(order.id, { amount: order.totals.total + 1 }), 'VALIDATION')
     expect(tooMuch.details).toMatchObject({ fields: ['amount'] })
     expect(gatewayCalls(s, 'capture')).toHaveLength(0)
 
-    const part = Math.floor(order.total / 2)
+    const part = Math.floor(order.totals.total / 2)
     const captured = await s.commerce.orders.capturePayment(order.id, { amount: part })
     expect(captured.paymentStatus).toBe('captured')
-    expect(captured.payments[0]).toMatchObject({ authorizedAmount: order.total, capturedAmount: part })
+    expect(captured.payments[0]).toMatchObject({ authorizedAmount: order.totals.total, capturedAmount: part })
     expect(gatewayCalls(s, 'capture').map((c) => c.amount)).toEqual([part])
     // Refunds are bounded by what was captured, not by what was authorized.
     await expectError(s.commerce.orders.refund(order.id, { amount: part + 1 }), 'INVALID_STATE')
@@ -102,11 +102,11 @@ describe('orders.capturePayment', () => {
     const wholeOnly: PaymentProvider = { ...gateway, capabilities: { ...gateway.capabilities, partialCapture: false } }
     const s = await open({ payments: [wholeOnly] })
     const order = await placeOrder(s, 1, 'whole-only')
-    const error = await expectError(s.commerce.orders.capturePayment(order.id, { amount: order.total - 1 }), 'VALIDATION')
+    const error = await expectError(s.commerce.orders.capturePayment(order.id, { amount: order.totals.total - 1 }), 'VALIDATION')
     expect(error.message).toContain('whole-only')
     expect(gateway.calls.filter((c) => c.operation === 'capture')).toHaveLength(0)
     const captured = await s.commerce.orders.capturePayment(order.id)
-    expect(captured.payments[0]).toMatchObject({ status: 'captured', capturedAmount: order.total })
+    expect(captured.payments[0]).toMatchObject({ status: 'captured', capturedAmount: order.totals.total })
   })
 
   it('refuses to capture the payment of a canceled order', async () => {
@@ -184,14 +184,14 @@ describe('orders.cancel', () => {
 
     const canceled = await s.commerce.orders.cancel(order.id)
     expect(canceled).toMatchObject({ status: 'canceled', paymentStatus: 'refunded' })
-    expect(canceled.payments[0]).toMatchObject({ status: 'refunded', capturedAmount: order.total, refundedAmount: order.total })
+    expect(canceled.payments[0]).toMatchObject({ status: 'refunded', capturedAmount: order.totals.total, refundedAmount: order.totals.total })
     expect(gatewayCalls(s, 'refund')).toEqual([
-      { operation: 'refund', idempotencyKey: `${payment.id}:cancel`, amount: order.total, currency: 'USD', charged: true },
+      { operation: 'refund', idempotencyKey: `${payment.id}:cancel`, amount: order.totals.total, currency: 'USD', charged: true },
     ])
     expect(gatewayCalls(s, 'void')).toHaveLength(0)
     expect((await s.commerce.inventory.levels(s.variantId))[0]).toMatchObject({ reserved: 0, available: 10 })
     expect(events.map((e) => e.type)).toEqual(['order.canceled', 'payment.refunded'])
-    expect(events[1]!.payload).toMatchObject({ amount: order.total, payment: { status: 'refunded', refundedAmount: order.total } })
+    expect(events[1]!.payload).toMatchObject({ amount: order.totals.total, payment: { status: 'refunded', refundedAmount: order.totals.total } })
   })
 
   it('after a partial refund, refunds what is left of the captured amount', async () => {
@@ -203,8 +203,8 @@ describe('orders.cancel', () => {
 
     const canceled = await s.commerce.orders.cancel(order.id)
     expect(canceled).toMatchObject({ status: 'canceled', paymentStatus: 'refunded' })
-    expect(canceled.payments[0]).toMatchObject({ status: 'refunded', capturedAmount: order.total, refundedAmount: order.total })
-    expect(gatewayCalls(s, 'refund').map((c) => c.amount)).toEqual([first, order.total - first])
+    expect(canceled.payments[0]).toMatchObject({ status: 'refunded', capturedAmount: order.totals.total, refundedAmount: order.totals.total })
+    expect(gatewayCalls(s, 'refund').map((c) => c.amount)).toEqual([first, order.totals.total - first])
   })
 
   it('is a no-op when called twice: one void, one event', async () => {
@@ -251,7 +251,7 @@ describe('orders.refund', () => {
     const order = await placeOrder(s)
     await s.commerce.orders.capturePayment(order.id)
     const first = 2500
-    const rest = order.total - first
+    const rest = order.totals.total - first
 
     const partly = await s.commerce.orders.refund(order.id, { amount: first, reason: 'damaged box' })
     expect(partly.paymentStatus).toBe('partially_refunded')
@@ -259,14 +259,14 @@ describe('orders.refund', () => {
 
     const fully = await s.commerce.orders.refund(order.id, { amount: rest })
     expect(fully.paymentStatus).toBe('refunded')
-    expect(fully.payments[0]).toMatchObject({ status: 'refunded', refundedAmount: order.total })
+    expect(fully.payments[0]).toMatchObject({ status: 'refunded', refundedAmount: order.totals.total })
 
     await expectError(s.commerce.orders.refund(order.id, { amount: 1 }), 'INVALID_STATE')
     expect(gatewayCalls(s, 'refund').map((c) => c.amount)).toEqual([first, rest])
     expect(new Set(gatewayCalls(s, 'refund').map((c) => c.idempotencyKey)).size).toBe(2)
     expect(events.map((e) => [e.payload.amount, e.payload.payment.status, e.payload.payment.refundedAmount])).toEqual([
       [first, 'partially_refunded', first],
-      [rest, 'refunded', order.total],
+      [rest, 'refunded', order.totals.total],
     ])
   })
 
@@ -282,8 +282,8 @@ describe('orders.refund', () => {
     const s = await open()
     const order = await placeOrder(s)
     await s.commerce.orders.capturePayment(order.id)
-    const amount = Math.floor((order.total * 40) / 100)
-    const winners = Math.floor(order.total / amount)
+    const amount = Math.floor((order.totals.total * 40) / 100)
+    const winners = Math.floor(order.totals.total / amount)
     expect(winners).toBe(2)
 
     const results = await Promise.allSettled(Array.from({ length: 5 }, () => s.commerce.orders.refund(order.id, { amount })))
@@ -294,10 +294,10 @@ describe('orders.refund', () => {
     for (const error of failed) expect(isCommerceError(error, 'INVALID_STATE')).toBe(true)
 
     const after = await s.commerce.orders.get(order.id)
-    expect(after.payments[0]).toMatchObject({ status: 'partially_refunded', capturedAmount: order.total, refundedAmount: winners * amount })
+    expect(after.payments[0]).toMatchObject({ status: 'partially_refunded', capturedAmount: order.totals.total, refundedAmount: winners * amount })
     const refunds = gatewayCalls(s, 'refund')
     expect(refunds.filter((c) => c.charged)).toHaveLength(winners)
-    expect(refunds.reduce((sum, c) => sum + c.amount, 0)).toBeLessThanOrEqual(order.total)
+    expect(refunds.reduce((sum, c) => sum + c.amount, 0)).toBeLessThanOrEqual(order.totals.total)
   })
 })
 

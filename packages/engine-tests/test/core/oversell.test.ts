@@ -82,7 +82,7 @@ async function expectRaceOutcome(shop: Shop, quantity: number) {
   const authorizations = payments.calls.filter((c) => c.operation === 'authorize')
   expect(authorizations).toHaveLength(winners)
   expect(payments.authorizations()).toBe(winners)
-  expect(authorizations.map((c) => c.amount).sort()).toEqual(placed.map((o) => o.total).sort())
+  expect(authorizations.map((c) => c.amount).sort()).toEqual(placed.map((o) => o.totals.total).sort())
 
   const [level] = await commerce.inventory.levels(variantId)
   expect(level).toMatchObject({ onHand: STOCK, reserved: winners * quantity, available: STOCK - winners * quantity })

@@ -523,7 +523,7 @@ const cases: Record<string, Case[]> = {
       nf('unknown order', (f) => f.commerce.orders.capturePayment(UNKNOWN.order)),
       ...badIdArgument('order id', (id, f) => f.commerce.orders.capturePayment(id)),
       ...badValues('amount', [...badMoney, ['0', 0]], call, {}),
-      v('amount above what was authorized', (f) => call({ amount: f.order.total + 1 }, f), 'amount'),
+      v('amount above what was authorized', (f) => call({ amount: f.order.totals.total + 1 }, f), 'amount'),
       ...extraFields(['status', 'total', 'currency'], call, {}),
       ...badWholeInput(call),
     ]

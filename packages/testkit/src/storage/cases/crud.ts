@@ -351,7 +351,7 @@ export const crudCases: StorageGroup = {
 
         await commerce.orders.capturePayment(first.id)
         let pay = await t.raw.one('select status, captured_amount, refunded_amount from cw_payments where order_id = ?', [first.id])
-        assert.deepEqual([text(pay['status']), int(pay['captured_amount'])], ['captured', BigInt(first.total)])
+        assert.deepEqual([text(pay['status']), int(pay['captured_amount'])], ['captured', BigInt(first.totals.total)])
         assert.equal(text((await t.raw.one('select payment_status from cw_orders where id = ?', [first.id]))['payment_status']), 'captured')
 
         await commerce.orders.refund(first.id, { amount: 100 })
@@ -402,9 +402,9 @@ export const crudCases: StorageGroup = {
         )
         const order = await checkout(commerce, cart.id)
         const placed = await t.raw.one("select * from cw_outbox where type = 'order.placed'")
-        const payload = json(placed['payload']) as { order: { id: string; total: number; lines: unknown[] } }
+        const payload = json(placed['payload']) as { order: { id: string; totals: { total: number }; lines: unknown[] } }
         assert.equal(payload.order.id, order.id)
-        assert.equal(payload.order.total, order.total)
+        assert.equal(payload.order.totals.total, order.totals.total)
         assert.equal(payload.order.lines.length, 1)
         assert.equal(await t.raw.count('cw_outbox_deliveries where event_id = ?', [text(placed['id'])]), 2)
 

@@ -57,7 +57,7 @@ export const moneyCases: StorageGroup = {
         const { variantId } = await seedVariant(commerce, { amount: MAX, stock: 1 })
         const cart = await readyCart(commerce, [[variantId, 1]], { shipping: 'flat:pickup' })
         const order = await checkout(commerce, cart.id)
-        assert.equal(order.total, MAX)
+        assert.equal(order.totals.total, MAX)
 
         const o = await t.raw.one('select * from cw_orders where id = ?', [order.id])
         assert.deepEqual(
@@ -106,7 +106,7 @@ export const moneyCases: StorageGroup = {
         const { variantId } = await seedVariant(commerce, { amount: 0, stock: 2 })
         const cart = await readyCart(commerce, [[variantId, 2]], { shipping: 'flat:pickup' })
         const order = await checkout(commerce, cart.id)
-        assert.equal(order.total, 0)
+        assert.equal(order.totals.total, 0)
         const o = await t.raw.one('select * from cw_orders where id = ?', [order.id])
         for (const c of ORDER_MONEY) assert.equal(int(o[c]), 0n, `cw_orders.${c}`)
         numbers(await commerce.db.selectFrom('cw_orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow(), { subtotal: 0, discount_total: 0, shipping_total: 0, tax_total: 0, total: 0, number: order.number }, 'cw_orders')
