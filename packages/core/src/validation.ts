@@ -43,6 +43,70 @@ function toFieldIssues(error: z.ZodError): FieldIssue[] {
   return issues
 }
 
+/**
+ * Keys that name `Object.prototype` machinery. An own `__proto__` key (as `JSON.parse` makes it)
+ * is silently dropped when copied by assignment (zod skips it), and may replace an object's
+ * prototype when merged with `Object.assign`; `constructor` and `prototype` shadow what every
+ * object inherits. Free-form records refuse them rather than store what a reader may mishandle.
+ */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** Most objects, arrays and values {@link reservedKeyPaths} visits in one input. */
+const MAX_NODES = 10_000
+
+const reservedKeyMessage = (key: string) => `${JSON.stringify(key)} is a reserved key; use another name`
+
+/**
+ * Paths of every reserved key in `value`, at any depth of objects and arrays. Walks own
+ * enumerable keys only: an own `__proto__` is what an attacker can send. Cycles are visited once.
+ */
+function reservedKeyPaths(value: unknown): Array<{ path: PropertyKey[]; message: string }> {
+  const found: Array<{ path: PropertyKey[]; message: string }> = []
+  const seen = new Set<object>()
+  const stack: Array<{ value: unknown; path: PropertyKey[] }> = [{ value, path: [] }]
+  let nodes = 0
+  while (stack.length > 0) {
+    const { value: current, path } = stack.pop()!
+    if (typeof current !== 'object' || current === null || seen.has(current)) continue
+    seen.add(current)
+    if (++nodes > MAX_NODES) return [{ path: [], message: `too large: more than ${MAX_NODES} nested values` }]
+    for (const key of Object.keys(current)) {
+      if (RESERVED_KEYS.has(key)) found.push({ path: [...path, key], message: reservedKeyMessage(key) })
+      else stack.push({ value: (current as Record<string, unknown>)[key], path: [...path, Array.isArray(current) ? Number(key) : key] })
+    }
+  }
+  return found
+}
+
+/**
+ * `schema`, refusing first any reserved key ({@link RESERVED_KEYS}) at any depth of the raw
+ * input, with a `VALIDATION` issue at the key's path. It must look at the input, not the
+ * output: zod drops an own `__proto__` while building a record, so a check after parsing
+ * would never see it.
+ */
+function withoutReservedKeys<S extends z.ZodType>(schema: S): z.ZodType<z.output<S>, z.input<S>> {
+  const guarded = z
+    .unknown()
+    .superRefine((value, ctx) => {
+      for (const { path, message } of reservedKeyPaths(value)) ctx.addIssue({ code: 'custom', message, path })
+    })
+    .pipe(schema)
+  // The guard accepts anything and hands it on unchanged, so the pipe takes and gives what `schema` does.
+  return guarded as unknown as z.ZodType<z.output<S>, z.input<S>>
+}
+
+/** Length of `value` as JSON; infinite when it cannot be stored as JSON (cycles, BigInt). */
+function jsonLength(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0
+  } catch {
+    return Number.POSITIVE_INFINITY
+  }
+}
+
+/** A key of a free-form record (reserved keys are refused before, by {@link withoutReservedKeys}). */
+const recordKey = z.string().max(64)
+
 /** Shared field schemas. Limits are deliberate: nothing unbounded reaches storage. */
 export const fields = {
   id: z.string().min(1).max(64),
@@ -62,9 +126,27 @@ export const fields = {
   quantityOrZero: z.number().int().min(0).max(10_000),
   stock: z.number().int().min(0).max(1_000_000_000),
   email: z.string().max(320).pipe(z.email()),
-  metadata: z
-    .record(z.string().max(64), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
-    .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys'),
+  /** Flat key-value pairs a caller keeps with an entity: at most 50 keys; no reserved key (`__proto__`, `constructor`, `prototype`). */
+  metadata: withoutReservedKeys(
+    z
+      .record(recordKey, z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
+      .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys'),
+  ),
+  /**
+   * Data a payment provider takes at checkout (a token, a wallet payload), stored with the
+   * payment: any JSON, at most 8 KiB of it (room for Apple Pay and Google Pay tokens), no
+   * reserved key at any depth.
+   */
+  paymentData: withoutReservedKeys(z.record(recordKey, z.unknown()).refine((d) => jsonLength(d) <= 8192, 'at most 8 KiB of JSON')),
+  /** The name of a product option axis (`Size`), which keys each variant's option values. */
+  optionName: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .refine((name) => !RESERVED_KEYS.has(name), 'is a reserved name (__proto__, constructor, prototype); use another name'),
+  /** A variant's option values by option name (`{ Size: '42' }`); no reserved key. */
+  optionValues: withoutReservedKeys(z.record(z.string().min(1).max(64), z.string().min(1).max(64))),
   idempotencyKey: z.string().min(8).max(255),
 }
 

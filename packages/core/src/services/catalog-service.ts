@@ -17,7 +17,7 @@ const priceSchema = z.strictObject({
 const variantSchema = z.strictObject({
   sku: fields.sku,
   title: fields.shortText.optional(),
-  options: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).default({}),
+  options: fields.optionValues.default({}),
   weightGrams: z.number().int().min(0).max(10_000_000).nullable().optional(),
   manageInventory: z.boolean().default(true),
   prices: z.array(priceSchema).max(100).default([]),
@@ -31,7 +31,7 @@ const createProductSchema = z.strictObject({
   description: fields.longText.nullable().optional(),
   status: statusSchema.default('active'),
   options: z
-    .array(z.strictObject({ name: z.string().trim().min(1).max(64), values: z.array(z.string().trim().min(1).max(64)).min(1).max(100) }))
+    .array(z.strictObject({ name: fields.optionName, values: z.array(z.string().trim().min(1).max(64)).min(1).max(100) }))
     .max(5)
     .default([]),
   variants: z.array(variantSchema).min(1).max(250),

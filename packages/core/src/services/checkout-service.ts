@@ -16,22 +16,11 @@ import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 const completeSchema = z.strictObject({
   payment: z.strictObject({
     provider: z.string().min(1).max(64),
-    // Stored with the payment, so bounded; 8 KiB leaves room for wallet tokens (Apple Pay, Google Pay).
-    data: z
-      .record(z.string().max(64), z.unknown())
-      .refine((d) => jsonLength(d) <= 8192, 'at most 8 KiB of JSON')
-      .default({}),
+    // Stored with the payment, so bounded (see fields.paymentData).
+    data: fields.paymentData.default({}),
   }),
   idempotencyKey: fields.idempotencyKey,
 })
-
-function jsonLength(value: unknown): number {
-  try {
-    return JSON.stringify(value)?.length ?? 0
-  } catch {
-    return Number.POSITIVE_INFINITY // cycles, BigInt: not storable
-  }
-}
 
 const recoverSchema = z.strictObject({ limit: z.number().int().min(1).max(1000).default(100) })
 

@@ -170,6 +170,23 @@ const badCurrency: Array<[string, unknown]> = [
   ['null', null],
   ['10,000 characters', long],
 ]
+/** Keys naming Object.prototype machinery, refused in every free-form record. */
+const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'] as const
+/**
+ * `rest` plus the reserved key `name` as an own property, as `JSON.parse` makes it (an object
+ * literal or an assignment would set the prototype instead). `__proto__` gets an object value,
+ * the others a primitive, so that only the key's name can be what is refused.
+ */
+function withReservedKey(name: string, rest: Record<string, unknown> = {}, value: unknown = name === '__proto__' ? { polluted: 1 } : 'x'): Loose {
+  const parsed = JSON.parse(`{${JSON.stringify(name)}: ${JSON.stringify(value)}}`) as Record<string, unknown>
+  return Object.assign(parsed, rest)
+}
+/** `{ a: { a: … { [name]: 1 } } }`, `depth` objects deep, and the dotted path of the reserved key. */
+function deeplyReserved(name: string, depth: number): { value: Loose; path: string } {
+  let value: Loose = withReservedKey(name, {}, 1)
+  for (let i = 0; i < depth; i++) value = { a: value }
+  return { value, path: [...Array.from({ length: depth }, () => 'a'), name].join('.') }
+}
 const badMetadata = (call: (input: Loose, f: Fixture) => Promise<unknown>, base: Loose): Case[] => [
   v('metadata value of 10,000 characters', (f) => call({ ...base, metadata: { note: long } }, f), 'metadata.note'),
   v('metadata key of 10,000 characters', (f) => call({ ...base, metadata: { [long]: 'x' } }, f), `metadata.${long}`),
@@ -178,6 +195,8 @@ const badMetadata = (call: (input: Loose, f: Fixture) => Promise<unknown>, base:
   v('metadata value Infinity', (f) => call({ ...base, metadata: { n: Number.POSITIVE_INFINITY } }, f), 'metadata.n'),
   v('metadata with 51 keys', (f) => call({ ...base, metadata: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) }, f), 'metadata'),
   v('metadata an array', (f) => call({ ...base, metadata: ['x'] }, f), 'metadata'),
+  // An own `__proto__` key, as JSON.parse makes it from a request body: refused, not silently dropped.
+  ...RESERVED_KEYS.map((k) => v(`metadata with a ${k} key (as JSON.parse makes it)`, (f) => call({ ...base, metadata: withReservedKey(k, { note: 'ok' }) }, f), `metadata.${k}`)),
 ]
 const badPageInput = (call: (input: Loose, f: Fixture) => Promise<unknown>): Case[] => [
   ...badValues('limit', [['0', 0], ['101', 101], ['fractional', 1.5], ['a numeric string', '20'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['negative', -5]], call, {}),
@@ -220,6 +239,10 @@ const cases: Record<string, Case[]> = {
       ...badValues('options.0.values.0', [['of 10,000 characters', long]], call, optionProductInput),
       ...badValues('variants.0.options.Size', [['of 10,000 characters', long], ['not one of the values', 'XXL']], call, optionProductInput),
       v('option value key the product does not have', (f) => call(withValue(optionProductInput, 'variants.0.options.Color', 'Red'), f), 'variants.0.options.Color'),
+      ...RESERVED_KEYS.flatMap((k) => [
+        v(`variants.0.options with a ${k} key`, (f) => call({ ...optionProductInput, variants: [{ ...optionProductInput.variants[0], options: withReservedKey(k, { Size: 'S' }, 'S') }] }, f), `variants.0.options.${k}`),
+        v(`an option named ${k}`, (f) => call({ ...optionProductInput, options: [{ name: k, values: ['S'] }], variants: [{ ...optionProductInput.variants[0], options: {} }] }, f), 'options.0.name'),
+      ]),
       v('two variants with the same SKU', (f) => call({ ...productInput, variants: [productInput.variants[0], productInput.variants[0]] }, f), 'variants.1.sku'),
       ...badMetadata(call, productInput),
       ...extraFields(['price', 'total', 'id', 'createdAt'], call, productInput),
@@ -246,6 +269,7 @@ const cases: Record<string, Case[]> = {
       v('the option values of an existing variant', (f) => call([{ ...newSockVariant, options: { Size: 'S' } }], f), 'variants.0.options'),
       v('the SKU of an existing variant of the product', (f) => call([{ ...newSockVariant, sku: 'SOCK-S' }], f), 'variants.0.sku'),
       v('extra field variants.0.price', (f) => call([{ ...newSockVariant, price: 1 }], f), 'variants.0.price'),
+      ...RESERVED_KEYS.map((k) => v(`variants.0.options with a ${k} key`, (f) => call([{ ...newSockVariant, options: withReservedKey(k, { Size: 'M' }, 'M') }], f), `variants.0.options.${k}`)),
       v('extra field variants.0.prices.0.total', (f) => call([{ ...newSockVariant, prices: [{ currency: 'USD', amount: 900, total: 1 }] }], f), 'variants.0.prices.0.total'),
     ]
   })(),
@@ -443,6 +467,7 @@ const cases: Record<string, Case[]> = {
       v(`${field} a string`, (f) => call({ [field]: '1 Analytical St, London' }, f), field),
       v(`${field} an array`, (f) => call({ [field]: [address] }, f), field),
       v(`extra field ${field}.price`, (f) => call({ [field]: { ...address, price: 0 } }, f), `${field}.price`),
+      ...RESERVED_KEYS.map((k) => v(`${field} with a ${k} key`, (f) => call({ [field]: withReservedKey(k, address) }, f), `${field}.${k}`)),
     ]
     return [
       nf('unknown cart', (f) => f.commerce.carts.update(UNKNOWN.cart, { email: 'ada@example.com' })),
@@ -481,6 +506,16 @@ const cases: Record<string, Case[]> = {
       // Nothing unbounded reaches storage: payment data is persisted with the payment.
       v('payment.data with a value of 10,000 characters', (f) => call({ ...base, payment: { provider: 'test', data: { token: long } } }, f), 'payment.data'),
       v('payment.data with a key of 10,000 characters', (f) => call({ ...base, payment: { provider: 'test', data: { [long]: 'x' } } }, f), `payment.data.${long}`),
+      // Reserved keys are refused at any depth: payment data is stored and handed to providers.
+      ...RESERVED_KEYS.flatMap((k) => [
+        v(`payment.data with a ${k} key`, (f) => call({ ...base, payment: { provider: 'test', data: withReservedKey(k, { token: 'tok_visa' }) } }, f), `payment.data.${k}`),
+        v(`payment.data with a ${k} key in a nested object`, (f) => call({ ...base, payment: { provider: 'test', data: { card: withReservedKey(k, { last4: '4242' }) } } }, f), `payment.data.card.${k}`),
+        v(`payment.data with a ${k} key in an array`, (f) => call({ ...base, payment: { provider: 'test', data: { items: [{ ok: 1 }, withReservedKey(k)] } } }, f), `payment.data.items.1.${k}`),
+        (() => {
+          const deep = deeplyReserved(k, 40)
+          return v(`payment.data with a ${k} key 40 objects deep`, (f) => call({ ...base, payment: { provider: 'test', data: deep.value } }, f), `payment.data.${deep.path}`)
+        })(),
+      ]),
       ...badValues('idempotencyKey', [['of 10,000 characters', long], ['too short', 'abc'], ['a number', 12345678], ['null', null], ['missing', undefined]], call, base),
       ...extraFields(['total', 'amount', 'status', 'price', 'currency', 'orderId'], call, base),
       ...extraFields(['amount', 'currency', 'status'], call, base, 'payment.'),
