@@ -245,7 +245,7 @@ export class CatalogService {
     } catch (error) {
       throw this.#conflict(error, handle)
     }
-    return (await this.getProduct(id))!
+    return this.getProduct(id)
   }
 
   #conflict(error: unknown, handle: string): unknown {
@@ -261,10 +261,11 @@ export class CatalogService {
 
   /** Adds variants to an existing product. */
   async addVariants(productId: string, variants: VariantInput[]): Promise<Product> {
-    const id = parseArg(fields.id, productId, 'productId')
+    const productKey = parseArg(fields.id, productId, 'productId')
     const parsed = parseInput(addVariantsSchema, { variants }, 'variants').variants
-    const product = await this.getProduct(id)
-    if (!product) throw notFound('Product', id)
+    const product = await this.getProduct(productKey)
+    // getProduct also finds a product by handle: write under its id.
+    const id = product.id
     const existing = product.variants.map((v) => ({ ...v, prices: v.prices, title: v.title, manageInventory: v.manageInventory }))
     // Offset so that paths index the caller's array, not the existing variants before it.
     const issues = checkVariantOptions(product.options, [...existing, ...parsed] as Array<z.output<typeof variantSchema>>, -existing.length)
@@ -282,16 +283,25 @@ export class CatalogService {
     } catch (error) {
       throw this.#conflict(error, product.handle)
     }
-    return (await this.getProduct(id))!
+    return this.getProduct(id)
   }
 
-  /** Finds a product by id or handle; `null` when there is none. */
-  async getProduct(idOrHandle: string): Promise<Product | null> {
+  /**
+   * The product with this id or handle; `NOT_FOUND` when there is none.
+   *
+   * @example
+   * ```ts
+   * const product = await commerce.catalog.getProduct('trail-runner')
+   * ```
+   */
+  async getProduct(idOrHandle: string): Promise<Product> {
     const key = parseArg(idOrHandleSchema, idOrHandle, 'idOrHandle')
-    return read(this.#rt, async (db) => {
+    const product = await read(this.#rt, async (db) => {
       const row = await db.selectFrom('cw_products').selectAll().where((eb) => eb.or([eb('id', '=', key), eb('handle', '=', key)])).executeTakeFirst()
       return row ? ((await loadProducts(db, [row]))[0] ?? null) : null
     })
+    if (!product) throw notFound('Product', key)
+    return product
   }
 
   /** Lists products, newest first, a page at a time. */
@@ -332,19 +342,37 @@ export class CatalogService {
       if (Number(result.numUpdatedRows) === 0) throw notFound('Product', id)
       emit('product.updated', { productId: id })
     }, { idempotent: true })
-    return (await this.getProduct(id))!
+    return this.getProduct(id)
   }
 
-  /** Finds a variant by id; `null` when there is none. */
-  async getVariant(variantId: string): Promise<Variant | null> {
+  /**
+   * The variant with this id; `NOT_FOUND` when there is none.
+   *
+   * @example
+   * ```ts
+   * const variant = await commerce.catalog.getVariant(variantId)
+   * ```
+   */
+  async getVariant(variantId: string): Promise<Variant> {
     const id = parseArg(fields.id, variantId, 'variantId')
-    return read(this.#rt, (db) => findVariant(db, 'id', id))
+    const variant = await read(this.#rt, (db) => findVariant(db, 'id', id))
+    if (!variant) throw notFound('Variant', id)
+    return variant
   }
 
-  /** Finds a variant by SKU; `null` when there is none. */
-  async getVariantBySku(sku: string): Promise<Variant | null> {
+  /**
+   * The variant with this SKU; `NOT_FOUND` when there is none.
+   *
+   * @example
+   * ```ts
+   * const variant = await commerce.catalog.getVariantBySku('TR-42-BLU')
+   * ```
+   */
+  async getVariantBySku(sku: string): Promise<Variant> {
     const key = parseArg(fields.sku, sku, 'sku')
-    return read(this.#rt, (db) => findVariant(db, 'sku', key))
+    const variant = await read(this.#rt, (db) => findVariant(db, 'sku', key))
+    if (!variant) throw notFound('Variant', key)
+    return variant
   }
 
   /** Updates a variant's title, weight or inventory tracking. */
@@ -367,7 +395,7 @@ export class CatalogService {
       if (!row) throw notFound('Variant', id)
       emit('product.updated', { productId: row.product_id })
     }, { idempotent: true })
-    return (await this.getVariant(id))!
+    return this.getVariant(id)
   }
 
   /** Replaces every price of a variant with `prices`. */
@@ -390,7 +418,7 @@ export class CatalogService {
       await tx.updateTable('cw_variants').set({ updated_at: rt.now().toISOString() }).where('id', '=', id).execute()
       emit('product.updated', { productId: variant.product_id })
     }, { idempotent: true })
-    return (await this.getVariant(id))!
+    return this.getVariant(id)
   }
 }
 
