@@ -40,7 +40,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 // The statements of a checkout, compiled once (see db/compiled-query.ts).
 
 const paymentCartByKey = compiledQuery((db, $: { key: string }) =>
-  db.selectFrom('cw_payments').select('cart_id').where('idempotency_key', '=', $.key),
+  db.selectFrom('cw_payments').select(['cart_id', 'provider']).where('idempotency_key', '=', $.key),
 )
 
 const paymentByKey = compiledQuery((db, $: { key: string }) => db.selectFrom('cw_payments').selectAll().where('idempotency_key', '=', $.key))
@@ -136,7 +136,8 @@ export class CheckoutService {
    * the same key, another tab, a retry after a timeout — returns the same order; at most one
    * order and one authorization ever exist per cart. Throws `OUT_OF_STOCK`,
    * `PAYMENT_DECLINED` (the same key then keeps answering so; use a new key to try again),
-   * `INVALID_STATE` for an incomplete cart, `CONFLICT` when the key belongs to another cart.
+   * `INVALID_STATE` for an incomplete cart, `CONFLICT` when the key was first used for another cart
+   * or with another payment provider (a key belongs to the cart and provider of its first use).
    */
   async complete(cartId: string, input: CompleteCheckoutInput): Promise<Order> {
     const id = parseArg(fields.id, cartId, 'cartId')
@@ -189,9 +190,7 @@ export class CheckoutService {
       const cart = await loadCart(db, cartId)
       return { existing, cart }
     })
-    if (before.existing && before.existing.cart_id !== cartId) {
-      throw new CommerceError('CONFLICT', 'This idempotency key was already used for another cart', { details: { cartId } })
-    }
+    if (before.existing) this.#assertKeyOwner(before.existing, cartId, provider)
     if (!before.cart) throw notFound('Cart', cartId)
     const priced = before.cart.row.status === 'open' && !before.existing ? await priceCart(rt, before.cart) : null
     if (priced) {
@@ -202,7 +201,12 @@ export class CheckoutService {
     return transact(rt, async (tx, emit) => {
       const now = rt.now()
       const existing = await paymentByKey.first(tx, { key })
-      if (existing) return this.#resumeOrWait(tx, existing, now)
+      if (existing) {
+        // Checked again here: another cart may have claimed the key since the check above (its
+        // hooks may be slow), and a key answers only for the cart and provider of its first use.
+        this.#assertKeyOwner(existing, cartId, provider)
+        return this.#resumeOrWait(tx, existing, now)
+      }
       // Only the cart's state is read again: its lines are those priced above unless the version moved.
       const cart = await (rt.storage.capabilities.rowLocks ? cartStateForUpdate : cartState).first(tx, { cartId })
       if (!cart) throw notFound('Cart', cartId)
@@ -249,7 +253,25 @@ export class CheckoutService {
     }, { idempotent: true })
   }
 
-  /** A pending payment whose lease has run out is taken over; one still leased is waited for. */
+  /**
+   * A key belongs to the cart and the payment provider of its first use: any other use is a
+   * `CONFLICT`, so that a call is never answered with another cart's order, decline or payment.
+   */
+  #assertKeyOwner(payment: Pick<PaymentTable, 'cart_id' | 'provider'>, cartId: string, provider: PaymentProvider): void {
+    if (payment.cart_id !== cartId) {
+      throw new CommerceError('CONFLICT', 'This idempotency key was already used for another cart', { details: { cartId } })
+    }
+    if (payment.provider !== provider.id) {
+      throw new CommerceError('CONFLICT', `This idempotency key was already used with payment provider ${payment.provider}`, {
+        details: { cartId, provider: payment.provider },
+      })
+    }
+  }
+
+  /**
+   * A pending payment whose lease has run out is taken over, by its own provider only; one still
+   * leased is waited for.
+   */
   async #resumeOrWait(tx: Tx, payment: PaymentTable, now: Date): Promise<Step> {
     switch (payment.status) {
       case 'declined':
@@ -257,6 +279,14 @@ export class CheckoutService {
       case 'pending': {
         const leaseUntil = new Date(payment.lease_until ?? 0).getTime()
         if (leaseUntil > now.getTime()) return { kind: 'wait' }
+        if (!this.#rt.payments.has(payment.provider)) {
+          // Authorizing through another provider would charge twice or record the wrong gateway.
+          throw new CommerceError(
+            'INVALID_STATE',
+            `A checkout of this cart is in flight with payment provider ${payment.provider}, which is not configured; configure it to finish that checkout`,
+            { details: { cartId: payment.cart_id, paymentId: payment.id, provider: payment.provider } },
+          )
+        }
         const newLease = new Date(now.getTime() + this.#rt.settings.checkoutLeaseMs).toISOString()
         const taken = await tx
           .updateTable('cw_payments')
