@@ -24,8 +24,20 @@ export interface Shortage {
 
 /**
  * Decides where to take stock from, as a pure function. For each variant, the first location
- * (by priority) that can ship the whole quantity is used; otherwise the quantity is split over
- * locations in priority order. Quantities are summed per variant by the caller.
+ * (by priority, lowest first, then by location id) that can ship the whole quantity is used;
+ * otherwise the quantity is split over locations in priority order. Quantities are summed per
+ * variant by the caller.
+ *
+ * @example
+ * ```ts
+ * const levels: LevelSnapshot[] = [
+ *   { id: 'lvl_berlin', variantId: 'var_1', locationId: 'loc_berlin', priority: 0, available: 2 },
+ *   { id: 'lvl_paris', variantId: 'var_1', locationId: 'loc_paris', priority: 1, available: 5 },
+ * ]
+ * allocateStock(new Map([['var_1', 3]]), levels).allocations // 3 from Paris: it can ship them all
+ * allocateStock(new Map([['var_1', 6]]), levels).allocations // 2 from Berlin, then 4 from Paris
+ * allocateStock(new Map([['var_1', 8]]), levels).shortages // [{ variantId: 'var_1', requested: 8, available: 7 }]
+ * ```
  */
 export function allocateStock(
   requested: ReadonlyMap<string, number>,

@@ -38,10 +38,11 @@ export interface CommerceErrorOptions {
  *
  * @example
  * ```ts
+ * const idempotencyKey = crypto.randomUUID() // one per checkout attempt; send it again on retry
  * try {
  *   await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
  * } catch (error) {
- *   if (isCommerceError(error) && error.code === 'OUT_OF_STOCK') showSoldOut(error.details)
+ *   if (isCommerceError(error) && error.code === 'OUT_OF_STOCK') logger.info('sold out', error.details)
  *   else throw error
  * }
  * ```
@@ -71,7 +72,11 @@ export class CommerceError extends Error {
  *
  * @example
  * ```ts
- * if (isCommerceError(error, 'NOT_FOUND')) return res.status(404)
+ * function httpStatus(error: unknown): number {
+ *   if (isCommerceError(error, 'NOT_FOUND')) return 404
+ *   if (isCommerceError(error, 'VALIDATION')) return 400
+ *   return 500
+ * }
  * ```
  */
 export function isCommerceError(error: unknown, code?: CommerceErrorCode): error is CommerceError {

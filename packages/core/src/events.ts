@@ -27,14 +27,28 @@ export interface CommerceEvents {
 
 export type CommerceEventName = keyof CommerceEvents
 
-/** An event as stored in the outbox and handed to durable subscribers. */
-export interface StoredEvent<K extends CommerceEventName = CommerceEventName> {
-  /** Unique event id: the dedup key for subscribers. */
-  id: string
-  type: K
-  payload: CommerceEvents[K]
-  createdAt: string
-}
+/**
+ * An event as stored in the outbox and handed to durable subscribers. A union over event
+ * names: checking `type` narrows `payload`.
+ *
+ * @example
+ * ```ts
+ * function describe(event: StoredEvent): string {
+ *   if (event.type === 'order.placed') return `order ${event.payload.order.number}`
+ *   if (event.type === 'payment.refunded') return `refund of ${event.payload.amount}`
+ *   return event.type
+ * }
+ * ```
+ */
+export type StoredEvent<K extends CommerceEventName = CommerceEventName> = {
+  [T in K]: {
+    /** Unique event id: the dedup key for subscribers. */
+    id: string
+    type: T
+    payload: CommerceEvents[T]
+    createdAt: string
+  }
+}[K]
 
 /** Called with an error a listener threw; the emitting operation has already succeeded. */
 export type ListenerErrorHandler = (error: unknown, context: { event: string; listener: 'event' | 'subscriber' }) => void
@@ -66,7 +80,7 @@ export class EventBus {
    *
    * @example
    * ```ts
-   * const off = commerce.events.on('payment.captured', ({ payment }) => audit(payment))
+   * const off = commerce.events.on('payment.captured', ({ payment }) => logger.info('captured', payment.id))
    * ```
    */
   on<K extends CommerceEventName>(type: K, handler: (payload: CommerceEvents[K]) => unknown): () => void {

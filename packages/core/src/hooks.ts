@@ -7,7 +7,11 @@ import type { Adjustment, Cart, Totals } from './types.js'
  * other error becomes `VETOED`.
  */
 export interface CommerceHooks {
-  /** Before a line is added or its quantity raised. */
+  /**
+   * Before a line is added or its quantity raised. `quantity` is the number of units being
+   * added, not the line's new quantity: that is `quantity` plus what the cart's line for
+   * `variantId` already holds, if there is one.
+   */
   'cart.beforeAddItem': (context: { cart: Cart; variantId: string; quantity: number }) => void | Promise<void>
   /** Lets discounts add adjustments while totals are computed. Push onto `adjustments`. */
   'cart.adjust': (context: { cart: Cart; adjustments: Adjustment[] }) => void | Promise<void>
@@ -24,8 +28,9 @@ export type CommerceHookName = keyof CommerceHooks
  *
  * @example
  * ```ts
- * const remove = commerce.hooks.hook('cart.beforeAddItem', ({ quantity }) => {
- *   if (quantity > 5) throw new CommerceError('VETOED', 'At most 5 per order')
+ * const remove = commerce.hooks.hook('cart.beforeAddItem', ({ cart, variantId, quantity }) => {
+ *   const line = cart.lines.find((l) => l.variantId === variantId)
+ *   if ((line?.quantity ?? 0) + quantity > 5) throw new CommerceError('VETOED', 'At most 5 per line')
  * })
  * remove()
  * ```

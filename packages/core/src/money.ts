@@ -223,7 +223,7 @@ export function multiplyAmount(unit: number, quantity: number): number {
  *
  * @example
  * ```ts
- * `${formatAmount(order.total, order.currency)} ${order.currency}` // "126.36 USD"
+ * `${formatAmount(order.totals.total, order.currency)} ${order.currency}` // "126.36 USD"
  * ```
  */
 export function formatAmount(amount: number, currency: string): string {

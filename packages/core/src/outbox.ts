@@ -63,7 +63,7 @@ export interface Delivery {
  * ```ts
  * await commerce.outbox.drain() // deliver everything due now (tests, scripts)
  * const dead = await commerce.outbox.list({ status: 'dead' })
- * await commerce.outbox.retry(dead[0].id)
+ * for (const delivery of dead) await commerce.outbox.retry(delivery.id)
  * ```
  */
 export class Outbox {

@@ -32,6 +32,9 @@ export interface PgTypeParsers {
  *
  * @example
  * ```ts
+ * import pg from 'pg'
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL })
  * const client: PgPoolClient = await pool.connect()
  * try {
  *   await client.query({ text: 'select 1' })
@@ -52,7 +55,10 @@ export interface PgPoolClient {
  *
  * @example
  * ```ts
- * const { rows }: PgQueryResult = await client.query({ text: 'select 1 as one' })
+ * async function one(client: PgPoolClient): Promise<unknown[]> {
+ *   const { rows }: PgQueryResult = await client.query({ text: 'select 1 as one' })
+ *   return rows
+ * }
  * ```
  */
 export interface PgQueryResult {

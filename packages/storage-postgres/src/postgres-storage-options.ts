@@ -6,7 +6,7 @@ import type { PgPool } from './pg-subset.js'
  *
  * @example
  * ```ts
- * postgresStorage({ connectionString, pool: { max: 20, idleTimeoutMillis: 30_000 } })
+ * postgresStorage({ connectionString: process.env.DATABASE_URL!, pool: { max: 20, idleTimeoutMillis: 30_000 } })
  * ```
  */
 export interface PostgresPoolSettings {
@@ -15,7 +15,8 @@ export interface PostgresPoolSettings {
    *
    * @example
    * ```ts
-   * pool: { max: 8 } // 8 app processes × 8 stay under max_connections = 100
+   * // 8 app processes × 8 connections stay under max_connections = 100
+   * postgresStorage({ connectionString: process.env.DATABASE_URL!, pool: { max: 8 } })
    * ```
    */
   max?: number
@@ -24,7 +25,7 @@ export interface PostgresPoolSettings {
    *
    * @example
    * ```ts
-   * pool: { idleTimeoutMillis: 30_000 }
+   * postgresStorage({ connectionString: process.env.DATABASE_URL!, pool: { idleTimeoutMillis: 30_000 } })
    * ```
    */
   idleTimeoutMillis?: number
@@ -34,7 +35,7 @@ export interface PostgresPoolSettings {
    *
    * @example
    * ```ts
-   * pool: { connectionTimeoutMillis: 5_000 }
+   * postgresStorage({ connectionString: process.env.DATABASE_URL!, pool: { connectionTimeoutMillis: 5_000 } })
    * ```
    */
   connectionTimeoutMillis?: number
@@ -55,7 +56,7 @@ export interface PostgresConnectionOptions {
    *
    * @example
    * ```ts
-   * connectionString: 'postgres://shop:secret@db.internal:5432/shop?sslmode=require'
+   * postgresStorage({ connectionString: 'postgres://shop:secret@db.internal:5432/shop?sslmode=require' })
    * ```
    */
   connectionString: string
@@ -64,7 +65,7 @@ export interface PostgresConnectionOptions {
    *
    * @example
    * ```ts
-   * pool: { max: 20, connectionTimeoutMillis: 5_000 }
+   * postgresStorage({ connectionString: process.env.DATABASE_URL!, pool: { max: 20, connectionTimeoutMillis: 5_000 } })
    * ```
    */
   pool?: PostgresPoolSettings
@@ -74,7 +75,7 @@ export interface PostgresConnectionOptions {
    *
    * @example
    * ```ts
-   * statementTimeoutMs: 10_000
+   * postgresStorage({ connectionString: process.env.DATABASE_URL!, statementTimeoutMs: 10_000 })
    * ```
    */
   statementTimeoutMs?: number
@@ -101,7 +102,9 @@ export interface PostgresHostPoolOptions {
    *
    * @example
    * ```ts
-   * pool: new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 })
+   * import pg from 'pg'
+   *
+   * postgresStorage({ pool: new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 }) })
    * ```
    */
   pool: PgPool

@@ -17,6 +17,8 @@ export interface SqliteDatabase {
    *
    * @example
    * ```ts
+   * import Database from 'better-sqlite3'
+   *
    * new Database(':memory:').memory // true
    * ```
    */
@@ -27,7 +29,7 @@ export interface SqliteDatabase {
    *
    * @example
    * ```ts
-   * database.exec('BEGIN')
+   * database.prepare('BEGIN').run([])
    * database.inTransaction // true
    * ```
    */
@@ -114,7 +116,7 @@ export interface SqliteStatement {
  *
  * @example
  * ```ts
- * const { changes, lastInsertRowid }: SqliteRunResult = statement.run(['sale'])
+ * const { changes, lastInsertRowid }: SqliteRunResult = database.prepare('insert into tag (name) values (?)').run(['sale'])
  * ```
  */
 export interface SqliteRunResult {

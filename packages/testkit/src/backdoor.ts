@@ -20,11 +20,11 @@ export type BackdoorRow = Record<string, unknown>
  * ```ts
  * import Database from 'better-sqlite3'
  *
- * const database = new Database(filename)
+ * const database = new Database('shop.db') // the file the adapter under test writes
  * const backdoor: Backdoor = {
  *   async query(sql, parameters = []) {
  *     const statement = database.prepare(sql)
- *     if (statement.reader) return statement.all(parameters)
+ *     if (statement.reader) return statement.all(parameters) as BackdoorRow[]
  *     statement.run(parameters)
  *     return []
  *   },
@@ -36,7 +36,7 @@ export type BackdoorRow = Record<string, unknown>
  * import pg from 'pg'
  * import { numberedParameters } from '@cartwright/testkit'
  *
- * const pool = new pg.Pool({ connectionString: url })
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL })
  * const backdoor: Backdoor = {
  *   query: async (sql, parameters = []) => (await pool.query(numberedParameters(sql), [...parameters])).rows,
  * }
@@ -49,7 +49,10 @@ export interface Backdoor {
    *
    * @example
    * ```ts
-   * const [row] = await backdoor.query('select title from cw_products where id = ?', [productId])
+   * async function storedTitle(backdoor: Backdoor, productId: string): Promise<unknown> {
+   *   const [row] = await backdoor.query('select title from cw_products where id = ?', [productId])
+   *   return row?.title
+   * }
    * ```
    */
   query(sql: string, parameters?: readonly unknown[]): Promise<BackdoorRow[]>

@@ -25,6 +25,7 @@ export interface ConformanceSkip {
  *
  * @example
  * ```ts
+ * const suite = storageConformance({ name: 'my adapter', setup: freshTarget })
  * for (const c of suite.cases) if (!c.skip) await c.run()
  * ```
  */
@@ -48,7 +49,7 @@ export interface ConformanceCase {
  * ```ts
  * import { describe, it } from 'vitest'
  *
- * suite.register({ describe, it })
+ * storageConformance({ name: 'my adapter', setup: freshTarget }).register({ describe, it })
  * ```
  */
 export interface ConformanceSuite {

@@ -22,10 +22,12 @@ const PREFIX = '[cartwright:testkit]'
  *
  * @example
  * ```ts
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
+ *
  * const target: StorageTarget = {
  *   adapter: sqliteStorage({ database }),
- *   backdoor: { query: async (sql, params = []) => database.prepare(sql).all(params) },
- *   teardown: () => database.close(),
+ *   backdoor: { query: async (sql, params = []) => database.prepare(sql).all(params) as BackdoorRow[] },
+ *   teardown: () => void database.close(),
  * }
  * ```
  */
@@ -48,7 +50,7 @@ export interface StorageTarget {
  * ```ts
  * const options: StorageConformanceOptions = {
  *   name: 'postgres',
- *   setup: freshPostgresTarget,
+ *   setup: freshTarget,
  *   concurrency: { writers: 4 },
  *   skip: [{ reason: 'why', tests: ['outbox claiming'] }],
  * }
@@ -105,14 +107,8 @@ const GROUPS: StorageGroup[] = [
  *
  * storageConformance({
  *   name: 'my adapter',
- *   async setup() {
- *     const db = await createEmptyDatabase()
- *     return {
- *       adapter: myStorage({ url: db.url }),
- *       backdoor: { query: (sql, params) => db.rawQuery(sql, params) },
- *       teardown: () => db.drop(),
- *     }
- *   },
+ *   // Per case: { adapter, backdoor, teardown } on a new, empty database (see StorageTarget).
+ *   setup: freshTarget,
  * }).register({ describe, it })
  * ```
  */

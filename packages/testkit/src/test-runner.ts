@@ -17,13 +17,15 @@ export type TestFunction = (name: string, fn: () => Promise<void>) => unknown
  * ```ts
  * import { describe, it } from 'vitest' // or: from 'node:test'
  *
- * suite.register({ describe, it })
+ * storageConformance({ name: 'my adapter', setup: freshTarget }).register({ describe, it })
  * ```
  *
  * @example
  * ```ts
  * // A runner without describe: titles become "suite > group > name".
- * suite.register({ it: (name, fn) => myRunner.add(name, fn), log: (line) => myRunner.note(line) })
+ * const tests: Array<{ name: string; fn: () => Promise<void> }> = []
+ * const suite = storageConformance({ name: 'my adapter', setup: freshTarget })
+ * suite.register({ it: (name, fn) => tests.push({ name, fn }), log: (line) => console.log(line) })
  * ```
  */
 export interface TestRunner {

@@ -43,7 +43,7 @@ const MAX_SHAPES = 32
  * plugins expect to see each query.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * const cartById = compiledQuery((db, $: { cartId: string }) => db.selectFrom('cw_carts').selectAll().where('id', '=', $.cartId))
  * const row = await cartById.first(tx, { cartId })
  * ```

@@ -55,8 +55,8 @@ export type PaymentOperationResult = { status: 'succeeded'; reference?: string }
  *
  * @example
  * ```ts
- * export function myGateway(options: MyOptions): PaymentProvider {
- *   const client = new MyGatewayClient(options.apiKey)
+ * export function myGateway(options: { apiKey: string }): PaymentProvider {
+ *   const client = createClient(options.apiKey) // your gateway's SDK
  *   return {
  *     id: 'my-gateway',
  *     capabilities: { capture: true, partialCapture: false, refund: true, void: true },

@@ -19,12 +19,15 @@ export interface DeliveryContext {
  *
  * @example
  * ```ts
- * const confirmation: DurableSubscriber = {
- *   id: 'order-confirmation-email',
- *   events: ['order.placed'],
- *   async handle(event) {
- *     if (event.type === 'order.placed') await mailer.send(event.id, event.payload.order.email)
- *   },
+ * export function orderConfirmation(mailer: { send(dedupKey: string, to: string): Promise<void> }): DurableSubscriber {
+ *   return {
+ *     id: 'order-confirmation-email',
+ *     events: ['order.placed'],
+ *     async handle(event) {
+ *       // Checking `type` narrows `payload`; the event id makes a repeated delivery send once.
+ *       if (event.type === 'order.placed') await mailer.send(event.id, event.payload.order.email)
+ *     },
+ *   }
  * }
  * ```
  */
@@ -51,8 +54,10 @@ export interface PluginContext {
  *   return {
  *     id: 'max-five-per-line',
  *     setup({ hooks }) {
- *       hooks.hook('cart.beforeAddItem', ({ quantity }) => {
- *         if (quantity > 5) throw new CommerceError('VETOED', 'At most 5 per line')
+ *       hooks.hook('cart.beforeAddItem', ({ cart, variantId, quantity }) => {
+ *         // `quantity` is the number being added: add what the line already holds.
+ *         const line = cart.lines.find((l) => l.variantId === variantId)
+ *         if ((line?.quantity ?? 0) + quantity > 5) throw new CommerceError('VETOED', 'At most 5 per line')
  *       })
  *     },
  *   }
@@ -67,7 +72,8 @@ export interface Plugin {
   readonly subscribers?: readonly DurableSubscriber[]
   /**
    * What the plugin needs from the providers it is composed with. `createCommerce` refuses to
-   * start, naming what is missing, when no configured provider offers it.
+   * start, naming what is missing, when any configured payment provider (or the storage
+   * adapter) lacks a required capability; see {@link PluginRequirements}.
    */
   readonly requires?: PluginRequirements
   /** Registers hooks and listeners. Called once by `createCommerce`. */

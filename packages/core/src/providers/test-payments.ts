@@ -65,8 +65,10 @@ type Entry = AuthorizeResult | PaymentOperationResult
  *
  * @example
  * ```ts
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
+ *
  * const payments = testPayments()
- * const commerce = await createCommerce({ storage, payments: [payments] })
+ * const commerce = await createCommerce({ storage: sqliteStorage({ filename: ':memory:' }), payments: [payments] })
  * payments.script('decline') // the next authorization is declined
  * ```
  */

@@ -337,6 +337,7 @@ const setLineQuantity = compiledQuery((db, $: { lineId: string; quantity: number
  * cart = await commerce.carts.update(cart.id, { email: 'ada@example.com', shippingAddress })
  * const [option] = await commerce.carts.listShippingOptions(cart.id)
  * cart = await commerce.carts.setShippingOption(cart.id, option.id)
+ * if (!option) throw new Error('no shipping to this address')
  * cart.totals.total // minor units
  * ```
  */

@@ -213,6 +213,11 @@ async function settleStock(rt: Runtime, tx: Tx, owner: { cartId: string } | { or
  * await commerce.inventory.available(variantId) // 10
  * ```
  */
+ * Where a checkout takes a variant's stock from: the first location, by `priority` (lowest
+ * first), that can ship the whole quantity ships all of it; only when none can is the quantity
+ * split over locations in priority order. One shipment wins over priority: with Berlin
+ * (priority 0) holding 2 and Paris (priority 1) holding 5, 3 units all come from Paris.
+ *
 export class InventoryService {
   readonly #rt: Runtime
   /** @internal Services are made by `createCommerce`. */
@@ -220,7 +225,10 @@ export class InventoryService {
     this.#rt = rt
   }
 
-  /** Creates a stock location. Lower `priority` is shipped from first. */
+  /**
+   * Creates a stock location. Lower `priority` comes first, but a location that can ship a
+   * variant's whole quantity is preferred over splitting it (see {@link InventoryService}).
+   */
   async createLocation(input: z.input<typeof locationSchema>): Promise<StockLocation> {
     const data = parseInput(locationSchema, input, 'stock location')
     const rt = this.#rt
