@@ -336,8 +336,8 @@ const setLineQuantity = compiledQuery((db, $: { lineId: string; quantity: number
  * cart = await commerce.carts.addItem(cart.id, { variantId, quantity: 1 })
  * cart = await commerce.carts.update(cart.id, { email: 'ada@example.com', shippingAddress })
  * const [option] = await commerce.carts.listShippingOptions(cart.id)
- * cart = await commerce.carts.setShippingOption(cart.id, option.id)
  * if (!option) throw new Error('no shipping to this address')
+ * cart = await commerce.carts.setShippingOption(cart.id, option.id)
  * cart.totals.total // minor units
  * ```
  */

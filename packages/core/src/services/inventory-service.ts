@@ -206,6 +206,11 @@ async function settleStock(rt: Runtime, tx: Tx, owner: { cartId: string } | { or
  * Stock locations and stock levels. `available = onHand - reserved` is never negative:
  * the database enforces it with a CHECK constraint as well as every write's condition.
  *
+ * Where a checkout takes a variant's stock from: the first location, by `priority` (lowest
+ * first), that can ship the whole quantity ships all of it; only when none can is the quantity
+ * split over locations in priority order. One shipment wins over priority: with Berlin
+ * (priority 0) holding 2 and Paris (priority 1) holding 5, 3 units all come from Paris.
+ *
  * @example
  * ```ts
  * const warehouse = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
@@ -213,11 +218,6 @@ async function settleStock(rt: Runtime, tx: Tx, owner: { cartId: string } | { or
  * await commerce.inventory.available(variantId) // 10
  * ```
  */
- * Where a checkout takes a variant's stock from: the first location, by `priority` (lowest
- * first), that can ship the whole quantity ships all of it; only when none can is the quantity
- * split over locations in priority order. One shipment wins over priority: with Berlin
- * (priority 0) holding 2 and Paris (priority 1) holding 5, 3 units all come from Paris.
- *
 export class InventoryService {
   readonly #rt: Runtime
   /** @internal Services are made by `createCommerce`. */
