@@ -18,6 +18,7 @@ import { CatalogService } from './services/catalog-service.js'
 import { CheckoutService } from './services/checkout-service.js'
 import { InventoryService } from './services/inventory-service.js'
 import { OrderService } from './services/order-service.js'
+import { RetentionService, retentionOptionsSchema, type RetentionOptions } from './services/retention-service.js'
 import { pointRunner, type TestPoints } from './test-points.js'
 import { parseOptions } from './validation.js'
 
@@ -38,6 +39,11 @@ export interface CommerceOptions {
   onListenerError?: ListenerErrorHandler
   /** Run migrations at start (default true). */
   migrate?: boolean
+  /**
+   * Retention: the policy `commerce.retention.prune()` applies, and whether to prune
+   * automatically (`intervalMs`; off by default).
+   */
+  retention?: RetentionOptions
   /** Clock, for tests. */
   now?: () => Date
   /**
@@ -66,6 +72,7 @@ const optionsSchema = z.object({
   checkoutLeaseMs: z.number().int().min(1000).max(600_000).default(30_000),
   onListenerError: z.custom<ListenerErrorHandler>((v) => typeof v === 'function').optional(),
   migrate: z.boolean().default(true),
+  retention: retentionOptionsSchema.default({}),
   now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
   testPoints: z.record(z.string(), z.custom<(context: unknown) => unknown>((v) => typeof v === 'function')).optional(),
 })
@@ -85,6 +92,8 @@ export interface Commerce {
   readonly hooks: HookRegistry
   /** Durable deliveries: drain, inspect dead letters, retry. */
   readonly outbox: Outbox
+  /** Removes delivered events, abandoned carts and declined attempts by a retention policy. */
+  readonly retention: RetentionService
   /** The kysely instance over core's tables, for plugins and advanced queries. */
   readonly db: Kysely<CoreDatabase>
   /** Stops the dispatcher and closes storage. */
@@ -190,6 +199,8 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
   outbox = new Outbox(rt, config.outbox)
   for (const plugin of config.plugins) await plugin.setup?.({ hooks, events })
   outbox.start()
+  const retention = new RetentionService(rt, config.retention)
+  retention.start()
 
   let closed: Promise<void> | null = null
   return {
@@ -201,9 +212,11 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     events,
     hooks,
     outbox,
+    retention,
     db,
     close() {
       closed ??= (async () => {
+        await retention.stop()
         await outbox!.stop()
         await db.destroy()
       })()

@@ -24,3 +24,10 @@ export { InventoryService } from './services/inventory-service.js'
 export { CartService, type CreateCartInput, type UpdateCartInput, type ShippingOption } from './services/cart-service.js'
 export { CheckoutService, type CompleteCheckoutInput } from './services/checkout-service.js'
 export { OrderService } from './services/order-service.js'
+export {
+  RetentionService,
+  defaultRetentionPolicy,
+  type RetentionPolicy,
+  type RetentionOptions,
+  type PruneResult,
+} from './services/retention-service.js'

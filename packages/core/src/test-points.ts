@@ -19,6 +19,8 @@ export interface TestPoints {
   'payment.operation.before': (context: { paymentId: string; operationId: string; kind: 'capture' | 'void' | 'refund' }) => void | Promise<void>
   /** After the gateway answered a capture, void or refund, before the answer is recorded. */
   'payment.operation.answered': (context: { paymentId: string; operationId: string; kind: 'capture' | 'void' | 'refund' }) => void | Promise<void>
+  /** In `retention.prune()`, after a batch of removable rows was found and before the transaction that re-checks and removes them. */
+  'retention.batch.found': (context: { kind: 'outbox' | 'payments' | 'reservations' | 'carts'; ids: string[] }) => void | Promise<void>
 }
 
 export type TestPointName = keyof TestPoints
