@@ -12,12 +12,14 @@ import type { ShippingProvider } from './ports/shipping-provider.js'
 import type { StorageAdapter } from './ports/storage-adapter.js'
 import type { TaxProvider } from './ports/tax-provider.js'
 import { noTax } from './providers/fixed-rate-tax.js'
+import { checkProviders } from './provider-checks.js'
 import type { Runtime } from './runtime.js'
 import { CartService } from './services/cart-service.js'
 import { CatalogService } from './services/catalog-service.js'
 import { CheckoutService } from './services/checkout-service.js'
 import { InventoryService } from './services/inventory-service.js'
 import { OrderService } from './services/order-service.js'
+import { PaymentService } from './services/payment-service.js'
 import { RetentionService, retentionOptionsSchema, type RetentionOptions } from './services/retention-service.js'
 import { pointRunner, type TestPoints } from './test-points.js'
 import { parseOptions } from './validation.js'
@@ -57,13 +59,10 @@ const optionsSchema = z.object({
   storage: z.custom<StorageAdapter>((v) => typeof v === 'object' && v !== null && typeof (v as StorageAdapter).createDialect === 'function', {
     message: 'pass a storage adapter such as sqliteStorage()',
   }),
-  payments: z
-    .array(z.custom<PaymentProvider>((v) => typeof (v as PaymentProvider)?.authorize === 'function', { message: 'not a payment provider' }))
-    .default([]),
-  shipping: z
-    .array(z.custom<ShippingProvider>((v) => typeof (v as ShippingProvider)?.quote === 'function', { message: 'not a shipping provider' }))
-    .default([]),
-  tax: z.custom<TaxProvider>((v) => typeof (v as TaxProvider)?.calculate === 'function', { message: 'not a tax provider' }).optional(),
+  // Providers are checked member by member by checkProviders, which names each one and what it lacks.
+  payments: z.array(z.custom<PaymentProvider>()).default([]),
+  shipping: z.array(z.custom<ShippingProvider>()).default([]),
+  tax: z.custom<TaxProvider>().optional(),
   plugins: z.array(z.custom<Plugin>((v) => typeof (v as Plugin)?.id === 'string', { message: 'not a plugin' })).default([]),
   subscribers: z
     .array(z.custom<DurableSubscriber>((v) => typeof (v as DurableSubscriber)?.handle === 'function', { message: 'not a subscriber' }))
@@ -86,6 +85,8 @@ export interface Commerce {
   readonly carts: CartService
   readonly checkout: CheckoutService
   readonly orders: OrderService
+  /** Payments and their captures, voids and refunds (read-only), and recovery of operations left pending. */
+  readonly payments: PaymentService
   /** After-commit events. */
   readonly events: EventBus
   /** Ordered, awaited interceptors. */
@@ -149,18 +150,12 @@ function checkRequirements(plugins: Plugin[], payments: PaymentProvider[], shipp
  */
 export async function createCommerce(options: CommerceOptions): Promise<Commerce> {
   const config = parseOptions(optionsSchema, options, 'cartwright')
+  checkProviders(config.payments, config.shipping, config.tax)
   unique('payment providers', config.payments.map((p) => p.id))
   unique('shipping providers', config.shipping.map((p) => p.id))
   unique('plugins', config.plugins.map((p) => p.id))
   const subscribers = [...config.subscribers, ...config.plugins.flatMap((p) => p.subscribers ?? [])]
   unique('durable subscribers', subscribers.map((s) => s.id))
-  for (const provider of config.payments) {
-    for (const op of ['capture', 'void', 'refund'] as const) {
-      if (provider.capabilities?.[op] && typeof provider[op] !== 'function') {
-        throw new CommerceError('CONFIGURATION', `[cartwright] payment provider ${provider.id} claims the ${op} capability but has no ${op}() method`)
-      }
-    }
-  }
 
   checkRequirements(config.plugins, config.payments, config.shipping, config.storage)
   const storage = config.storage
@@ -209,6 +204,7 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     carts: new CartService(rt),
     checkout: new CheckoutService(rt),
     orders: new OrderService(rt),
+    payments: new PaymentService(rt),
     events,
     hooks,
     outbox,
@@ -218,6 +214,8 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
       closed ??= (async () => {
         await retention.stop()
         await outbox!.stop()
+        // From here every service answers INVALID_STATE instead of the driver's "destroyed" error.
+        rt.closed = true
         await db.destroy()
       })()
       return closed

@@ -1,5 +1,5 @@
 import mitt, { type Emitter } from 'mitt'
-import type { InventoryLevel, Order, Payment, Product } from './types.js'
+import type { InventoryLevel, Order, Payment, PaymentOperation, Product } from './types.js'
 
 /**
  * Every event Cartwright emits, by name. Payloads are plain JSON: the same object is
@@ -18,11 +18,16 @@ export interface CommerceEvents {
   'order.placed': { order: Order }
   'order.canceled': { orderId: string; number: number; reason: string | null }
   'order.fulfilled': { orderId: string; number: number }
+  /** Fulfilled with its payment captured. */
+  'order.completed': { orderId: string; number: number }
   'payment.authorized': { payment: Payment }
-  'payment.captured': { payment: Payment }
-  'payment.voided': { payment: Payment }
-  'payment.refunded': { payment: Payment; amount: number }
+  /** `amount` was captured now; `operationId` is null for a capture at authorization. */
+  'payment.captured': { payment: Payment; amount: number; operationId: string | null }
+  'payment.voided': { payment: Payment; operationId: string }
+  'payment.refunded': { payment: Payment; amount: number; operationId: string }
   'payment.declined': { cartId: string; paymentId: string; reason: string }
+  /** The gateway refused a capture, void or refund; nothing moved. */
+  'payment.operation_failed': { operation: PaymentOperation }
 }
 
 export type CommerceEventName = keyof CommerceEvents

@@ -6,7 +6,8 @@ export type * from './types.js'
 export { addressSchema, type Address } from './validation.js'
 export { EventBus, type CommerceEvents, type CommerceEventName, type StoredEvent, type ListenerErrorHandler } from './events.js'
 export { HookRegistry, type CommerceHooks, type CommerceHookName } from './hooks.js'
-export { Outbox, type OutboxOptions, type Delivery } from './outbox.js'
+export { Outbox, type OutboxOptions, type Delivery, type ListDeliveriesInput, type DrainInput } from './outbox.js'
+export type { PageInput } from './paging.js'
 export { allocateStock, type LevelSnapshot, type LevelAllocation, type Shortage } from './allocation.js'
 export { computeTotals, lineDiscounts, type PricedLine } from './totals.js'
 export type * from './db/database.js'
@@ -19,11 +20,34 @@ export type * from './ports/plugin.js'
 export { testPayments, type TestPayments, type TestPaymentsOptions, type TestOutcome, type TestGatewayCall } from './providers/test-payments.js'
 export { flatRateShipping, type FlatRateShippingOptions } from './providers/flat-rate-shipping.js'
 export { fixedRateTax, noTax, type FixedRateTaxOptions } from './providers/fixed-rate-tax.js'
-export { CatalogService, type CreateProductInput, type UpdateProductInput, type VariantInput, type PriceInput } from './services/catalog-service.js'
-export { InventoryService } from './services/inventory-service.js'
-export { CartService, type CreateCartInput, type UpdateCartInput, type ShippingOption } from './services/cart-service.js'
-export { CheckoutService, type CompleteCheckoutInput } from './services/checkout-service.js'
-export { OrderService } from './services/order-service.js'
+export {
+  CatalogService,
+  type CreateProductInput,
+  type UpdateProductInput,
+  type VariantInput,
+  type PriceInput,
+  type ListProductsInput,
+  type UpdateVariantInput,
+} from './services/catalog-service.js'
+export { InventoryService, type CreateLocationInput, type SetStockInput, type AdjustStockInput } from './services/inventory-service.js'
+export {
+  CartService,
+  type CreateCartInput,
+  type UpdateCartInput,
+  type AddItemInput,
+  type UpdateItemInput,
+  type ShippingOption,
+} from './services/cart-service.js'
+export { CheckoutService, type CompleteCheckoutInput, type RecoverCheckoutsInput } from './services/checkout-service.js'
+export {
+  OrderService,
+  type ListOrdersInput,
+  type CaptureInput,
+  type VoidInput,
+  type RefundInput,
+  type CancelInput,
+} from './services/order-service.js'
+export { PaymentService, type ListPaymentsInput, type RecoverPaymentsInput } from './services/payment-service.js'
 export {
   RetentionService,
   defaultRetentionPolicy,

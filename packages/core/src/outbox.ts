@@ -5,7 +5,7 @@ import { notFound } from './errors.js'
 import { iso, isoOrNull } from './db/rows.js'
 import { newId } from './ids.js'
 import type { DurableSubscriber } from './ports/plugin.js'
-import { read, transact, type Runtime } from './runtime.js'
+import { engineClosed, read, transact, type Runtime } from './runtime.js'
 import { parseArg, parseInput } from './validation.js'
 
 /** Dispatcher settings: how often to poll, how long a claim lasts, how retries back off. */
@@ -37,6 +37,12 @@ export const outboxOptionsSchema = z.strictObject({
 })
 
 const listSchema = z.strictObject({ status: z.enum(['pending', 'delivered', 'dead']).optional(), limit: z.number().int().min(1).max(1000).default(100) })
+const drainSchema = z.strictObject({ timeoutMs: z.number().int().min(0).max(3_600_000).default(30_000) })
+
+/** Input of `outbox.list`: deliveries of one status (default all), at most `limit` (1–1000, default 100). */
+export type ListDeliveriesInput = z.input<typeof listSchema>
+/** Input of `outbox.drain`: how long to keep delivering, in ms (default 30 000, at most an hour). */
+export type DrainInput = z.input<typeof drainSchema>
 const deliveryIdSchema = z.number().int().min(1)
 
 /** A delivery of one event to one durable subscriber, as shown by the admin API. */
@@ -138,6 +144,8 @@ export class Outbox {
    */
   async runOnce(): Promise<number> {
     const rt = this.#rt
+    // Said even when there is nothing to deliver, as every other call does after close().
+    if (rt.closed) throw engineClosed()
     const now = rt.now()
     const stamp = now.toISOString()
     const lease = new Date(now.getTime() + this.#options.leaseMs).toISOString()
@@ -227,8 +235,9 @@ export class Outbox {
    * Delivers until nothing is due now (retries scheduled later are left), or `timeoutMs` passes.
    * Returns the number of deliveries attempted.
    */
-  async drain(options: { timeoutMs?: number } = {}): Promise<number> {
-    const deadline = Date.now() + (options.timeoutMs ?? 30_000)
+  async drain(options: DrainInput = {}): Promise<number> {
+    const { timeoutMs } = parseInput(drainSchema, options, 'drain')
+    const deadline = Date.now() + timeoutMs
     let total = 0
     for (;;) {
       const handled = await this.runOnce()
@@ -238,7 +247,7 @@ export class Outbox {
   }
 
   /** Deliveries by status (`pending`, `delivered` or `dead`), oldest first. */
-  async list(input: { status?: Delivery['status']; limit?: number } = {}): Promise<Delivery[]> {
+  async list(input: ListDeliveriesInput = {}): Promise<Delivery[]> {
     const data = parseInput(listSchema, input, 'delivery list')
     const rows = await read(this.#rt, (db) => {
       let q = db

@@ -32,6 +32,8 @@ export interface Runtime {
   onDeliveriesWritten: () => void
   /** Test points (`CommerceOptions.testPoints`); null in production. */
   point: RunPoint | null
+  /** Set by `commerce.close()`: every later read or write is refused with {@link engineClosed}. */
+  closed?: boolean
 }
 
 interface PendingEvent {
@@ -61,6 +63,7 @@ export interface TransactOptions {
  * `STORAGE` error with `details.outcomeUnknown`. What escapes is always a `CommerceError`.
  */
 export async function transact<T>(rt: Runtime, work: (tx: Tx, emit: Emit) => Promise<T>, options: TransactOptions = {}): Promise<T> {
+  if (rt.closed) throw engineClosed()
   for (let attempt = 0; ; attempt++) {
     const pending: PendingEvent[] = []
     const emit: Emit = (type, payload) => {
@@ -100,6 +103,8 @@ export async function transact<T>(rt: Runtime, work: (tx: Tx, emit: Emit) => Pro
 /** Wraps a driver error as a `CommerceError` (`STORAGE`, retryable when the adapter says so). */
 export function storageError(rt: Runtime, error: unknown): CommerceError {
   if (isCommerceError(error)) return error
+  // A call that was under way when the engine closed: the driver is gone, and that is the reason.
+  if (rt.closed) return engineClosed(error)
   const retryable = rt.storage.isRetryable(error)
   return new CommerceError(
     'STORAGE',
@@ -108,8 +113,20 @@ export function storageError(rt: Runtime, error: unknown): CommerceError {
   )
 }
 
+/**
+ * `INVALID_STATE`: the engine was closed (`commerce.close()`), so its storage is gone. Every
+ * service answers this instead of the driver's own message.
+ */
+export function engineClosed(cause?: unknown): CommerceError {
+  return new CommerceError('INVALID_STATE', 'This engine was closed (commerce.close()); create a new one to continue', {
+    cause,
+    details: { closed: true },
+  })
+}
+
 /** Runs a read outside a transaction, wrapping driver errors. */
 export async function read<T>(rt: Runtime, work: (db: Db) => Promise<T>): Promise<T> {
+  if (rt.closed) throw engineClosed()
   try {
     return await work(rt.db)
   } catch (error) {

@@ -11,6 +11,8 @@ import type { Tx } from './db/database.js'
 export interface TestPoints {
   /** In the checkout's claim transaction, after stock was planned and before it is written. */
   'checkout.claim.planned': (context: { cartId: string; paymentId: string; tx: Tx }) => void | Promise<void>
+  /** In a cart change, after the changed cart was priced and before the transaction that writes it if the cart's version has not moved. */
+  'cart.change.priced': (context: { cartId: string; attempt: number }) => void | Promise<void>
   /** Before the gateway is asked to authorize a checkout's payment. */
   'checkout.authorize.before': (context: { cartId: string; paymentId: string }) => void | Promise<void>
   /** In the placement transaction, after the payment row was read and before the order is written. */

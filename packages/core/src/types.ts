@@ -128,21 +128,48 @@ export interface Cart {
   lines: CartLine[]
   adjustments: Adjustment[]
   totals: Totals
+  /**
+   * Null when the cart's amounts were computed. Otherwise why they could not be: they would pass
+   * 2^53 − 1 minor units, the largest exact amount, which a stored cart reaches only when a price
+   * or tax rate rises under lines already in it. Such a cart is still returned, with its lines'
+   * quantities and unit prices, every amount 0 and no shipping method; it accepts only changes that
+   * lower or remove lines, and `checkout.complete` refuses it with `INVALID_STATE`.
+   */
+  pricingProblem: string | null
   orderId: string | null
   createdAt: string
   updatedAt: string
 }
 
+/**
+ * `placed` until it is either `canceled`, or `completed`: fulfilled in full with its payment
+ * captured (refunds may still follow).
+ */
 export type OrderStatus = 'placed' | 'canceled' | 'completed'
+/**
+ * Where a payment stands, from what the gateway confirmed:
+ * - `pending`: being authorized (a checkout in flight);
+ * - `authorized`: money held, nothing captured yet;
+ * - `partially_captured`: part of the authorization captured. With a provider that captures once
+ *   (most gateways), the rest was released and no further capture is possible; with a
+ *   `multiCapture` provider more can be captured, up to the authorized amount;
+ * - `captured`: the whole authorization captured;
+ * - `partially_refunded` / `refunded`: part or all of the captured amount given back;
+ * - `voided`: the authorization released without capturing;
+ * - `declined`: the gateway refused the authorization.
+ *
+ * Money in flight (a capture, void or refund sent but not yet confirmed) does not change the
+ * status: see the payment's operations (`commerce.payments.get`).
+ */
 export type PaymentStatus =
   | 'pending'
   | 'authorized'
+  | 'partially_captured'
   | 'captured'
   | 'partially_refunded'
   | 'refunded'
   | 'voided'
   | 'declined'
-  | 'canceling'
 export type FulfillmentStatus = 'unfulfilled' | 'fulfilled'
 
 /** An order line: a snapshot of what was bought, at the price paid. */
@@ -164,6 +191,43 @@ export interface Payment {
   failure: string | null
   createdAt: string
   updatedAt: string
+}
+
+/** What a payment operation does at the gateway. */
+export type PaymentOperationKind = 'capture' | 'void' | 'refund'
+
+/**
+ * `pending`: sent, or about to be, and not yet answered (a lost response stays pending until the
+ * operation is retried or recovered); `succeeded`: the gateway moved the money; `failed`: the
+ * gateway refused, and nothing moved.
+ */
+export type PaymentOperationStatus = 'pending' | 'succeeded' | 'failed'
+
+/** One capture, void or refund of a payment, as sent to the gateway. */
+export interface PaymentOperation {
+  id: string
+  paymentId: string
+  orderId: string | null
+  kind: PaymentOperationKind
+  /** Minor units; for a void, the amount released. */
+  amount: number
+  status: PaymentOperationStatus
+  /** The caller's idempotency key (the operation's id when none was given). */
+  idempotencyKey: string
+  /** The key sent to the gateway, the same on every retry of this operation. */
+  gatewayKey: string
+  reason: string | null
+  /** The gateway's reference for the operation, once it succeeded. */
+  reference: string | null
+  /** Why the gateway refused, for a failed operation. */
+  failure: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** A payment with every capture, void and refund sent for it, oldest first. */
+export interface PaymentDetails extends Payment {
+  operations: PaymentOperation[]
 }
 
 /** A placed order. Its `totals` have the same shape as a cart's. */

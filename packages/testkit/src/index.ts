@@ -2,3 +2,21 @@ export { storageConformance, type StorageConformanceOptions, type StorageTarget 
 export { numberedParameters, type Backdoor, type BackdoorRow } from './backdoor.js'
 export type { ConformanceCase, ConformanceSkip, ConformanceSuite } from './conformance-suite.js'
 export type { TestFunction, TestRunner } from './test-runner.js'
+export {
+  testGateway,
+  type TestGateway,
+  type TestGatewayOptions,
+  type GatewayBehaviour,
+  type GatewayCall,
+  type GatewayCharge,
+  type GatewayOperation,
+} from './payments/test-gateway.js'
+export {
+  runPaymentRounds,
+  checkPaymentBooks,
+  randomPaymentRounds,
+  type PaymentRound,
+  type PaymentStep,
+  type StepKey,
+  type StepOutcome,
+} from './payments/payment-scenario.js'

@@ -111,6 +111,23 @@ export interface PaymentTable {
   updated_at: Timestamp
 }
 
+export interface PaymentOperationTable {
+  id: string
+  payment_id: string
+  order_id: string | null
+  kind: string
+  amount: number
+  status: string
+  idempotency_key: string
+  gateway_key: string
+  reason: string | null
+  reference: string | null
+  failure: string | null
+  lease_until: Timestamp | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
 export interface OrderTable {
   id: string
   number: number
@@ -188,6 +205,7 @@ export interface CoreDatabase {
   cw_carts: CartTable
   cw_cart_lines: CartLineTable
   cw_payments: PaymentTable
+  cw_payment_operations: PaymentOperationTable
   cw_orders: OrderTable
   cw_order_lines: OrderLineTable
   cw_outbox: OutboxTable

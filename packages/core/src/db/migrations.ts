@@ -1,6 +1,7 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import { CommerceError } from '../errors.js'
 import type { SqlFamily } from '../ports/storage-adapter.js'
+import { paymentOperations } from './migration-0002-payment-operations.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -235,6 +236,7 @@ const initial: CommerceMigration = {
 /** Core's migrations, in order. Names are permanent once released. */
 export const coreMigrations: Record<string, CommerceMigration> = {
   '0001_initial': initial,
+  '0002_payment_operations': paymentOperations,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {
@@ -273,8 +275,13 @@ export async function migrateToLatest(
   const { error, results } = await migrator.migrateToLatest()
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')
-    throw new CommerceError('STORAGE', `Migration ${failed?.migrationName ?? ''} of ${owner} failed: ${String((error as Error)?.message ?? error)}`, {
+    const reason = String((error as Error)?.message ?? error)
+    // Without a failed migration the storage failed before any ran: opening it, or reading the history.
+    /*MUTANT*/const message = true ? `Migration ${failed.migrationName} of ${owner} failed: ${reason}`
+      : `Could not migrate ${owner}'s tables: the storage failed before any migration ran (opening the database or reading cw_migrations${suffix}): ${reason}`
+    throw new CommerceError('STORAGE', message, {
       cause: error,
+      details: { owner, migration: failed?.migrationName ?? null },
     })
   }
 }

@@ -4,6 +4,11 @@ export interface PaymentCapabilities {
   capture: boolean
   /** Capture less than the authorized amount. */
   partialCapture: boolean
+  /**
+   * Capture an authorization several times, up to its amount (for shipping in parts). Without it,
+   * an authorization is captured once: a partial capture releases the rest, as most gateways do.
+   */
+  multiCapture?: boolean
   /** Refund captured money, wholly or in part. */
   refund: boolean
   /** Void an authorization that was not captured. */
@@ -38,14 +43,24 @@ export type AuthorizeResult =
 /** Input to capture, void and refund: the gateway reference from the authorization. */
 export interface PaymentOperationInput {
   paymentId: string
+  /** Cartwright's id of this capture, void or refund. */
+  operationId: string
   reference: string
-  /** Key unique to this operation on this payment; repeated on retry. */
+  /**
+   * Key unique to this one operation, repeated on every retry of it: a gateway that sees it again
+   * must answer as it did the first time, not move money twice.
+   */
   idempotencyKey: string
+  /** Minor units: to capture, to refund, or (for a void) the authorization released. */
   amount: number
   currency: string
 }
 
-/** The gateway's answer to capture, void or refund. */
+/**
+ * The gateway's answer to capture, void or refund. `failed` means the gateway refused and nothing
+ * moved. A provider that cannot tell (a timeout, a lost connection) must throw instead: the
+ * operation then stays pending and is sent again with the same key.
+ */
 export type PaymentOperationResult = { status: 'succeeded'; reference?: string } | { status: 'failed'; reason: string }
 
 /**

@@ -1,11 +1,11 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
-import { CommerceError, notFound, validationError } from '../errors.js'
+import { CommerceError, isCommerceError, notFound, validationError } from '../errors.js'
 import { compiledQuery } from '../db/compiled-query.js'
-import type { CartTable, Executor, Tx } from '../db/database.js'
+import type { CartTable, Executor, Timestamp, Tx } from '../db/database.js'
 import { iso, json, parseJson } from '../db/rows.js'
 import { newId } from '../ids.js'
-import { multiplyAmount } from '../money.js'
+import { multiplyAmount, sumAmounts } from '../money.js'
 import type { ShippingQuote } from '../ports/shipping-provider.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
 import { computeTotals, lineDiscounts } from '../totals.js'
@@ -34,6 +34,10 @@ const updateCartSchema = z.strictObject({
 export type CreateCartInput = z.input<typeof createCartSchema>
 /** Input of `carts.update`. */
 export type UpdateCartInput = z.input<typeof updateCartSchema>
+/** Input of `carts.addItem`: the variant and how many units to add to its line. */
+export type AddItemInput = z.input<typeof addItemSchema>
+/** Input of `carts.updateItem`: the line's new quantity (0 removes it). */
+export type UpdateItemInput = z.input<typeof updateItemSchema>
 
 /** A shipping option offered for a cart: `id` is what `carts.setShippingOption` takes. */
 export interface ShippingOption extends ShippingQuote {
@@ -51,19 +55,19 @@ interface LineRow {
   manage_inventory: number
   title: string
   product_status: string
+  created_at: Timestamp
 }
+
+/** @internal A cart line as loaded: its variant, its price tiers in the cart's currency, and the unit price for its quantity. */
+export type LoadedLine = LineRow & { unitPrice: number | null; tiers: Price[] }
 
 /** @internal A cart as loaded from storage, before totals. */
 export interface LoadedCart {
   row: CartTable
-  lines: Array<LineRow & { unitPrice: number | null }>
+  lines: LoadedLine[]
 }
 
 const cartById = compiledQuery((db, $: { cartId: string }) => db.selectFrom('cw_carts').selectAll().where('id', '=', $.cartId))
-
-const cartByIdForUpdate = compiledQuery((db, $: { cartId: string }) =>
-  db.selectFrom('cw_carts').selectAll().where('id', '=', $.cartId).forUpdate(),
-)
 
 /** A cart's lines with their variant and product: one row per price tier in `currency`, one with null tier columns when there is none. */
 const cartLinesWithPrices = compiledQuery((db, $: { cartId: string; currency: string }) =>
@@ -83,6 +87,7 @@ const cartLinesWithPrices = compiledQuery((db, $: { cartId: string; currency: st
       'v.manage_inventory',
       'p.title',
       'p.status as product_status',
+      'l.created_at',
       'pr.amount',
       'pr.min_quantity',
     ])
@@ -92,8 +97,8 @@ const cartLinesWithPrices = compiledQuery((db, $: { cartId: string; currency: st
 )
 
 /** @internal Loads a cart and its lines with current prices. */
-export async function loadCart(db: Executor, cartId: string, lock = false, rowLocks = false): Promise<LoadedCart | null> {
-  const row = await (lock && rowLocks ? cartByIdForUpdate : cartById).first(db, { cartId })
+export async function loadCart(db: Executor, cartId: string): Promise<LoadedCart | null> {
+  const row = await cartById.first(db, { cartId })
   if (!row) return null
   return { row, lines: await loadLines(db, cartId, row.currency) }
 }
@@ -122,7 +127,9 @@ async function loadLines(db: Executor, cartId: string, currency: string): Promis
       manage_inventory: r.manage_inventory,
       title: r.title,
       product_status: r.product_status,
+      created_at: r.created_at,
       unitPrice: unitPriceFor(tiers, currency, r.quantity),
+      tiers,
     })
   }
   return lines
@@ -133,7 +140,8 @@ export async function quoteShipping(rt: Runtime, cart: LoadedCart): Promise<Ship
   const address = parseJson<Address | null>(cart.row.shipping_address, null)
   if (!address) return []
   const items = cart.lines.map((l) => ({ variantId: l.variant_id, sku: l.sku, quantity: l.quantity, weightGrams: l.weight_grams }))
-  const subtotal = cart.lines.reduce((sum, l) => sum + multiplyAmount(l.unitPrice ?? 0, l.quantity), 0)
+  // Exact: a sum past 2^53 − 1 throws instead of handing the provider a rounded amount.
+  const subtotal = sumAmounts(cart.lines.map((l) => multiplyAmount(l.unitPrice ?? 0, l.quantity)))
   const weightGrams = items.reduce((sum, i) => sum + (i.weightGrams ?? 0) * i.quantity, 0)
   const options: ShippingOption[] = []
   for (const provider of rt.shipping) {
@@ -149,98 +157,160 @@ export async function quoteShipping(rt: Runtime, cart: LoadedCart): Promise<Ship
   return options
 }
 
-/** @internal Computes a cart's lines and totals on the server: prices, adjustments, shipping, tax. */
-export async function priceCart(rt: Runtime, cart: LoadedCart): Promise<Cart> {
-  const { row } = cart
-  const shippingAddress = parseJson<Address | null>(row.shipping_address, null)
-  let shippingMethod: ShippingMethod | null = null
-  if (row.shipping_option_id && shippingAddress && cart.lines.length) {
-    const option = (await quoteShipping(rt, cart)).find((o) => o.id === row.shipping_option_id)
-    if (option) {
-      shippingMethod = { id: option.id, provider: option.provider, name: option.name, amount: option.amount, ...(option.estimate ? { estimate: option.estimate } : {}) }
-    }
+/**
+ * Why a cart's amounts could not be computed: its arithmetic leaves the range of exact amounts,
+ * or the tax or shipping provider refused its amounts as invalid. Internal: `priceCart` turns it
+ * into the cart's `pricingProblem`.
+ */
+class Unpriceable extends Error {}
+
+/** Runs a step of pricing; an invalid amount (`VALIDATION` from money arithmetic or a provider) makes the cart unpriceable. */
+function exact<T>(step: () => T): T {
+  try {
+    return step()
+  } catch (error) {
+    throw unpriceable(error)
   }
-  const baseLines: CartLine[] = cart.lines.map((l) => ({
-    id: l.id,
-    variantId: l.variant_id,
-    productId: l.product_id,
-    sku: l.sku,
-    title: l.title,
-    variantTitle: l.variant_title,
-    quantity: l.quantity,
-    unitPrice: l.unitPrice ?? 0,
-    subtotal: multiplyAmount(l.unitPrice ?? 0, l.quantity),
-    discountTotal: 0,
-    taxTotal: 0,
-    total: 0,
-  }))
-  const shell: Cart = {
+}
+
+/** {@link exact} for a step that calls a provider. */
+async function exactAsync<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step()
+  } catch (error) {
+    throw unpriceable(error)
+  }
+}
+
+function unpriceable(error: unknown): unknown {
+  if (!isCommerceError(error, 'VALIDATION')) return error
+  return new Unpriceable(
+    `The cart cannot be priced: its amounts would pass 2^53 − 1 minor units, the largest exact amount (${error.message}); lower or remove lines`,
+    { cause: error },
+  )
+}
+
+/**
+ * @internal Computes a cart's lines and totals on the server: prices, adjustments, shipping, tax.
+ * A cart whose amounts cannot be computed exactly is returned with its `pricingProblem` set, every
+ * amount 0 and no shipping method, so that a stored cart is always readable (see `CartService`).
+ */
+export async function priceCart(rt: Runtime, cart: LoadedCart): Promise<Cart> {
+  try {
+    return await computeCart(rt, cart)
+  } catch (error) {
+    if (!(error instanceof Unpriceable)) throw error
+    const shell = cartShell(cart, null)
+    shell.pricingProblem = error.message
+    return shell
+  }
+}
+
+/** The cart with its lines at their unit prices and every amount 0. */
+function cartShell(cart: LoadedCart, shippingMethod: ShippingMethod | null): Cart {
+  const { row } = cart
+  return {
     id: row.id,
     currency: row.currency,
     status: row.status as Cart['status'],
     email: row.email,
     customerId: row.customer_id,
-    shippingAddress,
+    shippingAddress: parseJson<Address | null>(row.shipping_address, null),
     billingAddress: parseJson<Address | null>(row.billing_address, null),
     shippingMethod,
-    lines: baseLines,
+    lines: cart.lines.map((l) => ({
+      id: l.id,
+      variantId: l.variant_id,
+      productId: l.product_id,
+      sku: l.sku,
+      title: l.title,
+      variantTitle: l.variant_title,
+      quantity: l.quantity,
+      unitPrice: l.unitPrice ?? 0,
+      subtotal: 0,
+      discountTotal: 0,
+      taxTotal: 0,
+      total: 0,
+    })),
     adjustments: [],
     totals: { subtotal: 0, discountTotal: 0, shippingTotal: 0, taxTotal: 0, total: 0 },
+    pricingProblem: null,
     orderId: row.order_id,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   }
+}
+
+async function computeCart(rt: Runtime, cart: LoadedCart): Promise<Cart> {
+  const { row } = cart
+  let shippingMethod: ShippingMethod | null = null
+  if (row.shipping_option_id && row.shipping_address && cart.lines.length) {
+    const option = (await exactAsync(() => quoteShipping(rt, cart))).find((o) => o.id === row.shipping_option_id)
+    if (option) {
+      shippingMethod = { id: option.id, provider: option.provider, name: option.name, amount: option.amount, ...(option.estimate ? { estimate: option.estimate } : {}) }
+    }
+  }
+  const shell = cartShell(cart, shippingMethod)
+  const baseLines = shell.lines
+  for (const line of baseLines) line.subtotal = exact(() => multiplyAmount(line.unitPrice, line.quantity))
   const adjustments: Adjustment[] = []
   if (baseLines.length && rt.hooks.has('cart.adjust')) await rt.hooks.run('cart.adjust', { cart: shell, adjustments })
   for (const a of adjustments) {
     if (!Number.isSafeInteger(a.amount) || a.amount < 0) throw new CommerceError('VETOED', `Adjustment ${a.code} must be a non-negative integer amount`)
   }
-  const discounts = lineDiscounts(baseLines, adjustments)
+  const discounts = exact(() => lineDiscounts(baseLines, adjustments))
   const shipping = shippingMethod?.amount ?? 0
   const tax = baseLines.length
-    ? await rt.tax.calculate({
-        currency: row.currency,
-        address: shippingAddress,
-        shipping,
-        lines: baseLines.map((l) => ({ id: l.id, variantId: l.variantId, sku: l.sku, quantity: l.quantity, amount: l.subtotal - discounts.get(l.id)! })),
-      })
+    ? await exactAsync(() =>
+        rt.tax.calculate({
+          currency: row.currency,
+          address: shell.shippingAddress,
+          shipping,
+          lines: baseLines.map((l) => ({ id: l.id, variantId: l.variantId, sku: l.sku, quantity: l.quantity, amount: l.subtotal - discounts.get(l.id)! })),
+        }),
+      )
     : { lines: [], shipping: 0 }
   const taxByLine = new Map(tax.lines.map((t) => [t.id, t.amount]))
   for (const amount of [...taxByLine.values(), tax.shipping]) {
     if (!Number.isSafeInteger(amount) || amount < 0) throw new CommerceError('PROVIDER', `Tax provider ${rt.tax.id} returned a non-integer amount`)
   }
-  shell.lines = baseLines.map((l) => {
-    const discountTotal = discounts.get(l.id)!
-    const taxTotal = taxByLine.get(l.id) ?? 0
-    return { ...l, discountTotal, taxTotal, total: l.subtotal - discountTotal + taxTotal }
-  })
+  const lines = baseLines
+  for (const l of lines) {
+    l.discountTotal = discounts.get(l.id)!
+    l.taxTotal = taxByLine.get(l.id) ?? 0
+    l.total = exact(() => sumAmounts([l.subtotal, -l.discountTotal, l.taxTotal]))
+  }
   shell.adjustments = adjustments
-  shell.totals = computeTotals({
-    lineSubtotals: shell.lines.map((l) => l.subtotal),
-    lineDiscounts: shell.lines.map((l) => l.discountTotal),
-    lineTaxes: shell.lines.map((l) => l.taxTotal),
-    shipping,
-    shippingTax: tax.shipping,
-  })
+  shell.totals = exact(() =>
+    computeTotals({
+      lineSubtotals: lines.map((l) => l.subtotal),
+      lineDiscounts: lines.map((l) => l.discountTotal),
+      lineTaxes: lines.map((l) => l.taxTotal),
+      shipping,
+      shippingTax: tax.shipping,
+    }),
+  )
   return shell
 }
 
-async function openCartForWrite(rt: Runtime, tx: Tx, cartId: string): Promise<LoadedCart> {
-  const cart = await loadCart(tx, cartId, true, rt.storage.capabilities.rowLocks)
-  if (!cart) throw notFound('Cart', cartId)
-  if (cart.row.status !== 'open') {
-    throw new CommerceError('INVALID_STATE', `Cart ${cartId} is ${cart.row.status} and can no longer be changed`, {
-      details: { cartId, status: cart.row.status, orderId: cart.row.order_id },
+/** Refuses a change to a cart that is no longer open. */
+function assertOpen(row: CartTable): void {
+  if (row.status !== 'open') {
+    throw new CommerceError('INVALID_STATE', `Cart ${row.id} is ${row.status} and can no longer be changed`, {
+      details: { cartId: row.id, status: row.status, orderId: row.order_id },
     })
   }
-  return cart
 }
 
 /** The columns of a cart that its owner changes (email, addresses, shipping choice, metadata). */
 type CartFields = Pick<CartTable, 'email' | 'shipping_address' | 'billing_address' | 'shipping_option_id' | 'metadata'>
 
-/** Writes a cart's fields and bumps its version: one statement shape whatever changed. */
-const writeCart = compiledQuery((db, $: CartFields & { cartId: string; updatedAt: string }) =>
+/**
+ * Writes a cart's fields and bumps its version, only if the cart is still open at the version the
+ * change was made from: one statement shape whatever changed. On PostgreSQL it also locks the row
+ * to the commit, so the lines written after it cannot interleave with another change.
+ */
+const writeCartAt = compiledQuery((db, $: CartFields & { cartId: string; version: number; updatedAt: string }) =>
   db
     .updateTable('cw_carts')
     .set({
@@ -252,29 +322,12 @@ const writeCart = compiledQuery((db, $: CartFields & { cartId: string; updatedAt
       version: sql`version + 1`,
       updated_at: $.updatedAt,
     })
-    .where('id', '=', $.cartId),
+    .where('id', '=', $.cartId)
+    .where('version', '=', $.version)
+    .where('status', '=', 'open'),
 )
 
-/**
- * Applies `changes` to a cart read in this transaction (and locked: the write lock on SQLite,
- * `FOR UPDATE` on PostgreSQL), bumps its version, and returns the row as now stored.
- */
-async function touch(rt: Runtime, tx: Tx, row: CartTable, changes: Partial<CartFields>): Promise<CartTable> {
-  const updatedAt = rt.now().toISOString()
-  const updated: CartTable = { ...row, ...changes, version: row.version + 1, updated_at: updatedAt }
-  await writeCart.execute(tx, {
-    email: updated.email,
-    shipping_address: updated.shipping_address,
-    billing_address: updated.billing_address,
-    shipping_option_id: updated.shipping_option_id,
-    metadata: updated.metadata,
-    cartId: updated.id,
-    updatedAt,
-  })
-  return updated
-}
-
-/** A variant's sale status and stock, one row per price tier in `currency` (one with null tier columns when there is none). */
+/** A variant's sale status, stock and line details, one row per price tier in `currency` (one with null tier columns when there is none). */
 const variantForSale = compiledQuery((db, $: { variantId: string; currency: string }) =>
   db
     .selectFrom('cw_variants as v')
@@ -282,6 +335,11 @@ const variantForSale = compiledQuery((db, $: { variantId: string; currency: stri
     .leftJoin('cw_prices as pr', (join) => join.onRef('pr.variant_id', '=', 'v.id').on('pr.currency', '=', $.currency))
     .select((eb) => [
       'v.manage_inventory',
+      'v.sku',
+      'v.product_id',
+      'v.title as variant_title',
+      'v.weight_grams',
+      'p.title',
       'p.status',
       'pr.amount',
       'pr.min_quantity',
@@ -294,14 +352,19 @@ const variantForSale = compiledQuery((db, $: { variantId: string; currency: stri
     .where('v.id', '=', $.variantId),
 )
 
-async function assertSellable(tx: Tx, cart: LoadedCart, variantId: string, quantity: number): Promise<void> {
-  const currency = cart.row.currency
-  const rows = await variantForSale.rows(tx, { variantId, currency })
+/**
+ * Checks that `quantity` units of a variant can be in a cart (for sale, priced in `currency` for
+ * that quantity, in stock) and returns the variant as a line of that quantity, without id or
+ * creation time.
+ */
+async function sellableLine(rt: Runtime, currency: string, variantId: string, quantity: number): Promise<Omit<LoadedLine, 'id' | 'created_at'>> {
+  const rows = await read(rt, (db) => variantForSale.rows(db, { variantId, currency }))
   const variant = rows[0]
   if (!variant || variant.status !== 'active') throw notFound('Variant', variantId)
   const tiers: Price[] = []
   for (const r of rows) if (r.amount !== null && r.min_quantity !== null) tiers.push({ currency, amount: r.amount, minQuantity: r.min_quantity })
-  if (unitPriceFor(tiers, currency, quantity) === null) {
+  const unitPrice = unitPriceFor(tiers, currency, quantity)
+  if (unitPrice === null) {
     throw new CommerceError('INVALID_STATE', `Variant ${variantId} has no ${currency} price for quantity ${quantity}`, {
       details: { variantId, currency },
     })
@@ -309,12 +372,59 @@ async function assertSellable(tx: Tx, cart: LoadedCart, variantId: string, quant
   if (variant.manage_inventory === 1) {
     const available = Number(variant.available ?? 0)
     if (available < quantity) {
-      throw new CommerceError('OUT_OF_STOCK', `Only ${available} of ${variantId} available`, {
-        details: { shortages: [{ variantId, requested: quantity, available }] },
+      throw new CommerceError('OUT_OF_STOCK', `Only ${available} of ${variant.sku} (${variantId}) available`, {
+        details: { shortages: [{ variantId, sku: variant.sku, requested: quantity, available }] },
       })
     }
   }
+  return {
+    variant_id: variantId,
+    quantity,
+    product_id: variant.product_id,
+    sku: variant.sku,
+    variant_title: variant.variant_title,
+    weight_grams: variant.weight_grams,
+    manage_inventory: variant.manage_inventory,
+    title: variant.title,
+    product_status: variant.status,
+    unitPrice,
+    tiers,
+  }
 }
+
+/** A line at another quantity, priced by its tiers for that quantity. */
+function withQuantity(line: LoadedLine, quantity: number, currency: string): LoadedLine {
+  return { ...line, quantity, unitPrice: unitPriceFor(line.tiers, currency, quantity) }
+}
+
+const time = (value: Timestamp) => (typeof value === 'string' ? Date.parse(value) : value.getTime())
+
+/** Lines in their stored order: by creation, then id. */
+function byCreation(a: LoadedLine, b: LoadedLine): number {
+  return time(a.created_at) - time(b.created_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/** A change to a cart, made in memory from the cart as read. */
+interface Change {
+  /** The cart's fields that change. */
+  fields?: Partial<CartFields>
+  /** Every line of the cart after the change, in stored order; omitted when the lines do not change. */
+  lines?: LoadedLine[]
+  /** True when the change only lowers or removes lines: accepted even if the cart stays unpriceable. */
+  lowers?: boolean
+  /** Writes the change's lines and emits its events, in the transaction that wrote the cart's row. */
+  write(tx: Tx, emit: Emit): Promise<void>
+}
+
+/** A change refused because the cart it would make cannot be priced. */
+function unpriceableChange(cartId: string, problem: string): CommerceError {
+  return new CommerceError('VALIDATION', `The change was refused and the cart left as it was. ${problem}`, {
+    details: { cartId, issues: [{ path: '', message: problem }], fields: [] },
+  })
+}
+
+/** How many times a change is made again when the cart changed between its read and its write. */
+const CHANGE_ATTEMPTS = 10
 
 const insertCart = compiledQuery((db, $: CartTable) => db.insertInto('cw_carts').values($))
 
@@ -325,6 +435,8 @@ const insertLine = compiledQuery((db, $: { id: string; cartId: string; variantId
 const setLineQuantity = compiledQuery((db, $: { lineId: string; quantity: number }) =>
   db.updateTable('cw_cart_lines').set({ quantity: $.quantity }).where('id', '=', $.lineId),
 )
+
+const deleteLine = compiledQuery((db, $: { lineId: string }) => db.deleteFrom('cw_cart_lines').where('id', '=', $.lineId))
 
 /**
  * Carts: lines, addresses, shipping choice, and totals computed on the server only.
@@ -384,58 +496,83 @@ export class CartService {
     return priceCart(this.#rt, cart)
   }
 
-  /** Adds units of a variant; adding a variant already in the cart raises that line's quantity. */
-  async addItem(cartId: string, input: z.input<typeof addItemSchema>): Promise<Cart> {
+  /**
+   * Adds units of a variant; adding a variant already in the cart raises that line's quantity.
+   * `VALIDATION` (the cart unchanged) when the cart's amounts would pass 2^53 − 1 minor units.
+   */
+  async addItem(cartId: string, input: AddItemInput): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const data = parseInput(addItemSchema, input, 'cart line')
-    await this.#beforeAddItem(id, () => ({ variantId: data.variantId, quantity: data.quantity }))
-    return this.#mutate(id, 'lines', async (tx, cart, emit) => {
-      const existing = cart.lines.find((l) => l.variant_id === data.variantId)
-      const quantity = (existing?.quantity ?? 0) + data.quantity
-      if (quantity > 10_000) throw validationError('cart line', [{ path: 'quantity', message: `the line would hold ${quantity}; at most 10000` }])
-      await assertSellable(tx, cart, data.variantId, quantity)
-      if (existing) {
-        await setLineQuantity.execute(tx, { lineId: existing.id, quantity })
-      } else {
-        await insertLine.execute(tx, { id: newId('line'), cartId: id, variantId: data.variantId, quantity, createdAt: this.#rt.now().toISOString() })
-      }
-      emit('cart.item_added', { cartId: id, variantId: data.variantId, quantity: data.quantity })
-    })
-  }
-
-  /** Sets a line's quantity; 0 removes the line. */
-  async updateItem(cartId: string, lineId: string, input: z.input<typeof updateItemSchema>): Promise<Cart> {
-    const id = parseArg(fields.id, cartId, 'cartId')
-    const line = parseArg(fields.id, lineId, 'lineId')
-    const data = parseInput(updateItemSchema, input, 'cart line')
-    await this.#beforeAddItem(id, (cart) => {
-      const existing = cart.lines.find((l) => l.id === line)
-      return existing && data.quantity > existing.quantity ? { variantId: existing.variantId, quantity: data.quantity - existing.quantity } : null
-    })
-    return this.#mutate(id, 'lines', async (tx, cart, emit) => {
-      const existing = cart.lines.find((l) => l.id === line)
-      if (!existing) throw notFound('Cart line', line)
-      if (data.quantity === 0) {
-        await tx.deleteFrom('cw_cart_lines').where('id', '=', line).execute()
-        emit('cart.item_removed', { cartId: id, lineId: line })
-        return
-      }
-      if (data.quantity > existing.quantity) await assertSellable(tx, cart, existing.variant_id, data.quantity)
-      await setLineQuantity.execute(tx, { lineId: line, quantity: data.quantity })
-      emit('cart.item_updated', { cartId: id, lineId: line, quantity: data.quantity })
-    })
+    const rt = this.#rt
+    return this.#mutate(
+      id,
+      async (cart, now) => {
+        const existing = cart.lines.find((l) => l.variant_id === data.variantId)
+        const quantity = (existing?.quantity ?? 0) + data.quantity
+        if (quantity > 10_000) throw validationError('cart line', [{ path: 'quantity', message: `the line would hold ${quantity}; at most 10000` }])
+        const sellable = await sellableLine(rt, cart.row.currency, data.variantId, quantity)
+        const emitAdded = (emit: Emit) => emit('cart.item_added', { cartId: id, variantId: data.variantId, quantity: data.quantity })
+        if (existing) {
+          return {
+            lines: cart.lines.map((l) => (l === existing ? withQuantity(l, quantity, cart.row.currency) : l)),
+            async write(tx, emit) {
+              await setLineQuantity.execute(tx, { lineId: existing.id, quantity })
+              emitAdded(emit)
+            },
+          }
+        }
+        const line: LoadedLine = { id: newId('line'), created_at: now, ...sellable }
+        return {
+          lines: [...cart.lines, line].sort(byCreation),
+          async write(tx, emit) {
+            await insertLine.execute(tx, { id: line.id, cartId: id, variantId: data.variantId, quantity, createdAt: now })
+            emitAdded(emit)
+          },
+        }
+      },
+      () => ({ variantId: data.variantId, quantity: data.quantity }),
+    )
   }
 
   /**
-   * Runs `cart.beforeAddItem` hooks before the write transaction, on the priced cart: hooks and
-   * the providers pricing calls may be slow or read through the engine, and neither should
-   * happen while the write lock is held.
+   * Sets a line's quantity; 0 removes the line. Raising it is refused with `VALIDATION` (the cart
+   * unchanged) when the cart's amounts would pass 2^53 − 1 minor units; lowering it is always accepted.
    */
-  async #beforeAddItem(cartId: string, adding: (cart: Cart) => { variantId: string; quantity: number } | null): Promise<void> {
-    if (!this.#rt.hooks.has('cart.beforeAddItem')) return
-    const cart = await this.get(cartId)
-    const added = adding(cart)
-    if (added) await this.#rt.hooks.run('cart.beforeAddItem', { cart, ...added })
+  async updateItem(cartId: string, lineId: string, input: UpdateItemInput): Promise<Cart> {
+    const id = parseArg(fields.id, cartId, 'cartId')
+    const line = parseArg(fields.id, lineId, 'lineId')
+    const data = parseInput(updateItemSchema, input, 'cart line')
+    const rt = this.#rt
+    return this.#mutate(
+      id,
+      async (cart) => {
+        const existing = cart.lines.find((l) => l.id === line)
+        if (!existing) throw notFound('Cart line', line)
+        if (data.quantity === 0) {
+          return {
+            lines: cart.lines.filter((l) => l !== existing),
+            lowers: true,
+            async write(tx, emit) {
+              await deleteLine.execute(tx, { lineId: line })
+              emit('cart.item_removed', { cartId: id, lineId: line })
+            },
+          }
+        }
+        if (data.quantity > existing.quantity) await sellableLine(rt, cart.row.currency, existing.variant_id, data.quantity)
+        return {
+          lines: cart.lines.map((l) => (l === existing ? withQuantity(l, data.quantity, cart.row.currency) : l)),
+          lowers: data.quantity <= existing.quantity,
+          async write(tx, emit) {
+            await setLineQuantity.execute(tx, { lineId: line, quantity: data.quantity })
+            emit('cart.item_updated', { cartId: id, lineId: line, quantity: data.quantity })
+          },
+        }
+      },
+      (cart) => {
+        const existing = cart.lines.find((l) => l.id === line)
+        return existing && data.quantity > existing.quantity ? { variantId: existing.variantId, quantity: data.quantity - existing.quantity } : null
+      },
+    )
   }
 
   /** Removes a line. */
@@ -447,15 +584,17 @@ export class CartService {
   async update(cartId: string, input: UpdateCartInput): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const data = parseInput(updateCartSchema, input, 'cart')
-    return this.#mutate(id, 'fields', async (_tx, _cart, emit) => {
-      const changes: Partial<CartFields> = {}
-      if (data.email !== undefined) changes.email = data.email
-      if (data.shippingAddress !== undefined) changes.shipping_address = json(data.shippingAddress)
-      if (data.billingAddress !== undefined) changes.billing_address = json(data.billingAddress)
-      if (data.metadata !== undefined) changes.metadata = json(data.metadata)
-      emit('cart.updated', { cartId: id })
-      return changes
-    })
+    const changes: Partial<CartFields> = {}
+    if (data.email !== undefined) changes.email = data.email
+    if (data.shippingAddress !== undefined) changes.shipping_address = json(data.shippingAddress)
+    if (data.billingAddress !== undefined) changes.billing_address = json(data.billingAddress)
+    if (data.metadata !== undefined) changes.metadata = json(data.metadata)
+    return this.#mutate(id, () => ({
+      fields: changes,
+      async write(_tx, emit) {
+        emit('cart.updated', { cartId: id })
+      },
+    }))
   }
 
   /** Shipping options for the cart's address, freshly quoted. Needs a shipping address (`INVALID_STATE`). */
@@ -473,32 +612,71 @@ export class CartService {
   async setShippingOption(cartId: string, optionId: string): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const option = parseArg(optionIdSchema, optionId, 'optionId')
-    // Quote outside the transaction (providers may be remote); the total is quoted again at checkout.
-    const options = await this.listShippingOptions(id)
-    if (!options.some((o) => o.id === option)) throw notFound('Shipping option', option)
-    return this.#mutate(id, 'fields', async (_tx, _cart, emit) => {
-      emit('cart.updated', { cartId: id })
-      return { shipping_option_id: option }
+    const rt = this.#rt
+    return this.#mutate(id, async (cart) => {
+      if (!cart.row.shipping_address) {
+        throw new CommerceError('INVALID_STATE', 'Set a shipping address on the cart before choosing a shipping option', { details: { cartId: id } })
+      }
+      // Quoted outside the transaction (providers may be remote); the total is quoted again at checkout.
+      const options = await quoteShipping(rt, cart)
+      if (!options.some((o) => o.id === option)) throw notFound('Shipping option', option)
+      return {
+        fields: { shipping_option_id: option },
+        async write(_tx, emit) {
+          emit('cart.updated', { cartId: id })
+        },
+      }
     })
   }
 
   /**
-   * Changes an open cart in one write transaction and returns it priced. `work` changes the
-   * cart's `lines` (they are read again after it) or only its `fields` (returned as changes):
-   * either way the cart row is not read back, it is what this transaction wrote.
+   * Changes an open cart and returns it priced. The change is made in memory on the cart as read,
+   * and the result priced, both outside any transaction: tax and shipping providers may be remote,
+   * and nothing is written for a change that is refused. A change whose cart cannot be priced is
+   * refused unless it only lowers the cart. The write is one short transaction, conditional on the
+   * cart's version: when the cart changed meanwhile, the change is made again on the cart as it now
+   * is. `cart.beforeAddItem` hooks see the cart as read, once, when `adding` names units added.
    */
   async #mutate(
     cartId: string,
-    changing: 'lines' | 'fields',
-    work: (tx: Tx, cart: LoadedCart, emit: Emit) => Promise<Partial<CartFields> | void>,
+    propose: (cart: LoadedCart, now: string) => Change | Promise<Change>,
+    adding?: (cart: Cart) => { variantId: string; quantity: number } | null,
   ): Promise<Cart> {
     const rt = this.#rt
-    const after = await transact(rt, async (tx, emit) => {
-      const cart = await openCartForWrite(rt, tx, cartId)
-      const changes = await work(tx, cart, emit)
-      const row = await touch(rt, tx, cart.row, changes ?? {})
-      return { row, lines: changing === 'lines' ? await loadLines(tx, cartId, row.currency) : cart.lines }
-    })
-    return priceCart(rt, after)
+    for (let attempt = 1; ; attempt++) {
+      const current = await read(rt, (db) => loadCart(db, cartId))
+      if (!current) throw notFound('Cart', cartId)
+      assertOpen(current.row)
+      if (attempt === 1 && adding && rt.hooks.has('cart.beforeAddItem')) {
+        const cart = await priceCart(rt, current)
+        const added = adding(cart)
+        if (added) await rt.hooks.run('cart.beforeAddItem', { cart, ...added })
+      }
+      const now = rt.now().toISOString()
+      const change = await propose(current, now)
+      const row: CartTable = { ...current.row, ...change.fields, version: current.row.version + 1, updated_at: now }
+      const priced = await priceCart(rt, { row, lines: change.lines ?? current.lines })
+      if (priced.pricingProblem !== null && !change.lowers) throw unpriceableChange(cartId, priced.pricingProblem)
+      if (rt.point) await rt.point('cart.change.priced', { cartId, attempt })
+      const written = await transact(rt, async (tx, emit) => {
+        const updated = await writeCartAt.affected(tx, {
+          email: row.email,
+          shipping_address: row.shipping_address,
+          billing_address: row.billing_address,
+          shipping_option_id: row.shipping_option_id,
+          metadata: row.metadata,
+          cartId,
+          version: current.row.version,
+          updatedAt: now,
+        })
+        if (updated !== 1) return false
+        await change.write(tx, emit)
+        return true
+      })
+      if (written) return priced
+      if (attempt === CHANGE_ATTEMPTS) {
+        throw new CommerceError('CONFLICT', `Cart ${cartId} kept changing while this change was made; retry it`, { retryable: true, details: { cartId } })
+      }
+    }
   }
 }

@@ -55,6 +55,7 @@ const updateVariantSchema = z.strictObject({
 const addVariantsSchema = z.strictObject({ variants: z.array(variantSchema).min(1).max(250) })
 const setPricesSchema = z.strictObject({ prices: z.array(priceSchema).max(100) })
 const idOrHandleSchema = z.string().min(1).max(120)
+const listProductsSchema = pageSchema.extend({ status: statusSchema.optional() })
 
 /** Input of `catalog.createProduct`. */
 export type CreateProductInput = z.input<typeof createProductSchema>
@@ -64,6 +65,10 @@ export type VariantInput = z.input<typeof variantSchema>
 export type UpdateProductInput = z.input<typeof updateProductSchema>
 /** A price tier in input form. */
 export type PriceInput = z.input<typeof priceSchema>
+/** Input of `catalog.listProducts`: paging, and optionally one status. */
+export type ListProductsInput = z.input<typeof listProductsSchema>
+/** Input of `catalog.updateVariant`. */
+export type UpdateVariantInput = z.input<typeof updateVariantSchema>
 
 function slugify(title: string): string {
   const slug = title
@@ -243,20 +248,37 @@ export class CatalogService {
         emit('product.created', { productId: id, handle })
       })
     } catch (error) {
-      throw this.#conflict(error, handle)
+      throw await this.#conflict(error, { handle, skus: data.variants.map((v) => v.sku) })
     }
     return this.getProduct(id)
   }
 
-  #conflict(error: unknown, handle: string): unknown {
+  /**
+   * A unique violation while writing a product or variants, as a `CONFLICT` naming each taken
+   * value and its input field (`handle`, `variants.1.sku`). The driver's error does not say which
+   * value clashed in a form every storage shares, so the taken values are read back.
+   */
+  async #conflict(error: unknown, written: { handle?: string; skus: string[] }): Promise<unknown> {
     const cause = (error as { cause?: unknown })?.cause ?? error
-    if (this.#rt.storage.isUniqueViolation(cause)) {
-      return new CommerceError('CONFLICT', `A product with handle ${JSON.stringify(handle)} or one of these SKUs already exists`, {
-        cause,
-        details: { handle },
-      })
-    }
-    return error
+    if (!this.#rt.storage.isUniqueViolation(cause)) return error
+    const taken = await read(this.#rt, async (db) => ({
+      handle: written.handle === undefined ? undefined : await db.selectFrom('cw_products').select('id').where('handle', '=', written.handle).executeTakeFirst(),
+      skus: new Set((await db.selectFrom('cw_variants').select('sku').where('sku', 'in', written.skus).execute()).map((r) => r.sku)),
+    })).catch(() => ({ handle: undefined, skus: new Set<string>() }))
+    const conflicts: Array<{ field: string; value: string }> = []
+    if (taken.handle && written.handle !== undefined) conflicts.push({ field: 'handle', value: written.handle })
+    written.skus.forEach((sku, i) => {
+      if (taken.skus.has(sku)) conflicts.push({ field: `variants.${i}.sku`, value: sku })
+    })
+    const described = conflicts.map((c) =>
+      c.field === 'handle' ? `handle ${JSON.stringify(c.value)} is already used by another product` : `SKU ${JSON.stringify(c.value)} (${c.field}) is already used by another variant`,
+    )
+    // Nothing found: the clashing row went away since; say what may have clashed.
+    const message = described.length ? `The ${described.join('; the ')}` : `The handle or one of the SKUs is already used: ${[written.handle, ...written.skus].filter(Boolean).join(', ')}`
+    return new CommerceError('CONFLICT', message, {
+      cause,
+      details: { conflicts, fields: conflicts.map((c) => c.field) },
+    })
   }
 
   /** Adds variants to an existing product. */
@@ -281,7 +303,7 @@ export class CatalogService {
         emit('product.updated', { productId: id })
       })
     } catch (error) {
-      throw this.#conflict(error, product.handle)
+      throw await this.#conflict(error, { skus: parsed.map((v) => v.sku) })
     }
     return this.getProduct(id)
   }
@@ -305,8 +327,8 @@ export class CatalogService {
   }
 
   /** Lists products, newest first, a page at a time. */
-  async listProducts(input: { limit?: number; cursor?: string; status?: ProductStatus } = {}): Promise<Page<Product>> {
-    const { status, ...pageInput } = parseInput(pageSchema.extend({ status: statusSchema.optional() }), input, 'page')
+  async listProducts(input: ListProductsInput = {}): Promise<Page<Product>> {
+    const { status, ...pageInput } = parseInput(listProductsSchema, input, 'page')
     const after = decodeCursor(pageInput.cursor)
     return read(this.#rt, async (db) => {
       let q = db.selectFrom('cw_products').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(pageInput.limit + 1)
@@ -376,7 +398,7 @@ export class CatalogService {
   }
 
   /** Updates a variant's title, weight or inventory tracking. */
-  async updateVariant(variantId: string, input: z.input<typeof updateVariantSchema>): Promise<Variant> {
+  async updateVariant(variantId: string, input: UpdateVariantInput): Promise<Variant> {
     const id = parseArg(fields.id, variantId, 'variantId')
     const data = parseInput(updateVariantSchema, input, 'variant')
     const rt = this.#rt

@@ -26,6 +26,8 @@ const recoverSchema = z.strictObject({ limit: z.number().int().min(1).max(1000).
 
 /** Input of `checkout.complete`. */
 export type CompleteCheckoutInput = z.input<typeof completeSchema>
+/** Input of `checkout.recover`: how many stalled checkouts to finish in one call (1–1000, default 100). */
+export type RecoverCheckoutsInput = z.input<typeof recoverSchema>
 
 /** What the first step of a checkout decided. */
 type Step =
@@ -308,6 +310,7 @@ export class CheckoutService {
   #assertReady(cart: Cart, lines: Array<{ product_status: string; unitPrice: number | null; variant_id: string }>): void {
     const problems: string[] = []
     if (cart.lines.length === 0) problems.push('the cart is empty')
+    if (cart.pricingProblem !== null) problems.push(cart.pricingProblem)
     if (!cart.email) problems.push('an email is required')
     // Without shipping providers the shop sells nothing that ships (digital goods, pickup).
     const ships = this.#rt.shipping.length > 0
@@ -333,7 +336,7 @@ export class CheckoutService {
    * setInterval(() => commerce.checkout.recover().catch(console.error), 60_000)
    * ```
    */
-  async recover(input: { limit?: number } = {}): Promise<{ placed: number; declined: number; failed: number }> {
+  async recover(input: RecoverCheckoutsInput = {}): Promise<{ placed: number; declined: number; failed: number }> {
     const { limit } = parseInput(recoverSchema, input, 'recover')
     const rt = this.#rt
     const stale = await read(rt, (db) =>
@@ -480,7 +483,7 @@ export class CheckoutService {
       // The order is what this transaction wrote; its only payment is this one.
       const placed = toOrder(order, lines, [paid])
       emit('payment.authorized', { payment: toPayment(paid) })
-      if (result.status === 'captured') emit('payment.captured', { payment: toPayment(paid) })
+      if (result.status === 'captured') emit('payment.captured', { payment: toPayment(paid), amount: paid.captured_amount, operationId: null })
       emit('order.placed', { order: placed })
       return placed
     }, { idempotent: true })

@@ -32,6 +32,13 @@ const adjustSchema = z.strictObject({
   delta: z.number().int().min(-1_000_000_000).max(1_000_000_000).refine((d) => d !== 0, 'must not be 0'),
 })
 
+/** Input of `inventory.createLocation`. */
+export type CreateLocationInput = z.input<typeof locationSchema>
+/** Input of `inventory.setStock`: a stock take of one variant at one location. */
+export type SetStockInput = z.input<typeof setStockSchema>
+/** Input of `inventory.adjust`: units added (positive `delta`) or removed at one location. */
+export type AdjustStockInput = z.input<typeof adjustSchema>
+
 function toLevel(row: InventoryLevelTable): InventoryLevel {
   return {
     variantId: row.variant_id,
@@ -124,7 +131,7 @@ export async function planReservation(rt: Runtime, tx: Tx, cartId: string, lines
   }))
   const sorted = new Map(variantIds.filter((id) => requested.has(id)).map((id) => [id, requested.get(id)!]))
   const { allocations, shortages } = allocateStock(sorted, snapshots)
-  if (shortages.length) throw outOfStock(shortages)
+  if (shortages.length) throw await outOfStock(tx, shortages)
   allocations.sort((a, b) => (a.levelId < b.levelId ? -1 : a.levelId > b.levelId ? 1 : 0))
   return { cartId, allocations, levels: new Map(rows.map((r) => [r.id, r])) }
 }
@@ -153,7 +160,7 @@ export async function applyReservation(rt: Runtime, tx: Tx, emit: Emit, plan: Re
   for (const a of plan.allocations) {
     const reserved = await reserveLevel.affected(tx, { levelId: a.levelId, quantity: a.quantity, updatedAt: now })
     // Another checkout took the units since they were read: the whole transaction rolls back.
-    if (reserved !== 1) throw outOfStock([{ variantId: a.variantId, requested: a.quantity, available: 0 }])
+    if (reserved !== 1) throw await outOfStock(tx, [{ variantId: a.variantId, requested: a.quantity, available: 0 }])
     const row = plan.levels.get(a.levelId)!
     const available = row.on_hand - row.reserved - a.quantity
     if (row.low_stock_threshold !== null && available <= row.low_stock_threshold && row.on_hand - row.reserved > row.low_stock_threshold) {
@@ -162,10 +169,17 @@ export async function applyReservation(rt: Runtime, tx: Tx, emit: Emit, plan: Re
   }
 }
 
-function outOfStock(shortages: Array<{ variantId: string; requested: number; available: number }>): CommerceError {
+/**
+ * `OUT_OF_STOCK` naming each short variant by SKU and id; `details.shortages` carries both. The
+ * SKUs are read only on this failure path, in the failing transaction.
+ */
+async function outOfStock(tx: Tx, short: Array<{ variantId: string; requested: number; available: number }>): Promise<CommerceError> {
+  const rows = await tx.selectFrom('cw_variants').select(['id', 'sku']).where('id', 'in', short.map((s) => s.variantId)).execute()
+  const skus = new Map(rows.map((r) => [r.id, r.sku]))
+  const shortages = short.map((s) => ({ variantId: s.variantId, sku: skus.get(s.variantId) ?? null, requested: s.requested, available: s.available }))
   return new CommerceError(
     'OUT_OF_STOCK',
-    `Not enough stock: ${shortages.map((s) => `${s.variantId} (wanted ${s.requested}, ${s.available} available)`).join(', ')}`,
+    `Not enough stock: ${shortages.map((s) => `${s.sku ?? s.variantId} (${s.variantId}: wanted ${s.requested}, ${s.available} available)`).join(', ')}`,
     { details: { shortages } },
   )
 }
@@ -229,7 +243,7 @@ export class InventoryService {
    * Creates a stock location. Lower `priority` comes first, but a location that can ship a
    * variant's whole quantity is preferred over splitting it (see {@link InventoryService}).
    */
-  async createLocation(input: z.input<typeof locationSchema>): Promise<StockLocation> {
+  async createLocation(input: CreateLocationInput): Promise<StockLocation> {
     const data = parseInput(locationSchema, input, 'stock location')
     const rt = this.#rt
     const row = {
@@ -261,13 +275,13 @@ export class InventoryService {
    * Sets the on-hand count of a variant at a location (a stock take). On-hand cannot go
    * below what is reserved for placed orders (`CONFLICT`).
    */
-  async setStock(input: z.input<typeof setStockSchema>): Promise<InventoryLevel> {
+  async setStock(input: SetStockInput): Promise<InventoryLevel> {
     const data = parseInput(setStockSchema, input, 'stock level')
     return this.#write(data.variantId, data.locationId, data.lowStockThreshold, (current) => data.onHand - current)
   }
 
   /** Adds (positive `delta`) or removes (negative) on-hand units at a location. */
-  async adjust(input: z.input<typeof adjustSchema>): Promise<InventoryLevel> {
+  async adjust(input: AdjustStockInput): Promise<InventoryLevel> {
     const data = parseInput(adjustSchema, input, 'stock adjustment')
     return this.#write(data.variantId, data.locationId, undefined, () => data.delta, 'delta')
   }

@@ -1,6 +1,6 @@
-import type { Executor, OrderLineTable, OrderTable, PaymentTable } from '../db/database.js'
+import type { Executor, OrderLineTable, OrderTable, PaymentOperationTable, PaymentTable } from '../db/database.js'
 import { iso, isoOrNull, parseJson } from '../db/rows.js'
-import type { Order, OrderLine, Payment, PaymentStatus, ShippingMethod } from '../types.js'
+import type { Order, OrderLine, Payment, PaymentDetails, PaymentOperation, PaymentOperationKind, PaymentOperationStatus, PaymentStatus, ShippingMethod } from '../types.js'
 import type { Address } from '../validation.js'
 
 export function toPayment(row: PaymentTable): Payment {
@@ -20,6 +20,37 @@ export function toPayment(row: PaymentTable): Payment {
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   }
+}
+
+export function toPaymentOperation(row: PaymentOperationTable): PaymentOperation {
+  return {
+    id: row.id,
+    paymentId: row.payment_id,
+    orderId: row.order_id,
+    kind: row.kind as PaymentOperationKind,
+    amount: row.amount,
+    status: row.status as PaymentOperationStatus,
+    idempotencyKey: row.idempotency_key,
+    gatewayKey: row.gateway_key,
+    reason: row.reason,
+    reference: row.reference,
+    failure: row.failure,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  }
+}
+
+/** @internal Payments with their operations, oldest first. */
+export async function loadPaymentDetails(db: Executor, payments: PaymentTable[]): Promise<PaymentDetails[]> {
+  if (payments.length === 0) return []
+  const ops = await db
+    .selectFrom('cw_payment_operations')
+    .selectAll()
+    .where('payment_id', 'in', payments.map((p) => p.id))
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute()
+  return payments.map((p) => ({ ...toPayment(p), operations: ops.filter((o) => o.payment_id === p.id).map(toPaymentOperation) }))
 }
 
 function toLine(row: OrderLineTable): OrderLine {

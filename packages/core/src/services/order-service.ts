@@ -1,35 +1,58 @@
-import { sql } from 'kysely'
 import { z } from 'zod'
-import { CommerceError, notFound, validationError } from '../errors.js'
-import type { OrderTable, PaymentTable } from '../db/database.js'
+import { CommerceError, notFound } from '../errors.js'
+import type { OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
+import { newId } from '../ids.js'
 import { decodeCursor, encodeCursor, pageSchema } from '../paging.js'
-import type { PaymentOperationResult, PaymentProvider } from '../ports/payment-provider.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Order, Page, PaymentStatus } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { commitStock, releaseStock } from './inventory-service.js'
-import { loadOrder, loadOrders, toPayment } from './order-mapping.js'
+import { loadOrder, loadOrders } from './order-mapping.js'
+import { CAPTURED, insertOperation, isComplete, operationFailed, operationProvider, runOperation, sendOperation } from './payment-operations.js'
 
 const listSchema = pageSchema.extend({
   customerId: fields.id.optional(),
   email: z.string().max(320).optional(),
   status: z.enum(['placed', 'canceled', 'completed']).optional(),
 })
-const captureSchema = z.strictObject({ amount: fields.amount.refine((a) => a > 0, 'must be positive').optional() })
-const cancelSchema = z.strictObject({ reason: z.string().max(500).optional() })
-const refundSchema = z.strictObject({ amount: fields.amount.refine((a) => a > 0, 'must be positive'), reason: z.string().max(500).optional() })
+const positiveAmount = fields.amount.refine((a) => a > 0, 'must be positive')
+const captureSchema = z.strictObject({ amount: positiveAmount.optional(), idempotencyKey: fields.idempotencyKey.optional() })
+const voidSchema = z.strictObject({ idempotencyKey: fields.idempotencyKey.optional() })
+const refundSchema = z.strictObject({ amount: positiveAmount, reason: z.string().max(500).optional(), idempotencyKey: fields.idempotencyKey.optional() })
+const cancelSchema = z.strictObject({ reason: z.string().max(500).optional(), idempotencyKey: fields.idempotencyKey.optional() })
 const orderNumberSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 
+/** Input of `orders.list`. */
+export type ListOrdersInput = z.input<typeof listSchema>
+/** Input of `orders.capturePayment`. */
+export type CaptureInput = z.input<typeof captureSchema>
+/** Input of `orders.voidPayment`. */
+export type VoidInput = z.input<typeof voidSchema>
+/** Input of `orders.refund`. */
+export type RefundInput = z.input<typeof refundSchema>
+/** Input of `orders.cancel`. */
+export type CancelInput = z.input<typeof cancelSchema>
+
 /**
- * Placed orders: reading, capturing payment, fulfilling, cancelling and refunding.
- * Every payment operation is sent to the gateway with a key fixed by the payment and the
- * operation, so a retried or concurrent call cannot move money twice.
+ * Placed orders: reading, capturing, voiding and refunding their payment, fulfilling, cancelling.
+ *
+ * Every capture, void and refund is an operation of its own (see `commerce.payments`), sent to the
+ * gateway with that operation's key. Pass an `idempotencyKey` to make a retry after a lost
+ * response safe: the same key replays the first call's result (or, when the gateway's answer was
+ * lost, sends the same operation again with the same gateway key); without one, each call is a new
+ * operation. Operations on one payment are serialized: a capture and a cancel can never both
+ * reach the gateway, and the loser of such a race gets an error.
+ *
+ * A payment is captured once by default: a partial capture releases the rest of the authorization,
+ * as most gateways do. A provider that declares `multiCapture` can be captured several times, up
+ * to the authorized amount.
  *
  * @example
  * ```ts
  * const order = await commerce.orders.get(orderId)
- * await commerce.orders.capturePayment(order.id)
+ * await commerce.orders.capturePayment(order.id, { idempotencyKey: 'capture-1001' })
  * await commerce.orders.fulfill(order.id)
+ * await commerce.orders.refund(order.id, { amount: 500, reason: 'scuffed box', idempotencyKey: 'refund-1001-1' })
  * ```
  */
 export class OrderService {
@@ -59,7 +82,7 @@ export class OrderService {
   }
 
   /** Orders, newest first, a page at a time; filter by customer, email or status. */
-  async list(input: z.input<typeof listSchema> = {}): Promise<Page<Order>> {
+  async list(input: ListOrdersInput = {}): Promise<Page<Order>> {
     const data = parseInput(listSchema, input, 'order list')
     const after = decodeCursor(data.cursor)
     return read(this.#rt, async (db) => {
@@ -78,216 +101,215 @@ export class OrderService {
   }
 
   /**
-   * Captures the order's authorized payment (all of it by default). Calling it again after
-   * success returns the order unchanged.
+   * Captures the order's authorized payment: what is left of the authorization by default, or
+   * `amount`. Throws `INVALID_STATE` when there is nothing left to capture (a second capture with
+   * another key, a canceled order), `CONFLICT` while another capture or a cancel of the payment is
+   * in progress, `PAYMENT_FAILED` when the gateway refuses. The stored captured amount is always
+   * what the gateway captured.
+   *
+   * @example
+   * ```ts
+   * await commerce.orders.capturePayment(orderId, { amount: 5000, idempotencyKey: 'ship-1-capture' })
+   * ```
    */
-  async capturePayment(orderId: string, input: z.input<typeof captureSchema> = {}): Promise<Order> {
+  async capturePayment(orderId: string, input: CaptureInput = {}): Promise<Order> {
     const id = parseArg(fields.id, orderId, 'orderId')
     const data = parseInput(captureSchema, input, 'capture')
-    const { order, payment } = await this.#orderPayment(id)
-    if (payment.status === 'captured' || payment.status === 'partially_refunded' || payment.status === 'refunded') return this.get(id)
-    if (payment.status !== 'authorized' || order.status === 'canceled') {
-      throw new CommerceError('INVALID_STATE', `Payment of order ${order.number} is ${payment.status}; only an authorized payment can be captured`, {
-        details: { orderId: id, paymentStatus: payment.status },
-      })
-    }
-    const provider = this.#provider(payment, 'capture')
-    const amount = data.amount ?? payment.authorized_amount
-    if (amount > payment.authorized_amount) {
-      throw validationError('capture', [{ path: 'amount', message: `cannot capture more than the ${payment.authorized_amount} authorized` }])
-    }
-    if (amount < payment.authorized_amount && !provider.capabilities.partialCapture) {
-      throw validationError('capture', [{ path: 'amount', message: `${provider.id} cannot capture part of an authorization` }])
-    }
-    const result = await this.#call(provider, 'capture', payment, amount, `${payment.id}:capture`)
-    if (result.status === 'failed') {
-      throw new CommerceError('PAYMENT_FAILED', `Capture failed: ${result.reason}`, { details: { orderId: id, reason: result.reason } })
-    }
-    await transact(this.#rt, async (tx, emit) => {
-      const now = this.#rt.now().toISOString()
-      const updated = await tx
-        .updateTable('cw_payments')
-        .set({ status: 'captured', captured_amount: amount, updated_at: now })
-        .where('id', '=', payment.id)
-        .where('status', '=', 'authorized')
-        .executeTakeFirst()
-      if (Number(updated.numUpdatedRows) !== 1) return
-      await tx.updateTable('cw_orders').set({ payment_status: 'captured', updated_at: now }).where('id', '=', id).execute()
-      emit('payment.captured', { payment: toPayment({ ...payment, status: 'captured', captured_amount: amount, updated_at: now }) })
-    }, { idempotent: true })
+    const { op, sent } = await runOperation(this.#rt, { kind: 'capture', orderId: id, amount: data.amount, idempotencyKey: data.idempotencyKey })
+    if (sent.status === 'failed') throw operationFailed(op, sent.reason)
     return this.get(id)
   }
 
-  /** Marks the order shipped in full: its reserved stock leaves the shelves (`onHand` and `reserved` go down). */
+  /**
+   * Voids the order's authorization, releasing the money held, when nothing was captured. The
+   * order stays placed; cancel it to release its stock too.
+   *
+   * @example
+   * ```ts
+   * await commerce.orders.voidPayment(orderId, { idempotencyKey: 'void-1001' })
+   * ```
+   */
+  async voidPayment(orderId: string, input: VoidInput = {}): Promise<Order> {
+    const id = parseArg(fields.id, orderId, 'orderId')
+    const data = parseInput(voidSchema, input, 'void')
+    const { op, sent } = await runOperation(this.#rt, { kind: 'void', orderId: id, idempotencyKey: data.idempotencyKey })
+    if (sent.status === 'failed') throw operationFailed(op, sent.reason)
+    return this.get(id)
+  }
+
+  /**
+   * Refunds part or all of what was captured. The amount is claimed in storage before the gateway
+   * is called, counting refunds still in flight, so concurrent refunds can never exceed what was
+   * captured. `VALIDATION` (field `amount`) when it exceeds what is left to refund;
+   * `INVALID_STATE` when nothing was captured.
+   *
+   * @example
+   * ```ts
+   * await commerce.orders.refund(orderId, { amount: 1500, reason: 'late delivery', idempotencyKey: 'refund-1001-1' })
+   * ```
+   */
+  async refund(orderId: string, input: RefundInput): Promise<Order> {
+    const id = parseArg(fields.id, orderId, 'orderId')
+    const data = parseInput(refundSchema, input, 'refund')
+    const { op, sent } = await runOperation(this.#rt, {
+      kind: 'refund',
+      orderId: id,
+      amount: data.amount,
+      idempotencyKey: data.idempotencyKey,
+      reason: data.reason ?? null,
+    })
+    if (sent.status === 'failed') throw operationFailed(op, sent.reason)
+    return this.get(id)
+  }
+
+  /**
+   * Marks the order shipped in full: its reserved stock leaves the shelves (`onHand` and
+   * `reserved` go down). An order whose payment is captured becomes `completed`.
+   */
   async fulfill(orderId: string): Promise<Order> {
     const id = parseArg(fields.id, orderId, 'orderId')
-    await transact(this.#rt, async (tx, emit) => {
-      const order = await this.#lockOrder(tx, id)
+    const rt = this.#rt
+    await transact(rt, async (tx, emit) => {
+      const order = await lockOrder(rt, tx, id)
       if (order.fulfillment_status === 'fulfilled') return
       if (order.status !== 'placed') throw new CommerceError('INVALID_STATE', `Order ${order.number} is ${order.status}`, { details: { orderId: id } })
-      await commitStock(this.#rt, tx, { orderId: id })
-      await tx.updateTable('cw_orders').set({ fulfillment_status: 'fulfilled', updated_at: this.#rt.now().toISOString() }).where('id', '=', id).execute()
+      await commitStock(rt, tx, { orderId: id })
+      const payment = await tx.selectFrom('cw_payments').select('status').where('order_id', '=', id).orderBy('created_at').limit(1).executeTakeFirst()
+      const complete = isComplete({ status: 'placed', fulfillment_status: 'fulfilled' }, (payment?.status ?? 'authorized') as PaymentStatus)
+      await tx
+        .updateTable('cw_orders')
+        .set({ fulfillment_status: 'fulfilled', updated_at: rt.now().toISOString(), ...(complete ? { status: 'completed' } : {}) })
+        .where('id', '=', id)
+        .execute()
       emit('order.fulfilled', { orderId: id, number: order.number })
+      if (complete) emit('order.completed', { orderId: id, number: order.number })
     }, { idempotent: true })
     return this.get(id)
   }
 
   /**
-   * Cancels an unfulfilled order: releases its stock, then voids the authorization or refunds
-   * the captured amount. If the gateway fails, the order stays canceled with its payment
-   * `canceling`; calling `cancel` again retries the gateway step with the same key.
+   * Cancels an unfulfilled order: releases its stock, then gives the money back — a void when
+   * nothing was captured, a refund of what is left otherwise (never a void after a capture). A
+   * capture in flight makes it wait (`CONFLICT`, retryable). If the gateway refuses or does not
+   * answer, the order stays canceled and the call throws `PAYMENT_FAILED`; calling `cancel` again
+   * resumes or retries the money's return. Calling it on a canceled order whose money went back
+   * returns the order.
+   *
+   * @example
+   * ```ts
+   * await commerce.orders.cancel(orderId, { reason: 'customer request', idempotencyKey: 'cancel-1001' })
+   * ```
    */
-  async cancel(orderId: string, input: z.input<typeof cancelSchema> = {}): Promise<Order> {
+  async cancel(orderId: string, input: CancelInput = {}): Promise<Order> {
     const id = parseArg(fields.id, orderId, 'orderId')
     const data = parseInput(cancelSchema, input, 'cancel')
     const rt = this.#rt
     const reason = data.reason ?? null
     await rt.hooks.run('order.beforeCancel', { orderId: id, reason })
-    const before = await transact(rt, async (tx, emit) => {
-      const order = await this.#lockOrder(tx, id)
-      const payment = await tx.selectFrom('cw_payments').selectAll().where('order_id', '=', id).executeTakeFirst()
-      if (order.status === 'canceled') return { payment, action: null as null | 'void' | 'refund' }
-      if (order.status !== 'placed' || order.fulfillment_status !== 'unfulfilled') {
-        throw new CommerceError('INVALID_STATE', `Order ${order.number} is ${order.status}/${order.fulfillment_status} and cannot be canceled`, {
-          details: { orderId: id, status: order.status, fulfillmentStatus: order.fulfillment_status },
-        })
+    const { send, payment } = await transact(rt, (tx, emit) => cancelAndClaim(rt, tx, emit, id, reason, data.idempotencyKey), { idempotent: true })
+    const failures: string[] = []
+    let unknown = false
+    for (const op of send) {
+      try {
+        const sent = await sendOperation(rt, op, payment!)
+        if (sent.status === 'failed') failures.push(`${op.kind} refused: ${sent.reason}`)
+      } catch (error) {
+        unknown = true
+        failures.push(`${op.kind} unanswered: ${(error as Error)?.message ?? error}`)
       }
-      const now = rt.now().toISOString()
-      await releaseStock(rt, tx, { orderId: id })
-      // A partly refunded payment still holds captured money: the rest is refunded too.
-      const action =
-        payment?.status === 'authorized' ? 'void' : payment?.status === 'captured' || payment?.status === 'partially_refunded' ? 'refund' : null
-      await tx
-        .updateTable('cw_orders')
-        .set({ status: 'canceled', canceled_at: now, updated_at: now, ...(action ? { payment_status: 'canceling' } : {}) })
-        .where('id', '=', id)
-        .execute()
-      if (payment && action) {
-        await tx.updateTable('cw_payments').set({ status: 'canceling', failure: action, updated_at: now }).where('id', '=', payment.id).execute()
-      }
-      emit('order.canceled', { orderId: id, number: order.number, reason })
-      return { payment: payment ? { ...payment, status: action ? 'canceling' : payment.status, failure: action } : undefined, action }
-    }, { idempotent: true })
-    const payment = before.payment
-    if (payment && payment.status === 'canceling') await this.#settleCancel(id, payment)
-    return this.get(id)
-  }
-
-  async #settleCancel(orderId: string, payment: PaymentTable): Promise<void> {
-    const action = payment.failure === 'refund' ? 'refund' : 'void'
-    const provider = this.#provider(payment, action)
-    const amount = action === 'refund' ? payment.captured_amount - payment.refunded_amount : payment.authorized_amount
-    const result = await this.#call(provider, action, payment, amount, `${payment.id}:cancel`)
-    if (result.status === 'failed') {
-      throw new CommerceError('PAYMENT_FAILED', `The order is canceled but the payment ${action} failed: ${result.reason}; call cancel again to retry`, {
-        details: { orderId, reason: result.reason },
-        retryable: true,
-      })
     }
-    await transact(this.#rt, async (tx, emit) => {
-      const now = this.#rt.now().toISOString()
-      const status: PaymentStatus = action === 'refund' ? 'refunded' : 'voided'
-      const updated = await tx
-        .updateTable('cw_payments')
-        .set({ status, failure: null, updated_at: now, ...(action === 'refund' ? { refunded_amount: payment.captured_amount } : {}) })
-        .where('id', '=', payment.id)
-        .where('status', '=', 'canceling')
-        .executeTakeFirst()
-      if (Number(updated.numUpdatedRows) !== 1) return
-      await tx.updateTable('cw_orders').set({ payment_status: status, updated_at: now }).where('id', '=', orderId).execute()
-      const after = toPayment({ ...payment, status, failure: null, refunded_amount: action === 'refund' ? payment.captured_amount : payment.refunded_amount, updated_at: now })
-      if (action === 'refund') emit('payment.refunded', { payment: after, amount })
-      else emit('payment.voided', { payment: after })
-    }, { idempotent: true })
-  }
-
-  /**
-   * Refunds part or all of the captured amount. The amount is claimed in storage before the
-   * gateway is called, so concurrent refunds can never exceed what was captured.
-   */
-  async refund(orderId: string, input: z.input<typeof refundSchema>): Promise<Order> {
-    const id = parseArg(fields.id, orderId, 'orderId')
-    const data = parseInput(refundSchema, input, 'refund')
-    const rt = this.#rt
-    const { payment } = await this.#orderPayment(id)
-    const provider = this.#provider(payment, 'refund')
-    const claimed = await transact(rt, async (tx) => {
-      const row = await tx
-        .updateTable('cw_payments')
-        .set({ refunded_amount: sql`refunded_amount + ${data.amount}`, updated_at: rt.now().toISOString() })
-        .where('id', '=', payment.id)
-        .where('status', 'in', ['captured', 'partially_refunded'])
-        .where(sql<boolean>`refunded_amount + ${data.amount} <= captured_amount`)
-        .returning(['refunded_amount'])
-        .executeTakeFirst()
-      if (!row) {
-        throw new CommerceError('INVALID_STATE', 'The refund exceeds what is left of the captured amount, or nothing was captured', {
-          details: { orderId: id, amount: data.amount },
-        })
-      }
-      return row.refunded_amount - data.amount
-    })
-    const result = await this.#call(provider, 'refund', payment, data.amount, `${payment.id}:refund:${claimed}`).catch((error) => ({
-      status: 'failed' as const,
-      reason: (error as Error)?.message ?? String(error),
-    }))
-    await transact(rt, async (tx, emit) => {
-      const now = rt.now().toISOString()
-      if (result.status === 'failed') {
-        await tx.updateTable('cw_payments').set({ refunded_amount: sql`refunded_amount - ${data.amount}`, updated_at: now }).where('id', '=', payment.id).execute()
-        return
-      }
-      const row = await tx.selectFrom('cw_payments').selectAll().where('id', '=', payment.id).executeTakeFirstOrThrow()
-      // A cancel that began meanwhile owns the status now; it refunds what is left.
-      const settled = row.status === 'captured' || row.status === 'partially_refunded'
-      const status: PaymentStatus = !settled ? (row.status as PaymentStatus) : row.refunded_amount === row.captured_amount ? 'refunded' : 'partially_refunded'
-      if (settled) {
-        await tx.updateTable('cw_payments').set({ status, updated_at: now }).where('id', '=', payment.id).execute()
-        await tx.updateTable('cw_orders').set({ payment_status: status, updated_at: now }).where('id', '=', id).execute()
-      }
-      emit('payment.refunded', { payment: toPayment({ ...row, status }), amount: data.amount })
-    })
-    if (result.status === 'failed') {
-      throw new CommerceError('PAYMENT_FAILED', `Refund failed: ${result.reason}`, { details: { orderId: id, reason: result.reason }, retryable: true })
+    if (failures.length) {
+      throw new CommerceError('PAYMENT_FAILED', `The order is canceled, but its payment was not given back (${failures.join('; ')}); call cancel again to retry`, {
+        retryable: true,
+        details: { orderId: id, operationIds: send.map((o) => o.id), ...(unknown ? { outcomeUnknown: true } : {}) },
+      })
     }
     return this.get(id)
   }
+}
 
-  async #orderPayment(id: string): Promise<{ order: OrderTable; payment: PaymentTable }> {
-    return read(this.#rt, async (db) => {
-      const order = await db.selectFrom('cw_orders').selectAll().where('id', '=', id).executeTakeFirst()
-      if (!order) throw notFound('Order', id)
-      const payment = await db.selectFrom('cw_payments').selectAll().where('order_id', '=', id).executeTakeFirst()
-      if (!payment) throw new CommerceError('INVALID_STATE', `Order ${order.number} has no payment`, { details: { orderId: id } })
-      return { order, payment }
-    })
-  }
+async function lockOrder(rt: Runtime, tx: Tx, id: string): Promise<OrderTable> {
+  let q = tx.selectFrom('cw_orders').selectAll().where('id', '=', id)
+  if (rt.storage.capabilities.rowLocks) q = q.forUpdate()
+  const order = await q.executeTakeFirst()
+  if (!order) throw notFound('Order', id)
+  return order
+}
 
-  async #lockOrder(tx: Parameters<Parameters<typeof transact>[1]>[0], id: string): Promise<OrderTable> {
-    let q = tx.selectFrom('cw_orders').selectAll().where('id', '=', id)
-    if (this.#rt.storage.capabilities.rowLocks) q = q.forUpdate()
-    const order = await q.executeTakeFirst()
-    if (!order) throw notFound('Order', id)
-    return order
-  }
-
-  #provider(payment: PaymentTable, operation: 'capture' | 'void' | 'refund'): PaymentProvider {
-    const provider = this.#rt.payments.get(payment.provider)
-    if (!provider) throw new CommerceError('CONFIGURATION', `Payment provider ${payment.provider} is not configured`, { details: { provider: payment.provider } })
-    if (!provider.capabilities[operation] || !provider[operation]) {
-      throw new CommerceError('INVALID_STATE', `Payment provider ${provider.id} cannot ${operation}`, { details: { provider: provider.id, operation } })
+/**
+ * The cancel's transaction: marks the order canceled and releases its stock (once), then claims
+ * what must go back to the shopper beyond what is already in flight. Returns the operations this
+ * caller must send: the new one, and pending voids or refunds whose sender died.
+ */
+async function cancelAndClaim(
+  rt: Runtime,
+  tx: Tx,
+  emit: Parameters<Parameters<typeof transact>[1]>[1],
+  id: string,
+  reason: string | null,
+  key: string | undefined,
+): Promise<{ send: PaymentOperationTable[]; payment: PaymentTable | null }> {
+  let keyFree = key !== undefined
+  if (key) {
+    const used = await tx.selectFrom('cw_payment_operations').select(['order_id', 'kind']).where('idempotency_key', '=', key).executeTakeFirst()
+    if (used && (used.order_id !== id || used.kind === 'capture')) {
+      throw new CommerceError('CONFLICT', 'This idempotency key was already used for another operation', { details: { orderId: id } })
     }
-    return provider
+    keyFree = !used
   }
-
-  async #call(provider: PaymentProvider, operation: 'capture' | 'void' | 'refund', payment: PaymentTable, amount: number, key: string): Promise<PaymentOperationResult> {
-    try {
-      return await provider[operation]!({ paymentId: payment.id, reference: payment.reference ?? '', idempotencyKey: key, amount, currency: payment.currency })
-    } catch (error) {
-      throw new CommerceError('PROVIDER', `Payment provider ${provider.id} failed to ${operation}: ${(error as Error)?.message ?? error}`, {
-        cause: error,
-        retryable: true,
+  const order = await lockOrder(rt, tx, id)
+  let pq = tx.selectFrom('cw_payments').selectAll().where('order_id', '=', id).orderBy('created_at').limit(1)
+  if (rt.storage.capabilities.rowLocks) pq = pq.forUpdate()
+  const payment = (await pq.executeTakeFirst()) ?? null
+  const pending = payment
+    ? await tx.selectFrom('cw_payment_operations').selectAll().where('payment_id', '=', payment.id).where('status', '=', 'pending').execute()
+    : []
+  const capturing = pending.find((o) => o.kind === 'capture')
+  if (order.status !== 'canceled') {
+    if (order.status !== 'placed' || order.fulfillment_status !== 'unfulfilled') {
+      throw new CommerceError('INVALID_STATE', `Order ${order.number} is ${order.status}/${order.fulfillment_status} and cannot be canceled`, {
+        details: { orderId: id, status: order.status, fulfillmentStatus: order.fulfillment_status },
       })
     }
+    if (capturing) {
+      throw new CommerceError('CONFLICT', `A capture of order ${order.number}'s payment is in progress; cancel again once it is answered`, {
+        retryable: true,
+        details: { orderId: id, operationId: capturing.id },
+      })
+    }
+    const now = rt.now().toISOString()
+    await releaseStock(rt, tx, { orderId: id })
+    await tx.updateTable('cw_orders').set({ status: 'canceled', canceled_at: now, updated_at: now }).where('id', '=', id).execute()
+    emit('order.canceled', { orderId: id, number: order.number, reason })
   }
+  if (!payment) return { send: [], payment }
+
+  const send: PaymentOperationTable[] = []
+  const now = rt.now()
+  // Voids and refunds still pending whose sender is gone: this caller resumes them.
+  for (const op of pending) {
+    if (op.kind === 'capture') continue
+    if (op.lease_until !== null && new Date(op.lease_until).getTime() > now.getTime()) continue
+    const lease = new Date(now.getTime() + rt.settings.checkoutLeaseMs).toISOString()
+    await tx.updateTable('cw_payment_operations').set({ lease_until: lease }).where('id', '=', op.id).execute()
+    send.push({ ...op, lease_until: lease })
+  }
+  const status = payment.status as PaymentStatus
+  const refunding = pending.filter((o) => o.kind === 'refund').reduce((s, o) => s + o.amount, 0)
+  const voiding = pending.some((o) => o.kind === 'void')
+  let kind: 'void' | 'refund' | null = null
+  let amount = 0
+  if (status === 'authorized' && !voiding && !capturing) {
+    kind = 'void'
+    amount = payment.authorized_amount
+  } else if (CAPTURED.includes(status)) {
+    amount = payment.captured_amount - payment.refunded_amount - refunding
+    if (amount > 0) kind = 'refund'
+  }
+  if (kind) {
+    operationProvider(rt, payment, kind)
+    const opId = newId('pop')
+    send.push(await insertOperation(rt, tx, payment, { id: opId, kind, amount, key: keyFree ? key! : opId, reason: reason ?? 'order canceled' }))
+  }
+  return { send, payment }
 }

@@ -7,6 +7,7 @@ import {
   CommerceError,
   InventoryService,
   OrderService,
+  PaymentService,
   Outbox,
   type Commerce,
   type Order,
@@ -120,6 +121,7 @@ const ARGUMENT_NAMES: Record<string, string> = {
   'variant id': 'variantId',
   sku: 'sku',
   'cart id': 'cartId',
+  'payment id': 'paymentId',
   'line id': 'lineId',
   'option id': 'optionId',
   'order id': 'orderId',
@@ -138,6 +140,9 @@ function badWholeInput(call: (input: Loose, f: Fixture) => Promise<unknown>): Ca
 function extraFields(names: string[], call: (input: Loose, f: Fixture) => Promise<unknown>, base: Loose, prefix = ''): Case[] {
   return names.map((name) => v(`extra field ${prefix}${name}`, (f) => call(withValue(base, `${prefix}${name}`, name === 'status' ? 'completed' : 0), f), `${prefix}${name}`))
 }
+
+/** Caller idempotency keys: 8 to 255 characters. */
+const badKey: Array<[string, unknown]> = [['too short', 'short'], ['of 10,000 characters', long], ['a number', 12345678], ['null', null], ['an object', { key: 'abcdefgh' }]]
 
 const badMoney: Array<[string, unknown]> = [
   ['negative', -1],
@@ -563,7 +568,41 @@ const cases: Record<string, Case[]> = {
       ...badIdArgument('order id', (id, f) => f.commerce.orders.capturePayment(id)),
       ...badValues('amount', [...badMoney, ['0', 0]], call, {}),
       v('amount above what was authorized', (f) => call({ amount: f.order.totals.total + 1 }, f), 'amount'),
+      ...badValues('idempotencyKey', badKey, call, {}),
       ...extraFields(['status', 'total', 'currency'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'orders.voidPayment': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.orders.voidPayment(f.order.id, input)
+    return [
+      nf('unknown order', (f) => f.commerce.orders.voidPayment(UNKNOWN.order)),
+      ...badIdArgument('order id', (id, f) => f.commerce.orders.voidPayment(id)),
+      ...badValues('idempotencyKey', badKey, call, {}),
+      ...extraFields(['amount', 'status'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'payments.get': [nf('unknown payment', (f) => f.commerce.payments.get('pay_missing')), ...badIdArgument('payment id', (id, f) => f.commerce.payments.get(id))],
+
+  'payments.list': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.payments.list(input)
+    return [
+      ...badPageInput(call),
+      ...badValues('status', [['unknown', 'paid'], ['a number', 1], ['canceling, no longer a status', 'canceling']], call, {}),
+      ...badValues('orderId', [['of 10,000 characters', long], ['a number', 1]], call, {}),
+      ...badValues('cartId', [['of 10,000 characters', long], ['a number', 1]], call, {}),
+      ...extraFields(['amount', 'provider'], call, {}),
+    ]
+  })(),
+
+  'payments.recover': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.payments.recover(input)
+    return [
+      ...badValues('limit', [['0', 0], ['1001', 1001], ['fractional', 1.5], ['a numeric string', '5'], ['NaN', Number.NaN]], call, {}),
+      ...extraFields(['olderThan', 'kind'], call, {}),
       ...badWholeInput(call),
     ]
   })(),
@@ -577,6 +616,7 @@ const cases: Record<string, Case[]> = {
       ...badIdArgument('order id', (id, f) => f.commerce.orders.cancel(id)),
       ...badValues('reason', [['of 10,000 characters', long], ['a number', 1], ['null', null]], call, {}),
       ...extraFields(['status', 'amount', 'refund'], call, {}),
+      ...badValues('idempotencyKey', badKey, call, {}),
       ...badWholeInput(call),
     ]
   })(),
@@ -589,6 +629,7 @@ const cases: Record<string, Case[]> = {
       ...badIdArgument('order id', (id, f) => f.commerce.orders.refund(id, base)),
       ...badValues('amount', [...badMoney, ['0', 0], ['missing', undefined]], call, base),
       ...badValues('reason', [['of 10,000 characters', long], ['a number', 1]], call, base),
+      ...badValues('idempotencyKey', badKey, call, base),
       ...extraFields(['status', 'total', 'currency'], call, base),
       ...badWholeInput(call),
     ]
@@ -670,7 +711,7 @@ describe('bad input to every public method', () => {
 
 describe('the table of cases', () => {
   it('covers every public method of every service', () => {
-    const services = { catalog: CatalogService, inventory: InventoryService, carts: CartService, checkout: CheckoutService, orders: OrderService, outbox: Outbox }
+    const services = { catalog: CatalogService, inventory: InventoryService, carts: CartService, checkout: CheckoutService, orders: OrderService, payments: PaymentService, outbox: Outbox }
     const exempt: Record<string, string> = {
       'inventory.listLocations': 'takes no input',
       'outbox.drain': 'takes only a timeout and writes nothing a caller chose',

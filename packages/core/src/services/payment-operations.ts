@@ -1,0 +1,395 @@
+import { sql } from 'kysely'
+import { CommerceError, isCommerceError, notFound, validationError } from '../errors.js'
+import type { OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
+import { newId } from '../ids.js'
+import type { PaymentOperationResult, PaymentProvider } from '../ports/payment-provider.js'
+import { transact, type Emit, type Runtime } from '../runtime.js'
+import type { PaymentOperationKind, PaymentStatus } from '../types.js'
+import { toPayment, toPaymentOperation } from './order-mapping.js'
+
+/**
+ * Captures, voids and refunds, each as one row of `cw_payment_operations` that goes through three
+ * steps, the same for all three kinds:
+ *
+ * 1. **Claim**, in a write transaction that locks the order, then the payment: the operation is
+ *    checked against what the gateway already confirmed *and* what is in flight (pending
+ *    operations), and recorded as `pending` with a lease. Concurrent callers are serialized
+ *    here, so a capture and a cancel of one payment can never both go to the gateway.
+ * 2. **Send** it to the gateway with the operation's own key (`gateway_key`), never a key derived
+ *    from a running total: a retry of this operation repeats this key, a new operation never does.
+ * 3. **Settle**, in a write transaction: on success the payment's confirmed amounts move and its
+ *    status is derived from them; on an explicit refusal the operation is `failed` and nothing
+ *    moves. When the gateway's answer is lost the operation stays `pending`: retrying with the
+ *    same idempotency key, or `payments.recover()`, sends it again with the same gateway key.
+ *
+ * So the stored `captured_amount` and `refunded_amount` are always what the gateway confirmed.
+ */
+
+/** What a caller asks for. */
+export interface OperationRequest {
+  kind: PaymentOperationKind
+  orderId: string
+  /** Capture: defaults to what is left of the authorization. Refund: required. Void: ignored. */
+  amount?: number
+  /** The caller's key; a fresh one is made when absent. */
+  idempotencyKey?: string
+  reason?: string | null
+}
+
+/** Statuses from which money has been captured. */
+export const CAPTURED: readonly PaymentStatus[] = ['partially_captured', 'captured', 'partially_refunded', 'refunded']
+
+/** A payment's status, derived from its confirmed amounts. One place, for every operation. */
+export function derivePaymentStatus(p: Pick<PaymentTable, 'status' | 'authorized_amount' | 'captured_amount' | 'refunded_amount'>): PaymentStatus {
+  if (p.status === 'pending' || p.status === 'declined' || p.status === 'voided') return p.status
+  if (p.captured_amount === 0) return p.status === 'captured' ? 'captured' : 'authorized'
+  if (p.refunded_amount === 0) return p.captured_amount < p.authorized_amount ? 'partially_captured' : 'captured'
+  return p.refunded_amount < p.captured_amount ? 'partially_refunded' : 'refunded'
+}
+
+/** An order is complete once it is fulfilled and its payment captured. */
+export function isComplete(order: Pick<OrderTable, 'status' | 'fulfillment_status'>, paymentStatus: PaymentStatus): boolean {
+  return order.status === 'placed' && order.fulfillment_status === 'fulfilled' && CAPTURED.includes(paymentStatus)
+}
+
+async function lockOrder(rt: Runtime, tx: Tx, orderId: string): Promise<OrderTable> {
+  let q = tx.selectFrom('cw_orders').selectAll().where('id', '=', orderId)
+  if (rt.storage.capabilities.rowLocks) q = q.forUpdate()
+  const order = await q.executeTakeFirst()
+  if (!order) throw notFound('Order', orderId)
+  return order
+}
+
+/** The order's payment, locked after the order (always in that order, so two operations cannot deadlock). */
+async function lockPayment(rt: Runtime, tx: Tx, order: OrderTable): Promise<PaymentTable> {
+  let q = tx.selectFrom('cw_payments').selectAll().where('order_id', '=', order.id).orderBy('created_at').limit(1)
+  if (rt.storage.capabilities.rowLocks) q = q.forUpdate()
+  const payment = await q.executeTakeFirst()
+  if (!payment) throw new CommerceError('INVALID_STATE', `Order ${order.number} has no payment`, { details: { orderId: order.id } })
+  return payment
+}
+
+/** Sums of what is in flight for a payment, by kind. */
+async function inFlight(tx: Tx, paymentId: string): Promise<{ ops: PaymentOperationTable[]; capture: number; refund: number; void: number }> {
+  const ops = await tx.selectFrom('cw_payment_operations').selectAll().where('payment_id', '=', paymentId).where('status', '=', 'pending').execute()
+  const sum = (kind: string) => ops.filter((o) => o.kind === kind).reduce((s, o) => s + o.amount, 0)
+  return { ops, capture: sum('capture'), refund: sum('refund'), void: ops.filter((o) => o.kind === 'void').length }
+}
+
+/** The payment's provider, checked to be able to `kind`. */
+export function operationProvider(rt: Runtime, payment: PaymentTable, kind: PaymentOperationKind): PaymentProvider {
+  const p = rt.payments.get(payment.provider)
+  if (!p) throw new CommerceError('CONFIGURATION', `Payment provider ${payment.provider} is not configured`, { details: { provider: payment.provider } })
+  if (!p.capabilities[kind] || typeof p[kind] !== 'function') {
+    throw new CommerceError('INVALID_STATE', `Payment provider ${p.id} cannot ${kind}`, { details: { provider: p.id, operation: kind } })
+  }
+  return p
+}
+
+const inProgress = (op: PaymentOperationTable) =>
+  new CommerceError('CONFLICT', `A ${op.kind} of this payment is in progress; retry shortly`, {
+    retryable: true,
+    details: { operationId: op.id, kind: op.kind },
+  })
+
+/** Checks a new operation against the payment and what is in flight; returns the amount to send. */
+function admit(
+  rt: Runtime,
+  order: OrderTable,
+  payment: PaymentTable,
+  pending: Awaited<ReturnType<typeof inFlight>>,
+  request: OperationRequest,
+): number {
+  const status = payment.status as PaymentStatus
+  const label = `Order ${order.number}`
+  const details = { orderId: order.id, paymentId: payment.id, paymentStatus: status }
+  const p = operationProvider(rt, payment, request.kind)
+  switch (request.kind) {
+    case 'capture': {
+      if (order.status === 'canceled') throw new CommerceError('INVALID_STATE', `${label} is canceled; its payment cannot be captured`, { details })
+      if (pending.void) throw inProgress(pending.ops.find((o) => o.kind === 'void')!)
+      const multi = p.capabilities.multiCapture === true
+      if (!multi && pending.capture) throw inProgress(pending.ops.find((o) => o.kind === 'capture')!)
+      const capturable = status === 'authorized' || (multi && status === 'partially_captured')
+      if (!capturable) {
+        const why = CAPTURED.includes(status)
+          ? multi
+            ? 'the whole authorization was captured'
+            : `it was already captured (${payment.captured_amount} of ${payment.authorized_amount}; ${p.id} captures once, the rest was released)`
+          : `it is ${status}`
+        throw new CommerceError('INVALID_STATE', `${label}'s payment cannot be captured: ${why}`, {
+          details: { ...details, capturedAmount: payment.captured_amount },
+        })
+      }
+      const left = payment.authorized_amount - payment.captured_amount - pending.capture
+      const amount = request.amount ?? left
+      if (amount > left) {
+        throw validationError('capture', [{ path: 'amount', message: `only ${left} of the ${payment.authorized_amount} authorized can still be captured` }])
+      }
+      if (amount === 0) throw new CommerceError('INVALID_STATE', `${label}'s payment has nothing left to capture`, { details })
+      if (amount < left && !p.capabilities.partialCapture) {
+        throw validationError('capture', [{ path: 'amount', message: `${p.id} cannot capture part of an authorization` }])
+      }
+      return amount
+    }
+    case 'void': {
+      if (pending.capture) throw inProgress(pending.ops.find((o) => o.kind === 'capture')!)
+      if (pending.void) throw inProgress(pending.ops.find((o) => o.kind === 'void')!)
+      if (status !== 'authorized') {
+        throw new CommerceError('INVALID_STATE', `${label}'s payment is ${status}; only an authorization with nothing captured can be voided`, { details })
+      }
+      return payment.authorized_amount
+    }
+    case 'refund': {
+      const amount = request.amount!
+      if (!CAPTURED.includes(status)) {
+        throw new CommerceError('INVALID_STATE', `${label}'s payment is ${status}: nothing has been captured, so there is nothing to refund`, {
+          details: { ...details, capturedAmount: 0 },
+        })
+      }
+      const refundable = payment.captured_amount - payment.refunded_amount - pending.refund
+      if (amount > refundable) {
+        throw validationError('refund', [
+          {
+            path: 'amount',
+            message: `only ${refundable} can still be refunded (${payment.captured_amount} captured, ${payment.refunded_amount} refunded, ${pending.refund} being refunded)`,
+          },
+        ])
+      }
+      return amount
+    }
+  }
+}
+
+/** The result of a claim: the operation to send (or replay), and whether this caller holds its lease. */
+interface Claimed {
+  op: PaymentOperationTable
+  payment: PaymentTable
+  /** False when another caller is sending it right now. */
+  ours: boolean
+}
+
+/** Looks an operation up by the caller's key and checks that it is the same request. */
+function sameRequest(op: PaymentOperationTable, request: OperationRequest): void {
+  const amountDiffers = request.amount !== undefined && request.kind !== 'void' && op.amount !== request.amount
+  if (op.order_id !== request.orderId || op.kind !== request.kind || amountDiffers) {
+    throw new CommerceError('CONFLICT', `This idempotency key was already used for another operation (a ${op.kind} of ${op.amount})`, {
+      details: { operationId: op.id, kind: op.kind },
+    })
+  }
+}
+
+/** Takes over an operation whose lease ran out (its sender died, or its answer was lost). */
+async function takeLease(rt: Runtime, tx: Tx, op: PaymentOperationTable): Promise<PaymentOperationTable | null> {
+  const now = rt.now()
+  if (op.status !== 'pending') return null
+  if (op.lease_until !== null && new Date(op.lease_until).getTime() > now.getTime()) return null
+  const lease = new Date(now.getTime() + rt.settings.checkoutLeaseMs).toISOString()
+  let q = tx.updateTable('cw_payment_operations').set({ lease_until: lease }).where('id', '=', op.id).where('status', '=', 'pending')
+  q = op.lease_until === null ? q.where('lease_until', 'is', null) : q.where('lease_until', '=', op.lease_until)
+  const taken = await q.executeTakeFirst()
+  return Number(taken.numUpdatedRows) === 1 ? { ...op, lease_until: lease } : null
+}
+
+/**
+ * Step 1: finds the operation under the caller's key, or admits and records a new one.
+ * `prepare` runs first in the same transaction (a cancel releases stock and marks the order there).
+ */
+export async function claimOperation(rt: Runtime, request: OperationRequest): Promise<Claimed> {
+  const id = newId('pop')
+  const key = request.idempotencyKey ?? id
+  return transact(
+    rt,
+    async (tx) => {
+      const existing = await tx.selectFrom('cw_payment_operations').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
+      if (existing) {
+        sameRequest(existing, request)
+        const payment = await tx.selectFrom('cw_payments').selectAll().where('id', '=', existing.payment_id).executeTakeFirstOrThrow()
+        const leased = await takeLease(rt, tx, existing)
+        return { op: leased ?? existing, payment, ours: leased !== null }
+      }
+      const order = await lockOrder(rt, tx, request.orderId)
+      const payment = await lockPayment(rt, tx, order)
+      const pending = await inFlight(tx, payment.id)
+      // A payment is captured (or voided) once: a call without a key that finds that one operation
+      // left pending by a lost answer is its retry, and resumes it with the same gateway key.
+      const single = request.kind === 'void' || (request.kind === 'capture' && !operationProvider(rt, payment, 'capture').capabilities.multiCapture)
+      const orphan = single && !request.idempotencyKey ? pending.ops.find((o) => o.kind === request.kind) : undefined
+      if (orphan && (request.amount === undefined || request.amount === orphan.amount)) {
+        const leased = await takeLease(rt, tx, orphan)
+        if (leased) return { op: leased, payment, ours: true }
+      }
+      const amount = admit(rt, order, payment, pending, request)
+      const op = await insertOperation(rt, tx, payment, { id, kind: request.kind, amount, key, reason: request.reason ?? null })
+      return { op, payment, ours: true }
+    },
+    { idempotent: true },
+  )
+}
+
+/** @internal Records a new pending operation, leased to the caller. */
+export async function insertOperation(
+  rt: Runtime,
+  tx: Tx,
+  payment: PaymentTable,
+  { id, kind, amount, key, reason }: { id: string; kind: PaymentOperationKind; amount: number; key: string; reason: string | null },
+): Promise<PaymentOperationTable> {
+  const now = rt.now()
+  const op: PaymentOperationTable = {
+    id,
+    payment_id: payment.id,
+    order_id: payment.order_id,
+    kind,
+    amount,
+    status: 'pending',
+    idempotency_key: key,
+    gateway_key: id,
+    reason,
+    reference: null,
+    failure: null,
+    lease_until: new Date(now.getTime() + rt.settings.checkoutLeaseMs).toISOString(),
+    created_at: now.toISOString(),
+    updated_at: now.toISOString(),
+  }
+  await tx.insertInto('cw_payment_operations').values(op).execute()
+  return op
+}
+
+/** What sending an operation came to. */
+export type Sent = { status: 'succeeded' } | { status: 'failed'; reason: string }
+
+/**
+ * Steps 2 and 3 for an operation whose lease the caller holds: sends it with its gateway key and
+ * records the answer. Throws a retryable `PAYMENT_FAILED` with `details.outcomeUnknown` when the
+ * gateway's answer is lost; the operation then stays pending for a retry or `payments.recover()`.
+ */
+export async function sendOperation(rt: Runtime, op: PaymentOperationTable, payment: PaymentTable): Promise<Sent> {
+  const kind = op.kind as PaymentOperationKind
+  const p = operationProvider(rt, payment, kind)
+  if (rt.point) await rt.point('payment.operation.before', { paymentId: payment.id, operationId: op.id, kind })
+  let result: PaymentOperationResult
+  try {
+    result = await p[kind]!({
+      paymentId: payment.id,
+      operationId: op.id,
+      reference: payment.reference ?? '',
+      idempotencyKey: op.gateway_key,
+      amount: op.amount,
+      currency: payment.currency,
+    })
+    if (result?.status !== 'succeeded' && result?.status !== 'failed') throw new Error(`unexpected answer ${JSON.stringify(result)}`)
+  } catch (error) {
+    // The gateway may or may not have moved the money: keep the claim, free the lease for a retry.
+    await transact(rt, async (tx) => {
+      await tx.updateTable('cw_payment_operations').set({ lease_until: rt.now().toISOString() }).where('id', '=', op.id).where('status', '=', 'pending').execute()
+    }, { idempotent: true })
+    throw new CommerceError('PAYMENT_FAILED', `Payment provider ${p.id} did not answer the ${kind}; retry with the same idempotency key: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+      retryable: true,
+      details: { orderId: op.order_id, paymentId: payment.id, operationId: op.id, outcomeUnknown: true },
+    })
+  }
+  if (rt.point) await rt.point('payment.operation.answered', { paymentId: payment.id, operationId: op.id, kind })
+  return settleOperation(rt, op, result)
+}
+
+/** Step 3: records the gateway's answer; the first settler wins, later ones read what it wrote. */
+async function settleOperation(rt: Runtime, op: PaymentOperationTable, result: PaymentOperationResult): Promise<Sent> {
+  return transact(
+    rt,
+    async (tx, emit) => {
+      const order = op.order_id ? await lockOrder(rt, tx, op.order_id) : null
+      let pq = tx.selectFrom('cw_payments').selectAll().where('id', '=', op.payment_id)
+      if (rt.storage.capabilities.rowLocks) pq = pq.forUpdate()
+      const payment = await pq.executeTakeFirstOrThrow()
+      const now = rt.now().toISOString()
+      const status = result.status === 'succeeded' ? 'succeeded' : 'failed'
+      const settled = await tx
+        .updateTable('cw_payment_operations')
+        .set({
+          status,
+          reference: result.status === 'succeeded' ? (result.reference ?? null) : null,
+          failure: result.status === 'failed' ? String(result.reason).slice(0, 500) : null,
+          lease_until: null,
+          updated_at: now,
+        })
+        .where('id', '=', op.id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst()
+      if (Number(settled.numUpdatedRows) !== 1) {
+        const current = await tx.selectFrom('cw_payment_operations').select(['status', 'failure']).where('id', '=', op.id).executeTakeFirstOrThrow()
+        return current.status === 'failed' ? { status: 'failed' as const, reason: current.failure ?? 'failed' } : { status: 'succeeded' as const }
+      }
+      const after = { ...op, status, updated_at: now, lease_until: null } as PaymentOperationTable
+      if (result.status === 'failed') {
+        after.failure = String(result.reason).slice(0, 500)
+        emit('payment.operation_failed', { operation: toPaymentOperation(after) })
+        return { status: 'failed' as const, reason: after.failure }
+      }
+      after.reference = result.reference ?? null
+      await applySuccess(rt, tx, emit, order, payment, after, now)
+      return { status: 'succeeded' as const }
+    },
+    { idempotent: true },
+  )
+}
+
+async function applySuccess(rt: Runtime, tx: Tx, emit: Emit, order: OrderTable | null, payment: PaymentTable, op: PaymentOperationTable, now: string): Promise<void> {
+  const next: PaymentTable = { ...payment, updated_at: now }
+  if (op.kind === 'capture') next.captured_amount = payment.captured_amount + op.amount
+  else if (op.kind === 'refund') next.refunded_amount = payment.refunded_amount + op.amount
+  else next.status = 'voided'
+  next.status = derivePaymentStatus(next)
+  await tx
+    .updateTable('cw_payments')
+    .set({
+      status: next.status,
+      captured_amount: sql`captured_amount + ${op.kind === 'capture' ? op.amount : 0}`,
+      refunded_amount: sql`refunded_amount + ${op.kind === 'refund' ? op.amount : 0}`,
+      updated_at: now,
+    })
+    .where('id', '=', payment.id)
+    .execute()
+  if (order) {
+    const complete = isComplete(order, next.status as PaymentStatus)
+    await tx
+      .updateTable('cw_orders')
+      .set({ payment_status: next.status, updated_at: now, ...(complete ? { status: 'completed' } : {}) })
+      .where('id', '=', order.id)
+      .execute()
+    if (complete) emit('order.completed', { orderId: order.id, number: order.number })
+  }
+  const after = toPayment(next)
+  const operation = toPaymentOperation(op)
+  if (op.kind === 'capture') emit('payment.captured', { payment: after, amount: op.amount, operationId: operation.id })
+  else if (op.kind === 'refund') emit('payment.refunded', { payment: after, amount: op.amount, operationId: operation.id })
+  else emit('payment.voided', { payment: after, operationId: operation.id })
+}
+
+/**
+ * Runs one operation to its end for a caller: claim, then send unless another caller is sending it
+ * or it was already answered. Returns what the gateway answered (a replay for a known key).
+ */
+export async function runOperation(rt: Runtime, request: OperationRequest): Promise<{ op: PaymentOperationTable; sent: Sent }> {
+  let claimed: Claimed
+  try {
+    claimed = await claimOperation(rt, request)
+  } catch (error) {
+    // Two callers raced to the same new key: the loser sees the winner's operation.
+    if (request.idempotencyKey && isCommerceError(error, 'STORAGE') && rt.storage.isUniqueViolation(error.cause)) {
+      claimed = await claimOperation(rt, request)
+    } else throw error
+  }
+  const { op, payment, ours } = claimed
+  if (op.status === 'succeeded') return { op, sent: { status: 'succeeded' } }
+  if (op.status === 'failed') return { op, sent: { status: 'failed', reason: op.failure ?? 'failed' } }
+  if (!ours) throw inProgress(op)
+  return { op, sent: await sendOperation(rt, op, payment) }
+}
+
+/** The error a caller gets for an operation the gateway refused. */
+export function operationFailed(op: PaymentOperationTable, reason: string): CommerceError {
+  return new CommerceError('PAYMENT_FAILED', `The gateway refused the ${op.kind}: ${reason}`, {
+    details: { orderId: op.order_id, paymentId: op.payment_id, operationId: op.id, reason },
+  })
+}

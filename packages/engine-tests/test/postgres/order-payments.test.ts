@@ -1,0 +1,3 @@
+import { orderPaymentCases } from '../support/order-payments-cases.js'
+
+orderPaymentCases('postgres')
