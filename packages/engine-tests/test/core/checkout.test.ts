@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { isCommerceError } from '@cartwright/core'
-import { key, openShop, readyCart, type Shop } from './support/shop.js'
+import { failure, key, openShop, readyCart, type Shop } from '../support/index.js'
 
 let shop: Shop
 beforeEach(async () => {
@@ -93,13 +92,11 @@ describe('checkout.complete', () => {
     const cart = await readyCart(shop.commerce, shop.variantId, 3)
     shop.payments.script('decline')
     const idempotencyKey = key()
-    const error = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }).catch((e) => e)
-    expect(isCommerceError(error, 'PAYMENT_DECLINED')).toBe(true)
+    await failure(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }), 'PAYMENT_DECLINED')
     expect((await shop.commerce.inventory.levels(shop.variantId))[0]).toMatchObject({ reserved: 0, available: 10 })
     expect((await shop.commerce.carts.get(cart.id)).status).toBe('open')
     // The same key keeps its answer; a new key tries again.
-    const again = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }).catch((e) => e)
-    expect(isCommerceError(again, 'PAYMENT_DECLINED')).toBe(true)
+    await failure(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }), 'PAYMENT_DECLINED')
     expect(shop.payments.authorizations()).toBe(1)
     const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
     expect(order.status).toBe('placed')
@@ -111,9 +108,8 @@ describe('checkout.complete', () => {
   it('refuses to reserve more than is available and charges nobody', async () => {
     const cart = await readyCart(shop.commerce, shop.variantId, 10)
     await shop.commerce.inventory.adjust({ variantId: shop.variantId, locationId: shop.warehouse.id, delta: -1 })
-    const error = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }).catch((e) => e)
-    expect(isCommerceError(error, 'OUT_OF_STOCK')).toBe(true)
-    expect(error.details.shortages).toEqual([{ variantId: shop.variantId, requested: 10, available: 9 }])
+    const error = await failure(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }), 'OUT_OF_STOCK')
+    expect(error.details.shortages).toEqual([{ variantId: shop.variantId, sku: 'TR-42-BLU', requested: 10, available: 9 }])
     expect(shop.payments.calls).toHaveLength(0)
     expect((await shop.commerce.inventory.levels(shop.variantId))[0]).toMatchObject({ reserved: 0, onHand: 9 })
     expect((await shop.commerce.carts.get(cart.id)).status).toBe('open')
@@ -124,8 +120,7 @@ describe('checkout.complete', () => {
     const idempotencyKey = key()
     // The gateway authorizes but the response is lost on the way back.
     shop.payments.script('lost')
-    const error = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }).catch((e) => e)
-    expect(isCommerceError(error, 'PAYMENT_FAILED')).toBe(true)
+    const error = await failure(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }), 'PAYMENT_FAILED')
     expect(error.retryable).toBe(true)
     expect((await shop.commerce.carts.get(cart.id)).status).toBe('completing')
     const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
@@ -162,8 +157,7 @@ describe('checkout.complete', () => {
     const cart = await readyCart(shop.commerce, shop.variantId)
     const idempotencyKey = key()
     shop.payments.script('error')
-    const error = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }).catch((e) => e)
-    expect(isCommerceError(error, 'PAYMENT_FAILED')).toBe(true)
+    await failure(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }), 'PAYMENT_FAILED')
     const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
     expect(order.paymentStatus).toBe('authorized')
     expect(shop.payments.authorizations()).toBe(1)
@@ -172,8 +166,7 @@ describe('checkout.complete', () => {
   it('refuses an incomplete cart with INVALID_STATE and changes nothing', async () => {
     const cart = await shop.commerce.carts.create({ currency: 'USD' })
     await shop.commerce.carts.addItem(cart.id, { variantId: shop.variantId, quantity: 1 })
-    const error = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }).catch((e) => e)
-    expect(isCommerceError(error, 'INVALID_STATE')).toBe(true)
+    const error = await failure(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }), 'INVALID_STATE')
     expect(error.details.problems).toEqual(expect.arrayContaining(['an email is required', 'a shipping address is required']))
     expect(await shop.commerce.db.selectFrom('cw_payments').select('id').execute()).toHaveLength(0)
   })
@@ -183,7 +176,6 @@ describe('checkout.complete', () => {
     const b = await readyCart(shop.commerce, shop.variantId)
     const idempotencyKey = key()
     await shop.commerce.checkout.complete(a.id, { payment: { provider: 'test' }, idempotencyKey })
-    const error = await shop.commerce.checkout.complete(b.id, { payment: { provider: 'test' }, idempotencyKey }).catch((e) => e)
-    expect(isCommerceError(error, 'CONFLICT')).toBe(true)
+    await failure(shop.commerce.checkout.complete(b.id, { payment: { provider: 'test' }, idempotencyKey }), 'CONFLICT')
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 import { CommerceError, createCommerce, isCommerceError, testPayments, type PaymentProvider } from '@cartwright/core'
-import { key } from './support/shop.js'
+import { failure, key } from '../support/index.js'
 
 const authorizeOnly: PaymentProvider = {
   id: 'authorize-only',
@@ -11,12 +11,14 @@ const authorizeOnly: PaymentProvider = {
 
 describe('createCommerce', () => {
   it('refuses a composition whose providers lack what a plugin needs, naming each gap', async () => {
-    const error = await createCommerce({
-      storage: sqliteStorage(),
-      payments: [testPayments(), authorizeOnly],
-      plugins: [{ id: 'returns', requires: { paymentCapabilities: ['refund'], storageCapabilities: ['skipLocked'], shipping: true } }],
-    }).catch((e) => e)
-    expect(isCommerceError(error, 'CONFIGURATION')).toBe(true)
+    const error = await failure(
+      createCommerce({
+        storage: sqliteStorage(),
+        payments: [testPayments(), authorizeOnly],
+        plugins: [{ id: 'returns', requires: { paymentCapabilities: ['refund'], storageCapabilities: ['skipLocked'], shipping: true } }],
+      }),
+      'CONFIGURATION',
+    )
     expect(error.details.missing).toEqual([
       'returns needs payment capability "refund", which authorize-only lacks',
       'returns needs storage capability "skipLocked", which sqlite lacks',

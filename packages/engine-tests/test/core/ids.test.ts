@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openShop, type Shop } from './support/shop.js'
+import { openShop, type Shop } from '../support/index.js'
 
 let shop: Shop
 beforeAll(async () => {

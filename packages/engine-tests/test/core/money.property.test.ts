@@ -6,14 +6,13 @@ import {
   computeTotals,
   fixedRateTax,
   formatAmount,
-  isCommerceError,
   lineDiscounts,
   parseAmount,
   percent,
   type Adjustment,
   type PricedLine,
 } from '@cartwright/core'
-import { key, openShop, readyCart, type Shop } from './support/shop.js'
+import { failure, key, openShop, readyCart, type Shop } from '../support/index.js'
 
 /**
  * Acceptance: allocation parts sum to the whole and stay within one minor unit of their
@@ -141,13 +140,7 @@ describe('allocate', () => {
       [Number.POSITIVE_INFINITY, [1]],
       [MAX + 1, [1]],
     ] as Array<[number, number[]]>) {
-      let error: unknown
-      try {
-        allocate(t, ws)
-      } catch (e) {
-        error = e
-      }
-      expect(isCommerceError(error, 'VALIDATION'), `allocate(${t}, [${ws}])`).toBe(true)
+      failure(() => allocate(t, ws), 'VALIDATION', `allocate(${t}, [${ws}])`)
     }
   })
 })
@@ -353,13 +346,7 @@ describe('formatAmount and parseAmount', () => {
           const minor = (whole * 10n ** BigInt(exponent) + BigInt(fraction.padEnd(exponent, '0') || '0')) * (negative ? -1n : 1n)
           expect(big(parseAmount(text, currency))).toBe(minor)
           expect(parseAmount(formatAmount(parseAmount(text, currency), currency), currency)).toBe(Number(minor))
-          let error: unknown
-          try {
-            parseAmount(`${whole}.${'5'.repeat(exponent + 1)}`, currency)
-          } catch (e) {
-            error = e
-          }
-          expect(isCommerceError(error, 'VALIDATION')).toBe(true)
+          failure(() => parseAmount(`${whole}.${'5'.repeat(exponent + 1)}`, currency), 'VALIDATION')
         }),
         { numRuns: 200 },
       )
@@ -391,14 +378,8 @@ describe('formatAmount and parseAmount', () => {
       ['parseAmount of empty', () => parseAmount('', 'USD'), 'amount'],
     ]
     for (const [name, attempt, field] of attempts) {
-      let error: unknown
-      try {
-        attempt()
-      } catch (e) {
-        error = e
-      }
-      expect(isCommerceError(error, 'VALIDATION'), name).toBe(true)
-      expect((error as { details: { fields: string[] } }).details.fields, name).toContain(field)
+      const error = failure(attempt, 'VALIDATION', name)
+      expect(error.details.fields, name).toContain(field)
     }
   })
 })
@@ -439,22 +420,10 @@ describe('percent and applyRate', () => {
 
   it('refuses percentages it cannot read exactly, and results beyond the safe range', () => {
     for (const bad of ['-5', 'abc', '', '1e3', '8.', '.5', '8.1234567890', '1234567', '8,5', 0.1 + 0.2, Number.NaN, Number.POSITIVE_INFINITY, -1]) {
-      let error: unknown
-      try {
-        percent(bad)
-      } catch (e) {
-        error = e
-      }
-      expect(isCommerceError(error, 'VALIDATION'), `percent(${JSON.stringify(String(bad))})`).toBe(true)
-      expect((error as { details: { fields: string[] } }).details.fields).toContain('rate')
+      const error = failure(() => percent(bad), 'VALIDATION', `percent(${JSON.stringify(String(bad))})`)
+      expect(error.details.fields).toContain('rate')
     }
-    let error: unknown
-    try {
-      applyRate(MAX, percent('200'))
-    } catch (e) {
-      error = e
-    }
-    expect(isCommerceError(error, 'VALIDATION')).toBe(true)
+    failure(() => applyRate(MAX, percent('200')), 'VALIDATION')
     expect(() => applyRate(1.5, percent('10'))).toThrow(/integer/)
   })
 })

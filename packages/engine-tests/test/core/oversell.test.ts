@@ -1,12 +1,9 @@
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
-import { sqliteStorage } from '@cartwright/storage-sqlite'
-import { createCommerce, isCommerceError, type Commerce } from '@cartwright/core'
-import { key, openShop, readyCart, tempDir, type Shop } from './support/shop.js'
-import type { WorkerInput, WorkerSummary } from './support/checkout-worker.js'
+import { isCommerceError, type Commerce } from '@cartwright/core'
+import { checkout, failure, openEngine, openShop, readyCart, startWorker, tempDir, type Shop, type StorageKind } from '../support/index.js'
+import type { CheckoutSummary, CheckoutWorkerInput } from '../support/workers/checkout-worker.js'
 
 const STOCK = 10
 const SHOPPERS = 50
@@ -54,9 +51,7 @@ async function race(shop: Shop, quantity: number) {
   })
   const offListener = commerce.events.on('order.placed', sample)
   const timer = setInterval(sample, 1)
-  const results = await Promise.allSettled(
-    carts.map((cart) => commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })),
-  )
+  const results = await Promise.allSettled(carts.map((cart) => checkout(commerce, cart.id)))
   racing = false
   clearInterval(timer)
   offHook()
@@ -119,16 +114,16 @@ afterEach(async () => {
 })
 
 describe.each([
-  { storage: 'in-memory SQLite', filename: () => ':memory:' },
-  { storage: 'a SQLite file', filename: () => join((dir = tempDir()).dir, 'shop.db') },
-])('concurrent checkouts on $storage, one process', ({ filename }) => {
+  { name: 'in-memory SQLite', storage: 'sqlite-memory' as StorageKind },
+  { name: 'a SQLite file', storage: 'sqlite-file' as StorageKind },
+])('concurrent checkouts on $name, one process', ({ storage }) => {
   it(`places exactly ${STOCK} orders out of ${SHOPPERS} one-unit checkouts for ${STOCK} units, and refuses the rest with OUT_OF_STOCK`, async () => {
-    shop = await openShop({ filename: filename(), stock: STOCK })
+    shop = await openShop({ storage, stock: STOCK })
     await expectRaceOutcome(shop, 1)
   })
 
   it('counts whole carts: 3-unit checkouts against 10 units place exactly 3 orders', async () => {
-    shop = await openShop({ filename: filename(), stock: STOCK })
+    shop = await openShop({ storage, stock: STOCK })
     await expectRaceOutcome(shop, 3)
   })
 })
@@ -143,44 +138,12 @@ describe('the stock level table', () => {
       sql`update cw_inventory_levels set reserved = -1 where variant_id = ${variantId}`,
     ]
     for (const statement of attempts) {
-      const error = await statement.execute(commerce.db).catch((e: unknown) => e)
+      const error = await failure(statement.execute(commerce.db))
       expect((error as { code?: string })?.code).toBe('SQLITE_CONSTRAINT_CHECK')
     }
     expect((await commerce.inventory.levels(variantId))[0]).toMatchObject({ onHand: STOCK, reserved: 0, available: STOCK })
   })
 })
-
-const here = fileURLToPath(new URL('.', import.meta.url))
-const packageRoot = join(here, '..', '..')
-const workerScript = join(here, 'support', 'checkout-worker.ts')
-
-/** Starts a worker; resolves `ready` once its carts exist, and `done` with its summary after `go()`. */
-function startWorker(input: WorkerInput) {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=cartwright-source', workerScript, JSON.stringify(input)], {
-    cwd: packageRoot,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  let onReady: () => void
-  const ready = new Promise<void>((resolve) => (onReady = resolve))
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk
-    if (stdout.includes('ready\n')) onReady()
-  })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const done = new Promise<WorkerSummary>((resolve, reject) => {
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      const last = stdout.trim().split('\n').pop() ?? ''
-      if (code !== 0 || !last.startsWith('{')) reject(new Error(`worker ${child.pid} exited with ${code}\n${stderr}\n${stdout}`))
-      else resolve(JSON.parse(last) as WorkerSummary)
-    })
-  })
-  // Fail fast instead of waiting for `ready` forever.
-  done.catch(() => onReady())
-  return { child, ready, done, go: () => child.stdin.end('go\n') }
-}
 
 describe('concurrent checkouts from 4 processes on one SQLite file', () => {
   it(`places exactly ${STOCK} orders out of ${SHOPPERS} and refuses the rest with OUT_OF_STOCK`, { timeout: 120_000 }, async () => {
@@ -192,23 +155,23 @@ describe('concurrent checkouts from 4 processes on one SQLite file', () => {
 
     const split = [13, 13, 12, 12]
     expect(split.reduce((a, b) => a + b, 0)).toBe(SHOPPERS)
-    const workers = split.map((carts) => startWorker({ filename, variantId, carts, quantity: 1, busyTimeoutMs: 5000, gatewayDelayMs: 2 }))
+    const workers = split.map(() => startWorker('checkout-worker'))
     try {
-      await Promise.all(workers.map((w) => w.ready))
+      const place = { kind: 'sqlite-file', filename, busyTimeoutMs: 5000 } as const
+      await Promise.all(workers.map((w, i) => w.request({ type: 'prepare', input: { place, variantId, carts: split[i]!, gatewayDelayMs: 2 } satisfies CheckoutWorkerInput })))
       const started = performance.now()
-      for (const w of workers) w.go()
-      const summaries = await Promise.all(workers.map((w) => w.done))
+      const summaries = await Promise.all(workers.map((w) => w.request<CheckoutSummary>({ type: 'race' })))
       const elapsed = Math.round(performance.now() - started)
       console.info(`4-process race: ${elapsed} ms from go to last summary; per process ${summaries.map((s) => `${s.elapsedMs} ms`).join(', ')}`)
 
-      const total = (pick: (s: WorkerSummary) => number) => summaries.reduce((sum, s) => sum + pick(s), 0)
+      const total = (pick: (s: CheckoutSummary) => number) => summaries.reduce((sum, s) => sum + pick(s), 0)
       expect(summaries.flatMap((s) => s.otherErrors)).toEqual([])
       expect(total((s) => s.placed)).toBe(STOCK)
       expect(total((s) => s.outOfStock)).toBe(SHOPPERS - STOCK)
       expect(total((s) => s.authorizations)).toBe(STOCK)
 
       // Read back what the workers committed, through a fresh engine on the shared file.
-      const commerce = await createCommerce({ storage: sqliteStorage({ filename }), outbox: { enabled: false } })
+      const commerce = await openEngine({ kind: 'sqlite-file', filename }, { outbox: { enabled: false } })
       try {
         expect((await commerce.inventory.levels(variantId))[0]).toMatchObject({ onHand: STOCK, reserved: STOCK, available: 0 })
         const orders = await commerce.db.selectFrom('cw_orders').select(['id', 'number']).execute()
@@ -222,7 +185,7 @@ describe('concurrent checkouts from 4 processes on one SQLite file', () => {
         await commerce.close()
       }
     } finally {
-      for (const w of workers) if (w.child.exitCode === null) w.child.kill()
+      await Promise.all(workers.map((w) => w.stop()))
     }
   })
 })

@@ -1,111 +1,93 @@
-import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCommerce, fixedRateTax, flatRateShipping, isCommerceError, testPayments, type Commerce, type TestPayments } from '@cartwright/core'
-import { postgresStorage } from '@cartwright/storage-postgres'
-import { freshDatabase, type FreshDatabase } from '../support/postgres.js'
+import { describe, expect, it } from 'vitest'
+import { isCommerceError, testPayments, type StoredEvent } from '@cartwright/core'
+import { checkout, key, readyCart, shopPerTest, sleep } from '../support/index.js'
 
-const address = { line1: '1 Main St', city: 'Springfield', country: 'US' }
+// Each test opens its own shop on a fresh PostgreSQL database: none depends on another's state.
+const open = shopPerTest({ storage: 'postgres' })
 
-let database: FreshDatabase
-let commerce: Commerce
-let payments: TestPayments
-let variantId: string
-
-beforeAll(async () => {
-  database = await freshDatabase()
-  payments = testPayments()
-  commerce = await createCommerce({
-    storage: postgresStorage({ connectionString: database.url }),
-    payments: [payments],
-    shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 500 } }] })],
-    tax: fixedRateTax({ rate: '10' }),
-  })
-  const product = await commerce.catalog.createProduct({
-    title: 'Trail Runner',
-    options: [{ name: 'Size', values: ['42'] }],
-    variants: [{ sku: 'TR-42', options: { Size: '42' }, prices: [{ currency: 'USD', amount: 12900 }] }],
-  })
-  variantId = product.variants[0]!.id
-  const location = await commerce.inventory.createLocation({ name: 'Main', code: 'main' })
-  await commerce.inventory.setStock({ variantId, locationId: location.id, onHand: 5 })
-})
-
-afterAll(async () => {
-  await commerce?.close()
-  await database?.drop()
-})
-
-async function readyCart(quantity = 1) {
-  const cart = await commerce.carts.create({ currency: 'USD' })
-  await commerce.carts.addItem(cart.id, { variantId, quantity })
-  await commerce.carts.update(cart.id, { email: 'ada@example.com', shippingAddress: address })
-  return commerce.carts.setShippingOption(cart.id, 'flat:standard')
-}
+/** The order as it travels through the outbox: plain JSON. */
+const asJson = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
 
 describe('the engine on PostgreSQL', () => {
   it('places an order, captures, fulfills', async () => {
-    const cart = await readyCart(2)
-    const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: randomUUID() })
-    expect(order).toMatchObject({ subtotal: 25800, shippingTotal: 500, taxTotal: 2580 + 50, total: 25800 + 500 + 2630, number: 1001 })
+    const { commerce, variantId } = await open({ stock: 5 })
+    const cart = await readyCart(commerce, variantId, 2)
+    const order = await checkout(commerce, cart.id)
+    // 2 × 129.00; shipping 5.00; tax 8% of 258.00 = 20.64 plus 8% of 5.00 = 0.40
+    expect(order).toMatchObject({ number: 1001, totals: { subtotal: 25800, shippingTotal: 500, taxTotal: 2064 + 40, total: 25800 + 500 + 2104 } })
     expect((await commerce.inventory.levels(variantId))[0]).toMatchObject({ onHand: 5, reserved: 2, available: 3 })
     const captured = await commerce.orders.capturePayment(order.id)
     expect(captured.paymentStatus).toBe('captured')
     const fulfilled = await commerce.orders.fulfill(order.id)
     expect(fulfilled.fulfillmentStatus).toBe('fulfilled')
     expect((await commerce.inventory.levels(variantId))[0]).toMatchObject({ onHand: 3, reserved: 0, available: 3 })
-    expect(typeof order.createdAt).toBe('string')
-    expect(order.createdAt.endsWith('Z')).toBe(true)
+    expect(order.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
   })
 
   it('lets exactly the available units win a concurrent race', async () => {
-    const carts = await Promise.all(Array.from({ length: 8 }, () => readyCart(1)))
-    const results = await Promise.allSettled(carts.map((c) => commerce.checkout.complete(c.id, { payment: { provider: 'test' }, idempotencyKey: randomUUID() })))
-    const placed = results.filter((r) => r.status === 'fulfilled')
-    const out = results.filter((r) => r.status === 'rejected' && isCommerceError(r.reason, 'OUT_OF_STOCK'))
+    const { commerce, variantId, payments } = await open({ stock: 3 })
+    const carts = await Promise.all(Array.from({ length: 8 }, () => readyCart(commerce, variantId, 1)))
+    const results = await Promise.allSettled(carts.map((c) => checkout(commerce, c.id)))
+    const placed = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
     expect(placed).toHaveLength(3)
-    expect(out).toHaveLength(5)
-    expect((await commerce.inventory.levels(variantId))[0]).toMatchObject({ available: 0 })
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
+    expect(refused.map((e) => (isCommerceError(e) ? e.code : String(e)))).toEqual(Array(5).fill('OUT_OF_STOCK'))
+    expect((await commerce.inventory.levels(variantId))[0]).toMatchObject({ onHand: 3, reserved: 3, available: 0 })
+    expect(payments.authorizations()).toBe(3)
   })
 
-  it('delivers durable events through the outbox', async () => {
-    const list = await commerce.outbox.list()
-    expect(Array.isArray(list)).toBe(true)
+  it('delivers durable events through the outbox, once each', async () => {
+    const received: StoredEvent[] = []
+    let later = 0
+    const { commerce, variantId } = await open({
+      now: () => new Date(Date.now() + later),
+      outbox: { enabled: false },
+      subscribers: [{ id: 'confirmation', events: ['order.placed', 'payment.authorized'], handle: (event) => void received.push(event) }],
+    })
+    const order = await checkout(commerce, (await readyCart(commerce, variantId, 1)).id)
+    const events = await commerce.db.selectFrom('cw_outbox').select(['id', 'type']).where('type', 'in', ['order.placed', 'payment.authorized']).orderBy('id').execute()
+    expect(events.map((e) => e.type).sort()).toEqual(['order.placed', 'payment.authorized'])
+    expect(await commerce.outbox.list({ status: 'pending' })).toHaveLength(2)
+
+    expect(await commerce.outbox.drain()).toBe(2)
+    expect(received.map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort())
+    expect(received.find((e) => e.type === 'order.placed')!.payload).toEqual({ order: asJson(order) })
+    const deliveries = await commerce.outbox.list()
+    expect(deliveries.map((d) => ({ eventId: d.eventId, status: d.status, attempts: d.attempts, subscriber: d.subscriber })).sort((a, b) => (a.eventId < b.eventId ? -1 : 1))).toEqual(
+      events.map((e) => ({ eventId: e.id, status: 'delivered', attempts: 1, subscriber: 'confirmation' })),
+    )
+    // Nothing is redelivered: a day on, past any lease or backoff, nothing is due.
+    later = 24 * 60 * 60 * 1000
+    expect(await commerce.outbox.drain()).toBe(0)
+    expect(received).toHaveLength(2)
+  })
+
+  it('pages orders newest first with a cursor', async () => {
+    const { commerce, variantId } = await open()
+    const placed = []
+    for (let i = 0; i < 3; i++) placed.push(await checkout(commerce, (await readyCart(commerce, variantId, 1)).id))
     const page = await commerce.orders.list({ limit: 2 })
-    expect(page.items).toHaveLength(2)
     const next = await commerce.orders.list({ limit: 2, cursor: page.nextCursor! })
-    expect(next.items.length).toBeGreaterThan(0)
-    expect(next.items[0]!.id).not.toBe(page.items[1]!.id)
+    const newestFirst = [...placed].sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1))
+    expect([...page.items, ...next.items].map((o) => o.id)).toEqual(newestFirst.map((o) => o.id))
+    expect(next.nextCursor).toBeNull()
   })
 
   it('places one order when a lease holder and its successor reach placement together', async () => {
+    const shop = await open()
     const shared = testPayments()
-    const open = (checkoutLeaseMs: number) =>
-      createCommerce({
-        storage: postgresStorage({ connectionString: database.url }),
-        payments: [shared],
-        shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 500 } }] })],
-        tax: fixedRateTax({ rate: '10' }),
-        checkoutLeaseMs,
-        outbox: { enabled: false },
-      })
-    const [first, second] = await Promise.all([open(1000), open(1000)])
-    try {
-      await commerce.inventory.adjust({ variantId, locationId: (await commerce.inventory.listLocations())[0]!.id, delta: 1 })
-      const cart = await readyCart(1)
-      const idempotencyKey = randomUUID()
-      // The gateway answers after 1.5 s: the first caller's 1 s lease runs out meanwhile and a
-      // second caller takes over with the same gateway key, so both get the same answer at once.
-      shared.script({ delayMs: 1500 })
-      const a = first.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
-      await new Promise((resolve) => setTimeout(resolve, 1100))
-      const b = second.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
-      const [orderA, orderB] = await Promise.all([a, b])
-      expect(orderB.id).toBe(orderA.id)
-      expect(shared.calls.filter((c) => c.operation === 'authorize' && c.charged)).toHaveLength(1)
-      expect(await commerce.db.selectFrom('cw_orders').select('id').where('cart_id', '=', cart.id).execute()).toEqual([{ id: orderA.id }])
-    } finally {
-      await first.close()
-      await second.close()
-    }
+    const [first, second] = await Promise.all([0, 1].map(() => shop.engine({ payments: [shared], checkoutLeaseMs: 1000, outbox: { enabled: false } })))
+    const cart = await readyCart(shop.commerce, shop.variantId, 1)
+    const idempotencyKey = key()
+    // The gateway answers after 1.5 s: the first caller's 1 s lease runs out meanwhile and a
+    // second caller takes over with the same gateway key, so both get the same answer at once.
+    shared.script({ delayMs: 1500 })
+    const a = checkout(first!, cart.id, idempotencyKey)
+    await sleep(1100)
+    const b = checkout(second!, cart.id, idempotencyKey)
+    const [orderA, orderB] = await Promise.all([a, b])
+    expect(orderB.id).toBe(orderA.id)
+    expect(shared.calls.filter((c) => c.operation === 'authorize' && c.charged)).toHaveLength(1)
+    expect(await shop.commerce.db.selectFrom('cw_orders').select('id').where('cart_id', '=', cart.id).execute()).toEqual([{ id: orderA.id }])
   })
 })

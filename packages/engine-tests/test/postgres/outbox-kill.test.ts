@@ -1,22 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCommerce, type Commerce, type DeliveryContext, type DurableSubscriber } from '@cartwright/core'
-import { postgresStorage } from '@cartwright/storage-postgres'
-import type { DispatcherWorkerInput } from './support/dispatcher-worker.js'
-import { freshDatabase, type FreshDatabase } from '../support/postgres.js'
+import type { Commerce, DeliveryContext, DurableSubscriber } from '@cartwright/core'
+import { freshDatabase, gate, openEngine, sleep, startWorker, until, type FreshDatabase, type WorkerProcess } from '../support/index.js'
+import type { DispatcherWorkerInput } from '../support/workers/dispatcher-worker.js'
 
 // Multi-process durability of the outbox on PostgreSQL (invariant 6): dispatchers in several
 // processes claim with FOR UPDATE SKIP LOCKED and a lease, a SIGKILLed dispatcher's claims are
 // re-claimed once its lease runs out, and the subscriber's dedup key absorbs the redeliveries.
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const workerScript = join('test', 'postgres', 'support', 'dispatcher-worker.ts')
 const SUBSCRIBER = 'side-effect-recorder'
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const randomBetween = (min: number, max: number) => min + Math.floor(Math.random() * (max - min))
 
 const cleanups: Array<() => Promise<void>> = []
@@ -33,8 +25,8 @@ async function database(): Promise<{ url: string; sql: pg.Pool }> {
   return { url: db.url, sql }
 }
 
-async function engine(url: string, options: Omit<Parameters<typeof createCommerce>[0], 'storage'>): Promise<Commerce> {
-  const commerce = await createCommerce({ storage: postgresStorage({ connectionString: url, pool: { max: 8 } }), ...options })
+async function engine(url: string, options: Parameters<typeof openEngine>[1]): Promise<Commerce> {
+  const commerce = await openEngine({ kind: 'postgres', url, poolMax: 8 }, options)
   cleanups.push(() => commerce.close())
   return commerce
 }
@@ -87,62 +79,14 @@ async function one<T = number>(sql: pg.Pool, text: string, values: unknown[] = [
   return Object.values(rows[0] as object)[0] as T
 }
 
-interface WorkerProcess {
-  pid: number
-  child: ChildProcess
-  ready: Promise<void>
-  isReady: boolean
-  exited: Promise<void>
-  hasExited: boolean
-  stderr: string
-  stop(): Promise<void>
-}
-
-function startWorker(input: DispatcherWorkerInput): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=cartwright-source', workerScript, JSON.stringify(input)], {
-    cwd: packageRoot,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  const worker = {
-    pid: child.pid!,
-    child,
-    isReady: false,
-    hasExited: false,
-    stderr: '',
-  } as WorkerProcess
-  child.stderr!.on('data', (chunk) => {
-    worker.stderr = (worker.stderr + String(chunk)).slice(-4000)
-  })
-  worker.exited = new Promise<void>((resolve) => child.once('exit', () => resolve())).then(() => {
-    worker.hasExited = true
-  })
-  worker.ready = new Promise<void>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! })
-    lines.on('line', (line) => {
-      if (line.startsWith('{"ready"')) {
-        worker.isReady = true
-        resolve()
-      }
-    })
-    void worker.exited.then(() => reject(new Error(`worker ${worker.pid} exited before it was ready:\n${worker.stderr}`)))
+/** A dispatcher process; `ready` once its engine runs. Killed at the end of the test, whatever happens. */
+function startDispatcher(input: DispatcherWorkerInput): WorkerProcess & { ready: Promise<void>; isReady: boolean } {
+  const worker = Object.assign(startWorker('dispatcher-worker'), { isReady: false, ready: Promise.resolve() })
+  worker.ready = worker.request({ type: 'start', input }).then(() => {
+    worker.isReady = true
   })
   worker.ready.catch(() => undefined)
-  worker.stop = async () => {
-    if (worker.hasExited) return
-    child.stdin!.end('stop\n')
-    const timeout = sleep(10_000).then(() => 'timeout' as const)
-    if ((await Promise.race([worker.exited, timeout])) === 'timeout') {
-      child.kill('SIGKILL')
-      await worker.exited
-    }
-  }
-  // Stops by itself whatever happens to the test.
-  cleanups.push(async () => {
-    if (!worker.hasExited) {
-      child.kill('SIGKILL')
-      await worker.exited
-    }
-  })
+  cleanups.push(() => worker.kill())
   return worker
 }
 
@@ -179,7 +123,7 @@ describe('the outbox on PostgreSQL, across processes', () => {
       }
       const started = Date.now()
       const deadline = started + 120_000
-      const slots = [startWorker(input), startWorker(input)]
+      const slots = [startDispatcher(input), startDispatcher(input)]
       const kills: Kill[] = []
       // Kills are spread over the run by progress: kill i once this many deliveries are done
       // (random, and never so late that the last kills could miss the work).
@@ -200,10 +144,10 @@ describe('the outbox on PostgreSQL, across processes', () => {
         if (slots.some((w) => w.isReady)) maxExpiredLeaseMs = Math.max(maxExpiredLeaseMs, state.expired_ms)
         if (state.pending === 0) break
         if (Date.now() > deadline) {
-          throw new Error(`outbox not drained in 120 s: ${state.pending} pending after ${kills.length} kills\n${slots.map((w) => w.stderr).join('\n')}`)
+          throw new Error(`outbox not drained in 120 s: ${state.pending} pending after ${kills.length} kills\n${slots.map((w) => w.stderr()).join('\n')}`)
         }
         for (const w of slots) {
-          if (w.hasExited && !kills.some((k) => k.victim === w.pid)) throw new Error(`worker ${w.pid} died by itself:\n${w.stderr}`)
+          if (w.hasExited && !kills.some((k) => k.victim === w.pid)) throw new Error(`worker ${w.pid} died by itself:\n${w.stderr()}`)
         }
 
         if (kills.length < KILLS && EVENTS - state.pending >= killAfterDelivered[kills.length]!) {
@@ -219,10 +163,9 @@ describe('the outbox on PostgreSQL, across processes', () => {
             const pick = eligible[randomBetween(0, eligible.length)]!
             const slot = slots.findIndex((w) => w.pid === pick.pid)
             const victim = slots[slot]!
-            victim.child.kill('SIGKILL')
+            await victim.kill()
             kills.push({ atMs: Date.now() - started, victim: victim.pid, pending: state.pending, claimed: state.claimed, victimCalls: pick.calls })
-            await victim.exited
-            slots[slot] = startWorker(input)
+            slots[slot] = startDispatcher(input)
           }
         }
         await sleep(20)
@@ -298,7 +241,7 @@ describe('the outbox on PostgreSQL, across processes', () => {
         // A lease far longer than a batch takes: without kills, no claim may ever be taken over.
         outbox: { leaseMs: 30_000, pollIntervalMs: 20, batchSize: 10, maxAttempts: 8 },
       }
-      const workers = [startWorker(input), startWorker(input)]
+      const workers = [startDispatcher(input), startDispatcher(input)]
       await Promise.all(workers.map((w) => w.ready))
       const started = Date.now()
       await publish(commerce, EVENTS, 4)
@@ -348,15 +291,20 @@ describe('the outbox on PostgreSQL, across processes', () => {
           if (failing) throw new Error('warehouse API is down')
         },
       }
+      let later = 0
       const commerce = await engine(url, {
+        now: () => new Date(Date.now() + later),
         subscribers: [flaky],
         outbox: { maxAttempts: 3, backoffBaseMs: 1, pollIntervalMs: 10, leaseMs: 1000 },
       })
       const cart = await commerce.carts.create({ currency: 'USD' })
 
-      const dead = await waitFor(async () => (await commerce.outbox.list({ status: 'dead' }))[0])
-      await sleep(200) // a dead letter is not attempted again
+      const dead = await until(async () => (await commerce.outbox.list({ status: 'dead' }))[0], 'a dead letter')
+      // A dead letter is never attempted again by itself: a day on, past any backoff or lease, nothing is due.
+      later = 24 * 60 * 60 * 1000
+      expect(await commerce.outbox.drain()).toBe(0)
       expect(seen.map((c) => c.attempt)).toEqual([1, 2, 3])
+      expect(await commerce.outbox.list()).toEqual([dead])
       expect(dead).toMatchObject({ eventType: 'cart.created', subscriber: 'warehouse-notice', status: 'dead', attempts: 3, lastError: 'warehouse API is down', deliveredAt: null })
       const [event] = (await commerce.db.selectFrom('cw_outbox').select(['id', 'payload']).execute()) as Array<{ id: string; payload: string }>
       expect(dead.eventId).toBe(event!.id)
@@ -365,7 +313,7 @@ describe('the outbox on PostgreSQL, across processes', () => {
 
       failing = false
       await commerce.outbox.retry(dead.id)
-      const delivered = await waitFor(async () => (await commerce.outbox.list({ status: 'delivered' }))[0])
+      const delivered = await until(async () => (await commerce.outbox.list({ status: 'delivered' }))[0], 'the delivery')
       expect(delivered).toMatchObject({ id: dead.id, status: 'delivered', attempts: 1, lastError: null })
       expect(seen.map((c) => c.attempt)).toEqual([1, 2, 3, 1])
       expect(await commerce.outbox.list({ status: 'dead' })).toEqual([])
@@ -378,7 +326,7 @@ describe('the outbox on PostgreSQL, across processes', () => {
     async function twoDispatchers(leases: { a: number; b: number }) {
       const { url } = await database()
       const calls: Record<'a' | 'b', number[]> = { a: [], b: [] }
-      const gates = { a: gate(), b: gate() }
+      const gates = { a: gate<'pass' | 'fail'>(), b: gate<'pass' | 'fail'>() }
       const entered = { a: gate(), b: gate() }
       const subscriber = (name: 'a' | 'b'): DurableSubscriber => ({
         id: 'warehouse-notice',
@@ -402,7 +350,7 @@ describe('the outbox on PostgreSQL, across processes', () => {
 
     it('cannot undo the delivery another dispatcher re-claimed and made', async () => {
       const { a, b, calls, gates, entered, row } = await twoDispatchers({ a: 100, b: 100 })
-      gates.b.open()
+      gates.b.open('pass')
       const roundA = a.outbox.runOnce()
       await entered.a.promise
       await sleep(200) // a's lease has run out
@@ -430,7 +378,7 @@ describe('the outbox on PostgreSQL, across processes', () => {
       expect(during).toMatchObject({ status: 'pending', attempts: 2, last_error: null })
       expect(new Date(during.locked_until!).getTime()).toBeGreaterThan(Date.now())
       expect(await a.outbox.runOnce()).toBe(0) // b's claim still holds
-      gates.b.open()
+      gates.b.open('pass')
       expect(await roundB).toBe(1)
 
       expect(calls).toEqual({ a: [1], b: [2] })
@@ -439,14 +387,14 @@ describe('the outbox on PostgreSQL, across processes', () => {
 
     it('dead-letters a delivery whose dispatchers stop mid-delivery maxAttempts times', async () => {
       const { a, b, calls, gates, entered, row } = await twoDispatchers({ a: 100, b: 100 })
-      gates.b.open()
+      gates.b.open('pass')
       // a's handler never returns while its gate is shut: to the database a is a dead process.
       const stuck = [a.outbox.runOnce()]
       await entered.a.promise
       for (let attempt = 2; attempt <= 8; attempt++) {
         await sleep(150)
         stuck.push(a.outbox.runOnce())
-        await waitFor(async () => (calls.a.length === attempt ? true : undefined), 2000)
+        await until(() => (calls.a.length === attempt ? true : undefined), `attempt ${attempt}`, 2000)
       }
       await sleep(150)
       expect(await b.outbox.runOnce()).toBe(1) // one claim past maxAttempts (8, the default)
@@ -462,19 +410,3 @@ describe('the outbox on PostgreSQL, across processes', () => {
     })
   })
 })
-
-function gate() {
-  let open!: (outcome?: 'pass' | 'fail') => void
-  const promise = new Promise<'pass' | 'fail'>((resolve) => (open = (outcome = 'pass') => resolve(outcome)))
-  return { promise, open }
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('timed out waiting')
-    await sleep(20)
-  }
-}

@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { sql, type Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCommerce, isCommerceError, testPayments, type Commerce, type CoreDatabase, type Order, type TestPayments } from '@cartwright/core'
-import { postgresStorage, type PgPool, type PgPoolClient } from '@cartwright/storage-postgres'
-import { freshDatabase, type FreshDatabase } from '../support/postgres.js'
-import { mapLimit, readyCart, seedVariant, shopProviders, sleep } from './support/shop.js'
+import { isCommerceError, type Commerce, type CoreDatabase, type Order, type TestPayments, type Tx } from '@cartwright/core'
+import { type PgPool, type PgPoolClient } from '@cartwright/storage-postgres'
+import { checkout, failure, key as newKey, mapLimit, openShop, readyCart, sleep, type Shop } from '../support/index.js'
 
 const APPLICATION_NAME = 'cartwright-engine'
 const CHECKOUTS = 100
@@ -13,7 +11,8 @@ const AFTERWARDS = 20
 const STOCK = 1000
 const POOL_MAX = 10
 const RETRYABLE_CODES = ['STORAGE', 'PAYMENT_FAILED', 'CONFLICT']
-
+/** In each of the two transactions of a checkout, this many checkouts have their own session terminated there. */
+const FORCED = 10
 interface Attempt {
   cartId: string
   key: string
@@ -21,41 +20,65 @@ interface Attempt {
   error?: { code: string; retryable: boolean; message: string }
 }
 
-let database: FreshDatabase
-let admin: pg.Client
+type Stage = 'claim' | 'placement'
+
+let shop: Shop
+/** Connections of the test's own (no application name, so never terminated). */
+let admin: pg.Pool
 let commerce: Commerce
 let payments: TestPayments
 let variantId: string
 let attempts: Attempt[] = []
 let later: string[] = []
 let kills = 0
+const STAGES = ['claim', 'placement'] as const
+/** How often each stage's transaction ran, per cart; the carts whose transaction at a stage lost its session. */
+const runs: Record<Stage, Map<string, number>> = { claim: new Map(), placement: new Map() }
+const chosen: Record<Stage, Set<string>> = { claim: new Set(), placement: new Set() }
+
+/**
+ * At a test point inside a checkout's transaction: counts the run, and in the first run of the
+ * first {@link FORCED} carts to get there terminates the session the transaction runs on, so
+ * that these checkouts are certainly interrupted at that place, whatever the random kills do.
+ */
+async function atStage(stage: Stage, cartId: string, tx: Tx): Promise<void> {
+  const run = (runs[stage].get(cartId) ?? 0) + 1
+  runs[stage].set(cartId, run)
+  if (run > 1 || chosen[stage].size >= FORCED) return
+  chosen[stage].add(cartId)
+  const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)
+  // Waits (up to 5 s) until the session is gone, so the engine's next statement meets a dead connection.
+  await admin.query('select pg_terminate_backend($1, 5000)', [rows[0]!.pid])
+}
 
 beforeAll(async () => {
-  database = await freshDatabase()
-  // Only the engine's own sessions carry this name, so only they are terminated.
-  const engineUrl = new URL(database.url)
-  engineUrl.searchParams.set('application_name', APPLICATION_NAME)
-  payments = testPayments({ defaultOutcome: { delayMs: 2 } })
-  commerce = await createCommerce({
-    storage: postgresStorage({ connectionString: engineUrl.toString(), pool: { max: POOL_MAX } }),
-    payments: [payments],
-    ...shopProviders(),
+  shop = await openShop({
+    storage: 'postgres',
+    stock: STOCK,
+    // Only the engine's own sessions carry this name, so only they are terminated.
+    postgres: (url) => {
+      const engineUrl = new URL(url)
+      engineUrl.searchParams.set('application_name', APPLICATION_NAME)
+      return { connectionString: engineUrl.toString(), pool: { max: POOL_MAX } }
+    },
     // Short, so checkouts interrupted between their steps are resumed quickly.
     checkoutLeaseMs: 1000,
-    onListenerError: () => undefined,
+    testPoints: {
+      'checkout.claim.planned': ({ cartId, tx }) => atStage('claim', cartId, tx),
+      'checkout.place.before': ({ cartId, tx }) => atStage('placement', cartId, tx),
+    },
   })
-  admin = new pg.Client({ connectionString: database.url })
-  await admin.connect()
-  ;({ variantId } = await seedVariant(commerce, STOCK))
+  ;({ commerce, payments, variantId } = shop)
+  payments.setDefault({ delayMs: 2 })
+  admin = new pg.Pool({ connectionString: shop.url!, max: 3 })
   const carts = await mapLimit(Array.from({ length: CHECKOUTS + AFTERWARDS }), POOL_MAX, () => readyCart(commerce, variantId))
-  attempts = carts.slice(0, CHECKOUTS).map((c) => ({ cartId: c.id, key: randomUUID() }))
+  attempts = carts.slice(0, CHECKOUTS).map((c) => ({ cartId: c.id, key: newKey() }))
   later = carts.slice(CHECKOUTS).map((c) => c.id)
 })
 
 afterAll(async () => {
   await admin?.end()
-  await commerce?.close()
-  await database?.drop()
+  await shop?.close()
 })
 
 /**
@@ -154,12 +177,19 @@ describe(`pg_terminate_backend on the engine's connections during ${CHECKOUTS} c
     for (const a of failed) byCode.set(a.error!.code, (byCode.get(a.error!.code) ?? 0) + 1)
     const codes = [...byCode].map(([code, n]) => `${code} ${n}`)
     console.log(
-      `[terminate] ${kills} sessions terminated in ${Math.round(performance.now() - started)} ms; ` +
+      `[terminate] ${kills} sessions terminated in ${Math.round(performance.now() - started)} ms (${FORCED} claims and ${FORCED} placements on purpose); ` +
         `${CHECKOUTS - failed.length} placed, ${failed.length} failed (${codes.join(', ') || 'none'})`,
     )
     const inFlight = await commerce.db.selectFrom('cw_payments').select('id').where('status', '=', 'pending').execute()
     console.log(`[terminate] ${inFlight.length} checkouts left between their steps (pending payment, stock held) to resume`)
     expect(kills).toBeGreaterThan(0)
+    // Checkouts were interrupted, not only sessions killed: each forced termination cut a claim or a
+    // placement in flight, so that transaction ran again on a new connection or its caller got an error.
+    for (const stage of STAGES) {
+      expect(chosen[stage].size, `${stage}s cut`).toBe(FORCED)
+      const uninterrupted = [...chosen[stage]].filter((cartId) => runs[stage].get(cartId)! < 2 && !attempts.find((a) => a.cartId === cartId)!.error)
+      expect(uninterrupted, `${stage}s that went on as if nothing happened`).toEqual([])
+    }
 
     const notRetryable = failed.filter((a) => !a.error!.retryable || !RETRYABLE_CODES.includes(a.error!.code))
     expect(notRetryable.map((a) => `${a.error!.code}: ${a.error!.message}`)).toEqual([])
@@ -213,7 +243,7 @@ describe(`pg_terminate_backend on the engine's connections during ${CHECKOUTS} c
 
   it(`recovers its pool without a restart: ${AFTERWARDS} more checkouts all succeed`, async () => {
     const results = await Promise.allSettled(
-      later.map((cartId) => commerce.checkout.complete(cartId, { payment: { provider: 'test' }, idempotencyKey: randomUUID() })),
+      later.map((cartId) => commerce.checkout.complete(cartId, { payment: { provider: 'test' }, idempotencyKey: newKey() })),
     )
     expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([])
     expect(await brokenInvariants()).toEqual([])
@@ -278,36 +308,34 @@ function faultyPool(real: pg.Pool) {
 }
 
 describe('a connection lost at COMMIT (the outcome unknown to the engine)', () => {
-  let database: FreshDatabase
-  let real: pg.Pool
+  let shop: Shop
+  let real: pg.Pool | undefined
   let engine: Commerce
   let ledger: TestPayments
   let variant: string
   let faults: ReturnType<typeof faultyPool>
 
   beforeAll(async () => {
-    database = await freshDatabase()
-    real = new pg.Pool({ connectionString: database.url, max: 4 })
-    real.on('error', () => undefined)
-    real.on('connect', (client) => client.on('error', () => undefined))
-    faults = faultyPool(real)
-    ledger = testPayments()
-    engine = await createCommerce({
-      storage: postgresStorage({ pool: faults.pool }),
-      payments: [ledger],
-      ...shopProviders(),
+    shop = await openShop({
+      storage: 'postgres',
+      stock: 100,
+      postgres: (url) => {
+        real = new pg.Pool({ connectionString: url, max: 4 })
+        real.on('error', () => undefined)
+        real.on('connect', (client) => client.on('error', () => undefined))
+        faults = faultyPool(real)
+        return { pool: faults.pool }
+      },
       checkoutLeaseMs: 1000,
       // No dispatcher: the only COMMITs are the checkout's own.
       outbox: { enabled: false },
-      onListenerError: () => undefined,
     })
-    ;({ variantId: variant } = await seedVariant(engine, 100))
+    ;({ commerce: engine, payments: ledger, variantId: variant } = shop)
   })
 
   afterAll(async () => {
-    await engine?.close()
+    await shop?.close()
     await real?.end()
-    await database?.drop()
   })
 
   it.each([
@@ -318,7 +346,7 @@ describe('a connection lost at COMMIT (the outcome unknown to the engine)', () =
   ] as const)('COMMIT #%i lost %s reaching the server, in the %s: one order, one charge, stock consistent', async (at, mode, _step) => {
     const cart = await readyCart(engine, variant)
     faults.arm(at, mode)
-    const order = await engine.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: randomUUID() })
+    const order = await engine.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: newKey() })
     expect(faults.fired).toBe(true)
     expect(order.cartId).toBe(cart.id)
 
@@ -334,15 +362,13 @@ describe('a connection lost at COMMIT (the outcome unknown to the engine)', () =
 
   it.each(['before', 'after'] as const)('COMMIT of a decline lost %s reaching the server: stock released once, the cart reopened, the key keeps its answer', async (mode) => {
     const cart = await readyCart(engine, variant)
-    const key = randomUUID()
+    const key = newKey()
     const [before] = await engine.inventory.levels(variant)
     ledger.script('decline')
     faults.arm(2, mode)
-    const declined = await engine.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key }).catch((error: unknown) => error)
+    await failure(checkout(engine, cart.id, key), 'PAYMENT_DECLINED')
     expect(faults.fired).toBe(true)
-    expect(isCommerceError(declined, 'PAYMENT_DECLINED')).toBe(true)
-    const again = await engine.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key }).catch((error: unknown) => error)
-    expect(isCommerceError(again, 'PAYMENT_DECLINED')).toBe(true)
+    await failure(checkout(engine, cart.id, key), 'PAYMENT_DECLINED')
 
     const db = engine.db
     expect(await db.selectFrom('cw_carts').select('status').where('id', '=', cart.id).executeTakeFirst()).toEqual({ status: 'open' })
@@ -355,11 +381,10 @@ describe('a connection lost at COMMIT (the outcome unknown to the engine)', () =
   it.each(['before', 'after'] as const)('a cart change whose COMMIT is lost %s reaching the server is never applied twice', async (mode) => {
     const cart = await engine.carts.create({ currency: 'USD' })
     faults.arm(1, mode)
-    const error = await engine.carts.addItem(cart.id, { variantId: variant, quantity: 1 }).catch((e: unknown) => e)
+    const error = await failure(engine.carts.addItem(cart.id, { variantId: variant, quantity: 1 }), 'STORAGE')
     expect(faults.fired).toBe(true)
-    expect(isCommerceError(error, 'STORAGE')).toBe(true)
-    expect((error as { details: Record<string, unknown> }).details.outcomeUnknown).toBe(true)
-    expect((error as { retryable: boolean }).retryable).toBe(true)
+    expect(error.details.outcomeUnknown).toBe(true)
+    expect(error.retryable).toBe(true)
     const lines = await engine.db.selectFrom('cw_cart_lines').select('quantity').where('cart_id', '=', cart.id).execute()
     expect(lines).toEqual(mode === 'after' ? [{ quantity: 1 }] : [])
   })

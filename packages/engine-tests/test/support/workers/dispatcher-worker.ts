@@ -1,5 +1,5 @@
 /**
- * One app process of the multi-process outbox tests (test/outbox-kill.test.ts): it composes an
+ * One app process of the multi-process outbox tests (test/postgres/outbox-kill.test.ts): it composes an
  * engine on the shared database with the same durable subscriber as the publishing engine, and
  * lets the engine's own dispatcher deliver. The subscriber's side effect is deduplicated on the
  * event id, the way the DurableSubscriber docs tell hosts to:
@@ -13,15 +13,14 @@
  * The pauses make a kill likely to land inside a delivery: before the effect (the call is lost
  * and redone) or between the effect and the delivered-mark (the redelivery is a duplicate).
  *
- * Run from packages/storage-postgres:
- *   node --import tsx --conditions=cartwright-source test/postgres/support/dispatcher-worker.ts '<json>'
- * Input: the JSON of {@link DispatcherWorkerInput} in argv[2]. Prints `{"ready":pid}` once the
- * dispatcher runs; `stop` on stdin (or stdin closing) stops it and exits 0.
+ * Driven over IPC (test/support/worker.ts): `start` with a {@link DispatcherWorkerInput} answers
+ * once the dispatcher runs; closing the channel stops it cleanly; SIGKILL is the crash under test.
  */
-import { createInterface } from 'node:readline'
 import pg from 'pg'
-import { createCommerce, type DurableSubscriber } from '@cartwright/core'
+import { createCommerce, type Commerce, type DurableSubscriber } from '@cartwright/core'
 import { postgresStorage } from '@cartwright/storage-postgres'
+import { sleep } from '../util.js'
+import { serveRequests } from '../worker.js'
 
 export interface DispatcherWorkerInput {
   url: string
@@ -31,18 +30,16 @@ export interface DispatcherWorkerInput {
   outbox: { leaseMs: number; pollIntervalMs: number; batchSize: number; maxAttempts: number }
 }
 
-const input = JSON.parse(process.argv[2]!) as DispatcherWorkerInput
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const effects = new pg.Pool({ connectionString: input.url, max: 2 })
-effects.on('error', () => undefined)
+let commerce: Commerce | null = null
+let effects: pg.Pool | null = null
 
-const subscriber: DurableSubscriber = {
+const subscriber = (input: DispatcherWorkerInput, pool: pg.Pool): DurableSubscriber => ({
   id: input.subscriberId,
   events: ['cart.created'],
   async handle(event, context) {
     const startedAt = new Date()
     // The lease this dispatcher claimed the delivery under (the claim has committed).
-    const call = await effects.query<{ id: string }>(
+    const call = await pool.query<{ id: string }>(
       `insert into handled_calls (event_id, pid, attempt, lease_until, started_at)
        select $1, $2, $3, d.locked_until, $4
          from cw_outbox_deliveries d where d.event_id = $1 and d.subscriber = $5
@@ -50,7 +47,7 @@ const subscriber: DurableSubscriber = {
       [event.id, process.pid, context.attempt, startedAt, input.subscriberId],
     )
     await sleep(input.handlerDelayMs / 2)
-    const client = await effects.connect()
+    const client = await pool.connect()
     try {
       await client.query('begin')
       const applied = await client.query('insert into side_effects (event_id, pid) values ($1, $2) on conflict do nothing', [event.id, process.pid])
@@ -64,24 +61,28 @@ const subscriber: DurableSubscriber = {
     }
     await sleep(input.handlerDelayMs / 2)
   },
+})
+
+async function start(input: DispatcherWorkerInput): Promise<number> {
+  effects = new pg.Pool({ connectionString: input.url, max: 2 })
+  effects.on('error', () => undefined)
+  commerce = await createCommerce({
+    storage: postgresStorage({ connectionString: input.url, pool: { max: 3 } }),
+    subscribers: [subscriber(input, effects)],
+    outbox: { enabled: true, ...input.outbox },
+    migrate: false,
+    onListenerError: (error) => process.stderr.write(`listener error: ${String(error)}\n`),
+  })
+  return process.pid
 }
 
-const commerce = await createCommerce({
-  storage: postgresStorage({ connectionString: input.url, pool: { max: 3 } }),
-  subscribers: [subscriber],
-  outbox: { enabled: true, ...input.outbox },
-  migrate: false,
-  onListenerError: (error) => process.stderr.write(`listener error: ${String(error)}\n`),
-})
-
-process.stdout.write(`${JSON.stringify({ ready: process.pid })}\n`)
-
-const lines = createInterface({ input: process.stdin })
-await new Promise<void>((resolve) => {
-  lines.on('line', (line) => line.trim() === 'stop' && resolve())
-  lines.once('close', () => resolve())
-})
-lines.close()
-await commerce.close()
-await effects.end()
-process.exit(0)
+serveRequests(
+  async (message) => {
+    if (message.type === 'start') return start(message.input as DispatcherWorkerInput)
+    throw new Error(`unknown request ${message.type}`)
+  },
+  async () => {
+    await commerce?.close()
+    await effects?.end()
+  },
+)
