@@ -19,7 +19,9 @@ export type GatewayOperation = 'authorize' | 'capture' | 'void' | 'refund'
  *   key may be used again);
  * - `'lost'`: the gateway does it, but the answer is lost (the caller sees an error; a retry with
  *   the same key replays the first result);
- * - `{ delayMs, then }`: answers late, then behaves as `then` (default `'ok'`);
+ * - `{ delayMs, then }`: is reached late, then behaves as `then` (default `'ok'`);
+ * - `{ answerDelayMs, then }`: does the work at once (as `then`), and answers late: a repeat of the
+ *   key meanwhile is answered from the ledger first;
  * - `{ until, then }`: answers when the promise settles, for interleavings forced by a test.
  */
 export type GatewayBehaviour =
@@ -29,6 +31,7 @@ export type GatewayBehaviour =
   | 'lost'
   | { refuse: string }
   | { delayMs: number; then?: GatewayBehaviour }
+  | { answerDelayMs: number; then?: GatewayBehaviour }
   | { until: Promise<unknown>; then?: GatewayBehaviour }
 
 /** What the gateway holds for one authorization, in minor units. */
@@ -152,8 +155,14 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
       return behave(operation, input, act)
     }
     let behaviour: GatewayBehaviour = queues[operation].shift() ?? defaults[operation]
+    let answerDelay = 0
     const work = (async () => {
       for (;;) {
+        if (typeof behaviour === 'object' && 'answerDelayMs' in behaviour) {
+          answerDelay += behaviour.answerDelayMs
+          behaviour = behaviour.then ?? 'ok'
+          continue
+        }
         if (typeof behaviour === 'object' && 'delayMs' in behaviour) {
           await sleep(behaviour.delayMs)
           behaviour = behaviour.then ?? 'ok'
@@ -171,6 +180,11 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
       const answer = act(refusal)
       ledger.answers[operation][input.idempotencyKey] = answer as AuthorizeResult | PaymentOperationResult
       save()
+      if (answerDelay > 0) {
+        // Recorded: from here a repeat of the key is answered from the ledger, not made to wait.
+        inFlight.delete(flightKey)
+        await sleep(answerDelay)
+      }
       if (behaviour === 'lost') {
         record('lost')
         throw new Error(`test gateway: the ${operation} answer was lost`)
