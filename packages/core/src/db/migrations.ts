@@ -277,7 +277,8 @@ export async function migrateToLatest(
     const failed = results?.find((r) => r.status === 'Error')
     const reason = String((error as Error)?.message ?? error)
     // Without a failed migration the storage failed before any ran: opening it, or reading the history.
-    /*MUTANT*/const message = true ? `Migration ${failed.migrationName} of ${owner} failed: ${reason}`
+    const message = failed
+      ? `Migration ${failed.migrationName} of ${owner} failed: ${reason}`
       : `Could not migrate ${owner}'s tables: the storage failed before any migration ran (opening the database or reading cw_migrations${suffix}): ${reason}`
     throw new CommerceError('STORAGE', message, {
       cause: error,
