@@ -1,3 +1,4 @@
+import { CommerceError } from '@cartwright/core'
 import { z } from 'zod'
 import type { PgPool } from './pg-subset.js'
 
@@ -159,13 +160,16 @@ const hostPoolSchema = z.strictObject({
 
 const PREFIX = '[cartwright:storage-postgres]'
 
-/** Validates `postgresStorage` options; throws a prefixed Error naming the bad option. */
+/**
+ * Validates `postgresStorage` options; throws a `CONFIGURATION` {@link CommerceError} with a
+ * prefixed message naming the bad option, as core's factories do.
+ */
 export function parsePostgresStorageOptions(input: unknown): ParsedPostgresStorageOptions {
   if (typeof input !== 'object' || input === null) {
-    throw new Error(`${PREFIX} options must be an object with connectionString or pool`)
+    throw configuration('options must be an object with connectionString or pool')
   }
   if (!('connectionString' in input) && !('pool' in input)) {
-    throw new Error(`${PREFIX} missing connectionString (or pool: a pg.Pool you built)`)
+    throw configuration('missing connectionString (or pool: a pg.Pool you built)')
   }
   if ('connectionString' in input && input.connectionString !== undefined) {
     const parsed = connectionSchema.safeParse(input)
@@ -178,12 +182,16 @@ export function parsePostgresStorageOptions(input: unknown): ParsedPostgresStora
   return { kind: 'host-pool', pool: parsed.data.pool }
 }
 
-function invalid(error: z.ZodError, unknownKeyHint = ''): Error {
+function configuration(problem: string, details: Record<string, unknown> = {}): CommerceError {
+  return new CommerceError('CONFIGURATION', `${PREFIX} ${problem}`, { details })
+}
+
+function invalid(error: z.ZodError, unknownKeyHint = ''): CommerceError {
   const problems = error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return `unknown option ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${unknownKeyHint}`
     }
     return `${issue.path.join('.') || 'options'}: ${issue.message}`
   })
-  return new Error(`${PREFIX} invalid options: ${problems.join('; ')}`)
+  return configuration(`invalid options: ${problems.join('; ')}`, { problems })
 }

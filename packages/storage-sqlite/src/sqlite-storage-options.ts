@@ -1,3 +1,4 @@
+import { CommerceError } from '@cartwright/core'
 import { z } from 'zod'
 import type { SqliteDatabase } from './sqlite-database.js'
 
@@ -108,16 +109,20 @@ const schema = z
     message: 'filename and database are mutually exclusive: give one',
   })
 
-/** Parses and defaults the options; throws a prefixed Error naming each bad option. */
+/**
+ * Parses and defaults the options; throws a `CONFIGURATION` {@link CommerceError} with a prefixed
+ * message naming each bad option, as core's factories do.
+ */
 export function parseSqliteStorageOptions(options: unknown): ResolvedSqliteStorageOptions {
   const result = schema.safeParse(options === undefined ? {} : options)
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
+    const issues = result.error.issues.map((issue) => {
       // strictObject reports unknown keys with an empty path and the names in `keys`.
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : issue.path
-      return keys.length > 0 ? `${keys.join('.')}: ${issue.message}` : issue.message
+      return { path: keys.join('.'), message: issue.message }
     })
-    throw new Error(`${PREFIX} invalid options: ${problems.join('; ')}`)
+    const problems = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
+    throw new CommerceError('CONFIGURATION', `${PREFIX} invalid options: ${problems.join('; ')}`, { details: { issues } })
   }
   const o = result.data
   return {

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3'
 import { sql, type Generated } from 'kysely'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { CommerceError, isCommerceError } from '@cartwright/core'
 import { sqliteStorage } from '../src/index.js'
 import { openKysely, tempDir } from './helpers.js'
 
@@ -173,15 +174,19 @@ describe('sqliteStorage', () => {
       }
     })
 
-    it('throws a plain Error', () => {
+    it('throws a CONFIGURATION CommerceError naming each bad option, as core factories do', () => {
       let thrown: unknown
       try {
-        sqliteStorage({ busyTimeoutMs: -1 })
+        sqliteStorage({ busyTimeoutMs: -1, wal: 'yes' } as never)
       } catch (error) {
         thrown = error
       }
-      expect(thrown).toBeInstanceOf(Error)
-      expect((thrown as Error).constructor).toBe(Error)
+      expect(thrown).toBeInstanceOf(CommerceError)
+      expect(isCommerceError(thrown, 'CONFIGURATION')).toBe(true)
+      expect((thrown as CommerceError).details['issues']).toEqual([
+        { path: 'busyTimeoutMs', message: expect.any(String) },
+        { path: 'wal', message: expect.any(String) },
+      ])
     })
   })
 })
