@@ -645,6 +645,15 @@ const cases: Record<string, Case[]> = {
     ]
   })(),
 
+  'outbox.drain': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.outbox.drain(input)
+    return [
+      ...badValues('timeoutMs', [['negative', -1], ['fractional', 1.5], ['above an hour', 3_600_001], ['a numeric string', '100'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['null', null]], call, {}),
+      ...extraFields(['limit', 'subscriber'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
   'outbox.retry': [
     nf('unknown delivery', (f) => f.commerce.outbox.retry(999_999)),
     ...[['0', 0], ['negative', -1], ['fractional', 1.5], ['a numeric string', '1'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['above MAX_SAFE_INTEGER', TOO_BIG], ['null', null], ['of 10,000 characters', long]].map(
@@ -714,7 +723,6 @@ describe('the table of cases', () => {
     const services = { catalog: CatalogService, inventory: InventoryService, carts: CartService, checkout: CheckoutService, orders: OrderService, payments: PaymentService, outbox: Outbox }
     const exempt: Record<string, string> = {
       'inventory.listLocations': 'takes no input',
-      'outbox.drain': 'takes only a timeout and writes nothing a caller chose',
       'outbox.runOnce': 'takes no input',
       'outbox.start': 'internal, takes no input',
       'outbox.stop': 'takes no input',
