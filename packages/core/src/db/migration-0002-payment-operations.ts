@@ -10,6 +10,13 @@ import type { CommerceMigration } from './migrations.js'
  * 0.1.0 kept a canceled order's pending void or refund as the payment status `canceling`; each
  * such payment becomes a pending operation sent with the gateway key 0.1.0 used (`<payment>:cancel`),
  * so that the gateway replays the first call instead of moving money twice.
+ *
+ * Money 0.1.0 moved gets operations too, marked succeeded, so that every captured, refunded or
+ * voided amount is explained by operations: a capture under 0.1.0's key (`<payment>:capture`), the
+ * refunds as one operation (0.1.0 kept no record of each), and a void under `<payment>:cancel`.
+ *
+ * An order fulfilled with its payment captured is `completed` from now on; 0.1.0 left such orders
+ * `placed`, and they are brought in line.
  */
 export const paymentOperations: CommerceMigration = {
   async up(db, { types }) {
@@ -67,5 +74,42 @@ export const paymentOperations: CommerceMigration = {
       await db.updateTable('cw_payments').set({ status, failure: null }).where('id', '=', p.id).execute()
       await db.updateTable('cw_orders').set({ payment_status: status }).where('id', '=', p.order_id).execute()
     }
+    const moved = await db
+      .selectFrom('cw_payments')
+      .select(['id', 'order_id', 'status', 'authorized_amount', 'captured_amount', 'refunded_amount', 'updated_at'])
+      .where((eb) => eb.or([eb('captured_amount', '>', 0), eb('refunded_amount', '>', 0), eb('status', '=', 'voided')]))
+      .execute()
+    for (const p of moved) {
+      const done = (kind: string, amount: number, key: string) =>
+        db
+          .insertInto('cw_payment_operations')
+          .values({
+            id: `pop_legacy_${kind}_${p.id}`,
+            payment_id: p.id,
+            order_id: p.order_id,
+            kind,
+            amount,
+            status: 'succeeded',
+            idempotency_key: key,
+            gateway_key: key,
+            reason: 'recorded by 0.1.0',
+            reference: null,
+            failure: null,
+            lease_until: null,
+            created_at: p.updated_at,
+            updated_at: p.updated_at,
+          })
+          .execute()
+      if (Number(p.captured_amount) > 0) await done('capture', Number(p.captured_amount), `${p.id}:capture`)
+      if (Number(p.refunded_amount) > 0) await done('refund', Number(p.refunded_amount), `${p.id}:refunds-0.1.0`)
+      if (p.status === 'voided') await done('void', Number(p.authorized_amount), `${p.id}:cancel`)
+    }
+    await db
+      .updateTable('cw_orders')
+      .set({ status: 'completed' })
+      .where('status', '=', 'placed')
+      .where('fulfillment_status', '=', 'fulfilled')
+      .where('payment_status', 'in', ['captured', 'partially_refunded', 'refunded'])
+      .execute()
   },
 }

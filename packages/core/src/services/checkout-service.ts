@@ -12,6 +12,7 @@ import { fields, parseArg, parseInput } from '../validation.js'
 import { loadCart, priceCart } from './cart-service.js'
 import { applyReservation, planReservation, releaseStock } from './inventory-service.js'
 import { loadOrder, toOrder, toPayment } from './order-mapping.js'
+import { insertOperation } from './payment-operations.js'
 
 const completeSchema = z.strictObject({
   payment: z.strictObject({
@@ -26,7 +27,16 @@ const recoverSchema = z.strictObject({ limit: z.number().int().min(1).max(1000).
 
 /** Input of `checkout.complete`. */
 export type CompleteCheckoutInput = z.input<typeof completeSchema>
-/** Input of `checkout.recover`: how many stalled checkouts to finish in one call (1–1000, default 100). */
+/**
+ * Input of `checkout.recover`: how many stalled checkouts to finish in one call (1–1000, default 100).
+ *
+ * @example
+ * ```ts
+ * const input: RecoverCheckoutsInput = { limit: 500 }
+ * const { placed, declined, failed } = await commerce.checkout.recover(input)
+ * logger.info('recovered checkouts', { placed, declined, failed })
+ * ```
+ */
 export type RecoverCheckoutsInput = z.input<typeof recoverSchema>
 
 /** What the first step of a checkout decided. */
@@ -480,6 +490,13 @@ export class CheckoutService {
         updatedAt: now,
       })
       await completeCart.execute(tx, { cartId: cart.id, orderId: order.id, updatedAt: now })
+      // Captured at authorization: recorded as the payment's first capture, so every captured amount has its operation.
+      if (result.status === 'captured' && paid.captured_amount > 0) {
+        await insertOperation(rt, tx, paid, { id: `pop_${payment.id.slice(4)}`, kind: 'capture', amount: paid.captured_amount, key: `${payment.id}:authorize`, reason: null }, {
+          status: 'succeeded',
+          reference: result.reference,
+        })
+      }
       // The order is what this transaction wrote; its only payment is this one.
       const placed = toOrder(order, lines, [paid])
       emit('payment.authorized', { payment: toPayment(paid) })

@@ -227,12 +227,13 @@ export async function claimOperation(rt: Runtime, request: OperationRequest): Pr
   )
 }
 
-/** @internal Records a new pending operation, leased to the caller. */
+/** @internal Records a new pending operation, leased to the caller (or, with `done`, one the gateway already did). */
 export async function insertOperation(
   rt: Runtime,
   tx: Tx,
   payment: PaymentTable,
   { id, kind, amount, key, reason }: { id: string; kind: PaymentOperationKind; amount: number; key: string; reason: string | null },
+  done?: { status: 'succeeded'; reference: string | null },
 ): Promise<PaymentOperationTable> {
   const now = rt.now()
   const op: PaymentOperationTable = {
@@ -241,13 +242,13 @@ export async function insertOperation(
     order_id: payment.order_id,
     kind,
     amount,
-    status: 'pending',
+    status: done ? 'succeeded' : 'pending',
     idempotency_key: key,
-    gateway_key: id,
+    gateway_key: done ? key : id,
     reason,
-    reference: null,
+    reference: done?.reference ?? null,
     failure: null,
-    lease_until: new Date(now.getTime() + rt.settings.checkoutLeaseMs).toISOString(),
+    lease_until: done ? null : new Date(now.getTime() + rt.settings.checkoutLeaseMs).toISOString(),
     created_at: now.toISOString(),
     updated_at: now.toISOString(),
   }

@@ -37,9 +37,11 @@ export function orderPaymentCases(storage: StorageKind): void {
     for (const shop of shops.splice(0)) await shop.close()
   })
 
-  async function open(options: { capabilities?: Partial<PaymentCapabilities>; defaults?: Partial<Record<'capture' | 'void' | 'refund', GatewayBehaviour>> } & Partial<CommerceOptions> = {}): Promise<PaymentShop> {
-    const { capabilities, defaults, ...rest } = options
-    const gateway = testGateway({ id: 'gateway', ...(capabilities ? { capabilities } : {}), ...(defaults ? { defaults } : {}) })
+  async function open(
+    options: { capabilities?: Partial<PaymentCapabilities>; defaults?: Partial<Record<'capture' | 'void' | 'refund', GatewayBehaviour>>; autoCapture?: boolean } & Partial<CommerceOptions> = {},
+  ): Promise<PaymentShop> {
+    const { capabilities, defaults, autoCapture, ...rest } = options
+    const gateway = testGateway({ id: 'gateway', ...(capabilities ? { capabilities } : {}), ...(defaults ? { defaults } : {}), ...(autoCapture ? { autoCapture } : {}) })
     const shop = await openShop({ storage, payments: [gateway], stock: 100, ...rest })
     shops.push(shop)
     return Object.assign(shop, {
@@ -211,6 +213,17 @@ export function orderPaymentCases(storage: StorageKind): void {
       expect(gatewayCalls(s, 'capture')).toHaveLength(1)
       await s.commerce.orders.capturePayment(order.id, { idempotencyKey: 'second-capture' })
       expect(events.map((e) => e.type)).toEqual(['payment.operation_failed', 'payment.captured'])
+      expect(await s.books(order.id)).toEqual([])
+    })
+
+    it('records a capture made at authorization as the payment\'s first operation, and refunds against it', async () => {
+      const s = await open({ autoCapture: true })
+      const order = await s.order()
+      expect(order.paymentStatus).toBe('captured')
+      const payment = await s.payment(order.id)
+      expect(payment.operations).toEqual([expect.objectContaining({ kind: 'capture', status: 'succeeded', amount: order.totals.total, gatewayKey: `${payment.id}:authorize` })])
+      await failure(s.commerce.orders.capturePayment(order.id), 'INVALID_STATE')
+      await s.commerce.orders.refund(order.id, { amount: 1000 })
       expect(await s.books(order.id)).toEqual([])
     })
 

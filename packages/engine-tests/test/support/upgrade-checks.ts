@@ -156,7 +156,8 @@ export function upgradeChecksV010(copy: () => Promise<OldDatabase>): void {
           number: row.number,
           cartId: row.cart_id,
           currency: row.currency,
-          status: row.status,
+          // 0.1.0 left a fulfilled, captured order placed; such an order is completed now.
+          status: row.status === 'placed' && row.fulfillment_status === 'fulfilled' ? 'completed' : row.status,
           paymentStatus: row.payment_status,
           fulfillmentStatus: row.fulfillment_status,
           email: row.email,
