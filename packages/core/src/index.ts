@@ -29,7 +29,7 @@ export {
   type ListProductsInput,
   type UpdateVariantInput,
 } from './services/catalog-service.js'
-export { InventoryService, type CreateLocationInput, type SetStockInput, type AdjustStockInput } from './services/inventory-service.js'
+export { InventoryService, type CreateLocationInput, type SetStockInput, type AdjustStockInput, type ReservationsInput } from './services/inventory-service.js'
 export {
   CartService,
   type CreateCartInput,

@@ -62,6 +62,22 @@ export interface InventoryLevel {
   lowStockThreshold: number | null
 }
 
+/**
+ * Units of a variant set aside at one location: `held` from checkout until the order is fulfilled
+ * (`committed`: the goods left) or canceled, or the checkout declined (`released`). A level's
+ * `reserved` is the sum of its held reservations.
+ */
+export interface Reservation {
+  id: string
+  variantId: string
+  locationId: string
+  quantity: number
+  cartId: string
+  orderId: string | null
+  status: 'held' | 'committed' | 'released'
+  createdAt: string
+}
+
 export type CartStatus = 'open' | 'completing' | 'completed'
 
 /**

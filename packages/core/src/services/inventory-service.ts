@@ -7,7 +7,7 @@ import type { Db, InventoryLevelTable, ReservationTable, Tx } from '../db/databa
 import { iso } from '../db/rows.js'
 import { newId } from '../ids.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
-import type { InventoryLevel, StockLocation } from '../types.js'
+import type { InventoryLevel, Reservation, StockLocation } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 
 const locationSchema = z.strictObject({
@@ -26,17 +26,56 @@ const setStockSchema = z.strictObject({
   lowStockThreshold: z.number().int().min(0).max(1_000_000_000).nullable().optional(),
 })
 
+const reservationsSchema = z
+  .strictObject({
+    cartId: fields.id.optional(),
+    orderId: fields.id.optional(),
+    variantId: fields.id.optional(),
+    status: z.enum(['held', 'committed', 'released']).optional(),
+    limit: z.number().int().min(1).max(1000).default(100),
+  })
+  .refine((q) => q.cartId || q.orderId || q.variantId, { message: 'give a cartId, an orderId or a variantId', path: ['cartId'] })
+
+/** Input of `inventory.reservations`. */
+export type ReservationsInput = z.input<typeof reservationsSchema>
+
 const adjustSchema = z.strictObject({
   variantId: fields.id,
   locationId: fields.id,
   delta: z.number().int().min(-1_000_000_000).max(1_000_000_000).refine((d) => d !== 0, 'must not be 0'),
 })
 
-/** Input of `inventory.createLocation`. */
+/**
+ * Input of `inventory.createLocation`.
+ *
+ * @example
+ * ```ts
+ * const input: CreateLocationInput = { name: 'Berlin', code: 'ber', priority: 0 }
+ * const berlin = await commerce.inventory.createLocation(input)
+ * ```
+ */
 export type CreateLocationInput = z.input<typeof locationSchema>
-/** Input of `inventory.setStock`: a stock take of one variant at one location. */
+/**
+ * Input of `inventory.setStock`: a stock take of one variant at one location.
+ *
+ * @example
+ * ```ts
+ * const [location] = await commerce.inventory.listLocations()
+ * const input: SetStockInput = { variantId, locationId: location!.id, onHand: 25, lowStockThreshold: 5 }
+ * await commerce.inventory.setStock(input)
+ * ```
+ */
 export type SetStockInput = z.input<typeof setStockSchema>
-/** Input of `inventory.adjust`: units added (positive `delta`) or removed at one location. */
+/**
+ * Input of `inventory.adjust`: units added (positive `delta`) or removed at one location.
+ *
+ * @example
+ * ```ts
+ * const [location] = await commerce.inventory.listLocations()
+ * const input: AdjustStockInput = { variantId, locationId: location!.id, delta: -2 } // two units damaged
+ * await commerce.inventory.adjust(input)
+ * ```
+ */
 export type AdjustStockInput = z.input<typeof adjustSchema>
 
 function toLevel(row: InventoryLevelTable): InventoryLevel {
@@ -348,6 +387,37 @@ export class InventoryService {
       return levels
     })
     return rows.map(toLevel)
+  }
+
+  /**
+   * Reservations of a cart, an order or a variant (read-only), oldest first: where a checkout's
+   * units were set aside, and what became of them.
+   *
+   * @example
+   * ```ts
+   * const held = await commerce.inventory.reservations({ variantId, status: 'held' })
+   * ```
+   */
+  async reservations(input: ReservationsInput): Promise<Reservation[]> {
+    const q = parseInput(reservationsSchema, input, 'reservations')
+    const rows = await read(this.#rt, (db) => {
+      let query = db.selectFrom('cw_reservations').selectAll().orderBy('created_at').orderBy('id').limit(q.limit)
+      if (q.cartId) query = query.where('cart_id', '=', q.cartId)
+      if (q.orderId) query = query.where('order_id', '=', q.orderId)
+      if (q.variantId) query = query.where('variant_id', '=', q.variantId)
+      if (q.status) query = query.where('status', '=', q.status)
+      return query.execute()
+    })
+    return rows.map((r) => ({
+      id: r.id,
+      variantId: r.variant_id,
+      locationId: r.location_id,
+      quantity: r.quantity,
+      cartId: r.cart_id,
+      orderId: r.order_id,
+      status: r.status as Reservation['status'],
+      createdAt: iso(r.created_at),
+    }))
   }
 
   /** Units of a variant that can still be sold, over all locations. */

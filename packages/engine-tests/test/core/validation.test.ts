@@ -585,6 +585,18 @@ const cases: Record<string, Case[]> = {
     ]
   })(),
 
+  'inventory.reservations': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.inventory.reservations(input)
+    return [
+      v('no cart, order or variant', (f) => call({}, f), 'cartId'),
+      ...badValues('status', [['unknown', 'lost'], ['a number', 1]], call, { cartId: 'cart_1' }),
+      ...badValues('limit', [['0', 0], ['1001', 1001], ['fractional', 1.5]], call, { cartId: 'cart_1' }),
+      ...badValues('variantId', [['of 10,000 characters', long], ['a number', 1]], call, {}),
+      ...extraFields(['quantity', 'locationId'], call, { cartId: 'cart_1' }),
+      ...badWholeInput(call),
+    ]
+  })(),
+
   'payments.get': [nf('unknown payment', (f) => f.commerce.payments.get('pay_missing')), ...badIdArgument('payment id', (id, f) => f.commerce.payments.get(id))],
 
   'payments.list': (() => {
