@@ -442,6 +442,19 @@ const deleteLine = compiledQuery((db, $: { lineId: string }) => db.deleteFrom('c
  * Carts: lines, addresses, shipping choice, and totals computed on the server only.
  * A cart id is 128 random bits, so it can serve as the shopper's bearer secret.
  *
+ * What a cart may hold: at most 10,000 units per line, and amounts (line subtotals and totals,
+ * tax, shipping, the total) of at most 2^53 − 1 minor units, the largest amount a number holds
+ * exactly. Every change (`addItem`, `updateItem`, `removeItem`, `update`, `setShippingOption`) is
+ * made on the cart as read and priced, tax and shipping included, before anything is written; a
+ * change that is refused (`VALIDATION`, `OUT_OF_STOCK`, `NOT_FOUND`, a hook's veto) leaves the cart
+ * exactly as it was, version included. A change is written only if the cart did not change
+ * meanwhile; otherwise it is made again on the cart as it now is.
+ *
+ * A stored cart is always readable. If its amounts pass the limit later (a price or tax rate rose
+ * under lines already in it), `get` and every change return it with `pricingProblem` set, its
+ * lines' quantities and unit prices, and every amount 0. Such a cart accepts only changes that
+ * lower or remove lines, and `checkout.complete` refuses it with `INVALID_STATE`, until it fits.
+ *
  * @example
  * ```ts
  * let cart = await commerce.carts.create({ currency: 'USD' })
@@ -488,7 +501,10 @@ export class CartService {
     return priceCart(rt, { row, lines: [] })
   }
 
-  /** The cart with current prices and totals; `NOT_FOUND` when there is no such cart. */
+  /**
+   * The cart with current prices and totals; `NOT_FOUND` when there is no such cart. A cart whose
+   * amounts can no longer be computed exactly is returned with `pricingProblem` set (see above).
+   */
   async get(cartId: string): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const cart = await read(this.#rt, (db) => loadCart(db, id))
