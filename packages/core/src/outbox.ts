@@ -39,9 +39,25 @@ export const outboxOptionsSchema = z.strictObject({
 const listSchema = z.strictObject({ status: z.enum(['pending', 'delivered', 'dead']).optional(), limit: z.number().int().min(1).max(1000).default(100) })
 const drainSchema = z.strictObject({ timeoutMs: z.number().int().min(0).max(3_600_000).default(30_000) })
 
-/** Input of `outbox.list`: deliveries of one status (default all), at most `limit` (1–1000, default 100). */
+/**
+ * Input of `outbox.list`: deliveries of one status (default all), at most `limit` (1–1000, default 100).
+ *
+ * @example
+ * ```ts
+ * const input: ListDeliveriesInput = { status: 'dead', limit: 20 }
+ * for (const delivery of await commerce.outbox.list(input)) logger.warn(delivery.subscriber, delivery.lastError)
+ * ```
+ */
 export type ListDeliveriesInput = z.input<typeof listSchema>
-/** Input of `outbox.drain`: how long to keep delivering, in ms (default 30 000, at most an hour). */
+/**
+ * Input of `outbox.drain`: how long to keep delivering, in ms (default 30 000, at most an hour).
+ *
+ * @example
+ * ```ts
+ * const input: DrainInput = { timeoutMs: 5_000 }
+ * await commerce.outbox.drain(input) // e.g. before a process exits
+ * ```
+ */
 export type DrainInput = z.input<typeof drainSchema>
 const deliveryIdSchema = z.number().int().min(1)
 

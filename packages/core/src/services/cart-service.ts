@@ -34,9 +34,25 @@ const updateCartSchema = z.strictObject({
 export type CreateCartInput = z.input<typeof createCartSchema>
 /** Input of `carts.update`. */
 export type UpdateCartInput = z.input<typeof updateCartSchema>
-/** Input of `carts.addItem`: the variant and how many units to add to its line. */
+/**
+ * Input of `carts.addItem`: the variant and how many units to add to its line.
+ *
+ * @example
+ * ```ts
+ * const input: AddItemInput = { variantId, quantity: 2 }
+ * await commerce.carts.addItem(cart.id, input)
+ * ```
+ */
 export type AddItemInput = z.input<typeof addItemSchema>
-/** Input of `carts.updateItem`: the line's new quantity (0 removes it). */
+/**
+ * Input of `carts.updateItem`: the line's new quantity (0 removes it).
+ *
+ * @example
+ * ```ts
+ * const input: UpdateItemInput = { quantity: 3 }
+ * await commerce.carts.updateItem(cart.id, cart.lines[0]!.id, input)
+ * ```
+ */
 export type UpdateItemInput = z.input<typeof updateItemSchema>
 
 /** A shipping option offered for a cart: `id` is what `carts.setShippingOption` takes. */

@@ -65,9 +65,25 @@ export type VariantInput = z.input<typeof variantSchema>
 export type UpdateProductInput = z.input<typeof updateProductSchema>
 /** A price tier in input form. */
 export type PriceInput = z.input<typeof priceSchema>
-/** Input of `catalog.listProducts`: paging, and optionally one status. */
+/**
+ * Input of `catalog.listProducts`: paging, and optionally one status.
+ *
+ * @example
+ * ```ts
+ * const input: ListProductsInput = { status: 'active', limit: 50 }
+ * const page = await commerce.catalog.listProducts(input)
+ * ```
+ */
 export type ListProductsInput = z.input<typeof listProductsSchema>
-/** Input of `catalog.updateVariant`. */
+/**
+ * Input of `catalog.updateVariant`.
+ *
+ * @example
+ * ```ts
+ * const input: UpdateVariantInput = { title: 'Blue / 42', weightGrams: 600 }
+ * await commerce.catalog.updateVariant(variantId, input)
+ * ```
+ */
 export type UpdateVariantInput = z.input<typeof updateVariantSchema>
 
 function slugify(title: string): string {
