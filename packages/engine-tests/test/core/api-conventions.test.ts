@@ -29,6 +29,7 @@ import {
   type Outbox,
   type PriceInput,
   type RecoverCheckoutsInput,
+  type ReservationsInput,
   type SetStockInput,
   type UpdateCartInput,
   type UpdateItemInput,
@@ -173,6 +174,7 @@ describe('named input types', () => {
     expectTypeOf<Parameters<InventoryService['createLocation']>[0]>().toEqualTypeOf<CreateLocationInput>()
     expectTypeOf<Parameters<InventoryService['setStock']>[0]>().toEqualTypeOf<SetStockInput>()
     expectTypeOf<Parameters<InventoryService['adjust']>[0]>().toEqualTypeOf<AdjustStockInput>()
+    expectTypeOf<Parameters<InventoryService['reservations']>[0]>().toEqualTypeOf<ReservationsInput>()
     expectTypeOf<Parameters<CartService['create']>[0]>().toEqualTypeOf<CreateCartInput>()
     expectTypeOf<Parameters<CartService['addItem']>[1]>().toEqualTypeOf<AddItemInput>()
     expectTypeOf<Parameters<CartService['updateItem']>[2]>().toEqualTypeOf<UpdateItemInput>()
@@ -205,6 +207,7 @@ describe('after close()', () => {
     'inventory.adjust': (s) => s.commerce.inventory.adjust({ variantId: s.variantId, locationId: s.locationId, delta: 1 }),
     'inventory.levels': (s) => s.commerce.inventory.levels(s.variantId),
     'inventory.available': (s) => s.commerce.inventory.available(s.variantId),
+    'inventory.reservations': (s) => s.commerce.inventory.reservations({ cartId: s.cartId }),
     'carts.create': (s) => s.commerce.carts.create({ currency: 'USD' }),
     'carts.get': (s) => s.commerce.carts.get(s.cartId),
     'carts.addItem': (s) => s.commerce.carts.addItem(s.cartId, { variantId: s.variantId, quantity: 1 }),
