@@ -8,6 +8,7 @@ import { idempotencyCases } from './storage/cases/idempotency.js'
 import { moneyCases } from './storage/cases/money.js'
 import { oneOrderPerCartCases } from './storage/cases/one-order-per-cart.js'
 import { outboxCases } from './storage/cases/outbox.js'
+import { paymentCases } from './storage/cases/payments.js'
 import { timestampCases } from './storage/cases/timestamps.js'
 import { transactionCases } from './storage/cases/transactions.js'
 import { unicodeCases } from './storage/cases/unicode.js'
@@ -89,6 +90,7 @@ const GROUPS: StorageGroup[] = [
   timestampCases,
   unicodeCases,
   concurrencyCases,
+  paymentCases,
   outboxCases,
 ]
 

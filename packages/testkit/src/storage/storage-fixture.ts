@@ -6,6 +6,7 @@ import {
   type Commerce,
   type DurableSubscriber,
   type OutboxOptions,
+  type PaymentProvider,
   type StorageAdapter,
   type TaxProvider,
   type TestPayments,
@@ -23,6 +24,8 @@ export interface EngineOptions {
   tax?: TaxProvider
   /** Default: a new test gateway per engine. Share one to count charges across engines. */
   payments?: TestPayments
+  /** Payment providers besides the test gateway, e.g. testkit's `testGateway()` shared by several engines. */
+  extraPayments?: PaymentProvider[]
   /** Default `manual`: the fixture's {@link ManualClock}. `real` leaves core's own clock. */
   clock?: 'manual' | 'real'
 }
@@ -56,7 +59,7 @@ export class StorageFixture {
     const payments = options.payments ?? testPayments()
     const commerce = await createCommerce({
       storage: this.adapter,
-      payments: [payments],
+      payments: [payments, ...(options.extraPayments ?? [])],
       shipping: [
         flatRateShipping({
           rates: [

@@ -14,6 +14,7 @@ const CORE_TABLES = [
   'cw_carts',
   'cw_cart_lines',
   'cw_payments',
+  'cw_payment_operations',
   'cw_orders',
   'cw_order_lines',
   'cw_outbox',
@@ -53,7 +54,7 @@ export const adapterCases: StorageGroup = {
         const migrations = await t.raw.rows('select name from cw_migrations order by name')
         assert.deepEqual(
           migrations.map((r) => text(r['name'])),
-          ['0001_initial'],
+          ['0001_initial', '0002_payment_operations'],
         )
       },
     },
@@ -70,7 +71,7 @@ export const adapterCases: StorageGroup = {
         )
         assert.deepEqual(seen, product)
         assert.equal(await b.commerce.inventory.available(product.variants[0]!.id), 3)
-        assert.equal(await t.raw.count('cw_migrations'), 1)
+        assert.equal(await t.raw.count('cw_migrations'), 2)
       },
     },
     {

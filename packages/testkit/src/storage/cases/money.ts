@@ -73,7 +73,7 @@ export const moneyCases: StorageGroup = {
         await commerce.orders.capturePayment(order.id)
         await commerce.orders.refund(order.id, { amount: MAX - 1 })
         // Exceeding the captured amount by one must be caught by exact SQL arithmetic.
-        await rejectsWith(commerce.orders.refund(order.id, { amount: 2 }), 'INVALID_STATE')
+        await rejectsWith(commerce.orders.refund(order.id, { amount: 2 }), 'VALIDATION')
         let pay = await t.raw.one('select * from cw_payments where order_id = ?', [order.id])
         assert.deepEqual(
           PAYMENT_MONEY.map((c) => int(pay[c])),
