@@ -37,6 +37,10 @@ const OPERATION = { capture: 'capture', refund: 'refund', void: 'void', cancel: 
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict'
+ * import { checkPaymentBooks, runPaymentRounds, testGateway } from '@cartwright/testkit'
+ *
+ * const gateway = testGateway() // composed into `commerce` as a payment provider
  * const outcomes = await runPaymentRounds(commerce, gateway, order.id, [
  *   [{ kind: 'capture', amount: null, key: 'fresh', gateway: 'lost' }, { kind: 'cancel', key: 'none', gateway: 'ok' }],
  *   [{ kind: 'recover' }],
@@ -141,7 +145,11 @@ export async function checkPaymentBooks(commerce: Commerce, gateway: TestGateway
  *
  * @example
  * ```ts
- * const rounds = randomPaymentRounds(mulberry32(seed), { rounds: 6, amount: order.totals.total })
+ * import { randomPaymentRounds } from '@cartwright/testkit'
+ *
+ * let state = 42 // a seeded linear congruential generator; any seeded source of [0, 1) will do
+ * const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+ * const rounds = randomPaymentRounds(random, { rounds: 6, amount: order.totals.total })
  * ```
  */
 export function randomPaymentRounds(random: () => number, options: { rounds: number; amount: number; concurrency?: number }): PaymentRound[] {
