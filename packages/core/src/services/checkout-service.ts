@@ -349,12 +349,17 @@ export class CheckoutService {
   async recover(input: RecoverCheckoutsInput = {}): Promise<{ placed: number; declined: number; failed: number }> {
     const { limit } = parseInput(recoverSchema, input, 'recover')
     const rt = this.#rt
+    // Only payments this engine can finish: one whose provider is not configured here would fail on
+    // every run and, oldest first, crowd out the rest.
+    const providers = [...rt.payments.keys()]
+    if (providers.length === 0) return { placed: 0, declined: 0, failed: 0 }
     const stale = await read(rt, (db) =>
       db
         .selectFrom('cw_payments')
         .select(['cart_id', 'idempotency_key', 'provider'])
         .where('status', '=', 'pending')
         .where('lease_until', '<=', rt.now().toISOString())
+        .where('provider', 'in', providers)
         .orderBy('created_at')
         .limit(limit)
         .execute(),
