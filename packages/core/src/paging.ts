@@ -1,5 +1,7 @@
+import { sql, type SelectQueryBuilder } from 'kysely'
 import { z } from 'zod'
 import { CommerceError } from './errors.js'
+import type { Page } from './types.js'
 
 /** Paging input shared by list methods: `limit` (1–100, default 20) and an opaque `cursor`. */
 export const pageSchema = z.strictObject({
@@ -68,4 +70,23 @@ function isEngineTimestamp(value: string): boolean {
   const time = Date.parse(value)
   // Date.parse rolls 2024-02-30 over to March 1st; the round trip refuses it.
   return !Number.isNaN(time) && new Date(time).toISOString() === value
+}
+
+/**
+ * @internal One page of `query`, newest first (`created_at`, then `id`, both descending), after the
+ * cursor's keyset; `load` turns the page's rows into items. One more row than the page is read to
+ * know whether a next page exists.
+ */
+export async function keysetPage<DB, TB extends keyof DB, O extends { id: string }, T extends { createdAt: string; id: string }>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  page: { limit: number; cursor?: string | undefined },
+  load: (rows: O[]) => Promise<T[]>,
+): Promise<Page<T>> {
+  const after = decodeCursor(page.cursor)
+  let q = query.orderBy(sql.ref('created_at'), 'desc').orderBy(sql.ref('id'), 'desc').limit(page.limit + 1)
+  if (after) q = q.where(sql<boolean>`(created_at < ${after.createdAt} or (created_at = ${after.createdAt} and id < ${after.id}))`)
+  const rows = await q.execute()
+  const items = await load(rows.slice(0, page.limit))
+  const last = items[items.length - 1]
+  return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null }
 }

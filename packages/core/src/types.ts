@@ -43,7 +43,11 @@ export interface Product {
   updatedAt: string
 }
 
-/** A warehouse or store that holds stock. Lower `priority` is used first. */
+/**
+ * A warehouse or store that holds stock. For each variant, the first location by `priority`
+ * (lowest first) that holds the whole quantity ships it; otherwise the quantity is split over
+ * locations in priority order.
+ */
 export interface StockLocation {
   id: string
   name: string

@@ -3,7 +3,7 @@ import { CommerceError, notFound, validationError, type FieldIssue } from '../er
 import type { PriceTable, ProductTable, Tx, VariantTable, Executor } from '../db/database.js'
 import { iso, json, parseJson } from '../db/rows.js'
 import { newId } from '../ids.js'
-import { decodeCursor, encodeCursor, pageSchema } from '../paging.js'
+import { keysetPage, pageSchema } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Page, Price, Product, ProductOption, ProductStatus, Variant } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
@@ -345,18 +345,10 @@ export class CatalogService {
   /** Lists products, newest first, a page at a time. */
   async listProducts(input: ListProductsInput = {}): Promise<Page<Product>> {
     const { status, ...pageInput } = parseInput(listProductsSchema, input, 'page')
-    const after = decodeCursor(pageInput.cursor)
-    return read(this.#rt, async (db) => {
-      let q = db.selectFrom('cw_products').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(pageInput.limit + 1)
+    return read(this.#rt, (db) => {
+      let q = db.selectFrom('cw_products').selectAll()
       if (status) q = q.where('status', '=', status)
-      if (after) {
-        q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]))
-      }
-      const rows = await q.execute()
-      const more = rows.length > pageInput.limit
-      const items = await loadProducts(db, rows.slice(0, pageInput.limit))
-      const last = items[items.length - 1]
-      return { items, nextCursor: more && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null }
+      return keysetPage(q, pageInput, (rows) => loadProducts(db, rows))
     })
   }
 

@@ -2,13 +2,13 @@ import { z } from 'zod'
 import { CommerceError, notFound } from '../errors.js'
 import type { OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
 import { newId } from '../ids.js'
-import { decodeCursor, encodeCursor, pageSchema } from '../paging.js'
+import { keysetPage, pageSchema } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Order, Page, PaymentStatus } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { commitStock, releaseStock } from './inventory-service.js'
 import { loadOrder, loadOrders } from './order-mapping.js'
-import { CAPTURED, insertOperation, isComplete, operationFailed, operationProvider, runOperation, sendOperation } from './payment-operations.js'
+import { CAPTURED, insertOperation, isComplete, lockOrder, operationFailed, operationProvider, runOperation, sendOperation } from './payment-operations.js'
 
 const listSchema = pageSchema.extend({
   customerId: fields.id.optional(),
@@ -84,19 +84,12 @@ export class OrderService {
   /** Orders, newest first, a page at a time; filter by customer, email or status. */
   async list(input: ListOrdersInput = {}): Promise<Page<Order>> {
     const data = parseInput(listSchema, input, 'order list')
-    const after = decodeCursor(data.cursor)
-    return read(this.#rt, async (db) => {
-      let q = db.selectFrom('cw_orders').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(data.limit + 1)
+    return read(this.#rt, (db) => {
+      let q = db.selectFrom('cw_orders').selectAll()
       if (data.customerId) q = q.where('customer_id', '=', data.customerId)
       if (data.email) q = q.where('email', '=', data.email)
       if (data.status) q = q.where('status', '=', data.status)
-      if (after) {
-        q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]))
-      }
-      const rows = await q.execute()
-      const items = await loadOrders(db, rows.slice(0, data.limit))
-      const last = items[items.length - 1]
-      return { items, nextCursor: rows.length > data.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null }
+      return keysetPage(q, data, (rows) => loadOrders(db, rows))
     })
   }
 
@@ -226,14 +219,6 @@ export class OrderService {
     }
     return this.get(id)
   }
-}
-
-async function lockOrder(rt: Runtime, tx: Tx, id: string): Promise<OrderTable> {
-  let q = tx.selectFrom('cw_orders').selectAll().where('id', '=', id)
-  if (rt.storage.capabilities.rowLocks) q = q.forUpdate()
-  const order = await q.executeTakeFirst()
-  if (!order) throw notFound('Order', id)
-  return order
 }
 
 /**

@@ -52,7 +52,8 @@ export function isComplete(order: Pick<OrderTable, 'status' | 'fulfillment_statu
   return order.status === 'placed' && order.fulfillment_status === 'fulfilled' && CAPTURED.includes(paymentStatus)
 }
 
-async function lockOrder(rt: Runtime, tx: Tx, orderId: string): Promise<OrderTable> {
+/** @internal The order, locked for the rest of the transaction where storage has row locks; `NOT_FOUND` when there is none. */
+export async function lockOrder(rt: Runtime, tx: Tx, orderId: string): Promise<OrderTable> {
   let q = tx.selectFrom('cw_orders').selectAll().where('id', '=', orderId)
   if (rt.storage.capabilities.rowLocks) q = q.forUpdate()
   const order = await q.executeTakeFirst()

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { isCommerceError, notFound } from '../errors.js'
-import { decodeCursor, encodeCursor, pageSchema } from '../paging.js'
+import { keysetPage, pageSchema } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Page, PaymentDetails } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
@@ -53,19 +53,12 @@ export class PaymentService {
    */
   async list(input: ListPaymentsInput = {}): Promise<Page<PaymentDetails>> {
     const data = parseInput(listSchema, input, 'payment list')
-    const after = decodeCursor(data.cursor)
-    return read(this.#rt, async (db) => {
-      let q = db.selectFrom('cw_payments').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(data.limit + 1)
+    return read(this.#rt, (db) => {
+      let q = db.selectFrom('cw_payments').selectAll()
       if (data.orderId) q = q.where('order_id', '=', data.orderId)
       if (data.cartId) q = q.where('cart_id', '=', data.cartId)
       if (data.status) q = q.where('status', '=', data.status)
-      if (after) {
-        q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]))
-      }
-      const rows = await q.execute()
-      const items = await loadPaymentDetails(db, rows.slice(0, data.limit))
-      const last = items[items.length - 1]
-      return { items, nextCursor: rows.length > data.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null }
+      return keysetPage(q, data, (rows) => loadPaymentDetails(db, rows))
     })
   }
 
