@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Commerce, CommerceEventName, CommerceEvents, CommerceOptions, Order, PaymentCapabilities, PaymentDetails } from '@cartwright/core'
 import { checkPaymentBooks, testGateway, type GatewayBehaviour, type TestGateway } from '@cartwright/testkit'
 import { openShop, readyCart, key, type Shop, type StorageKind } from './shop.js'
-import { failure, sleep, until } from './util.js'
+import { failure, gate, sleep, until } from './util.js'
 
 /**
  * Captures, voids, refunds and cancels on one kind of storage, against the scriptable test
@@ -18,11 +18,19 @@ interface PaymentShop extends Shop {
   books(orderId: string): Promise<string[]>
 }
 
-/** A promise and the function that settles it, to hold a gateway answer until the test lets go. */
-function gate(): { promise: Promise<void>; open(): void } {
-  let open!: () => void
-  const promise = new Promise<void>((resolve) => (open = resolve))
-  return { promise, open }
+/** A test point body that stops the calls matching `when` until `release()`; `reached` settles when one stops there. */
+function stopAt<C>(when: (context: C) => boolean) {
+  const reached = gate()
+  const released = gate()
+  return {
+    reached: reached.promise,
+    release: () => released.open(),
+    point: async (context: C) => {
+      if (!when(context)) return
+      reached.open()
+      await released.promise
+    },
+  }
 }
 
 function record<K extends CommerceEventName>(commerce: Commerce, ...types: K[]) {
@@ -387,26 +395,16 @@ export function orderPaymentCases(storage: StorageKind): void {
     })
 
     it('waits for a capture in flight: the cancel gets CONFLICT, then refunds what the capture took', async () => {
-      const hold = gate()
-      let paused!: () => void
-      const atGateway = new Promise<void>((resolve) => (paused = resolve))
-      const s = await open({
-        testPoints: {
-          'payment.operation.before': async ({ kind }) => {
-            if (kind !== 'capture') return
-            paused()
-            await hold.promise
-          },
-        },
-      })
+      const capturing = stopAt<{ kind: string }>(({ kind }) => kind === 'capture')
+      const s = await open({ testPoints: { 'payment.operation.before': capturing.point } })
       const order = await s.order()
       const capture = s.commerce.orders.capturePayment(order.id)
-      await atGateway
+      await capturing.reached
       const error = await failure(s.commerce.orders.cancel(order.id), 'CONFLICT')
       expect(error.retryable).toBe(true)
       expect(await s.commerce.orders.get(order.id)).toMatchObject({ status: 'placed' })
       expect((await s.commerce.inventory.levels(s.variantId))[0]!.reserved).toBe(1)
-      hold.open()
+      capturing.release()
       await capture
       const canceled = await s.commerce.orders.cancel(order.id)
       expect(canceled).toMatchObject({ status: 'canceled', paymentStatus: 'refunded' })
@@ -415,23 +413,13 @@ export function orderPaymentCases(storage: StorageKind): void {
     })
 
     it('refuses a capture that comes after the cancel claimed the payment, even while the void is in flight', async () => {
-      const hold = gate()
-      let paused!: () => void
-      const atGateway = new Promise<void>((resolve) => (paused = resolve))
-      const s = await open({
-        testPoints: {
-          'payment.operation.before': async ({ kind }) => {
-            if (kind !== 'void') return
-            paused()
-            await hold.promise
-          },
-        },
-      })
+      const voiding = stopAt<{ kind: string }>(({ kind }) => kind === 'void')
+      const s = await open({ testPoints: { 'payment.operation.before': voiding.point } })
       const order = await s.order()
       const cancel = s.commerce.orders.cancel(order.id)
-      await atGateway
+      await voiding.reached
       await failure(s.commerce.orders.capturePayment(order.id), 'INVALID_STATE')
-      hold.open()
+      voiding.release()
       expect((await cancel).paymentStatus).toBe('voided')
       expect(gatewayCalls(s, 'capture')).toHaveLength(0)
       expect(await s.books(order.id)).toEqual([])
@@ -494,23 +482,14 @@ export function orderPaymentCases(storage: StorageKind): void {
 
   describe(`payments reads (${storage})`, () => {
     it('lists a checkout in flight as a pending payment, and an order payment with its operations', async () => {
-      const hold = gate()
-      let paused!: () => void
-      const atGateway = new Promise<void>((resolve) => (paused = resolve))
-      const s = await open({
-        testPoints: {
-          'checkout.authorize.before': async () => {
-            paused()
-            await hold.promise
-          },
-        },
-      })
+      const authorizing = stopAt(() => true)
+      const s = await open({ testPoints: { 'checkout.authorize.before': authorizing.point } })
       const cart = await readyCart(s.commerce, s.variantId)
       const placing = s.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() })
-      await atGateway
+      await authorizing.reached
       const inFlight = await s.commerce.payments.list({ status: 'pending' })
       expect(inFlight.items.map((p) => [p.cartId, p.orderId, p.status])).toEqual([[cart.id, null, 'pending']])
-      hold.open()
+      authorizing.release()
       const order = await placing
       await s.commerce.orders.capturePayment(order.id, { idempotencyKey: 'read-capture' })
       const payment = await s.commerce.payments.get(order.payments[0]!.id)
