@@ -28,8 +28,12 @@ import { freshDatabase, type FreshDatabase } from './postgres.js'
 /** Where a shop's database lives. */
 export type StorageKind = 'sqlite-memory' | 'sqlite-file' | 'postgres'
 
-/** One SQLite and PostgreSQL: what a test of a storage-dependent guard runs on. */
-export const GUARDED_STORAGES = ['sqlite-memory', 'postgres'] as const satisfies readonly StorageKind[]
+/**
+ * One SQLite and PostgreSQL: what a test of a storage-dependent guard runs on. SQLite only when
+ * CARTWRIGHT_SKIP_POSTGRES=1: the mutation runs (vitest.mutation.config.ts) have no PostgreSQL.
+ */
+export const GUARDED_STORAGES: ReadonlyArray<'sqlite-memory' | 'postgres'> =
+  process.env.CARTWRIGHT_SKIP_POSTGRES === '1' ? ['sqlite-memory'] : ['sqlite-memory', 'postgres']
 
 /** A database an engine can be opened on from anywhere, another process included. */
 export type Place = { kind: 'sqlite-file'; filename: string; busyTimeoutMs?: number } | { kind: 'postgres'; url: string; poolMax?: number }
