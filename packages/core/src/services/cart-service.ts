@@ -440,7 +440,7 @@ function unpriceableChange(cartId: string, problem: string): CommerceError {
 }
 
 /** How many times a change is made again when the cart changed between its read and its write. */
-const CHANGE_ATTEMPTS = 10
+const CHANGE_ATTEMPTS = 25
 
 const insertCart = compiledQuery((db, $: CartTable) => db.insertInto('cw_carts').values($))
 
@@ -709,6 +709,9 @@ export class CartService {
       if (attempt === CHANGE_ATTEMPTS) {
         throw new CommerceError('CONFLICT', `Cart ${cartId} kept changing while this change was made; retry it`, { retryable: true, details: { cartId } })
       }
+      // Lost to a concurrent change: back off a little, at random, so that callers racing on one
+      // cart do not keep colliding in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(64, 2 ** attempt)))
     }
   }
 }

@@ -47,6 +47,7 @@ describe('storageConformance', () => {
       'UTC timestamps',
       'unicode',
       'concurrency',
+      'payments',
       'outbox claiming',
     ])
   })
