@@ -14,7 +14,7 @@ import { address, failure, gate, GUARDED_STORAGES, key, openShop, readyCart, sle
  * - a checkout taken over under another key goes through its own payment provider;
  * - another checkout of an ordered cart returns that order, without checking the cart again;
  * - a cart is checked before anything is reserved or charged (empty, no shipping option, a
- *   product no longer for sale), a free order never reaches the gateway, and a checkout waited
+ *   product no longer for sale, a price gone), a free order never reaches the gateway, and a checkout waited
  *   for too long answers CONFLICT.
  */
 
@@ -207,6 +207,14 @@ describe.each(GUARDED_STORAGES)('a cart checked before anything is reserved or c
     const cart = await readyCart(s.commerce, s.variantId, 1)
     await s.commerce.catalog.updateProduct(s.shoe.id, { status: 'archived' })
     await refused(s, cart, 'no longer for sale')
+  })
+
+  it('refuses a cart holding a variant that has lost its price in the cart currency', async () => {
+    const s = await open()
+    const cart = await readyCart(s.commerce, s.variantId, 1)
+    await s.commerce.catalog.setPrices(s.variantId, [])
+    await refused(s, cart, 'has no USD price')
+    expect(s.authorizations()).toEqual([])
   })
 
   it('places a free order without asking the gateway, with nothing to capture', async () => {
