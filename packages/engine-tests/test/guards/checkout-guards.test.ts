@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { testPayments, type Cart, type Commerce, type CommerceOptions, type Order } from '@cartwright/core'
 import { testGateway, type TestGateway } from '@cartwright/testkit'
-import { address, failure, gate, GUARDED_STORAGES, key, openShop, readyCart, sleep, type Shop, type StorageKind } from '../support/index.js'
+import { sql } from 'kysely'
+import { address, failure, gate, GUARDED_STORAGES, key, openShop, readyCart, sleep, until, type Shop, type StorageKind } from '../support/index.js'
 
 /**
  * Guards of checkout.complete (checkout-service.ts) that a mutation run found untested (see
@@ -12,6 +13,8 @@ import { address, failure, gate, GUARDED_STORAGES, key, openShop, readyCart, sle
  *   does not reopen the cart or release the stock of the order placed since;
  * - the caller that takes over a checkout holds its lease: a third caller waits;
  * - a checkout taken over under another key goes through its own payment provider;
+ * - on PostgreSQL, placement reads the payment under a row lock, so a caller that took the
+ *   checkout over waits for a placement in progress instead of placing a second order;
  * - another checkout of an ordered cart returns that order, without checking the cart again;
  * - a cart is checked before anything is reserved or charged (empty, no shipping option, a
  *   product no longer for sale, a price gone), a free order never reaches the gateway, and a checkout waited
@@ -257,3 +260,49 @@ describe.each(GUARDED_STORAGES)('a cart checked before anything is reserved or c
     expect(await ordersOf(s.commerce, cart.id)).toHaveLength(1)
   })
 })
+
+describe.each(GUARDED_STORAGES.filter((s) => s === 'postgres'))('a checkout taken over while its first caller is placing the order, on %s', (storage) => {
+  const open = shops(storage)
+
+  it('makes the taker wait for the placement in progress (the payment row is locked), and both callers get the one order', async () => {
+    let clock = NOW
+    const now = () => new Date(clock)
+    const placing = gate()
+    const release = gate()
+    let held = false
+    const s = await open({
+      now,
+      testPoints: {
+        'checkout.place.before': async () => {
+          if (held) return
+          held = true
+          placing.open()
+          await release.promise
+        },
+      },
+    })
+    // A second engine on its own connections, the same gateway and clock.
+    const other = await s.engine({ payments: [s.gateway], now, checkoutLeaseMs: LEASE_MS })
+    const cart = await readyCart(s.commerce, s.variantId, 1)
+    const a = settle(s.pay(cart.id, 'checkout-placing-1'))
+    await placing.promise
+    clock += LEASE_MS + 1
+    const b = settle(other.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: 'checkout-placing-1' }))
+    let settledB = false
+    void b.then(() => (settledB = true))
+    // B either finished (it must not have placed an order of its own) or waits for A's row lock.
+    await until(async () => (settledB || (await waitingForLocks(s.commerce)) > 0 ? true : undefined), 'the taker to finish or to wait for a lock')
+    release.open()
+    const [resultA, resultB] = await Promise.all([a, b])
+
+    expect([resultA.ok, resultB.ok], JSON.stringify([resultA, resultB].map((r) => (r.ok ? 'ok' : r.error.code)))).toEqual([true, true])
+    expect(resultA.ok && resultB.ok && resultA.value.id === resultB.value.id).toBe(true)
+    expect(await ordersOf(s.commerce, cart.id)).toHaveLength(1)
+  })
+})
+
+/** Sessions of this database waiting for a lock (PostgreSQL). */
+async function waitingForLocks(commerce: Commerce): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(commerce.db)
+  return rows[0]!.n
+}
