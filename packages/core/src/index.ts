@@ -36,8 +36,8 @@ export {
   type UpdateCartInput,
   type AddItemInput,
   type UpdateItemInput,
-  type ShippingOption,
 } from './services/cart-service.js'
+export type { ShippingOption } from './services/cart-pricing.js'
 export { CheckoutService, type CompleteCheckoutInput, type RecoverCheckoutsInput } from './services/checkout-service.js'
 export {
   OrderService,

@@ -9,7 +9,7 @@ import type { AuthorizeResult, PaymentProvider } from '../ports/payment-provider
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Cart, Order } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
-import { loadCart, priceCart } from './cart-service.js'
+import { loadCart, priceCart } from './cart-pricing.js'
 import { applyReservation, planReservation, releaseStock } from './inventory-service.js'
 import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 import { insertOperation } from './payment-operations.js'
