@@ -1,6 +1,8 @@
 import { Kysely } from 'kysely'
 import { z } from 'zod'
 import { CommerceError } from './errors.js'
+import { clockFrom, type Clock } from './clock.js'
+import { newId, type IdGenerator } from './ids.js'
 import { EventBus, type ListenerErrorHandler } from './events.js'
 import { HookRegistry } from './hooks.js'
 import type { CoreDatabase } from './db/database.js'
@@ -46,7 +48,21 @@ export interface CommerceOptions {
    * automatically (`intervalMs`; off by default).
    */
   retention?: RetentionOptions
-  /** Clock, for tests. */
+  /**
+   * Makes every id the engine writes: rows, events, its outbox dispatcher (default
+   * random 128-bit ids). Tests pass `seededIds(seed)` from `@cartwright/testkit`.
+   */
+  ids?: IdGenerator
+  /**
+   * Every timestamp, wait, timer, backoff and jitter of the engine (default {@link systemClock}).
+   * Tests pass `virtualClock()` from `@cartwright/testkit`: with seeded `ids` a run on SQLite then
+   * replays exactly, and waits (a checkout's lease) pass in virtual time.
+   */
+  clock?: Clock
+  /**
+   * The older, narrower form of `clock`: only the current instant, for tests; waits and jitter
+   * stay on the system clock. Refused together with `clock`.
+   */
   now?: () => Date
   /**
    * Named points inside operations where a test forces an interleaving (see {@link TestPoints}).
@@ -73,6 +89,12 @@ const optionsSchema = z.object({
   migrate: z.boolean().default(true),
   retention: retentionOptionsSchema.default({}),
   now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
+  ids: z.custom<IdGenerator>((v) => typeof v === 'function', { message: 'pass a function (prefix) => id' }).optional(),
+  clock: z
+    .custom<Clock>((v) => ['now', 'sleep', 'random'].every((m) => typeof (v as Record<string, unknown>)?.[m] === 'function'), {
+      message: 'pass a clock with now(), sleep(ms) and random(), such as systemClock()',
+    })
+    .optional(),
   testPoints: z.record(z.string(), z.custom<(context: unknown) => unknown>((v) => typeof v === 'function')).optional(),
 })
 
@@ -158,13 +180,19 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
   unique('durable subscribers', subscribers.map((s) => s.id))
 
   checkRequirements(config.plugins, config.payments, config.shipping, config.storage)
+  if (config.clock && config.now) {
+    throw new CommerceError('CONFIGURATION', '[cartwright] invalid options: now: give either clock or now (the older form of clock), not both', {
+      details: { issues: [{ path: 'now', message: 'give either clock or now, not both' }] },
+    })
+  }
+  const clock = clockFrom(config.clock, config.now)
   const storage = config.storage
   const db = new Kysely<CoreDatabase>({ dialect: storage.createDialect() })
   try {
     if (config.migrate) {
-      await migrateToLatest(db, storage.family, 'core', coreMigrations)
+      await migrateToLatest(db, storage.family, 'core', coreMigrations, clock)
       for (const plugin of config.plugins) {
-        if (plugin.migrations) await migrateToLatest(db, storage.family, plugin.id, plugin.migrations)
+        if (plugin.migrations) await migrateToLatest(db, storage.family, plugin.id, plugin.migrations, clock)
       }
     }
   } catch (error) {
@@ -186,7 +214,9 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     shipping: config.shipping,
     tax: config.tax ?? noTax(),
     subscribers,
-    now: config.now ?? (() => new Date()),
+    ids: config.ids ?? newId,
+    clock,
+    now: () => clock.now(),
     settings: { checkoutLeaseMs: config.checkoutLeaseMs, transactionRetries: 5 },
     onDeliveriesWritten: () => outbox?.kick(),
     point: pointRunner(config.testPoints as Partial<TestPoints> | undefined),

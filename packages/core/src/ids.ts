@@ -27,8 +27,28 @@ function base32(bytes: Uint8Array, start: number, end: number): string {
 }
 
 /**
- * A new identifier: a prefix, then 128 random bits in base32 (26 characters). Random
- * ids are unguessable, so a cart id doubles as the shopper's bearer secret.
+ * Makes the id of every row, event and dispatcher the engine creates, from a short prefix that
+ * names the kind (`cart`, `order`, `pay`, `evt`, …): the result is `prefix_` and a unique suffix.
+ * Each call must return an id never returned before. The default is {@link newId}; tests pass
+ * `seededIds(seed)` from `@cartwright/testkit`, so that a run replays with the same ids.
+ *
+ * @example
+ * ```ts
+ * let n = 0
+ * const sequential: IdGenerator = (prefix) => `${prefix}_${String(++n).padStart(26, '0')}`
+ * const commerce = await createCommerce({ storage, ids: sequential })
+ * ```
+ */
+export type IdGenerator = (prefix: string) => string
+
+/**
+ * The default {@link IdGenerator}: a prefix, then 128 random bits in base32 (26 characters).
+ * Random ids are unguessable, so a cart id doubles as the shopper's bearer secret.
+ *
+ * @example
+ * ```ts
+ * newId('cart') // 'cart_' and 26 characters of [0-9a-hjkmnp-tv-z]
+ * ```
  */
 export function newId(prefix: string): string {
   if (offset === pool.length) {

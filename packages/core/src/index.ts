@@ -1,5 +1,7 @@
 export { createCommerce, type Commerce, type CommerceOptions } from './engine.js'
 export * from './errors.js'
+export { systemClock, type Clock, type SleepOptions } from './clock.js'
+export type { IdGenerator } from './ids.js'
 export type { TestPoints, TestPointName } from './test-points.js'
 export * from './money.js'
 export type * from './types.js'

@@ -3,14 +3,18 @@ import { z } from 'zod'
 import type { CommerceEventName, StoredEvent } from './events.js'
 import { notFound } from './errors.js'
 import { iso, isoOrNull } from './db/rows.js'
-import { newId } from './ids.js'
+import { backgroundTimer } from './clock.js'
 import type { DurableSubscriber } from './ports/plugin.js'
 import { engineClosed, read, transact, type Runtime } from './runtime.js'
 import { parseArg, parseInput } from './validation.js'
 
 /** Dispatcher settings: how often to poll, how long a claim lasts, how retries back off. */
 export interface OutboxOptions {
-  /** Run the in-process dispatcher (default true). Turn off in processes that should only write. */
+  /**
+   * Run the in-process dispatcher (default true). Turn off in processes that should only write,
+   * and in a run that must replay exactly (a seeded run on a virtual clock): deliveries then happen
+   * where the script calls `outbox.drain()`, not wherever a poll lands between its steps.
+   */
   enabled?: boolean
   /** Poll interval when idle, in ms (default 250). A commit that writes deliveries wakes it at once. */
   pollIntervalMs?: number
@@ -50,7 +54,8 @@ const drainSchema = z.strictObject({ timeoutMs: z.number().int().min(0).max(3_60
  */
 export type ListDeliveriesInput = z.input<typeof listSchema>
 /**
- * Input of `outbox.drain`: how long to keep delivering, in ms (default 30 000, at most an hour).
+ * Input of `outbox.drain`: how long to keep delivering, in ms of the engine's clock (default 30 000,
+ * at most an hour).
  *
  * @example
  * ```ts
@@ -92,8 +97,9 @@ export class Outbox {
   readonly #rt: Runtime
   readonly #options: z.output<typeof outboxOptionsSchema>
   readonly #subscribers: Map<string, DurableSubscriber>
-  readonly #owner = newId('dispatcher')
-  #timer: NodeJS.Timeout | null = null
+  readonly #owner: string
+  /** Cancels the pending poll; null while none is scheduled. */
+  #cancel: (() => void) | null = null
   #running: Promise<number> | null = null
   #again = false
   #stopped = true
@@ -103,6 +109,7 @@ export class Outbox {
     this.#rt = rt
     this.#options = options
     this.#subscribers = new Map(rt.subscribers.map((s) => [s.id, s]))
+    this.#owner = rt.ids('dispatcher')
   }
 
   /** @internal Starts polling. */
@@ -115,8 +122,8 @@ export class Outbox {
   /** Stops polling and waits for the round in flight. */
   async stop(): Promise<void> {
     this.#stopped = true
-    if (this.#timer) clearTimeout(this.#timer)
-    this.#timer = null
+    this.#cancel?.()
+    this.#cancel = null
     await this.#running?.catch(() => undefined)
   }
 
@@ -130,18 +137,22 @@ export class Outbox {
     this.#schedule(0)
   }
 
+  // The poll is a background timer of the engine's clock: on the system clock it does not hold the
+  // process open, and a virtual clock does not move time forward for an idle dispatcher alone (so
+  // it never spins); its polls fire as the clock passes them for a checkout's wait, or advance().
   #schedule(delay: number): void {
     if (this.#stopped) return
-    if (this.#timer) clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => {
-      this.#timer = null
+    this.#cancel?.()
+    const cancel = backgroundTimer(this.#rt.clock, delay, () => {
+      if (this.#cancel !== cancel) return
+      this.#cancel = null
       void this.#round().then((handled) => {
         const more = handled > 0 || this.#again
         this.#again = false
         this.#schedule(more ? 0 : this.#options.pollIntervalMs)
       })
-    }, delay)
-    this.#timer.unref?.()
+    })
+    this.#cancel = cancel
   }
 
   async #round(): Promise<number> {
@@ -253,12 +264,12 @@ export class Outbox {
    */
   async drain(options: DrainInput = {}): Promise<number> {
     const { timeoutMs } = parseInput(drainSchema, options, 'drain')
-    const deadline = Date.now() + timeoutMs
+    const deadline = this.#rt.now().getTime() + timeoutMs
     let total = 0
     for (;;) {
       const handled = await this.runOnce()
       total += handled
-      if (handled === 0 || Date.now() > deadline) return total
+      if (handled === 0 || this.#rt.now().getTime() > deadline) return total
     }
   }
 

@@ -3,7 +3,8 @@ import type { CommerceEventName, CommerceEvents, EventBus } from './events.js'
 import type { HookRegistry } from './hooks.js'
 import { compiledQuery } from './db/compiled-query.js'
 import type { Db, OutboxDeliveryTable, OutboxTable, Tx } from './db/database.js'
-import { newId } from './ids.js'
+import type { Clock } from './clock.js'
+import type { IdGenerator } from './ids.js'
 import type { DurableSubscriber } from './ports/plugin.js'
 import type { PaymentProvider } from './ports/payment-provider.js'
 import type { ShippingProvider } from './ports/shipping-provider.js'
@@ -26,6 +27,11 @@ export interface Runtime {
   shipping: ShippingProvider[]
   tax: TaxProvider
   subscribers: DurableSubscriber[]
+  /** Makes every id the engine writes (`CommerceOptions.ids`). */
+  ids: IdGenerator
+  /** Every timestamp, wait, timer and jitter of the engine (`CommerceOptions.clock`). */
+  clock: Clock
+  /** `clock.now()`, kept as a function of its own for its many call sites. */
   now: () => Date
   settings: { checkoutLeaseMs: number; transactionRetries: number }
   /** Wakes the outbox dispatcher after a commit that wrote deliveries. */
@@ -41,8 +47,6 @@ interface PendingEvent {
   type: string
   payload: unknown
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** How a transaction may be retried. */
 export interface TransactOptions {
@@ -67,7 +71,7 @@ export async function transact<T>(rt: Runtime, work: (tx: Tx, emit: Emit) => Pro
   for (let attempt = 0; ; attempt++) {
     const pending: PendingEvent[] = []
     const emit: Emit = (type, payload) => {
-      pending.push({ id: newId('evt'), type, payload })
+      pending.push({ id: rt.ids('evt'), type, payload })
     }
     let deliveries = 0
     let committing = false
@@ -92,7 +96,7 @@ export async function transact<T>(rt: Runtime, work: (tx: Tx, emit: Emit) => Pro
         )
       }
       if (retryable && attempt < rt.settings.transactionRetries) {
-        await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()))
+        await rt.clock.sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + rt.clock.random()))
         continue
       }
       throw storageError(rt, error)

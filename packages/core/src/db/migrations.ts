@@ -1,4 +1,5 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+import type { Clock } from '../clock.js'
 import { CommerceError } from '../errors.js'
 import type { SqlFamily } from '../ports/storage-adapter.js'
 import { paymentOperations } from './migration-0002-payment-operations.js'
@@ -264,6 +265,7 @@ export async function migrateToLatest(
   family: SqlFamily,
   owner: string,
   migrations: Record<string, CommerceMigration>,
+  clock?: Pick<Clock, 'now'>,
 ): Promise<void> {
   const suffix = owner === 'core' ? '' : `_${owner.replace(/[^a-z0-9_]/gi, '_')}`
   const migrator = new Migrator({
@@ -284,5 +286,11 @@ export async function migrateToLatest(
       cause: error,
       details: { owner, migration: failed?.migrationName ?? null },
     })
+  }
+  // kysely stamps each migration it ran with the wall clock; the engine's clock decides instead,
+  // so that a run on a virtual clock writes no wall time.
+  const ran = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+  if (clock && ran.length > 0) {
+    await db.updateTable(`cw_migrations${suffix}`).set({ timestamp: clock.now().toISOString() }).where('name', 'in', ran).execute()
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { systemClock, type Clock } from '../clock.js'
 import type { AuthorizeInput, AuthorizeResult, PaymentOperationInput, PaymentOperationResult, PaymentProvider } from '../ports/payment-provider.js'
 import { parseOptions } from '../validation.js'
 
@@ -25,6 +26,11 @@ const optionsSchema = z.strictObject({
    * long-running demo does not grow without bound. The idempotency ledger is never trimmed.
    */
   keepCalls: z.number().int().min(0).or(z.literal(Number.POSITIVE_INFINITY)).default(1000),
+  /**
+   * The clock a `{ delayMs }` outcome sleeps on (default the system clock): give it the engine's
+   * virtual clock and a stalled gateway stalls in virtual time.
+   */
+  clock: z.custom<Pick<Clock, 'sleep'>>((v) => typeof (v as Clock)?.sleep === 'function', { message: 'pass a clock with sleep(ms)' }).optional(),
 })
 
 /** Options of {@link testPayments}. */
@@ -52,8 +58,6 @@ export interface TestPayments extends PaymentProvider {
   authorizations(): number
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 /** What the ledger remembers of a call that reached the gateway. */
 type Entry = AuthorizeResult | PaymentOperationResult
 
@@ -74,6 +78,7 @@ type Entry = AuthorizeResult | PaymentOperationResult
  */
 export function testPayments(options: TestPaymentsOptions = {}): TestPayments {
   const config = parseOptions(optionsSchema, options, 'cartwright:test-payments')
+  const clock = config.clock ?? systemClock()
   const queue: TestOutcome[] = []
   let fallback: TestOutcome = config.defaultOutcome ?? 'approve'
   const calls: TestGatewayCall[] = []
@@ -91,7 +96,7 @@ export function testPayments(options: TestPaymentsOptions = {}): TestPayments {
 
   async function decide(outcome: TestOutcome, input: AuthorizeInput): Promise<AuthorizeResult> {
     if (typeof outcome === 'object' && 'delayMs' in outcome) {
-      await sleep(outcome.delayMs)
+      await clock.sleep(outcome.delayMs)
       return decide(outcome.then ?? 'approve', input)
     }
     if (outcome === 'error') throw new Error('test gateway: connection reset')

@@ -4,7 +4,6 @@ import { CommerceError, notFound, validationError } from '../errors.js'
 import { compiledQuery } from '../db/compiled-query.js'
 import type { CartTable, Timestamp, Tx } from '../db/database.js'
 import { json } from '../db/rows.js'
-import { newId } from '../ids.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
 import type { Cart, Price } from '../types.js'
 import { addressSchema, fields, parseArg, parseInput } from '../validation.js'
@@ -239,7 +238,7 @@ export class CartService {
     const rt = this.#rt
     const now = rt.now().toISOString()
     const row: CartTable = {
-      id: newId('cart'),
+      id: rt.ids('cart'),
       currency: data.currency,
       status: 'open',
       email: data.email ?? null,
@@ -297,7 +296,7 @@ export class CartService {
             },
           }
         }
-        const line: LoadedLine = { id: newId('line'), created_at: now, ...sellable }
+        const line: LoadedLine = { id: rt.ids('line'), created_at: now, ...sellable }
         return {
           lines: [...cart.lines, line].sort(byCreation),
           async write(tx, emit) {
@@ -455,7 +454,7 @@ export class CartService {
       }
       // Lost to a concurrent change: back off a little, at random, so that callers racing on one
       // cart do not keep colliding in lockstep.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(64, 2 ** attempt)))
+      await rt.clock.sleep(rt.clock.random() * Math.min(64, 2 ** attempt))
     }
   }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { CommerceError, notFound, validationError, type FieldIssue } from '../errors.js'
 import type { PriceTable, ProductTable, Tx, VariantTable, Executor } from '../db/database.js'
 import { iso, json, parseJson } from '../db/rows.js'
-import { newId } from '../ids.js'
+import type { IdGenerator } from '../ids.js'
 import { keysetPage, pageSchema } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Page, Price, Product, ProductOption, ProductStatus, Variant } from '../types.js'
@@ -186,11 +186,11 @@ async function loadProducts(db: Executor, rows: ProductTable[]): Promise<Product
   return rows.map((row) => toProduct(row, variants, prices))
 }
 
-function variantRows(productId: string, variants: Array<z.output<typeof variantSchema>>, options: ProductOption[], now: string, position = 0) {
+function variantRows(ids: IdGenerator, productId: string, variants: Array<z.output<typeof variantSchema>>, options: ProductOption[], now: string, position = 0) {
   const variantValues: VariantTable[] = []
   const priceValues: PriceTable[] = []
   variants.forEach((v, i) => {
-    const id = newId('var')
+    const id = ids('var')
     const title = v.title ?? (options.length ? options.map((o) => v.options[o.name]).join(' / ') : 'Default')
     variantValues.push({
       id,
@@ -205,7 +205,7 @@ function variantRows(productId: string, variants: Array<z.output<typeof variantS
       updated_at: now,
     })
     for (const p of v.prices) {
-      priceValues.push({ id: newId('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity })
+      priceValues.push({ id: ids('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity })
     }
   })
   return { variantValues, priceValues }
@@ -240,7 +240,7 @@ export class CatalogService {
     if (issues.length) throw validationError('product', issues)
     const rt = this.#rt
     const now = rt.now().toISOString()
-    const id = newId('prod')
+    const id = rt.ids('prod')
     const handle = data.handle ?? slugify(data.title)
     try {
       await transact(rt, async (tx, emit) => {
@@ -258,7 +258,7 @@ export class CatalogService {
             updated_at: now,
           })
           .execute()
-        const { variantValues, priceValues } = variantRows(id, data.variants, data.options, now)
+        const { variantValues, priceValues } = variantRows(rt.ids, id, data.variants, data.options, now)
         await tx.insertInto('cw_variants').values(variantValues).execute()
         if (priceValues.length) await tx.insertInto('cw_prices').values(priceValues).execute()
         emit('product.created', { productId: id, handle })
@@ -312,7 +312,7 @@ export class CatalogService {
     const now = rt.now().toISOString()
     try {
       await transact(rt, async (tx, emit) => {
-        const { variantValues, priceValues } = variantRows(id, parsed, product.options, now, product.variants.length)
+        const { variantValues, priceValues } = variantRows(rt.ids, id, parsed, product.options, now, product.variants.length)
         await tx.insertInto('cw_variants').values(variantValues).execute()
         if (priceValues.length) await tx.insertInto('cw_prices').values(priceValues).execute()
         await tx.updateTable('cw_products').set({ updated_at: now }).where('id', '=', id).execute()
@@ -442,7 +442,7 @@ export class CatalogService {
       if (parsed.length) {
         await tx
           .insertInto('cw_prices')
-          .values(parsed.map((p) => ({ id: newId('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity })))
+          .values(parsed.map((p) => ({ id: rt.ids('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity })))
           .execute()
       }
       await tx.updateTable('cw_variants').set({ updated_at: rt.now().toISOString() }).where('id', '=', id).execute()

@@ -4,7 +4,6 @@ import { CommerceError, isCommerceError, notFound, validationError } from '../er
 import { compiledQuery } from '../db/compiled-query.js'
 import type { OrderLineTable, OrderTable, PaymentTable, Tx } from '../db/database.js'
 import { json, parseJson } from '../db/rows.js'
-import { newId } from '../ids.js'
 import type { AuthorizeResult, PaymentProvider } from '../ports/payment-provider.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Cart, Order } from '../types.js'
@@ -46,8 +45,6 @@ type Step =
   | { kind: 'wait' }
   | { kind: 'declined'; reason: string }
   | { kind: 'reprice' }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 // The statements of a checkout, compiled once (see db/compiled-query.ts).
 
@@ -159,7 +156,7 @@ export class CheckoutService {
     if (!provider) {
       throw validationError('checkout', [{ path: 'payment.provider', message: `no payment provider ${JSON.stringify(data.payment.provider)} is configured` }])
     }
-    const deadline = Date.now() + rt.settings.checkoutLeaseMs + 5_000
+    const deadline = rt.now().getTime() + rt.settings.checkoutLeaseMs + 5_000
     let pause = 5
     for (;;) {
       let step: Step
@@ -181,13 +178,13 @@ export class CheckoutService {
         case 'reprice':
           continue
         case 'wait':
-          if (Date.now() > deadline) {
+          if (rt.now().getTime() > deadline) {
             throw new CommerceError('CONFLICT', 'Another checkout of this cart is still in progress; retry shortly', {
               details: { cartId: id },
               retryable: true,
             })
           }
-          await sleep(pause)
+          await rt.clock.sleep(pause)
           pause = Math.min(pause * 2, 200)
       }
     }
@@ -238,7 +235,7 @@ export class CheckoutService {
       const plan = await planReservation(rt, tx, cartId, before.cart!.lines.map((l) => ({ variantId: l.variant_id, quantity: l.quantity })))
       const stamp = now.toISOString()
       const payment: PaymentTable = {
-        id: newId('pay'),
+        id: rt.ids('pay'),
         cart_id: cartId,
         order_id: null,
         provider: provider.id,
@@ -433,7 +430,7 @@ export class CheckoutService {
       const now = rt.now().toISOString()
       const number = await nextOrderNumber(rt, tx)
       const order: OrderTable = {
-        id: newId('order'),
+        id: rt.ids('order'),
         number,
         cart_id: cart.id,
         currency: cart.currency,
@@ -456,7 +453,7 @@ export class CheckoutService {
         canceled_at: null,
       }
       const lines: OrderLineTable[] = cart.lines.map((l, position) => ({
-        id: newId('oline'),
+        id: rt.ids('oline'),
         order_id: order.id,
         variant_id: l.variantId,
         product_id: l.productId,

@@ -5,7 +5,6 @@ import { CommerceError, notFound, validationError } from '../errors.js'
 import { compiledQuery } from '../db/compiled-query.js'
 import type { Db, InventoryLevelTable, ReservationTable, Tx } from '../db/database.js'
 import { iso } from '../db/rows.js'
-import { newId } from '../ids.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
 import type { InventoryLevel, Reservation, StockLocation } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
@@ -185,7 +184,7 @@ export async function applyReservation(rt: Runtime, tx: Tx, emit: Emit, plan: Re
   const now = rt.now().toISOString()
   await insertReservations.execute(tx, {
     reservations: plan.allocations.map((a) => ({
-      id: newId('res'),
+      id: rt.ids('res'),
       variant_id: a.variantId,
       location_id: a.locationId,
       level_id: a.levelId,
@@ -286,9 +285,9 @@ export class InventoryService {
     const data = parseInput(locationSchema, input, 'stock location')
     const rt = this.#rt
     const row = {
-      id: newId('loc'),
+      id: rt.ids('loc'),
       name: data.name,
-      code: data.code ?? newId('loc').slice(4, 16),
+      code: data.code ?? rt.ids('loc').slice(4, 16),
       priority: data.priority,
       created_at: rt.now().toISOString(),
     }
@@ -362,7 +361,7 @@ export class InventoryService {
           .execute()
       } else {
         row = {
-          id: newId('lvl'),
+          id: rt.ids('lvl'),
           variant_id: variantId,
           location_id: locationId,
           on_hand: onHand,

@@ -1,7 +1,6 @@
 import { z } from 'zod'
 import { CommerceError, notFound } from '../errors.js'
 import type { OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
-import { newId } from '../ids.js'
 import { keysetPage, pageSchema } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Order, Page, PaymentStatus } from '../types.js'
@@ -293,7 +292,7 @@ async function cancelAndClaim(
   }
   if (kind) {
     operationProvider(rt, payment, kind)
-    const opId = newId('pop')
+    const opId = rt.ids('pop')
     send.push(await insertOperation(rt, tx, payment, { id: opId, kind, amount, key: keyFree ? key! : opId, reason: reason ?? 'order canceled' }))
   }
   return { send, payment }

@@ -1,7 +1,6 @@
 import { sql } from 'kysely'
 import { CommerceError, isCommerceError, notFound, validationError } from '../errors.js'
 import type { OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
-import { newId } from '../ids.js'
 import type { PaymentOperationResult, PaymentProvider } from '../ports/payment-provider.js'
 import { transact, type Emit, type Runtime } from '../runtime.js'
 import type { PaymentOperationKind, PaymentStatus } from '../types.js'
@@ -197,7 +196,7 @@ async function takeLease(rt: Runtime, tx: Tx, op: PaymentOperationTable): Promis
  * `prepare` runs first in the same transaction (a cancel releases stock and marks the order there).
  */
 export async function claimOperation(rt: Runtime, request: OperationRequest): Promise<Claimed> {
-  const id = newId('pop')
+  const id = rt.ids('pop')
   const key = request.idempotencyKey ?? id
   return transact(
     rt,

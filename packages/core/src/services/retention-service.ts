@@ -1,5 +1,6 @@
 import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely'
 import { z } from 'zod'
+import { backgroundTimer } from '../clock.js'
 import type { CoreDatabase, Executor, Tx } from '../db/database.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import { parseInput } from '../validation.js'
@@ -203,7 +204,8 @@ function emptyResult(): PruneResult {
 export class RetentionService {
   readonly #rt: Runtime
   readonly #options: z.output<typeof retentionOptionsSchema>
-  #timer: NodeJS.Timeout | null = null
+  /** Cancels the next automatic run; null while none is scheduled. */
+  #cancel: (() => void) | null = null
   #running: Promise<unknown> | null = null
   #started = false
   #closing = false
@@ -268,8 +270,11 @@ export class RetentionService {
 
   #schedule(): void {
     if (this.#closing) return
-    this.#timer = setTimeout(() => {
-      this.#timer = null
+    // A background timer of the engine's clock: it does not hold the process open, and a virtual
+    // clock fires it only when time passes it for another reason.
+    this.#cancel = backgroundTimer(this.#rt.clock, this.#options.intervalMs!, () => {
+      this.#cancel = null
+      if (this.#closing) return
       const report = this.#options.onError ?? ((error: unknown) => console.error('[cartwright] retention run failed:', error))
       this.#running = this.prune()
         .catch(report)
@@ -277,15 +282,14 @@ export class RetentionService {
           this.#running = null
           this.#schedule()
         })
-    }, this.#options.intervalMs)
-    this.#timer.unref?.()
+    })
   }
 
   /** @internal Stops the automatic run; a run in flight, automatic or not, ends after its current batch. */
   async stop(): Promise<void> {
     this.#closing = true
-    if (this.#timer) clearTimeout(this.#timer)
-    this.#timer = null
+    this.#cancel?.()
+    this.#cancel = null
     await this.#running
   }
 }
