@@ -33,6 +33,8 @@ export interface Runtime {
   clock: Clock
   /** `clock.now()`, kept as a function of its own for its many call sites. */
   now: () => Date
+  /** Random bytes for access tokens' secrets (`access-tokens.ts`); node:crypto's CSPRNG when absent. */
+  secretBytes?: (size: number) => Uint8Array
   settings: { checkoutLeaseMs: number; transactionRetries: number }
   /** Wakes the outbox dispatcher after a commit that wrote deliveries. */
   onDeliveriesWritten: () => void

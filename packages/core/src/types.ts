@@ -159,6 +159,20 @@ export interface Cart {
   orderId: string | null
   createdAt: string
   updatedAt: string
+  /**
+   * The cart's access token: the shopper's bearer secret for it, apart from its id. Present only
+   * on the response of `carts.create` and `carts.rotateToken`: only its hash is stored, so it cannot
+   * be read back. Give it to the shopper (a cookie) and open the cart with `carts.findByToken`.
+   *
+   * @example
+   * ```ts
+   * const cart = await commerce.carts.create({ currency: 'USD' })
+   * setCookie('cart', cart.accessToken!) // the id is not a secret; the token is
+   * // on the next request:
+   * const same = await commerce.carts.findByToken(cookie('cart'))
+   * ```
+   */
+  accessToken?: string
 }
 
 /**
@@ -273,6 +287,20 @@ export interface Order {
   createdAt: string
   updatedAt: string
   canceledAt: string | null
+  /**
+   * The order's access token, for the shopper's order page or an email link. Present only on the
+   * response of the `checkout.complete` call that placed the order and of
+   * `orders.issueAccessToken`: only its hash is stored. A replayed `complete` (after a lost
+   * response) returns the order without it; the cart's token opens the order too
+   * (`orders.findByToken`).
+   *
+   * @example
+   * ```ts
+   * const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
+   * if (order.accessToken) setCookie('order', order.accessToken)
+   * ```
+   */
+  accessToken?: string
 }
 
 /** A page of results and the cursor of the next page (null on the last page). */

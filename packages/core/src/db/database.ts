@@ -81,6 +81,8 @@ export interface CartTable {
   metadata: string | null
   created_at: Timestamp
   updated_at: Timestamp
+  /** SHA-256 (hex) of the cart's access token; null for a cart written before tokens existed, until one is issued. */
+  access_token_hash: string | null
 }
 
 export interface CartLineTable {
@@ -150,6 +152,8 @@ export interface OrderTable {
   created_at: Timestamp
   updated_at: Timestamp
   canceled_at: Timestamp | null
+  /** SHA-256 (hex) of the order's access token; null for an order placed before tokens existed, until one is issued. */
+  access_token_hash: string | null
 }
 
 export interface OrderLineTable {

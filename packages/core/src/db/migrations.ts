@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js'
 import { CommerceError } from '../errors.js'
 import type { SqlFamily } from '../ports/storage-adapter.js'
 import { paymentOperations } from './migration-0002-payment-operations.js'
+import { accessTokens } from './migration-0003-access-tokens.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -238,6 +239,7 @@ const initial: CommerceMigration = {
 export const coreMigrations: Record<string, CommerceMigration> = {
   '0001_initial': initial,
   '0002_payment_operations': paymentOperations,
+  '0003_access_tokens': accessTokens,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
+import { mintAccessToken, noMatchFor, readAccessToken, sameTokenHash } from '../access-tokens.js'
 import { CommerceError, notFound, validationError } from '../errors.js'
 import { compiledQuery } from '../db/compiled-query.js'
 import type { CartTable, Timestamp, Tx } from '../db/database.js'
@@ -187,6 +188,13 @@ const CHANGE_ATTEMPTS = 25
 
 const insertCart = compiledQuery((db, $: CartTable) => db.insertInto('cw_carts').values($))
 
+/** A cart's token hash: looked up by the id the token names, before anything else is read. */
+const cartToken = compiledQuery((db, $: { cartId: string }) => db.selectFrom('cw_carts').select('access_token_hash').where('id', '=', $.cartId))
+
+const setCartToken = compiledQuery((db, $: { cartId: string; hash: string }) =>
+  db.updateTable('cw_carts').set({ access_token_hash: $.hash }).where('id', '=', $.cartId),
+)
+
 const insertLine = compiledQuery((db, $: { id: string; cartId: string; variantId: string; quantity: number; createdAt: string }) =>
   db.insertInto('cw_cart_lines').values({ id: $.id, cart_id: $.cartId, variant_id: $.variantId, quantity: $.quantity, created_at: $.createdAt }),
 )
@@ -199,7 +207,12 @@ const deleteLine = compiledQuery((db, $: { lineId: string }) => db.deleteFrom('c
 
 /**
  * Carts: lines, addresses, shipping choice, and totals computed on the server only.
- * A cart id is 128 random bits, so it can serve as the shopper's bearer secret.
+ *
+ * A cart id is not a secret: ids may be seeded or time-ordered. The shopper's secret is the cart's
+ * access token, returned once by `create` (and by `rotateToken`), of which only a hash is stored.
+ * A storefront keeps the token (a cookie) and opens the cart with `findByToken`; every method that
+ * takes a cart id is the trusted API, for code that has already decided the caller may act on
+ * that cart.
  *
  * What a cart may hold: at most 10,000 units per line, and amounts (line subtotals and totals,
  * tax, shipping, the total) of at most 2^53 − 1 minor units, the largest amount a number holds
@@ -232,13 +245,25 @@ export class CartService {
     this.#rt = rt
   }
 
-  /** Creates an empty cart in one currency. */
+  /**
+   * Creates an empty cart in one currency. The cart returned carries its `accessToken`, the
+   * shopper's secret for it: this response is the only place it appears, since only its hash is
+   * stored.
+   *
+   * @example
+   * ```ts
+   * const cart = await commerce.carts.create({ currency: 'USD', email: 'ada@example.com' })
+   * response.cookie('cart', cart.accessToken!, { httpOnly: true, secure: true, sameSite: 'lax' })
+   * ```
+   */
   async create(input: CreateCartInput): Promise<Cart> {
     const data = parseInput(createCartSchema, input, 'cart')
     const rt = this.#rt
     const now = rt.now().toISOString()
+    const id = rt.ids('cart')
+    const token = mintAccessToken('cart', id, rt.secretBytes)
     const row: CartTable = {
-      id: rt.ids('cart'),
+      id,
       currency: data.currency,
       status: 'open',
       email: data.email ?? null,
@@ -252,12 +277,15 @@ export class CartService {
       metadata: json(data.metadata),
       created_at: now,
       updated_at: now,
+      access_token_hash: token.hash,
     }
     await transact(rt, async (tx, emit) => {
       await insertCart.execute(tx, row)
       emit('cart.created', { cartId: row.id, currency: row.currency })
     })
-    return priceCart(rt, { row, lines: [] })
+    const cart = await priceCart(rt, { row, lines: [] })
+    cart.accessToken = token.token
+    return cart
   }
 
   /**

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
+import { attachAccessToken } from '../access-tokens.js'
 import { CommerceError, isCommerceError, notFound, validationError } from '../errors.js'
 import { compiledQuery } from '../db/compiled-query.js'
 import type { OrderLineTable, OrderTable, PaymentTable, Tx } from '../db/database.js'
@@ -451,7 +452,9 @@ export class CheckoutService {
         created_at: now,
         updated_at: now,
         canceled_at: null,
+        access_token_hash: null,
       }
+      const accessToken = attachAccessToken('order', order, rt.secretBytes)
       const lines: OrderLineTable[] = cart.lines.map((l, position) => ({
         id: rt.ids('oline'),
         order_id: order.id,
@@ -504,7 +507,8 @@ export class CheckoutService {
       emit('payment.authorized', { payment: toPayment(paid) })
       if (result.status === 'captured') emit('payment.captured', { payment: toPayment(paid), amount: paid.captured_amount, operationId: null })
       emit('order.placed', { order: placed })
-      return placed
+      // The token goes to this caller only: not into the event above, nor anywhere stored.
+      return { ...placed, accessToken }
     }, { idempotent: true })
   }
 }

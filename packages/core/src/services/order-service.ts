@@ -1,6 +1,7 @@
 import { z } from 'zod'
+import { attachAccessToken, noMatchFor, readAccessToken, sameTokenHash, type AccessTokenKind } from '../access-tokens.js'
 import { CommerceError, notFound } from '../errors.js'
-import type { OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
+import type { Db, OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
 import { keysetPage, pageSchema } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Order, Page, PaymentStatus } from '../types.js'
@@ -217,6 +218,83 @@ export class OrderService {
       })
     }
     return this.get(id)
+  }
+  /**
+   * The order an access token opens: the order's own token (from the `checkout.complete` call that
+   * placed it, or from `issueAccessToken`), or the current token of the cart it was placed from,
+   * which the shopper's browser still holds when `complete`'s response was lost. `NOT_FOUND` for
+   * anything else: a token replaced since, a cart token whose cart has no order, another order's
+   * token, a malformed, empty or missing value; every miss gets the same answer.
+   *
+   * @example
+   * ```ts
+   * // The order page, from the link in the confirmation email or the cart cookie:
+   * const order = await commerce.orders.findByToken(request.query.token ?? request.cookies.cart)
+   * ```
+   */
+  async findByToken(token: string): Promise<Order> {
+    const claim = readAccessToken(token)
+    if (!claim) throw noMatchFor('Order')
+    const order = await read(this.#rt, async (db) => {
+      const orderId = await this.#orderOpenedBy(db, claim)
+      return orderId === null ? null : loadOrder(db, orderId)
+    })
+    if (!order) throw noMatchFor('Order')
+    return order
+  }
+
+  /**
+   * True when `token` opens the order `orderId` (its own current token, or the current token of the
+   * cart it was placed from, as for `findByToken`); false for any other value and for an order that
+   * does not exist. Hashes are compared in constant time. `VALIDATION` only when `orderId` is not an id.
+   *
+   * @example
+   * ```ts
+   * if (!(await commerce.orders.verifyToken(params.orderId, request.query.token))) return notFound()
+   * ```
+   */
+  async verifyToken(orderId: string, token: string): Promise<boolean> {
+    const id = parseArg(fields.id, orderId, 'orderId')
+    const claim = readAccessToken(token)
+    if (!claim) return false
+    return (await read(this.#rt, (db) => this.#orderOpenedBy(db, claim))) === id
+  }
+
+  /**
+   * Gives the order a new access token, for a link in an email, and returns the order with it
+   * (`accessToken`); the order's previous token stops working. The cart's token still opens the
+   * order until the cart's token is rotated (`carts.rotateToken`). Works on orders placed before
+   * orders had tokens. `NOT_FOUND` when there is no such order.
+   *
+   * @example
+   * ```ts
+   * const order = await commerce.orders.issueAccessToken(orderId)
+   * await mailer.send(order.email, `https://shop.example/orders?token=${order.accessToken}`)
+   * ```
+   */
+  async issueAccessToken(orderId: string): Promise<Order> {
+    const id = parseArg(fields.id, orderId, 'orderId')
+    const rt = this.#rt
+    const row = { id, access_token_hash: null as string | null }
+    const accessToken = attachAccessToken('order', row, rt.secretBytes)
+    // Idempotent: writing the same hash again is harmless.
+    const updated = await transact(
+      rt,
+      async (tx) => Number((await tx.updateTable('cw_orders').set({ access_token_hash: row.access_token_hash }).where('id', '=', id).executeTakeFirst()).numUpdatedRows),
+      { idempotent: true },
+    )
+    if (updated !== 1) throw notFound('Order', id)
+    return { ...(await this.get(id)), accessToken }
+  }
+
+  /** The id of the order a token opens, or null: its own token, or its cart's while the cart has an order. */
+  async #orderOpenedBy(db: Db, claim: { kind: AccessTokenKind; id: string; hash: string }): Promise<string | null> {
+    if (claim.kind === 'order') {
+      const row = await db.selectFrom('cw_orders').select('access_token_hash').where('id', '=', claim.id).executeTakeFirst()
+      return row && sameTokenHash(row.access_token_hash, claim.hash) ? claim.id : null
+    }
+    const cart = await db.selectFrom('cw_carts').select(['access_token_hash', 'order_id']).where('id', '=', claim.id).executeTakeFirst()
+    return cart && sameTokenHash(cart.access_token_hash, claim.hash) ? cart.order_id : null
   }
 }
 

@@ -30,6 +30,7 @@ function cart(currency = 'USD'): CartTable {
     metadata: null,
     created_at: now,
     updated_at: now,
+    access_token_hash: null,
   }
 }
 
