@@ -289,6 +289,71 @@ export class CartService {
   }
 
   /**
+   * The cart an access token opens, priced like `get`. `NOT_FOUND` for anything else: a token
+   * that was rotated away, another cart's or an order's token, a malformed, empty or missing
+   * value. Every miss gets the same answer, which never repeats the token.
+   *
+   * @example
+   * ```ts
+   * const cart = await commerce.carts.findByToken(request.cookies.cart)
+   * ```
+   */
+  async findByToken(token: string): Promise<Cart> {
+    const rt = this.#rt
+    const claim = readAccessToken(token)
+    if (!claim || claim.kind !== 'cart') throw noMatchFor('Cart')
+    const stored = await read(rt, (db) => cartToken.first(db, { cartId: claim.id }))
+    if (!stored || !sameTokenHash(stored.access_token_hash, claim.hash)) throw noMatchFor('Cart')
+    const cart = await read(rt, (db) => loadCart(db, claim.id))
+    if (!cart) throw noMatchFor('Cart')
+    return priceCart(rt, cart)
+  }
+
+  /**
+   * True when `token` is the current access token of the cart `cartId`; false for any other value,
+   * and for a cart that does not exist or has no token. The hashes are compared in constant time.
+   * `VALIDATION` only when `cartId` is not an id.
+   *
+   * @example
+   * ```ts
+   * if (!(await commerce.carts.verifyToken(params.cartId, request.cookies.cart))) return notFound()
+   * await commerce.carts.addItem(params.cartId, { variantId, quantity: 1 })
+   * ```
+   */
+  async verifyToken(cartId: string, token: string): Promise<boolean> {
+    const id = parseArg(fields.id, cartId, 'cartId')
+    const claim = readAccessToken(token)
+    if (!claim || claim.kind !== 'cart') return false
+    const stored = await read(this.#rt, (db) => cartToken.first(db, { cartId: id }))
+    return sameTokenHash(stored?.access_token_hash, claim.hash)
+  }
+
+  /**
+   * Gives the cart a new access token and returns the cart with it; the old token stops opening
+   * the cart (and its order) at once. Works on a cart in any status, and on one written before
+   * carts had tokens, which has none until this is called. The cart's contents, version and
+   * `updatedAt` do not change. `NOT_FOUND` when there is no such cart.
+   *
+   * @example
+   * ```ts
+   * // After signing in, or when a cookie may have leaked:
+   * const cart = await commerce.carts.rotateToken(cartId)
+   * response.cookie('cart', cart.accessToken!)
+   * ```
+   */
+  async rotateToken(cartId: string): Promise<Cart> {
+    const id = parseArg(fields.id, cartId, 'cartId')
+    const rt = this.#rt
+    const token = mintAccessToken('cart', id, rt.secretBytes)
+    // Idempotent: writing the same hash again is harmless.
+    const updated = await transact(rt, (tx) => setCartToken.affected(tx, { cartId: id, hash: token.hash }), { idempotent: true })
+    if (updated !== 1) throw notFound('Cart', id)
+    const cart = await this.get(id)
+    cart.accessToken = token.token
+    return cart
+  }
+
+  /**
    * The cart with current prices and totals; `NOT_FOUND` when there is no such cart. A cart whose
    * amounts can no longer be computed exactly is returned with `pricingProblem` set (see above).
    */
