@@ -8,37 +8,87 @@ export interface PricedLine {
   unitPrice: number
 }
 
+/** @internal One adjustment as applied: what it took off in all, off each line, and off shipping. */
+export interface AppliedAdjustment {
+  amount: number
+  /** What it took off each line it targets, in the lines' order (zero parts included). */
+  lines: Array<{ lineId: string; amount: number }>
+  shipping: number
+}
+
+/** @internal What a list of adjustments took off: each adjustment's parts, each line's discount, and the shipping discount. */
+export interface AppliedAdjustments {
+  adjustments: AppliedAdjustment[]
+  lineDiscounts: Map<string, number>
+  shippingDiscount: number
+}
+
 /**
- * Splits each adjustment over the lines it targets in proportion to what is left of their
- * subtotals (largest remainder), so discounts on a line never exceed its subtotal and the
- * parts of each adjustment sum to the amount applied. Returns the discount per line id.
+ * @internal Applies adjustments in order, each to what the earlier ones left. One on lines (the
+ * default target) is split over the lines it targets in proportion to what is left of their
+ * subtotals (largest remainder); one on shipping comes off what is left of `shipping`. Each is
+ * clamped to what is left of its targets, so no line and no shipping amount goes below 0, and the
+ * parts of each adjustment sum to the amount it took off. Pure: the same inputs give the same parts,
+ * and applying the amounts it returns again gives the same parts again.
  */
-export function lineDiscounts(lines: readonly PricedLine[], adjustments: readonly Adjustment[]): Map<string, number> {
+export function applyAdjustments(lines: readonly PricedLine[], adjustments: readonly Adjustment[], shipping: number): AppliedAdjustments {
   const remaining = new Map(lines.map((l) => [l.id, multiplyAmount(l.unitPrice, l.quantity)]))
   const discounts = new Map(lines.map((l) => [l.id, 0]))
+  let shippingLeft = Math.max(0, shipping)
+  const applied: AppliedAdjustment[] = []
   for (const adjustment of adjustments) {
+    const wanted = Math.max(0, adjustment.amount)
+    if (adjustment.target === 'shipping') {
+      const amount = Math.min(wanted, shippingLeft)
+      shippingLeft -= amount
+      applied.push({ amount, lines: [], shipping: amount })
+      continue
+    }
     const targets = lines.filter((l) => !adjustment.lineIds || adjustment.lineIds.includes(l.id))
-    if (targets.length === 0) continue
     const weights = targets.map((l) => remaining.get(l.id)!)
     const room = sumAmounts(weights)
-    const amount = Math.min(Math.max(0, adjustment.amount), room)
-    if (amount === 0) continue
-    const parts = allocate(amount, weights)
+    const amount = Math.min(wanted, room)
+    const parts = amount === 0 ? targets.map(() => 0) : allocate(amount, weights)
     targets.forEach((line, i) => {
       remaining.set(line.id, remaining.get(line.id)! - parts[i]!)
       discounts.set(line.id, discounts.get(line.id)! + parts[i]!)
     })
+    applied.push({ amount, lines: targets.map((l, i) => ({ lineId: l.id, amount: parts[i]! })), shipping: 0 })
   }
-  return discounts
+  return { adjustments: applied, lineDiscounts: discounts, shippingDiscount: Math.max(0, shipping) - shippingLeft }
 }
 
 /**
- * Totals from parts, exactly: `total = subtotal - discountTotal + shippingTotal + taxTotal`.
+ * Splits each adjustment on lines over the lines it targets in proportion to what is left of
+ * their subtotals (largest remainder), so discounts on a line never exceed its subtotal and the
+ * parts of each adjustment sum to the amount applied. Returns the discount per line id;
+ * adjustments on shipping take nothing off lines.
+ *
+ * @example
+ * ```ts
+ * lineDiscounts(
+ *   [{ id: 'a', quantity: 1, unitPrice: 3000 }, { id: 'b', quantity: 1, unitPrice: 1000 }],
+ *   [{ code: 'TEN', label: '10.00 off', amount: 1000 }],
+ * )
+ * // Map { 'a' => 750, 'b' => 250 }
+ * ```
+ */
+export function lineDiscounts(lines: readonly PricedLine[], adjustments: readonly Adjustment[]): Map<string, number> {
+  return applyAdjustments(lines, adjustments, 0).lineDiscounts
+}
+
+/**
+ * Totals from parts, exactly: `total = subtotal - discountTotal + shippingTotal + taxTotal`, where
+ * `discountTotal` is the lines' discounts plus `shippingDiscount` (default 0), and `shippingTotal`
+ * is `shipping`, the shipping amount before its discount. `shippingTax` is the tax on the shipping
+ * amount less its discount.
  *
  * @example
  * ```ts
  * computeTotals({ lineSubtotals: [12900], lineDiscounts: [0], lineTaxes: [1032], shipping: 500, shippingTax: 40 })
  * // { subtotal: 12900, discountTotal: 0, shippingTotal: 500, taxTotal: 1072, total: 14472 }
+ * computeTotals({ lineSubtotals: [12900], lineDiscounts: [0], lineTaxes: [1032], shipping: 500, shippingDiscount: 500, shippingTax: 0 })
+ * // { subtotal: 12900, discountTotal: 500, shippingTotal: 500, taxTotal: 1032, total: 13932 }
  * ```
  */
 export function computeTotals(input: {
@@ -46,10 +96,11 @@ export function computeTotals(input: {
   lineDiscounts: readonly number[]
   lineTaxes: readonly number[]
   shipping: number
+  shippingDiscount?: number
   shippingTax: number
 }): Totals {
   const subtotal = sumAmounts(input.lineSubtotals)
-  const discountTotal = sumAmounts(input.lineDiscounts)
+  const discountTotal = sumAmounts([...input.lineDiscounts, input.shippingDiscount ?? 0])
   const taxTotal = sumAmounts([...input.lineTaxes, input.shippingTax])
   const total = sumAmounts([subtotal, -discountTotal, input.shipping, taxTotal])
   return { subtotal, discountTotal, shippingTotal: input.shipping, taxTotal, total }

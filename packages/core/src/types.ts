@@ -106,18 +106,90 @@ export interface LineItem {
 /** A cart line with its current price, computed on the server. */
 export type CartLine = LineItem
 
-/** A discount or surcharge applied to a cart by a `cart.adjust` hook. */
+/** What an adjustment takes money off: the cart's lines, or its shipping amount. */
+export type AdjustmentTarget = 'lines' | 'shipping'
+
+/**
+ * A discount applied to a cart by a `cart.adjust` hook. Adjustments are applied in the order they
+ * were pushed, each to what the earlier ones left:
+ * - on `lines` (the default), split over its lines (`lineIds`, or every line) in proportion to
+ *   what is left of their subtotals, largest remainder first, never taking a line below 0;
+ * - on `shipping`, off the chosen shipping option's amount, never below 0 (nothing while no option
+ *   is chosen). Tax on shipping is computed on what is left.
+ *
+ * An amount larger than what is left is clamped, not refused: the cart's `adjustments` report each
+ * one with the amount it actually took off, so that they add up to `totals.discountTotal`. A hook
+ * that pushes a negative or fractional amount, an unknown `target`, or `lineIds` on a shipping
+ * adjustment makes the operation fail with `VETOED`, naming the field.
+ *
+ * @example
+ * ```ts
+ * commerce.hooks.hook('cart.adjust', ({ cart, adjustments }) => {
+ *   const shoes = cart.lines.filter((l) => l.sku.startsWith('TR-')).map((l) => l.id)
+ *   if (shoes.length) adjustments.push({ code: 'SHOES10', label: '10.00 off shoes', amount: 1000, lineIds: shoes })
+ *   if (cart.totals.subtotal >= 10000) adjustments.push({ code: 'FREESHIP', label: 'Free shipping', amount: Number.MAX_SAFE_INTEGER, target: 'shipping' })
+ * })
+ * ```
+ */
 export interface Adjustment {
-  /** Who applied it, e.g. a promotion code. */
+  /** What applied it, e.g. a promotion code. */
   code: string
   label: string
-  /** Amount taken off, in minor units (positive). */
+  /**
+   * Amount taken off, in minor units (a non-negative integer). A hook pushes what it wants taken
+   * off; a cart reports what was taken off.
+   */
   amount: number
-  /** Lines it applies to; all lines when omitted. Split across them by subtotal. */
+  /** What it takes money off: `'lines'` (the default) or `'shipping'`. */
+  target?: AdjustmentTarget
+  /** For `target: 'lines'`: the lines it applies to; all lines when omitted. Split across them by subtotal. */
   lineIds?: string[]
+  /**
+   * Who contributed it, e.g. the id of the plugin whose hook pushed it; `code` when omitted. Kept
+   * on the order with the adjustment.
+   */
+  source?: string
 }
 
-/** Cart or order totals, in minor units. `total = subtotal - discountTotal + shippingTotal + taxTotal`. */
+/**
+ * One adjustment as it was applied to one line of an order, or to its shipping: what the shopper
+ * was charged less, kept with the order when it was placed (`cw_order_adjustments`). An adjustment
+ * on several lines has one entry per line it took money off, sharing its `position`; their
+ * amounts add up to what the adjustment took off. The amounts of all of an order's adjustments add
+ * up to its `totals.discountTotal`; an adjustment that took nothing off is not kept. Orders placed
+ * before adjustments were kept (0.1.0) have none, though their lines may carry discounts.
+ *
+ * @example
+ * ```ts
+ * const order = await commerce.orders.get(orderId)
+ * for (const line of order.lines) {
+ *   const discounts = order.adjustments.filter((a) => a.lineId === line.id) // their amounts add up to line.discountTotal
+ *   console.log(line.sku, discounts.map((a) => `${a.label}: -${a.amount}`))
+ * }
+ * const shippingDiscount = order.adjustments.filter((a) => a.target === 'shipping').reduce((sum, a) => sum + a.amount, 0)
+ * ```
+ */
+export interface OrderAdjustment {
+  id: string
+  /** The order line it took money off; null for an adjustment on shipping. */
+  lineId: string | null
+  target: AdjustmentTarget
+  code: string
+  label: string
+  /** Who contributed it (a plugin id, or the code when its hook named none). */
+  source: string
+  /** Minor units taken off this line, or off shipping (positive). */
+  amount: number
+  /** The adjustment's place among the cart's adjustments, in the order they were applied; the entries of one adjustment share it. */
+  position: number
+}
+
+/**
+ * Cart or order totals, in minor units: `total = subtotal - discountTotal + shippingTotal + taxTotal`.
+ * `discountTotal` counts every discount, on lines and on shipping; `shippingTotal` is the shipping
+ * option's amount before any discount on it. Tax on shipping is computed on the shipping amount
+ * less its discounts.
+ */
 export interface Totals {
   subtotal: number
   discountTotal: number
@@ -146,8 +218,24 @@ export interface Cart {
   billingAddress: Address | null
   shippingMethod: ShippingMethod | null
   lines: CartLine[]
+  /** The adjustments `cart.adjust` hooks applied, in order, each with the amount it took off, its `target` and `source`. */
   adjustments: Adjustment[]
   totals: Totals
+  /**
+   * Counts the changes made to the cart: it moves with every change to its lines, email, addresses,
+   * shipping choice or metadata, and with nothing else. Bind an approval or a quote to it (with the
+   * `total` it was given for, since prices, tax and shipping rates can change under an unchanged
+   * cart): when it moved, the cart is not the one approved.
+   *
+   * @example
+   * ```ts
+   * const quoted = { cartId: cart.id, version: cart.version, total: cart.totals.total }
+   * // later, before checkout:
+   * const now = await commerce.carts.get(quoted.cartId)
+   * if (now.version !== quoted.version || now.totals.total !== quoted.total) throw new Error('the cart changed since it was quoted')
+   * ```
+   */
+  version: number
   /**
    * Null when the cart's amounts were computed. Otherwise why they could not be: they would pass
    * 2^53 − 1 minor units, the largest exact amount, which a stored cart reaches only when a price
@@ -280,6 +368,8 @@ export interface Order {
   billingAddress: Address | null
   shippingMethod: ShippingMethod | null
   lines: OrderLine[]
+  /** The discounts applied when it was placed, per line and on shipping (see {@link OrderAdjustment}). */
+  adjustments: OrderAdjustment[]
   /** What the order cost when it was placed, in minor units. */
   totals: Totals
   payments: Payment[]

@@ -173,6 +173,21 @@ export interface OrderLineTable {
   position: number
 }
 
+/** One adjustment as applied to one order line (`line_id`), or to the order's shipping (`line_id` null). */
+export interface OrderAdjustmentTable {
+  id: string
+  order_id: string
+  line_id: string | null
+  /** `'lines'` or `'shipping'`. */
+  target: string
+  code: string
+  label: string
+  source: string
+  amount: number
+  /** The adjustment's place among the cart's adjustments; the rows of one adjustment share it. */
+  position: number
+}
+
 export interface OutboxTable {
   id: string
   type: string
@@ -212,6 +227,7 @@ export interface CoreDatabase {
   cw_payment_operations: PaymentOperationTable
   cw_orders: OrderTable
   cw_order_lines: OrderLineTable
+  cw_order_adjustments: OrderAdjustmentTable
   cw_outbox: OutboxTable
   cw_outbox_deliveries: OutboxDeliveryTable
   cw_counters: CounterTable

@@ -4,6 +4,7 @@ import { CommerceError } from '../errors.js'
 import type { SqlFamily } from '../ports/storage-adapter.js'
 import { paymentOperations } from './migration-0002-payment-operations.js'
 import { accessTokens } from './migration-0003-access-tokens.js'
+import { orderAdjustments } from './migration-0004-order-adjustments.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -240,6 +241,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0001_initial': initial,
   '0002_payment_operations': paymentOperations,
   '0003_access_tokens': accessTokens,
+  '0004_order_adjustments': orderAdjustments,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {

@@ -1,11 +1,11 @@
-import { CommerceError, isCommerceError } from '../errors.js'
+import { CommerceError, isCommerceError, type FieldIssue } from '../errors.js'
 import { compiledQuery } from '../db/compiled-query.js'
 import type { CartTable, Executor, Timestamp } from '../db/database.js'
 import { iso, parseJson } from '../db/rows.js'
 import { multiplyAmount, sumAmounts } from '../money.js'
 import type { ShippingQuote } from '../ports/shipping-provider.js'
 import type { Runtime } from '../runtime.js'
-import { computeTotals, lineDiscounts } from '../totals.js'
+import { applyAdjustments, computeTotals } from '../totals.js'
 import type { Adjustment, Cart, Price, ShippingMethod } from '../types.js'
 import type { Address } from '../validation.js'
 import { unitPriceFor } from './catalog-service.js'
@@ -211,6 +211,7 @@ function cartShell(cart: LoadedCart, shippingMethod: ShippingMethod | null): Car
     })),
     adjustments: [],
     totals: { subtotal: 0, discountTotal: 0, shippingTotal: 0, taxTotal: 0, total: 0 },
+    version: row.version,
     pricingProblem: null,
     orderId: row.order_id,
     createdAt: iso(row.created_at),
@@ -232,17 +233,17 @@ async function computeCart(rt: Runtime, cart: LoadedCart): Promise<Cart> {
   for (const line of baseLines) line.subtotal = exact(() => multiplyAmount(line.unitPrice, line.quantity))
   const adjustments: Adjustment[] = []
   if (baseLines.length && rt.hooks.has('cart.adjust')) await rt.hooks.run('cart.adjust', { cart: shell, adjustments })
-  for (const a of adjustments) {
-    if (!Number.isSafeInteger(a.amount) || a.amount < 0) throw new CommerceError('VETOED', `Adjustment ${a.code} must be a non-negative integer amount`)
-  }
-  const discounts = exact(() => lineDiscounts(baseLines, adjustments))
+  assertAdjustments(adjustments)
   const shipping = shippingMethod?.amount ?? 0
+  const applied = exact(() => applyAdjustments(baseLines, adjustments, shipping))
+  const discounts = applied.lineDiscounts
   const tax = baseLines.length
     ? await exactAsync(() =>
         rt.tax.calculate({
           currency: row.currency,
           address: shell.shippingAddress,
-          shipping,
+          // Tax on shipping is on what the shopper pays for it.
+          shipping: shipping - applied.shippingDiscount,
           lines: baseLines.map((l) => ({ id: l.id, variantId: l.variantId, sku: l.sku, quantity: l.quantity, amount: l.subtotal - discounts.get(l.id)! })),
         }),
       )
@@ -257,16 +258,54 @@ async function computeCart(rt: Runtime, cart: LoadedCart): Promise<Cart> {
     l.taxTotal = taxByLine.get(l.id) ?? 0
     l.total = exact(() => sumAmounts([l.subtotal, -l.discountTotal, l.taxTotal]))
   }
-  shell.adjustments = adjustments
+  shell.adjustments = adjustments.map((a, i) => appliedAdjustment(a, applied.adjustments[i]!.amount))
   shell.totals = exact(() =>
     computeTotals({
       lineSubtotals: lines.map((l) => l.subtotal),
       lineDiscounts: lines.map((l) => l.discountTotal),
       lineTaxes: lines.map((l) => l.taxTotal),
       shipping,
+      shippingDiscount: applied.shippingDiscount,
       shippingTax: tax.shipping,
     }),
   )
   return shell
 }
 
+/**
+ * Refuses adjustments a `cart.adjust` hook pushed that cannot be applied or kept with an order:
+ * `VETOED`, naming each field (`adjustments.<index>.<field>`).
+ */
+function assertAdjustments(adjustments: readonly Adjustment[]): void {
+  const issues: FieldIssue[] = []
+  adjustments.forEach((a, i) => {
+    const at = (field: string, message: string) => issues.push({ path: `adjustments.${i}.${field}`, message })
+    if (typeof a !== 'object' || a === null) return void at('', 'must be an object')
+    if (typeof a.code !== 'string' || a.code.length === 0 || a.code.length > 200) at('code', 'must be a string of 1 to 200 characters')
+    if (typeof a.label !== 'string' || a.label.length > 500) at('label', 'must be a string of at most 500 characters')
+    if (!Number.isSafeInteger(a.amount) || a.amount < 0) at('amount', 'must be a non-negative integer amount in minor units')
+    if (a.target !== undefined && a.target !== 'lines' && a.target !== 'shipping') at('target', "must be 'lines' or 'shipping'")
+    if (a.source !== undefined && (typeof a.source !== 'string' || a.source.length === 0 || a.source.length > 200)) at('source', 'must be a string of 1 to 200 characters')
+    if (a.lineIds !== undefined) {
+      if (a.target === 'shipping') at('lineIds', 'an adjustment on shipping applies to no lines')
+      else if (!Array.isArray(a.lineIds) || !a.lineIds.every((id) => typeof id === 'string')) at('lineIds', 'must be an array of line ids')
+    }
+  })
+  if (issues.length) {
+    const list = issues.map((i) => `${i.path}: ${i.message}`).join('; ')
+    throw new CommerceError('VETOED', `cart.adjust pushed adjustments that cannot be applied: ${list}`, { details: { hook: 'cart.adjust', issues } })
+  }
+}
+
+/** An adjustment as the cart reports it: with the amount it took off, its target and its source. */
+function appliedAdjustment(a: Adjustment, amount: number): Adjustment {
+  const target = a.target ?? 'lines'
+  return {
+    code: a.code,
+    label: a.label,
+    amount,
+    target,
+    ...(a.lineIds && target === 'lines' ? { lineIds: [...a.lineIds] } : {}),
+    source: a.source ?? a.code,
+  }
+}

@@ -12,6 +12,7 @@ import { fields, parseArg, parseInput } from '../validation.js'
 import { loadCart, priceCart } from './cart-pricing.js'
 import { applyReservation, planReservation, releaseStock } from './inventory-service.js'
 import { loadOrder, toOrder, toPayment } from './order-mapping.js'
+import { insertOrderAdjustments } from './order-adjustments.js'
 import { insertOperation } from './payment-operations.js'
 
 const completeSchema = z.strictObject({
@@ -473,6 +474,7 @@ export class CheckoutService {
       }))
       await insertOrder.execute(tx, order)
       await insertOrderLines.execute(tx, { lines })
+      const adjustments = await insertOrderAdjustments(rt, tx, order.id, cart, lines)
       await attachReservations.execute(tx, { cartId: cart.id, orderId: order.id })
       const paid: PaymentTable = {
         ...payment,
@@ -503,7 +505,7 @@ export class CheckoutService {
         })
       }
       // The order is what this transaction wrote; its only payment is this one.
-      const placed = toOrder(order, lines, [paid])
+      const placed = toOrder(order, lines, [paid], adjustments)
       emit('payment.authorized', { payment: toPayment(paid) })
       if (result.status === 'captured') emit('payment.captured', { payment: toPayment(paid), amount: paid.captured_amount, operationId: null })
       emit('order.placed', { order: placed })

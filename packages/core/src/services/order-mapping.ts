@@ -1,6 +1,6 @@
-import type { Executor, OrderLineTable, OrderTable, PaymentOperationTable, PaymentTable } from '../db/database.js'
+import type { Executor, OrderAdjustmentTable, OrderLineTable, OrderTable, PaymentOperationTable, PaymentTable } from '../db/database.js'
 import { iso, isoOrNull, parseJson } from '../db/rows.js'
-import type { Order, OrderLine, Payment, PaymentDetails, PaymentOperation, PaymentOperationKind, PaymentOperationStatus, PaymentStatus, ShippingMethod } from '../types.js'
+import type { AdjustmentTarget, Order, OrderAdjustment, OrderLine, Payment, PaymentDetails, PaymentOperation, PaymentOperationKind, PaymentOperationStatus, PaymentStatus, ShippingMethod } from '../types.js'
 import type { Address } from '../validation.js'
 
 export function toPayment(row: PaymentTable): Payment {
@@ -70,7 +70,28 @@ function toLine(row: OrderLineTable): OrderLine {
   }
 }
 
-export function toOrder(row: OrderTable, lines: OrderLineTable[], payments: PaymentTable[]): Order {
+function toAdjustment(row: OrderAdjustmentTable): OrderAdjustment {
+  return {
+    id: row.id,
+    lineId: row.line_id,
+    target: row.target as AdjustmentTarget,
+    code: row.code,
+    label: row.label,
+    source: row.source,
+    amount: row.amount,
+    position: row.position,
+  }
+}
+
+/**
+ * An order from its rows. `lines`, `payments` and `adjustments` may hold other orders' rows too;
+ * adjustments come in the order they were applied, then in the order of the lines.
+ */
+export function toOrder(row: OrderTable, lines: OrderLineTable[], payments: PaymentTable[], adjustments: readonly OrderAdjustmentTable[] = []): Order {
+  const own = lines.filter((l) => l.order_id === row.id).sort((a, b) => a.position - b.position)
+  const linePosition = new Map(own.map((l) => [l.id, l.position]))
+  // Shipping (no line) after the lines, within one adjustment.
+  const place = (a: OrderAdjustmentTable) => (a.line_id === null ? Number.MAX_SAFE_INTEGER : (linePosition.get(a.line_id) ?? 0))
   return {
     id: row.id,
     number: row.number,
@@ -84,10 +105,11 @@ export function toOrder(row: OrderTable, lines: OrderLineTable[], payments: Paym
     shippingAddress: parseJson<Address | null>(row.shipping_address, null),
     billingAddress: parseJson<Address | null>(row.billing_address, null),
     shippingMethod: parseJson<ShippingMethod | null>(row.shipping_method, null),
-    lines: lines
-      .filter((l) => l.order_id === row.id)
-      .sort((a, b) => a.position - b.position)
-      .map(toLine),
+    lines: own.map(toLine),
+    adjustments: adjustments
+      .filter((a) => a.order_id === row.id)
+      .sort((a, b) => a.position - b.position || place(a) - place(b))
+      .map(toAdjustment),
     totals: { subtotal: row.subtotal, discountTotal: row.discount_total, shippingTotal: row.shipping_total, taxTotal: row.tax_total, total: row.total },
     payments: payments.filter((p) => p.order_id === row.id).map(toPayment),
     metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
@@ -97,13 +119,14 @@ export function toOrder(row: OrderTable, lines: OrderLineTable[], payments: Paym
   }
 }
 
-/** @internal Loads orders with their lines and payments. */
+/** @internal Loads orders with their lines, payments and adjustments. */
 export async function loadOrders(db: Executor, rows: OrderTable[]): Promise<Order[]> {
   if (rows.length === 0) return []
   const ids = rows.map((r) => r.id)
   const lines = await db.selectFrom('cw_order_lines').selectAll().where('order_id', 'in', ids).execute()
   const payments = await db.selectFrom('cw_payments').selectAll().where('order_id', 'in', ids).orderBy('created_at').execute()
-  return rows.map((r) => toOrder(r, lines, payments))
+  const adjustments = await db.selectFrom('cw_order_adjustments').selectAll().where('order_id', 'in', ids).execute()
+  return rows.map((r) => toOrder(r, lines, payments, adjustments))
 }
 
 /** @internal Loads one order by id. */
