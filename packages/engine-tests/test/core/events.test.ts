@@ -294,7 +294,7 @@ describe('hooks', () => {
     // 8% tax on the discounted goods and on shipping.
     const expectedTax = ((unitPrice - discount) * 8) / 100 + (shipping * 8) / 100
     expect(Number.isInteger(expectedTax)).toBe(true)
-    expect(cart.adjustments).toEqual([{ code: 'WELCOME10', label: 'Welcome, 10.00 off', amount: discount }])
+    expect(cart.adjustments).toEqual([{ code: 'WELCOME10', label: 'Welcome, 10.00 off', amount: discount, target: 'lines', source: 'WELCOME10' }])
     expect(cart.totals).toEqual({
       subtotal: unitPrice,
       discountTotal: discount,

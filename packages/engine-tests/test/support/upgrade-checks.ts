@@ -165,6 +165,8 @@ export function upgradeChecksV010(copy: () => Promise<OldDatabase>): void {
           createdAt: row.created_at,
           canceledAt: row.canceled_at,
           totals: { subtotal: row.subtotal, discountTotal: row.discount_total, shippingTotal: row.shipping_total, taxTotal: row.tax_total, total: row.total },
+          // 0.1.0 kept no adjustments: only its lines' discount totals.
+          adjustments: [],
         })
         const lines = rows('cw_order_lines')
           .filter((l) => l.order_id === row.id)
