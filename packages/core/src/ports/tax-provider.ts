@@ -16,6 +16,7 @@ export interface TaxInput {
   /** Where the goods go; null until the shopper gives an address. */
   address: Address | null
   lines: TaxableLine[]
+  /** The chosen shipping option's amount less the discounts on it, in minor units (0 without one). */
   shipping: number
 }
 
