@@ -65,6 +65,19 @@ export interface CommerceOptions {
    */
   now?: () => Date
   /**
+   * Where the random bytes of access tokens come from (default node:crypto's `randomBytes`). For
+   * deterministic runs only, next to seeded `ids` and a virtual clock: tokens drawn from a seeded
+   * source are as guessable as its seed, so never give one in production.
+   *
+   * @example
+   * ```ts
+   * let n = 0
+   * const secretBytes = (size: number) => createHash('sha256').update(`seed-1:${n++}`).digest().subarray(0, size)
+   * const commerce = await createCommerce({ storage, ids: seededIds(1), clock: virtualClock(), secretBytes })
+   * ```
+   */
+  secretBytes?: (size: number) => Uint8Array
+  /**
    * Named points inside operations where a test forces an interleaving (see {@link TestPoints}).
    * For tests only.
    */
@@ -95,6 +108,7 @@ const optionsSchema = z.object({
       message: 'pass a clock with now(), sleep(ms) and random(), such as systemClock()',
     })
     .optional(),
+  secretBytes: z.custom<(size: number) => Uint8Array>((v) => typeof v === 'function', { message: 'pass a function (size) => Uint8Array' }).optional(),
   testPoints: z.record(z.string(), z.custom<(context: unknown) => unknown>((v) => typeof v === 'function')).optional(),
 })
 
@@ -217,6 +231,7 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     ids: config.ids ?? newId,
     clock,
     now: () => clock.now(),
+    secretBytes: config.secretBytes,
     settings: { checkoutLeaseMs: config.checkoutLeaseMs, transactionRetries: 5 },
     onDeliveriesWritten: () => outbox?.kick(),
     point: pointRunner(config.testPoints as Partial<TestPoints> | undefined),

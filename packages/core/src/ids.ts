@@ -43,7 +43,8 @@ export type IdGenerator = (prefix: string) => string
 
 /**
  * The default {@link IdGenerator}: a prefix, then 128 random bits in base32 (26 characters).
- * Random ids are unguessable, so a cart id doubles as the shopper's bearer secret.
+ * An id is not a secret, whatever the generator: a shopper's secret for a cart or an order is its
+ * access token (`carts.create`, `carts.findByToken`).
  *
  * @example
  * ```ts
