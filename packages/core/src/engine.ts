@@ -25,6 +25,7 @@ import { PaymentService } from './services/payment-service.js'
 import { RetentionService, retentionOptionsSchema, type RetentionOptions } from './services/retention-service.js'
 import { pointRunner, type TestPoints } from './test-points.js'
 import { parseOptions } from './validation.js'
+import { priceSourcesSchema, type PriceSource } from './services/price-resolution.js'
 
 /** Everything `createCommerce` takes. Only `storage` is required. */
 export interface CommerceOptions {
@@ -33,6 +34,12 @@ export interface CommerceOptions {
   shipping?: ShippingProvider[]
   /** Defaults to no tax. */
   tax?: TaxProvider
+  /**
+   * Sources of unit prices for cart lines (price lists, group prices, rules), asked once per cart
+   * load. The highest priority that answers wins; core's base and tier prices are priority 0, ties
+   * go to the source given first. See `PriceSource` and `docs/pricing.md`.
+   */
+  priceSources?: PriceSource[]
   plugins?: Plugin[]
   /** Durable subscribers besides the plugins' own. */
   subscribers?: DurableSubscriber[]
@@ -92,6 +99,7 @@ const optionsSchema = z.object({
   payments: z.array(z.custom<PaymentProvider>()).default([]),
   shipping: z.array(z.custom<ShippingProvider>()).default([]),
   tax: z.custom<TaxProvider>().optional(),
+  priceSources: priceSourcesSchema,
   plugins: z.array(z.custom<Plugin>((v) => typeof (v as Plugin)?.id === 'string', { message: 'not a plugin' })).default([]),
   subscribers: z
     .array(z.custom<DurableSubscriber>((v) => typeof (v as DurableSubscriber)?.handle === 'function', { message: 'not a subscriber' }))
@@ -227,6 +235,7 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     payments: new Map(config.payments.map((p) => [p.id, p])),
     shipping: config.shipping,
     tax: config.tax ?? noTax(),
+    priceSources: config.priceSources,
     subscribers,
     ids: config.ids ?? newId,
     clock,

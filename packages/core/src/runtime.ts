@@ -26,6 +26,8 @@ export interface Runtime {
   payments: Map<string, PaymentProvider>
   shipping: ShippingProvider[]
   tax: TaxProvider
+  /** Price sources (`CommerceOptions.priceSources`, then plugins'), in the order given; see `price-resolution.ts`. */
+  priceSources: import('./services/price-resolution.js').PriceSource[]
   subscribers: DurableSubscriber[]
   /** Makes every id the engine writes (`CommerceOptions.ids`). */
   ids: IdGenerator

@@ -9,6 +9,7 @@ import { applyAdjustments, computeTotals } from '../totals.js'
 import type { Adjustment, Cart, Price, ShippingMethod } from '../types.js'
 import type { Address } from '../validation.js'
 import { unitPriceFor } from './catalog-service.js'
+import { resolveLinePrices } from './price-resolution.js'
 
 /**
  * A cart as stored and as priced: loading it with its lines and their price tiers, quoting
@@ -73,11 +74,27 @@ const cartLinesWithPrices = compiledQuery((db, $: { cartId: string; currency: st
     .orderBy('l.id'),
 )
 
-/** @internal Loads a cart and its lines with current prices. */
-export async function loadCart(db: Executor, cartId: string): Promise<LoadedCart | null> {
+/**
+ * @internal Loads a cart and its lines with current prices: core's price for each line's quantity,
+ * then, when the engine has price sources, the winning price by the precedence of
+ * `price-resolution.ts`, asked once for the whole cart on `db`, for the cart's customer.
+ */
+export async function loadCart(rt: Runtime, db: Executor, cartId: string): Promise<LoadedCart | null> {
   const row = await cartById.first(db, { cartId })
   if (!row) return null
-  return { row, lines: await loadLines(db, cartId, row.currency) }
+  const lines = await loadLines(db, cartId, row.currency)
+  // Checked here so that an engine without sources pays nothing for them.
+  if (rt.priceSources.length) await resolveLinePrices(rt, db, row, lines)
+  return { row, lines }
+}
+
+/**
+ * @internal Prices again, by the engine's price sources, the lines of a cart changed in memory (a
+ * quantity changed, a line added): their `unitPrice` is then core's tier price for the new
+ * quantity. Does nothing when the engine has no price sources.
+ */
+export async function resolveChangedLines(rt: Runtime, db: Executor, cart: LoadedCart): Promise<void> {
+  if (rt.priceSources.length) await resolveLinePrices(rt, db, cart.row, cart.lines)
 }
 
 /** The lines of a cart with their unit prices in its currency (null when a line has none). */

@@ -9,7 +9,7 @@ import { read, transact, type Emit, type Runtime } from '../runtime.js'
 import type { Cart, Price } from '../types.js'
 import { addressSchema, fields, parseArg, parseInput } from '../validation.js'
 import { unitPriceFor } from './catalog-service.js'
-import { loadCart, priceCart, quoteShipping, type LoadedCart, type LoadedLine, type ShippingOption } from './cart-pricing.js'
+import { loadCart, priceCart, quoteShipping, resolveChangedLines, type LoadedCart, type LoadedLine, type ShippingOption } from './cart-pricing.js'
 
 const createCartSchema = z.strictObject({
   currency: fields.currency,
@@ -304,7 +304,7 @@ export class CartService {
     if (!claim || claim.kind !== 'cart') throw noMatchFor('Cart')
     const stored = await read(rt, (db) => cartToken.first(db, { cartId: claim.id }))
     if (!stored || !sameTokenHash(stored.access_token_hash, claim.hash)) throw noMatchFor('Cart')
-    const cart = await read(rt, (db) => loadCart(db, claim.id))
+    const cart = await read(rt, (db) => loadCart(rt, db, claim.id))
     if (!cart) throw noMatchFor('Cart')
     return priceCart(rt, cart)
   }
@@ -359,7 +359,7 @@ export class CartService {
    */
   async get(cartId: string): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
-    const cart = await read(this.#rt, (db) => loadCart(db, id))
+    const cart = await read(this.#rt, (db) => loadCart(this.#rt, db, id))
     if (!cart) throw notFound('Cart', id)
     return priceCart(this.#rt, cart)
   }
@@ -468,7 +468,7 @@ export class CartService {
   /** Shipping options for the cart's address, freshly quoted. Needs a shipping address (`INVALID_STATE`). */
   async listShippingOptions(cartId: string): Promise<ShippingOption[]> {
     const id = parseArg(fields.id, cartId, 'cartId')
-    const cart = await read(this.#rt, (db) => loadCart(db, id))
+    const cart = await read(this.#rt, (db) => loadCart(this.#rt, db, id))
     if (!cart) throw notFound('Cart', id)
     if (!cart.row.shipping_address) {
       throw new CommerceError('INVALID_STATE', 'Set a shipping address on the cart before asking for shipping options', { details: { cartId: id } })
@@ -512,7 +512,7 @@ export class CartService {
   ): Promise<Cart> {
     const rt = this.#rt
     for (let attempt = 1; ; attempt++) {
-      const current = await read(rt, (db) => loadCart(db, cartId))
+      const current = await read(rt, (db) => loadCart(rt, db, cartId))
       if (!current) throw notFound('Cart', cartId)
       assertOpen(current.row)
       if (attempt === 1 && adding && rt.hooks.has('cart.beforeAddItem')) {
@@ -523,7 +523,10 @@ export class CartService {
       const now = rt.now().toISOString()
       const change = await propose(current, now)
       const row: CartTable = { ...current.row, ...change.fields, version: current.row.version + 1, updated_at: now }
-      const priced = await priceCart(rt, { row, lines: change.lines ?? current.lines })
+      const changed: LoadedCart = { row, lines: change.lines ?? current.lines }
+      // Changed lines carry core's price for their new quantity: the price sources price them again.
+      if (change.lines && rt.priceSources.length) await read(rt, (db) => resolveChangedLines(rt, db, changed))
+      const priced = await priceCart(rt, changed)
       if (priced.pricingProblem !== null && !change.lowers) throw unpriceableChange(cartId, priced.pricingProblem)
       if (rt.point) await rt.point('cart.change.priced', { cartId, attempt })
       const written = await transact(rt, async (tx, emit) => {

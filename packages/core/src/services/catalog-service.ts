@@ -7,6 +7,7 @@ import { keysetPage, pageSchema } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Page, Price, Product, ProductOption, ProductStatus, Variant } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
+import { explainPriceSchema, explainVariantPrice, type ExplainPriceInput, type PriceExplanation } from './price-resolution.js'
 
 const priceSchema = z.strictObject({
   currency: fields.currency,
@@ -450,7 +451,35 @@ export class CatalogService {
     }, { idempotent: true })
     return this.getVariant(id)
   }
-}
+
+  /**
+   * What one unit of a variant costs in a cart line of `quantity` units (default 1) in `currency`,
+   * for a customer and channel, and why: core's base price, core's tier for the quantity when it
+   * is not the base price, and each price source's answer, weakest first, the one that applies
+   * marked `applied` and the others `overriddenBy` it. The same resolution prices cart lines (the
+   * precedence is in `docs/pricing.md`). `amount` is null, with `problem` saying why, when nothing
+   * prices the variant in that currency. `NOT_FOUND` for an unknown variant; `VALIDATION` naming
+   * the field for bad input; `PROVIDER` naming a source that fails or answers a bad amount.
+   *
+   * @example
+   * ```ts
+   * const explained = await commerce.catalog.explainPrice(variantId, { currency: 'USD', quantity: 10, customerId: 'cus_1' })
+   * // { amount: 9500, source: 'price-list', chain: [
+   * //   { source: 'base', kind: 'base', amount: 10000, minQuantity: 1, applied: false, overriddenBy: 'price-list' },
+   * //   { source: 'tier', kind: 'tier', amount: 9000, minQuantity: 10, applied: false, overriddenBy: 'price-list' },
+   * //   { source: 'price-list', kind: 'source', amount: 9500, applied: true, label: 'wholesale-2026' } ], … }
+   * ```
+   */
+  async explainPrice(variantId: string, input: ExplainPriceInput): Promise<PriceExplanation> {
+    const id = parseArg(fields.id, variantId, 'variantId')
+    const query = parseInput(explainPriceSchema, input, 'price query')
+    const rt = this.#rt
+    return read(rt, async (db) => {
+      const variant = await findVariant(db, 'id', id)
+      if (!variant) throw notFound('Variant', id)
+      return explainVariantPrice(rt, db, variant, query)
+    })
+  }}
 
 /** @internal Loads one variant with its prices. */
 export async function findVariant(db: Executor | Tx, by: 'id' | 'sku', value: string): Promise<Variant | null> {

@@ -198,7 +198,7 @@ export class CheckoutService {
     // transaction below proceeds only if the cart did not change meanwhile (its version).
     const before = await read(rt, async (db) => {
       const existing = await paymentCartByKey.first(db, { key })
-      const cart = await loadCart(db, cartId)
+      const cart = await loadCart(rt, db, cartId)
       return { existing, cart }
     })
     if (before.existing) this.#assertKeyOwner(before.existing, cartId, provider)
