@@ -479,7 +479,8 @@ export class CatalogService {
       if (!variant) throw notFound('Variant', id)
       return explainVariantPrice(rt, db, variant, query)
     })
-  }}
+  }
+}
 
 /** @internal Loads one variant with its prices. */
 export async function findVariant(db: Executor | Tx, by: 'id' | 'sku', value: string): Promise<Variant | null> {
