@@ -20,3 +20,6 @@ export {
   type StepKey,
   type StepOutcome,
 } from './payments/payment-scenario.js'
+export { seededIds } from './deterministic/seeded-ids.js'
+export { seededBytes } from './deterministic/seeded-bytes.js'
+export { virtualClock, type VirtualClock, type VirtualClockOptions } from './deterministic/virtual-clock.js'
