@@ -20,10 +20,12 @@ export interface SleepOptions {
  *
  * @example
  * ```ts
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
+ *
  * // A clock ten minutes ahead of the system's, e.g. to see what expires soon.
  * const system = systemClock()
  * const ahead: Clock = { ...system, now: () => new Date(Date.now() + 10 * 60_000) }
- * const commerce = await createCommerce({ storage, clock: ahead })
+ * const engine = await createCommerce({ storage: sqliteStorage({ filename: ':memory:' }), clock: ahead })
  * ```
  */
 export interface Clock {

@@ -34,9 +34,11 @@ function base32(bytes: Uint8Array, start: number, end: number): string {
  *
  * @example
  * ```ts
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
+ *
  * let n = 0
  * const sequential: IdGenerator = (prefix) => `${prefix}_${String(++n).padStart(26, '0')}`
- * const commerce = await createCommerce({ storage, ids: sequential })
+ * const engine = await createCommerce({ storage: sqliteStorage({ filename: ':memory:' }), ids: sequential })
  * ```
  */
 export type IdGenerator = (prefix: string) => string
@@ -44,12 +46,8 @@ export type IdGenerator = (prefix: string) => string
 /**
  * The default {@link IdGenerator}: a prefix, then 128 random bits in base32 (26 characters).
  * An id is not a secret, whatever the generator: a shopper's secret for a cart or an order is its
- * access token (`carts.create`, `carts.findByToken`).
- *
- * @example
- * ```ts
- * newId('cart') // 'cart_' and 26 characters of [0-9a-hjkmnp-tv-z]
- * ```
+ * access token (`carts.create`, `carts.findByToken`). E.g. `cart_` and 26 characters of
+ * `[0-9a-hjkmnp-tv-z]`.
  */
 export function newId(prefix: string): string {
   if (offset === pool.length) {
