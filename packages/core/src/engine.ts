@@ -2,7 +2,7 @@ import { Kysely } from 'kysely'
 import { z } from 'zod'
 import { CommerceError } from './errors.js'
 import { clockFrom, type Clock } from './clock.js'
-import { newId, type IdGenerator } from './ids.js'
+import { checkedIds, newId, type IdGenerator } from './ids.js'
 import { EventBus, type ListenerErrorHandler } from './events.js'
 import { HookRegistry } from './hooks.js'
 import type { CoreDatabase } from './db/database.js'
@@ -208,6 +208,9 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     })
   }
   const clock = clockFrom(config.clock, config.now)
+  // The dispatcher's id is the first one made, here: a generator of the wrong shape is refused before storage opens.
+  const ids = config.ids ? checkedIds(config.ids) : newId
+  const dispatcherId = ids('dispatcher')
   const storage = config.storage
   const db = new Kysely<CoreDatabase>({ dialect: storage.createDialect() })
   try {
@@ -237,7 +240,7 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     tax: config.tax ?? noTax(),
     priceSources: config.priceSources,
     subscribers,
-    ids: config.ids ?? newId,
+    ids,
     clock,
     now: () => clock.now(),
     secretBytes: config.secretBytes,
@@ -245,7 +248,7 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     onDeliveriesWritten: () => outbox?.kick(),
     point: pointRunner(config.testPoints as Partial<TestPoints> | undefined),
   }
-  outbox = new Outbox(rt, config.outbox)
+  outbox = new Outbox(rt, config.outbox, dispatcherId)
   for (const plugin of config.plugins) await plugin.setup?.({ hooks, events })
   outbox.start()
   const retention = new RetentionService(rt, config.retention)

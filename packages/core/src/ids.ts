@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto'
+import { CommerceError } from './errors.js'
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz' // Crockford base32, lower case
 
@@ -28,8 +29,10 @@ function base32(bytes: Uint8Array, start: number, end: number): string {
 
 /**
  * Makes the id of every row, event and dispatcher the engine creates, from a short prefix that
- * names the kind (`cart`, `order`, `pay`, `evt`, …): the result is `prefix_` and a unique suffix.
- * Each call must return an id never returned before. The default is {@link newId}; tests pass
+ * names the kind (`cart`, `order`, `pay`, `evt`, …). Each call must return an id never returned
+ * before, of the default's shape: the prefix, `_`, and 26 characters of lower-case Crockford
+ * base32 (`[0-9a-hjkmnp-tv-z]`), because paging cursors carry ids and accept only that form; the
+ * engine refuses any other id with `CONFIGURATION`. The default is {@link newId}; tests pass
  * `seededIds(seed)` from `@cartwright/testkit`, so that a run replays with the same ids.
  *
  * @example
@@ -57,4 +60,24 @@ export function newId(prefix: string): string {
   const start = offset
   offset += ID_BYTES
   return `${prefix}_${base32(pool, start, offset)}`
+}
+
+const ID_SHAPE = /^[a-z]{1,32}_[0-9a-hjkmnp-tv-z]{26}$/
+
+/**
+ * @internal A generator given to `createCommerce`, checked at every call: an id of another shape
+ * or prefix would be refused later by paging cursors, far from its cause.
+ */
+export function checkedIds(ids: IdGenerator): IdGenerator {
+  return (prefix) => {
+    const id = ids(prefix)
+    if (typeof id !== 'string' || !ID_SHAPE.test(id) || !id.startsWith(`${prefix}_`)) {
+      throw new CommerceError(
+        'CONFIGURATION',
+        `[cartwright] invalid options: ids: made ${JSON.stringify(id)} for prefix ${JSON.stringify(prefix)}; an id is the prefix, "_" and 26 characters of [0-9a-hjkmnp-tv-z]`,
+        { details: { issues: [{ path: 'ids', message: 'an id is the prefix, "_" and 26 characters of [0-9a-hjkmnp-tv-z]' }] } },
+      )
+    }
+    return id
+  }
 }

@@ -104,12 +104,12 @@ export class Outbox {
   #again = false
   #stopped = true
 
-  /** @internal Made by `createCommerce`. */
-  constructor(rt: Runtime, options: z.output<typeof outboxOptionsSchema>) {
+  /** @internal Made by `createCommerce`; `owner` is this dispatcher's id, as its claims record it. */
+  constructor(rt: Runtime, options: z.output<typeof outboxOptionsSchema>, owner: string = rt.ids('dispatcher')) {
     this.#rt = rt
     this.#options = options
     this.#subscribers = new Map(rt.subscribers.map((s) => [s.id, s]))
-    this.#owner = rt.ids('dispatcher')
+    this.#owner = owner
   }
 
   /** @internal Starts polling. */

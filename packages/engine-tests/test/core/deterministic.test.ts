@@ -235,7 +235,16 @@ describe('the outbox dispatcher on a virtual clock', () => {
   })
 })
 
-describe('createCommerce({ clock, now })', () => {
+describe('createCommerce({ ids, clock, now })', () => {
+  it('refuses ids of another shape than the engine\'s, naming ids, before opening storage', async () => {
+    for (const ids of [(prefix: string) => `${prefix}-1`, (prefix: string) => `${prefix}_${'A'.repeat(26)}`, () => `cart_${'0'.repeat(26)}`]) {
+      const filename = newFile()
+      const error = await failure(createCommerce({ storage: sqliteStorage({ filename }), ids }), 'CONFIGURATION')
+      expect(error.details).toMatchObject({ issues: [{ path: 'ids' }] })
+      expect(existsSync(filename)).toBe(false)
+    }
+  })
+
   it('refuses a clock and the older now option together, naming now, before opening storage', async () => {
     const filename = newFile()
     const error = await failure(
