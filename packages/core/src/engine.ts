@@ -3,12 +3,16 @@ import { z } from 'zod'
 import { CommerceError } from './errors.js'
 import { clockFrom, type Clock } from './clock.js'
 import { checkedIds, newId, type IdGenerator } from './ids.js'
-import { EventBus, type ListenerErrorHandler } from './events.js'
+import { EventBus, type CommerceEvents, type EventMap, type ListenerErrorHandler } from './events.js'
+import type { CommerceErrorCode } from './errors.js'
+import type { Endpoint } from './ports/endpoint.js'
+import type { AnyPlugin, EventSchemas, EventsOf } from './ports/plugin.js'
+import { errorCodesOf, eventSchemasOf, orderPlugins, pluginContext, type PluginRecord } from './plugins.js'
 import { HookRegistry } from './hooks.js'
 import type { CoreDatabase } from './db/database.js'
 import { coreMigrations, migrateToLatest } from './db/migrations.js'
 import { Outbox, outboxOptionsSchema, type OutboxOptions } from './outbox.js'
-import type { DurableSubscriber, Plugin } from './ports/plugin.js'
+import type { DurableSubscriber } from './ports/plugin.js'
 import type { PaymentProvider } from './ports/payment-provider.js'
 import type { ShippingProvider } from './ports/shipping-provider.js'
 import type { StorageAdapter } from './ports/storage-adapter.js'
@@ -28,7 +32,7 @@ import { parseOptions } from './validation.js'
 import { priceSourcesSchema, type PriceSource } from './services/price-resolution.js'
 
 /** Everything `createCommerce` takes. Only `storage` is required. */
-export interface CommerceOptions {
+export interface CommerceOptions<P extends readonly AnyPlugin[] = readonly AnyPlugin[]> {
   storage: StorageAdapter
   payments?: PaymentProvider[]
   shipping?: ShippingProvider[]
@@ -40,7 +44,16 @@ export interface CommerceOptions {
    * go to the source given first. See `PriceSource` and `docs/pricing.md`.
    */
   priceSources?: PriceSource[]
-  plugins?: Plugin[]
+  /**
+   * Feature plugins. The engine's type follows them: `commerce.<pluginId>` is each plugin's
+   * service, and `commerce.events.on` knows their events.
+   */
+  plugins?: P
+  /**
+   * Refuse writes by a plugin outside its own tables (`<id>_*`), at run time. On by default,
+   * except when `NODE_ENV` is `production` (the check walks each plugin query's syntax tree).
+   */
+  pluginWriteGuard?: boolean
   /** Durable subscribers besides the plugins' own. */
   subscribers?: DurableSubscriber[]
   outbox?: OutboxOptions
@@ -100,7 +113,8 @@ const optionsSchema = z.object({
   shipping: z.array(z.custom<ShippingProvider>()).default([]),
   tax: z.custom<TaxProvider>().optional(),
   priceSources: priceSourcesSchema,
-  plugins: z.array(z.custom<Plugin>((v) => typeof (v as Plugin)?.id === 'string', { message: 'not a plugin' })).default([]),
+  plugins: z.array(z.custom<AnyPlugin>((v) => typeof (v as AnyPlugin)?.id === 'string', { message: 'not a plugin' })).default([]),
+  pluginWriteGuard: z.boolean().default(process.env.NODE_ENV !== 'production'),
   subscribers: z
     .array(z.custom<DurableSubscriber>((v) => typeof (v as DurableSubscriber)?.handle === 'function', { message: 'not a subscriber' }))
     .default([]),
@@ -121,9 +135,10 @@ const optionsSchema = z.object({
 })
 
 /**
- * A composed commerce engine: services grouped by noun, the event bus, hooks and the outbox.
+ * The core of a composed engine: services grouped by noun, the event bus, hooks and the outbox.
+ * `E` is the event map (core's events and the plugins').
  */
-export interface Commerce {
+export interface CoreCommerce<E extends EventMap = CommerceEvents> {
   readonly catalog: CatalogService
   readonly inventory: InventoryService
   readonly carts: CartService
@@ -131,19 +146,83 @@ export interface Commerce {
   readonly orders: OrderService
   /** Payments and their captures, voids and refunds (read-only), and recovery of operations left pending. */
   readonly payments: PaymentService
-  /** After-commit events. */
-  readonly events: EventBus
+  /** After-commit events: core's and every plugin's. */
+  readonly events: EventBus<E>
   /** Ordered, awaited interceptors. */
   readonly hooks: HookRegistry
   /** Durable deliveries: drain, inspect dead letters, retry. */
   readonly outbox: Outbox
   /** Removes delivered events, abandoned carts and declined attempts by a retention policy. */
   readonly retention: RetentionService
-  /** The kysely instance over core's tables, for plugins and advanced queries. */
+  /**
+   * The kysely instance over core's tables, for the host's own read queries (reports, exports).
+   * Not for plugins: they get a handle over their own tables in `init`, and write core's data only
+   * through services and hooks. Writing core's tables here bypasses every invariant.
+   */
   readonly db: Kysely<CoreDatabase>
+  /** Store and Admin routes the plugins describe, for the HTTP package to mount. */
+  readonly endpoints: readonly Endpoint[]
+  /** Every error code this composition can throw: core's, then each plugin's. */
+  readonly errorCodes: readonly string[]
   /** Stops the dispatcher and closes storage. */
   close(): Promise<void>
 }
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never
+
+/** `{ [id]: service }` of one plugin; nothing for a plugin whose id is not a literal. */
+// Read structurally rather than by matching Plugin<…>: a plugin's subscribers make Plugin invariant in its events.
+type ServiceOf<P> = P extends { readonly id: infer Id extends string }
+  ? string extends Id
+    ? {}
+    : { readonly [K in Id]: P extends { init?(context: any): infer S } ? Awaited<S> : undefined }
+  : {}
+/** A plugin typed only as `AnyPlugin` (not a literal id) adds nothing to the engine's type. */
+type Literal<P> = P extends { readonly id: infer Id extends string } ? (string extends Id ? false : true) : false
+type EventsOfPlugin<P> = Literal<P> extends true
+  ? P extends { readonly events?: infer Ev }
+    ? NonNullable<Ev> extends EventSchemas
+      ? EventsOf<NonNullable<Ev>>
+      : {}
+    : {}
+  : {}
+type CodesOfPlugin<P> = Literal<P> extends true ? (P extends { readonly errorCodes?: infer T } ? keyof NonNullable<T> & string : never) : never
+
+/** The services of a list of plugins, by id. */
+export type PluginServices<P extends readonly AnyPlugin[]> = [P[number]] extends [never] ? {} : UnionToIntersection<ServiceOf<P[number]>>
+/** The events of a list of plugins, by name. */
+export type PluginEvents<P extends readonly AnyPlugin[]> = [P[number]] extends [never] ? {} : UnionToIntersection<EventsOfPlugin<P[number]>>
+
+/**
+ * A composed commerce engine: core's services, and each plugin's service under its id, with
+ * events typed for core's and the plugins'. `createCommerce` infers `P` from its `plugins`.
+ *
+ * @example
+ * ```ts
+ * async function start(storage: StorageAdapter): Promise<Commerce> {
+ *   return createCommerce({ storage })
+ * }
+ * ```
+ */
+export type Commerce<P extends readonly AnyPlugin[] = []> = CoreCommerce<CommerceEvents & PluginEvents<P>> &
+  PluginServices<P> & {
+    /** Every error code this composition can throw (see {@link ErrorCodeOf}). */
+    readonly errorCodes: ReadonlyArray<CommerceErrorCode | CodesOfPlugin<P[number]>>
+  }
+
+/**
+ * The error codes an engine can throw, core's and its plugins', for `isCommerceError`.
+ *
+ * @example
+ * ```ts
+ * declare const commerce: Commerce
+ * type Code = ErrorCodeOf<typeof commerce>
+ * function soldOut(error: unknown) {
+ *   return isCommerceError<Code>(error, 'OUT_OF_STOCK')
+ * }
+ * ```
+ */
+export type ErrorCodeOf<C extends { readonly errorCodes: readonly string[] }> = C['errorCodes'][number]
 
 function unique(kind: string, ids: string[]): void {
   const seen = new Set<string>()
@@ -154,7 +233,7 @@ function unique(kind: string, ids: string[]): void {
 }
 
 /** Refuses a composition whose providers cannot do what its plugins need, naming every gap. */
-function checkRequirements(plugins: Plugin[], payments: PaymentProvider[], shipping: ShippingProvider[], storage: StorageAdapter): void {
+function checkRequirements(plugins: readonly AnyPlugin[], payments: PaymentProvider[], shipping: ShippingProvider[], storage: StorageAdapter): void {
   const missing: string[] = []
   for (const plugin of plugins) {
     const needs = plugin.requires
@@ -192,16 +271,23 @@ function checkRequirements(plugins: Plugin[], payments: PaymentProvider[], shipp
  * })
  * ```
  */
-export async function createCommerce(options: CommerceOptions): Promise<Commerce> {
+export async function createCommerce<const P extends readonly AnyPlugin[] = readonly AnyPlugin[]>(options: CommerceOptions<P>): Promise<Commerce<P>> {
   const config = parseOptions(optionsSchema, options, 'cartwright')
+  const plugins = orderPlugins(config.plugins)
+  // Providers plugins contribute join the configured ones, and are checked the same way.
+  config.payments = [...config.payments, ...plugins.flatMap((p) => p.payments ?? [])]
+  config.shipping = [...config.shipping, ...plugins.flatMap((p) => p.shipping ?? [])]
+  const taxes = [...(config.tax ? [config.tax] : []), ...plugins.flatMap((p) => (p.tax ? [p.tax] : []))]
+  if (taxes.length > 1) throw new CommerceError('CONFIGURATION', `[cartwright] more than one tax provider: ${taxes.map((t) => t.id).join(', ')}`)
+  config.tax = taxes[0]
   checkProviders(config.payments, config.shipping, config.tax)
   unique('payment providers', config.payments.map((p) => p.id))
   unique('shipping providers', config.shipping.map((p) => p.id))
-  unique('plugins', config.plugins.map((p) => p.id))
-  const subscribers = [...config.subscribers, ...config.plugins.flatMap((p) => p.subscribers ?? [])]
+  const subscribers = [...config.subscribers, ...plugins.flatMap((p) => (p.subscribers ?? []) as DurableSubscriber[])]
   unique('durable subscribers', subscribers.map((s) => s.id))
+  const eventSchemas = eventSchemasOf(plugins, CORE_EVENTS)
 
-  checkRequirements(config.plugins, config.payments, config.shipping, config.storage)
+  checkRequirements(plugins, config.payments, config.shipping, config.storage)
   if (config.clock && config.now) {
     throw new CommerceError('CONFIGURATION', '[cartwright] invalid options: now: give either clock or now (the older form of clock), not both', {
       details: { issues: [{ path: 'now', message: 'give either clock or now, not both' }] },
@@ -216,7 +302,7 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
   try {
     if (config.migrate) {
       await migrateToLatest(db, storage.family, 'core', coreMigrations, clock)
-      for (const plugin of config.plugins) {
+      for (const plugin of plugins) {
         if (plugin.migrations) await migrateToLatest(db, storage.family, plugin.id, plugin.migrations, clock)
       }
     }
@@ -227,7 +313,7 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
 
   const onListenerError: ListenerErrorHandler =
     config.onListenerError ?? ((error, context) => console.error(`[cartwright] ${context.listener} for ${context.event} failed:`, error))
-  const events = new EventBus(onListenerError)
+  const events = new EventBus<any>(onListenerError)
   const hooks = new HookRegistry()
   let outbox: Outbox | null = null
   const rt: Runtime = {
@@ -247,15 +333,13 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     settings: { checkoutLeaseMs: config.checkoutLeaseMs, transactionRetries: 5 },
     onDeliveriesWritten: () => outbox?.kick(),
     point: pointRunner(config.testPoints as Partial<TestPoints> | undefined),
+    eventSchemas,
   }
   outbox = new Outbox(rt, config.outbox, dispatcherId)
-  for (const plugin of config.plugins) await plugin.setup?.({ hooks, events })
-  outbox.start()
   const retention = new RetentionService(rt, config.retention)
-  retention.start()
 
   let closed: Promise<void> | null = null
-  return {
+  const commerce: Record<string, unknown> = {
     catalog: new CatalogService(rt),
     inventory: new InventoryService(rt),
     carts: new CartService(rt),
@@ -267,6 +351,8 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
     outbox,
     retention,
     db,
+    endpoints: Object.freeze(plugins.flatMap((p) => p.endpoints ?? [])),
+    errorCodes: Object.freeze(errorCodesOf(plugins)),
     close() {
       closed ??= (async () => {
         await retention.stop()
@@ -278,4 +364,47 @@ export async function createCommerce(options: CommerceOptions): Promise<Commerce
       return closed
     },
   }
+  // Plugins are set up once the services exist, in dependency order; each sees the services of
+  // those set up before it.
+  const records: PluginRecord[] = []
+  try {
+    for (const plugin of plugins) {
+      await plugin.setup?.({ hooks, events })
+      const { record, context } = pluginContext(rt, plugin, commerce, config.pluginWriteGuard)
+      records.push(record)
+      if (plugin.init) commerce[plugin.id] = await plugin.init(context)
+    }
+  } catch (error) {
+    await db.destroy()
+    throw error
+  }
+  rt.plugins = records
+  outbox.start()
+  retention.start()
+  return commerce as unknown as Commerce<P>
 }
+
+/** Core's event names: a plugin may not declare one. The record makes the compiler check the list is whole. */
+const CORE_EVENTS: ReadonlySet<string> = new Set(
+  Object.keys({
+    'product.created': true,
+    'product.updated': true,
+    'inventory.adjusted': true,
+    'inventory.low_stock': true,
+    'cart.created': true,
+    'cart.item_added': true,
+    'cart.item_updated': true,
+    'cart.item_removed': true,
+    'cart.updated': true,
+    'order.placed': true,
+    'order.canceled': true,
+    'order.fulfilled': true,
+    'order.completed': true,
+    'payment.authorized': true,
+    'payment.captured': true,
+    'payment.voided': true,
+    'payment.refunded': true,
+    'payment.declined': true,
+    'payment.operation_failed': true,
+  } satisfies Record<keyof CommerceEvents, true>),
+)

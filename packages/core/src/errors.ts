@@ -47,13 +47,14 @@ export interface CommerceErrorOptions {
  * }
  * ```
  */
-export class CommerceError extends Error {
+export class CommerceError<C extends string = CommerceErrorCode> extends Error {
   override readonly name = 'CommerceError'
-  readonly code: CommerceErrorCode
+  /** Core's codes ({@link CommerceErrorCode}) or, for a plugin's error, one of the plugin's `errorCodes`. */
+  readonly code: C
   readonly details: Record<string, unknown>
   readonly retryable: boolean
 
-  constructor(code: CommerceErrorCode, message: string, options: CommerceErrorOptions = {}) {
+  constructor(code: NoInfer<C>, message: string, options: CommerceErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.details = options.details ?? {}
@@ -62,13 +63,14 @@ export class CommerceError extends Error {
   }
 
   /** Serialisable form for HTTP responses and logs. */
-  toJSON(): { code: CommerceErrorCode; message: string; details: Record<string, unknown>; retryable: boolean } {
+  toJSON(): { code: C; message: string; details: Record<string, unknown>; retryable: boolean } {
     return { code: this.code, message: this.message, details: this.details, retryable: this.retryable }
   }
 }
 
 /**
  * True when `error` is a {@link CommerceError}, even one thrown by another copy of the package.
+ * For a plugin's own codes, name them: `isCommerceError<ErrorCodeOf<typeof commerce>>(error, 'COUPON_USED')`.
  *
  * @example
  * ```ts
@@ -79,9 +81,9 @@ export class CommerceError extends Error {
  * }
  * ```
  */
-export function isCommerceError(error: unknown, code?: CommerceErrorCode): error is CommerceError {
+export function isCommerceError<C extends string = CommerceErrorCode>(error: unknown, code?: NoInfer<C>): error is CommerceError<C> {
   if (typeof error !== 'object' || error === null || !(MARK in error)) return false
-  return code === undefined || (error as unknown as CommerceError).code === code
+  return code === undefined || (error as unknown as CommerceError<string>).code === code
 }
 
 /** Builds a `VALIDATION` error that names every failing field. */

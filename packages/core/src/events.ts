@@ -32,6 +32,23 @@ export interface CommerceEvents {
 
 export type CommerceEventName = keyof CommerceEvents
 
+/** Event payloads by event name: core's {@link CommerceEvents}, plus those of the plugins composed. */
+export type EventMap = object
+
+/**
+ * An event as stored in the outbox, for any event map: a union over event names, so checking
+ * `type` narrows `payload`.
+ */
+export type EventEnvelope<E extends EventMap, K extends keyof E & string = keyof E & string> = {
+  [T in K]: {
+    /** Unique event id: the dedup key for subscribers. */
+    id: string
+    type: T
+    payload: E[T]
+    createdAt: string
+  }
+}[K]
+
 /**
  * An event as stored in the outbox and handed to durable subscribers. A union over event
  * names: checking `type` narrows `payload`.
@@ -45,15 +62,7 @@ export type CommerceEventName = keyof CommerceEvents
  * }
  * ```
  */
-export type StoredEvent<K extends CommerceEventName = CommerceEventName> = {
-  [T in K]: {
-    /** Unique event id: the dedup key for subscribers. */
-    id: string
-    type: T
-    payload: CommerceEvents[T]
-    createdAt: string
-  }
-}[K]
+export type StoredEvent<K extends CommerceEventName = CommerceEventName> = EventEnvelope<CommerceEvents, K>
 
 /** Called with an error a listener threw; the emitting operation has already succeeded. */
 export type ListenerErrorHandler = (error: unknown, context: { event: string; listener: 'event' | 'subscriber' }) => void
@@ -70,7 +79,7 @@ type AnyHandler = (payload: any) => unknown
  * off() // unsubscribe
  * ```
  */
-export class EventBus {
+export class EventBus<E extends EventMap = CommerceEvents> {
   readonly #emitter: Emitter<Record<string, unknown>> = mitt()
   /** Wrappers by event type, then by the caller's handler: one function may listen to several events, or twice to one. */
   readonly #wrapped = new Map<string, Map<AnyHandler, AnyHandler[]>>()
@@ -88,7 +97,7 @@ export class EventBus {
    * const off = commerce.events.on('payment.captured', ({ payment }) => logger.info('captured', payment.id))
    * ```
    */
-  on<K extends CommerceEventName>(type: K, handler: (payload: CommerceEvents[K]) => unknown): () => void {
+  on<K extends keyof E & string>(type: K, handler: (payload: E[K]) => unknown): () => void {
     const wrapped: AnyHandler = (payload) => {
       try {
         const result = handler(payload)
@@ -114,7 +123,7 @@ export class EventBus {
   }
 
   /** Removes a listener added with {@link EventBus.on} for `type` (every time it was added for that type). */
-  off<K extends CommerceEventName>(type: K, handler: (payload: CommerceEvents[K]) => unknown): void {
+  off<K extends keyof E & string>(type: K, handler: (payload: E[K]) => unknown): void {
     const byHandler = this.#wrapped.get(type)
     for (const wrapped of byHandler?.get(handler as AnyHandler) ?? []) this.#emitter.off(type, wrapped)
     byHandler?.delete(handler as AnyHandler)

@@ -1,4 +1,15 @@
-export { createCommerce, type Commerce, type CommerceOptions } from './engine.js'
+export {
+  createCommerce,
+  type Commerce,
+  type CoreCommerce,
+  type CommerceOptions,
+  type ErrorCodeOf,
+  type PluginServices,
+  type PluginEvents,
+} from './engine.js'
+export { definePlugin } from './ports/plugin.js'
+export { defineEndpoint, type Endpoint, type EndpointAccess, type Actor } from './ports/endpoint.js'
+export { tablePrefix } from './plugins.js'
 export * from './errors.js'
 export { systemClock, type Clock, type SleepOptions } from './clock.js'
 export type { IdGenerator } from './ids.js'
@@ -6,8 +17,16 @@ export type { TestPoints, TestPointName } from './test-points.js'
 export * from './money.js'
 export type * from './types.js'
 export { addressSchema, type Address } from './validation.js'
-export { EventBus, type CommerceEvents, type CommerceEventName, type StoredEvent, type ListenerErrorHandler } from './events.js'
-export { HookRegistry, type CommerceHooks, type CommerceHookName } from './hooks.js'
+export { EventBus, type CommerceEvents, type CommerceEventName, type StoredEvent, type EventEnvelope, type EventMap, type ListenerErrorHandler } from './events.js'
+export {
+  HookRegistry,
+  type CommerceHooks,
+  type CommerceHookName,
+  type PluginHooks,
+  type Tender,
+  type TransactionalHookContexts,
+  type TransactionalHookName,
+} from './hooks.js'
 export { Outbox, type OutboxOptions, type Delivery, type ListDeliveriesInput, type DrainInput } from './outbox.js'
 export type { PageInput } from './paging.js'
 export { allocateStock, type LevelSnapshot, type LevelAllocation, type Shortage } from './allocation.js'

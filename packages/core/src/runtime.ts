@@ -1,6 +1,6 @@
 import { CommerceError, isCommerceError } from './errors.js'
 import type { CommerceEventName, CommerceEvents, EventBus } from './events.js'
-import type { HookRegistry } from './hooks.js'
+import { insideTransactionalHook, type HookRegistry } from './hooks.js'
 import { compiledQuery } from './db/compiled-query.js'
 import type { Db, OutboxDeliveryTable, OutboxTable, Tx } from './db/database.js'
 import type { Clock } from './clock.js'
@@ -11,6 +11,7 @@ import type { ShippingProvider } from './ports/shipping-provider.js'
 import type { StorageAdapter } from './ports/storage-adapter.js'
 import type { TaxProvider } from './ports/tax-provider.js'
 import type { RunPoint } from './test-points.js'
+import type { z } from 'zod'
 
 /** Collects the events of one transaction; they are written to the outbox before commit. */
 export interface Emit {
@@ -44,6 +45,10 @@ export interface Runtime {
   point: RunPoint | null
   /** Set by `commerce.close()`: every later read or write is refused with {@link engineClosed}. */
   closed?: boolean
+  /** Plugins' event schemas by event name, for validation before the outbox write. */
+  eventSchemas: Map<string, { plugin: string; schema: z.ZodType }>
+  /** The plugins, set up; filled once every `init` has run. */
+  plugins?: import('./plugins.js').PluginRecord[]
 }
 
 interface PendingEvent {
@@ -72,6 +77,7 @@ export interface TransactOptions {
  */
 export async function transact<T>(rt: Runtime, work: (tx: Tx, emit: Emit) => Promise<T>, options: TransactOptions = {}): Promise<T> {
   if (rt.closed) throw engineClosed()
+  refuseInsideHook()
   for (let attempt = 0; ; attempt++) {
     const pending: PendingEvent[] = []
     const emit: Emit = (type, payload) => {
@@ -132,9 +138,24 @@ export function engineClosed(cause?: unknown): CommerceError {
   })
 }
 
+/**
+ * A call into the engine from inside a transactional hook would wait for the very transaction the
+ * hook runs in (forever on SQLite's one connection), or miss its uncommitted rows on PostgreSQL.
+ */
+function refuseInsideHook(): void {
+  const hook = insideTransactionalHook.getStore()
+  if (hook === undefined) return
+  throw new CommerceError(
+    'INVALID_STATE',
+    `The engine was called from inside the transactional hook ${hook}: use the hook's tx (its db and emit) instead, or act after the commit in an event listener or durable subscriber`,
+    { details: { hook } },
+  )
+}
+
 /** Runs a read outside a transaction, wrapping driver errors. */
 export async function read<T>(rt: Runtime, work: (db: Db) => Promise<T>): Promise<T> {
   if (rt.closed) throw engineClosed()
+  refuseInsideHook()
   try {
     return await work(rt.db)
   } catch (error) {

@@ -302,6 +302,12 @@ export interface Payment {
   id: string
   cartId: string
   orderId: string | null
+  /**
+   * `gateway`: the checkout's payment at the provider it named; `tender`: part of the total paid
+   * from a source a plugin contributed at claim (a gift card, store credit), captured when the
+   * order is placed. An order's payments add up to its total.
+   */
+  kind: 'gateway' | 'tender'
   provider: string
   status: PaymentStatus
   currency: string

@@ -97,6 +97,8 @@ export interface PaymentTable {
   id: string
   cart_id: string
   order_id: string | null
+  /** `gateway`: the checkout's payment; `tender`: a part paid from a plugin's source (a gift card). */
+  kind: 'gateway' | 'tender'
   provider: string
   idempotency_key: string
   status: string
@@ -109,6 +111,8 @@ export interface PaymentTable {
   failure: string | null
   lease_until: Timestamp | null
   data: string | null
+  /** Plugins' events announced at claim (JSON), written to the outbox when the order is placed. */
+  claim_events: string | null
   created_at: Timestamp
   updated_at: Timestamp
 }

@@ -5,6 +5,7 @@ import type { SqlFamily } from '../ports/storage-adapter.js'
 import { paymentOperations } from './migration-0002-payment-operations.js'
 import { accessTokens } from './migration-0003-access-tokens.js'
 import { orderAdjustments } from './migration-0004-order-adjustments.js'
+import { tenders } from './migration-0005-tenders.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -242,6 +243,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0002_payment_operations': paymentOperations,
   '0003_access_tokens': accessTokens,
   '0004_order_adjustments': orderAdjustments,
+  '0005_tenders': tenders,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {

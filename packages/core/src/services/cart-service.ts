@@ -10,6 +10,7 @@ import type { Cart, Price } from '../types.js'
 import { addressSchema, fields, parseArg, parseInput } from '../validation.js'
 import { unitPriceFor } from './catalog-service.js'
 import { loadCart, priceCart, quoteShipping, resolveChangedLines, type LoadedCart, type LoadedLine, type ShippingOption } from './cart-pricing.js'
+import { hookScope } from './checkout-plugins.js'
 
 const createCartSchema = z.strictObject({
   currency: fields.currency,
@@ -542,6 +543,9 @@ export class CartService {
         })
         if (updated !== 1) return false
         await change.write(tx, emit)
+        if (rt.hooks.has('cart.changed')) {
+          await rt.hooks.runTransactional('cart.changed', { cartId, version: row.version }, hookScope(rt, tx, emit as unknown as (type: string, payload: unknown) => void))
+        }
         return true
       })
       if (written) return priced

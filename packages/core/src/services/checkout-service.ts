@@ -13,7 +13,8 @@ import { loadCart, priceCart } from './cart-pricing.js'
 import { applyReservation, planReservation, releaseStock } from './inventory-service.js'
 import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 import { insertOrderAdjustments } from './order-adjustments.js'
-import { insertOperation } from './payment-operations.js'
+import { insertOperation, orderPaymentStatus } from './payment-operations.js'
+import { placeTenders, releaseClaim, runClaimHooks, runPlaceHooks } from './checkout-plugins.js'
 
 const completeSchema = z.strictObject({
   payment: z.strictObject({
@@ -240,6 +241,7 @@ export class CheckoutService {
         id: rt.ids('pay'),
         cart_id: cartId,
         order_id: null,
+        kind: 'gateway',
         provider: provider.id,
         idempotency_key: key,
         status: 'pending',
@@ -252,11 +254,14 @@ export class CheckoutService {
         failure: null,
         lease_until: new Date(now.getTime() + rt.settings.checkoutLeaseMs).toISOString(),
         data: json(paymentData),
+        claim_events: null,
         created_at: stamp,
         updated_at: stamp,
       }
       await insertPayment.execute(tx, payment)
       await markCompleting.execute(tx, { cartId, checkout: JSON.stringify(priced), updatedAt: stamp })
+      // Plugins act atomically with the claim: use up a limit, pay part with a tender, or veto.
+      await runClaimHooks(rt, tx, priced, payment)
       if (rt.point) await rt.point('checkout.claim.planned', { cartId, paymentId: payment.id, tx })
       // Last: on PostgreSQL a popular variant's level row stays locked from here to the commit.
       await applyReservation(rt, tx, emit, plan)
@@ -416,6 +421,7 @@ export class CheckoutService {
           .executeTakeFirst()
         if (Number(updated.numUpdatedRows) !== 1) return
         await releaseStock(rt, tx, { cartId: cart.id })
+        await releaseClaim(rt, tx, emit, { cartId: cart.id, paymentId: payment.id, orderId: null, reason: 'declined' })
         await tx.updateTable('cw_carts').set({ status: 'open', checkout: null, updated_at: rt.now().toISOString() }).where('id', '=', cart.id).execute()
         emit('payment.declined', { cartId: cart.id, paymentId: payment.id, reason: result.reason })
       }, { idempotent: true })
@@ -437,7 +443,14 @@ export class CheckoutService {
         cart_id: cart.id,
         currency: cart.currency,
         status: 'placed',
-        payment_status: result.status,
+        // With tenders (always captured at placement) the order's money is partly or wholly captured.
+        payment_status:
+          payment.amount < cart.totals.total
+            ? orderPaymentStatus([
+                { status: result.status, authorized_amount: payment.amount, captured_amount: result.status === 'captured' ? payment.amount : 0, refunded_amount: 0 },
+                { status: 'captured', authorized_amount: cart.totals.total - payment.amount, captured_amount: cart.totals.total - payment.amount, refunded_amount: 0 },
+              ])
+            : result.status,
         fulfillment_status: 'unfulfilled',
         email: cart.email!,
         customer_id: cart.customerId,
@@ -504,11 +517,14 @@ export class CheckoutService {
           reference: result.reference,
         })
       }
-      // The order is what this transaction wrote; its only payment is this one.
-      const placed = toOrder(order, lines, [paid], adjustments)
+      const tenders = await placeTenders(rt, tx, payment, cart, order.id, now)
+      // The order is what this transaction wrote: this payment and the claim's tenders.
+      const placed = toOrder(order, lines, [paid, ...tenders], adjustments)
       emit('payment.authorized', { payment: toPayment(paid) })
       if (result.status === 'captured') emit('payment.captured', { payment: toPayment(paid), amount: paid.captured_amount, operationId: null })
+      for (const tender of tenders) emit('payment.captured', { payment: toPayment(tender), amount: tender.captured_amount, operationId: `pop_${tender.id.slice(4)}` })
       emit('order.placed', { order: placed })
+      await runPlaceHooks(rt, tx, emit, payment, placed, cart)
       // The token goes to this caller only: not into the event above, nor anywhere stored.
       return { ...placed, accessToken }
     }, { idempotent: true })

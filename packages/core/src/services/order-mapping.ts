@@ -8,6 +8,7 @@ export function toPayment(row: PaymentTable): Payment {
     id: row.id,
     cartId: row.cart_id,
     orderId: row.order_id,
+    kind: row.kind ?? 'gateway',
     provider: row.provider,
     status: row.status as PaymentStatus,
     currency: row.currency,

@@ -8,7 +8,8 @@ import type { Order, Page, PaymentStatus } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { commitStock, releaseStock } from './inventory-service.js'
 import { loadOrder, loadOrders } from './order-mapping.js'
-import { CAPTURED, insertOperation, isComplete, lockOrder, operationFailed, operationProvider, runOperation, sendOperation } from './payment-operations.js'
+import { CAPTURED, insertOperation, isComplete, lockOrder, lockPayments, operationFailed, operationProvider, runOperation, runRefund, sendOperation } from './payment-operations.js'
+import { releaseClaim } from './checkout-plugins.js'
 
 const listSchema = pageSchema.extend({
   customerId: fields.id.optional(),
@@ -18,7 +19,12 @@ const listSchema = pageSchema.extend({
 const positiveAmount = fields.amount.refine((a) => a > 0, 'must be positive')
 const captureSchema = z.strictObject({ amount: positiveAmount.optional(), idempotencyKey: fields.idempotencyKey.optional() })
 const voidSchema = z.strictObject({ idempotencyKey: fields.idempotencyKey.optional() })
-const refundSchema = z.strictObject({ amount: positiveAmount, reason: z.string().max(500).optional(), idempotencyKey: fields.idempotencyKey.optional() })
+const refundSchema = z.strictObject({
+  amount: positiveAmount,
+  reason: z.string().max(500).optional(),
+  idempotencyKey: fields.idempotencyKey.optional(),
+  paymentId: fields.id.optional(),
+})
 const cancelSchema = z.strictObject({ reason: z.string().max(500).optional(), idempotencyKey: fields.idempotencyKey.optional() })
 const orderNumberSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 
@@ -136,6 +142,11 @@ export class OrderService {
    * captured. `VALIDATION` (field `amount`) when it exceeds what is left to refund;
    * `INVALID_STATE` when nothing was captured.
    *
+   * An order paid in several parts (a gift card and a card) is refunded to its sources by one rule:
+   * the gateway payment first, up to what is left of it, then each tender in the order it was
+   * applied; each part is an operation of its own at its own provider. Pass `paymentId` to refund one
+   * payment instead. The key covers the whole refund: a retry replays every part.
+   *
    * @example
    * ```ts
    * await commerce.orders.refund(orderId, { amount: 1500, reason: 'late delivery', idempotencyKey: 'refund-1001-1' })
@@ -144,14 +155,16 @@ export class OrderService {
   async refund(orderId: string, input: RefundInput): Promise<Order> {
     const id = parseArg(fields.id, orderId, 'orderId')
     const data = parseInput(refundSchema, input, 'refund')
-    const { op, sent } = await runOperation(this.#rt, {
+    const parts = await runRefund(this.#rt, {
       kind: 'refund',
       orderId: id,
       amount: data.amount,
       idempotencyKey: data.idempotencyKey,
       reason: data.reason ?? null,
+      ...(data.paymentId ? { paymentId: data.paymentId } : {}),
     })
-    if (sent.status === 'failed') throw operationFailed(op, sent.reason)
+    const failed = parts.find((p) => p.sent.status === 'failed')
+    if (failed?.sent.status === 'failed') throw operationFailed(failed.op, failed.sent.reason)
     return this.get(id)
   }
 
@@ -167,8 +180,8 @@ export class OrderService {
       if (order.fulfillment_status === 'fulfilled') return
       if (order.status !== 'placed') throw new CommerceError('INVALID_STATE', `Order ${order.number} is ${order.status}`, { details: { orderId: id } })
       await commitStock(rt, tx, { orderId: id })
-      const payment = await tx.selectFrom('cw_payments').select('status').where('order_id', '=', id).orderBy('created_at').limit(1).executeTakeFirst()
-      const complete = isComplete({ status: 'placed', fulfillment_status: 'fulfilled' }, (payment?.status ?? 'authorized') as PaymentStatus)
+      const payments = await tx.selectFrom('cw_payments').select('status').where('order_id', '=', id).execute()
+      const complete = isComplete({ status: 'placed', fulfillment_status: 'fulfilled' }, payments)
       await tx
         .updateTable('cw_orders')
         .set({ fulfillment_status: 'fulfilled', updated_at: rt.now().toISOString(), ...(complete ? { status: 'completed' } : {}) })
@@ -199,12 +212,12 @@ export class OrderService {
     const rt = this.#rt
     const reason = data.reason ?? null
     await rt.hooks.run('order.beforeCancel', { orderId: id, reason })
-    const { send, payment } = await transact(rt, (tx, emit) => cancelAndClaim(rt, tx, emit, id, reason, data.idempotencyKey), { idempotent: true })
+    const { send } = await transact(rt, (tx, emit) => cancelAndClaim(rt, tx, emit, id, reason, data.idempotencyKey), { idempotent: true })
     const failures: string[] = []
     let unknown = false
-    for (const op of send) {
+    for (const { op, payment } of send) {
       try {
-        const sent = await sendOperation(rt, op, payment!)
+        const sent = await sendOperation(rt, op, payment)
         if (sent.status === 'failed') failures.push(`${op.kind} refused: ${sent.reason}`)
       } catch (error) {
         unknown = true
@@ -214,11 +227,12 @@ export class OrderService {
     if (failures.length) {
       throw new CommerceError('PAYMENT_FAILED', `The order is canceled, but its payment was not given back (${failures.join('; ')}); call cancel again to retry`, {
         retryable: true,
-        details: { orderId: id, operationIds: send.map((o) => o.id), ...(unknown ? { outcomeUnknown: true } : {}) },
+        details: { orderId: id, operationIds: send.map((o) => o.op.id), ...(unknown ? { outcomeUnknown: true } : {}) },
       })
     }
     return this.get(id)
   }
+
   /**
    * The order an access token opens: the order's own token (from the `checkout.complete` call that
    * placed it, or from `issueAccessToken`), or the current token of the cart it was placed from,
@@ -310,7 +324,7 @@ async function cancelAndClaim(
   id: string,
   reason: string | null,
   key: string | undefined,
-): Promise<{ send: PaymentOperationTable[]; payment: PaymentTable | null }> {
+): Promise<{ send: Array<{ op: PaymentOperationTable; payment: PaymentTable }> }> {
   let keyFree = key !== undefined
   if (key) {
     const used = await tx.selectFrom('cw_payment_operations').select(['order_id', 'kind']).where('idempotency_key', '=', key).executeTakeFirst()
@@ -320,13 +334,12 @@ async function cancelAndClaim(
     keyFree = !used
   }
   const order = await lockOrder(rt, tx, id)
-  let pq = tx.selectFrom('cw_payments').selectAll().where('order_id', '=', id).orderBy('created_at').limit(1)
-  if (rt.storage.capabilities.rowLocks) pq = pq.forUpdate()
-  const payment = (await pq.executeTakeFirst()) ?? null
-  const pending = payment
-    ? await tx.selectFrom('cw_payment_operations').selectAll().where('payment_id', '=', payment.id).where('status', '=', 'pending').execute()
-    : []
-  const capturing = pending.find((o) => o.kind === 'capture')
+  const payments = await lockPayments(rt, tx, id)
+  const pendingOf = new Map<string, PaymentOperationTable[]>()
+  for (const payment of payments) {
+    pendingOf.set(payment.id, await tx.selectFrom('cw_payment_operations').selectAll().where('payment_id', '=', payment.id).where('status', '=', 'pending').execute())
+  }
+  const capturing = [...pendingOf.values()].flat().find((o) => o.kind === 'capture')
   if (order.status !== 'canceled') {
     if (order.status !== 'placed' || order.fulfillment_status !== 'unfulfilled') {
       throw new CommerceError('INVALID_STATE', `Order ${order.number} is ${order.status}/${order.fulfillment_status} and cannot be canceled`, {
@@ -343,35 +356,42 @@ async function cancelAndClaim(
     await releaseStock(rt, tx, { orderId: id })
     await tx.updateTable('cw_orders').set({ status: 'canceled', canceled_at: now, updated_at: now }).where('id', '=', id).execute()
     emit('order.canceled', { orderId: id, number: order.number, reason })
+    const gateway = payments.find((p) => p.kind === 'gateway')
+    if (gateway) await releaseClaim(rt, tx, emit, { cartId: order.cart_id, paymentId: gateway.id, orderId: id, reason: 'canceled' })
   }
-  if (!payment) return { send: [], payment }
 
-  const send: PaymentOperationTable[] = []
+  const send: Array<{ op: PaymentOperationTable; payment: PaymentTable }> = []
   const now = rt.now()
-  // Voids and refunds still pending whose sender is gone: this caller resumes them.
-  for (const op of pending) {
-    if (op.kind === 'capture') continue
-    if (op.lease_until !== null && new Date(op.lease_until).getTime() > now.getTime()) continue
-    const lease = new Date(now.getTime() + rt.settings.checkoutLeaseMs).toISOString()
-    await tx.updateTable('cw_payment_operations').set({ lease_until: lease }).where('id', '=', op.id).execute()
-    send.push({ ...op, lease_until: lease })
+  for (const payment of payments) {
+    const pending = pendingOf.get(payment.id)!
+    // Voids and refunds still pending whose sender is gone: this caller resumes them.
+    for (const op of pending) {
+      if (op.kind === 'capture') continue
+      if (op.lease_until !== null && new Date(op.lease_until).getTime() > now.getTime()) continue
+      const lease = new Date(now.getTime() + rt.settings.checkoutLeaseMs).toISOString()
+      await tx.updateTable('cw_payment_operations').set({ lease_until: lease }).where('id', '=', op.id).execute()
+      send.push({ op: { ...op, lease_until: lease }, payment })
+    }
+    // Every payment goes back: a void when nothing was captured, a refund of what is left otherwise.
+    const status = payment.status as PaymentStatus
+    const refunding = pending.filter((o) => o.kind === 'refund').reduce((s, o) => s + o.amount, 0)
+    const voiding = pending.some((o) => o.kind === 'void')
+    let kind: 'void' | 'refund' | null = null
+    let amount = 0
+    if (status === 'authorized' && !voiding && !capturing) {
+      kind = 'void'
+      amount = payment.authorized_amount
+    } else if (CAPTURED.includes(status)) {
+      amount = payment.captured_amount - payment.refunded_amount - refunding
+      if (amount > 0) kind = 'refund'
+    }
+    if (kind) {
+      operationProvider(rt, payment, kind)
+      const opId = rt.ids('pop')
+      const op = await insertOperation(rt, tx, payment, { id: opId, kind, amount, key: keyFree ? key! : opId, reason: reason ?? 'order canceled' })
+      keyFree = false
+      send.push({ op, payment })
+    }
   }
-  const status = payment.status as PaymentStatus
-  const refunding = pending.filter((o) => o.kind === 'refund').reduce((s, o) => s + o.amount, 0)
-  const voiding = pending.some((o) => o.kind === 'void')
-  let kind: 'void' | 'refund' | null = null
-  let amount = 0
-  if (status === 'authorized' && !voiding && !capturing) {
-    kind = 'void'
-    amount = payment.authorized_amount
-  } else if (CAPTURED.includes(status)) {
-    amount = payment.captured_amount - payment.refunded_amount - refunding
-    if (amount > 0) kind = 'refund'
-  }
-  if (kind) {
-    operationProvider(rt, payment, kind)
-    const opId = rt.ids('pop')
-    send.push(await insertOperation(rt, tx, payment, { id: opId, kind, amount, key: keyFree ? key! : opId, reason: reason ?? 'order canceled' }))
-  }
-  return { send, payment }
+  return { send }
 }

@@ -33,6 +33,8 @@ export interface OperationRequest {
   /** The caller's key; a fresh one is made when absent. */
   idempotencyKey?: string
   reason?: string | null
+  /** The payment to act on; default: the order's gateway payment (a refund without it is split, see `orders.refund`). */
+  paymentId?: string
 }
 
 /** Statuses from which money has been captured. */
@@ -46,9 +48,46 @@ export function derivePaymentStatus(p: Pick<PaymentTable, 'status' | 'authorized
   return p.refunded_amount < p.captured_amount ? 'partially_refunded' : 'refunded'
 }
 
-/** An order is complete once it is fulfilled and its payment captured. */
-export function isComplete(order: Pick<OrderTable, 'status' | 'fulfillment_status'>, paymentStatus: PaymentStatus): boolean {
-  return order.status === 'placed' && order.fulfillment_status === 'fulfilled' && CAPTURED.includes(paymentStatus)
+type Amounts = Pick<PaymentTable, 'status' | 'authorized_amount' | 'captured_amount' | 'refunded_amount'>
+
+/** Payments that still stand: not voided, not declined. */
+const standing = <T extends Pick<PaymentTable, 'status'>>(payments: readonly T[]) => payments.filter((p) => p.status !== 'voided' && p.status !== 'declined')
+
+/**
+ * An order's payment status, from all its payments (the gateway's and its tenders): the status of
+ * their summed amounts, ignoring voided ones; `voided` when every one was voided.
+ */
+export function orderPaymentStatus(payments: readonly Amounts[]): PaymentStatus {
+  const live = standing(payments)
+  if (live.length === 0) return (payments[0]?.status as PaymentStatus | undefined) ?? 'authorized'
+  if (live.length === 1) return derivePaymentStatus(live[0]!)
+  const sum = (k: 'authorized_amount' | 'captured_amount' | 'refunded_amount') => live.reduce((s, p) => s + p[k], 0)
+  const captured = live.every((p) => p.status === 'captured' || CAPTURED.includes(p.status as PaymentStatus))
+  return derivePaymentStatus({
+    status: captured ? 'captured' : 'authorized',
+    authorized_amount: sum('authorized_amount'),
+    captured_amount: sum('captured_amount'),
+    refunded_amount: sum('refunded_amount'),
+  })
+}
+
+/** An order is complete once it is fulfilled and every payment that stands is captured. */
+export function isComplete(order: Pick<OrderTable, 'status' | 'fulfillment_status'>, payments: readonly Pick<PaymentTable, 'status'>[]): boolean {
+  const live = standing(payments)
+  return order.status === 'placed' && order.fulfillment_status === 'fulfilled' && live.length > 0 && live.every((p) => CAPTURED.includes(p.status as PaymentStatus))
+}
+
+/** @internal The order's payments, locked after the order, gateway first, then tenders in the order they were applied. */
+export async function lockPayments(rt: Runtime, tx: Tx, orderId: string): Promise<PaymentTable[]> {
+  let q = tx
+    .selectFrom('cw_payments')
+    .selectAll()
+    .where('order_id', '=', orderId)
+    .orderBy(sql`case when kind = 'gateway' then 0 else 1 end`)
+    .orderBy('created_at')
+    .orderBy('idempotency_key')
+  if (rt.storage.capabilities.rowLocks) q = q.forUpdate()
+  return q.execute()
 }
 
 /** @internal The order, locked for the rest of the transaction where storage has row locks; `NOT_FOUND` when there is none. */
@@ -60,11 +99,17 @@ export async function lockOrder(rt: Runtime, tx: Tx, orderId: string): Promise<O
   return order
 }
 
-/** The order's payment, locked after the order (always in that order, so two operations cannot deadlock). */
-async function lockPayment(rt: Runtime, tx: Tx, order: OrderTable): Promise<PaymentTable> {
-  let q = tx.selectFrom('cw_payments').selectAll().where('order_id', '=', order.id).orderBy('created_at').limit(1)
+/**
+ * The payment an operation is for, locked after the order (always in that order, so two operations
+ * cannot deadlock): the one named, or the order's gateway payment (captures and voids are the
+ * gateway's; tenders are captured when the order is placed).
+ */
+async function lockPayment(rt: Runtime, tx: Tx, order: OrderTable, paymentId?: string): Promise<PaymentTable> {
+  let q = tx.selectFrom('cw_payments').selectAll().where('order_id', '=', order.id)
+  q = paymentId ? q.where('id', '=', paymentId) : q.where('kind', '=', 'gateway').orderBy('created_at').limit(1)
   if (rt.storage.capabilities.rowLocks) q = q.forUpdate()
   const payment = await q.executeTakeFirst()
+  if (!payment && paymentId) throw notFound('Payment', paymentId)
   if (!payment) throw new CommerceError('INVALID_STATE', `Order ${order.number} has no payment`, { details: { orderId: order.id } })
   return payment
 }
@@ -209,7 +254,7 @@ export async function claimOperation(rt: Runtime, request: OperationRequest): Pr
         return { op: leased ?? existing, payment, ours: leased !== null }
       }
       const order = await lockOrder(rt, tx, request.orderId)
-      const payment = await lockPayment(rt, tx, order)
+      const payment = await lockPayment(rt, tx, order, request.paymentId)
       const pending = await inFlight(tx, payment.id)
       // A payment is captured (or voided) once: a call without a key that finds that one operation
       // left pending by a lost answer is its retry, and resumes it with the same gateway key.
@@ -352,10 +397,13 @@ async function applySuccess(rt: Runtime, tx: Tx, emit: Emit, order: OrderTable |
     .where('id', '=', payment.id)
     .execute()
   if (order) {
-    const complete = isComplete(order, next.status as PaymentStatus)
+    // The order's status comes from all its payments, this one as it is now.
+    const others = await tx.selectFrom('cw_payments').selectAll().where('order_id', '=', order.id).where('id', '!=', payment.id).execute()
+    const all = [...others, next]
+    const complete = isComplete(order, all)
     await tx
       .updateTable('cw_orders')
-      .set({ payment_status: next.status, updated_at: now, ...(complete ? { status: 'completed' } : {}) })
+      .set({ payment_status: orderPaymentStatus(all), updated_at: now, ...(complete ? { status: 'completed' } : {}) })
       .where('id', '=', order.id)
       .execute()
     if (complete) emit('order.completed', { orderId: order.id, number: order.number })
@@ -386,6 +434,109 @@ export async function runOperation(rt: Runtime, request: OperationRequest): Prom
   if (op.status === 'failed') return { op, sent: { status: 'failed', reason: op.failure ?? 'failed' } }
   if (!ours) throw inProgress(op)
   return { op, sent: await sendOperation(rt, op, payment) }
+}
+
+/** At most this many payments per order: a gateway payment and the tenders of its claim. */
+export const MAX_PAYMENTS_PER_ORDER = 11
+
+/** The keys of the parts of one refund: the caller's key for the first, `<key>#2`… for the next. */
+const partKeys = (key: string) => [key, ...Array.from({ length: MAX_PAYMENTS_PER_ORDER - 1 }, (_, i) => `${key}#${i + 2}`)]
+
+/**
+ * A refund of an order, split over its payments by the documented rule (gateway first, then tenders
+ * in the order applied) unless the request names a payment. One transaction claims every part, so a
+ * retry with the same key finds them all and replays or resumes each.
+ */
+export async function runRefund(rt: Runtime, request: OperationRequest & { amount: number }): Promise<Array<{ op: PaymentOperationTable; sent: Sent }>> {
+  if (request.paymentId) return [await runOperation(rt, request)]
+  let claimed: Claimed[]
+  try {
+    claimed = await claimRefund(rt, request)
+  } catch (error) {
+    if (request.idempotencyKey && isCommerceError(error, 'STORAGE') && rt.storage.isUniqueViolation(error.cause)) claimed = await claimRefund(rt, request)
+    else throw error
+  }
+  const results: Array<{ op: PaymentOperationTable; sent: Sent }> = []
+  let firstError: unknown = null
+  for (const { op, payment, ours } of claimed) {
+    if (op.status === 'succeeded') results.push({ op, sent: { status: 'succeeded' } })
+    else if (op.status === 'failed') results.push({ op, sent: { status: 'failed', reason: op.failure ?? 'failed' } })
+    else if (!ours) firstError ??= inProgress(op)
+    else {
+      try {
+        results.push({ op, sent: await sendOperation(rt, op, payment) })
+      } catch (error) {
+        // The other parts are still sent; the caller learns of the unanswered one.
+        firstError ??= error
+      }
+    }
+  }
+  if (firstError) throw firstError
+  return results
+}
+
+async function claimRefund(rt: Runtime, request: OperationRequest & { amount: number }): Promise<Claimed[]> {
+  const firstId = rt.ids('pop')
+  const key = request.idempotencyKey ?? firstId
+  return transact(
+    rt,
+    async (tx) => {
+      const existing = await tx.selectFrom('cw_payment_operations').selectAll().where('idempotency_key', 'in', partKeys(key)).orderBy('created_at').execute()
+      if (existing.length) {
+        const total = existing.reduce((s, o) => s + o.amount, 0)
+        if (existing.some((o) => o.order_id !== request.orderId || o.kind !== 'refund') || total !== request.amount) {
+          throw new CommerceError('CONFLICT', `This idempotency key was already used for another operation (a ${existing[0]!.kind} of ${total})`, {
+            details: { operationId: existing[0]!.id, kind: existing[0]!.kind },
+          })
+        }
+        const out: Claimed[] = []
+        for (const op of existing) {
+          const payment = await tx.selectFrom('cw_payments').selectAll().where('id', '=', op.payment_id).executeTakeFirstOrThrow()
+          const leased = await takeLease(rt, tx, op)
+          out.push({ op: leased ?? op, payment, ours: leased !== null })
+        }
+        return out
+      }
+      const order = await lockOrder(rt, tx, request.orderId)
+      const payments = await lockPayments(rt, tx, request.orderId)
+      const parts: Array<{ payment: PaymentTable; amount: number }> = []
+      let left = request.amount
+      let refundable = 0
+      for (const payment of payments) {
+        if (!CAPTURED.includes(payment.status as PaymentStatus)) continue
+        const pending = await inFlight(tx, payment.id)
+        const open = payment.captured_amount - payment.refunded_amount - pending.refund
+        refundable += open
+        const take = Math.min(left, open)
+        if (take > 0 && left > 0) {
+          parts.push({ payment, amount: take })
+          left -= take
+        }
+      }
+      if (parts.length === 0 || left > 0) {
+        // Nothing (or not enough) to refund: the single-payment checks name why.
+        const gateway = payments.find((p) => p.kind === 'gateway') ?? payments[0]
+        if (!gateway) throw new CommerceError('INVALID_STATE', `Order ${order.number} has no payment`, { details: { orderId: order.id } })
+        if (payments.length === 1 || parts.length === 0) admit(rt, order, gateway, await inFlight(tx, gateway.id), request)
+        throw validationError('refund', [{ path: 'amount', message: `only ${refundable} can still be refunded across the order's payments` }])
+      }
+      const out: Claimed[] = []
+      for (const [index, part] of parts.entries()) {
+        operationProvider(rt, part.payment, 'refund')
+        const id = index === 0 ? firstId : rt.ids('pop')
+        const op = await insertOperation(rt, tx, part.payment, {
+          id,
+          kind: 'refund',
+          amount: part.amount,
+          key: partKeys(key)[index]!,
+          reason: request.reason ?? null,
+        })
+        out.push({ op, payment: part.payment, ours: true })
+      }
+      return out
+    },
+    { idempotent: true },
+  )
 }
 
 /** The error a caller gets for an operation the gateway refused. */

@@ -98,6 +98,8 @@ export const concurrencyCases: StorageGroup = {
               authorized_amount: 100,
               captured_amount: 101,
               refunded_amount: 0,
+              kind: 'gateway' as const,
+              claim_events: null,
               reference: null,
               failure: null,
               lease_until: null,

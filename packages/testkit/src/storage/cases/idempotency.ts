@@ -19,6 +19,8 @@ function paymentRow(id: string, cartId: string, idempotencyKey: string, now: str
     authorized_amount: 0,
     captured_amount: 0,
     refunded_amount: 0,
+    kind: 'gateway' as const,
+    claim_events: null,
     reference: null,
     failure: null,
     lease_until: null,
