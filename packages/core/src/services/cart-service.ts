@@ -5,7 +5,7 @@ import { CommerceError, notFound, validationError } from '../errors.js'
 import { compiledQuery } from '../db/compiled-query.js'
 import type { CartTable, Timestamp, Tx } from '../db/database.js'
 import { json } from '../db/rows.js'
-import { read, transact, type Emit, type Runtime } from '../runtime.js'
+import { engineClosed, read, transact, type Emit, type Runtime } from '../runtime.js'
 import type { Cart, Price } from '../types.js'
 import { addressSchema, fields, parseArg, parseInput } from '../validation.js'
 import { unitPriceFor } from './catalog-service.js'
@@ -301,6 +301,8 @@ export class CartService {
    */
   async findByToken(token: string): Promise<Cart> {
     const rt = this.#rt
+    // Closed first: a malformed token is answered without storage, and after close() every call is INVALID_STATE.
+    if (rt.closed) throw engineClosed()
     const claim = readAccessToken(token)
     if (!claim || claim.kind !== 'cart') throw noMatchFor('Cart')
     const stored = await read(rt, (db) => cartToken.first(db, { cartId: claim.id }))
@@ -323,6 +325,7 @@ export class CartService {
    */
   async verifyToken(cartId: string, token: string): Promise<boolean> {
     const id = parseArg(fields.id, cartId, 'cartId')
+    if (this.#rt.closed) throw engineClosed()
     const claim = readAccessToken(token)
     if (!claim || claim.kind !== 'cart') return false
     const stored = await read(this.#rt, (db) => cartToken.first(db, { cartId: id }))

@@ -3,7 +3,7 @@ import { attachAccessToken, noMatchFor, readAccessToken, sameTokenHash, type Acc
 import { CommerceError, notFound } from '../errors.js'
 import type { Db, OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
 import { keysetPage, pageSchema } from '../paging.js'
-import { read, transact, type Runtime } from '../runtime.js'
+import { engineClosed, read, transact, type Runtime } from '../runtime.js'
 import type { Order, Page, PaymentStatus } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { commitStock, releaseStock } from './inventory-service.js'
@@ -247,6 +247,8 @@ export class OrderService {
    * ```
    */
   async findByToken(token: string): Promise<Order> {
+    // Closed first: a malformed token is answered without storage, and after close() every call is INVALID_STATE.
+    if (this.#rt.closed) throw engineClosed()
     const claim = readAccessToken(token)
     if (!claim) throw noMatchFor('Order')
     const order = await read(this.#rt, async (db) => {
@@ -269,6 +271,7 @@ export class OrderService {
    */
   async verifyToken(orderId: string, token: string): Promise<boolean> {
     const id = parseArg(fields.id, orderId, 'orderId')
+    if (this.#rt.closed) throw engineClosed()
     const claim = readAccessToken(token)
     if (!claim) return false
     return (await read(this.#rt, (db) => this.#orderOpenedBy(db, claim))) === id

@@ -503,6 +503,20 @@ const cases: Record<string, Case[]> = {
     ...badIdArgument('option id', (id, f) => f.commerce.carts.setShippingOption(f.readyCartId, id)),
   ],
 
+  // A token that opens nothing is NOT_FOUND whatever its shape: a miss never tells shapes apart.
+  'carts.findByToken': [
+    nf('token of an unknown cart', (f) => f.commerce.carts.findByToken(`ct_${UNKNOWN.cart}.${'A'.repeat(43)}`)),
+    nf('the cart id instead of its token', (f) => f.commerce.carts.findByToken(f.cartId)),
+    nf("the order's token", (f) => f.commerce.carts.findByToken(f.order.accessToken!)),
+    ...[['of 10,000 characters', long], ['a number', 42], ['null', null], ['undefined', undefined], ['empty', ''], ['an array', ['ct_x']]].map(([label, value]) =>
+      nf(`token ${label}`, (f) => f.commerce.carts.findByToken(value as Loose)),
+    ),
+  ],
+
+  'carts.verifyToken': badIdArgument('cart id', (id, f) => f.commerce.carts.verifyToken(id, `ct_${UNKNOWN.cart}.${'A'.repeat(43)}`)),
+
+  'carts.rotateToken': [nf('unknown cart', (f) => f.commerce.carts.rotateToken(UNKNOWN.cart)), ...badIdArgument('cart id', (id, f) => f.commerce.carts.rotateToken(id))],
+
   'checkout.complete': (() => {
     const call = (input: Loose, f: Fixture) => f.commerce.checkout.complete(f.readyCartId, input)
     const base = { payment: { provider: 'test' }, idempotencyKey: 'key-00000001' }
@@ -542,6 +556,22 @@ const cases: Record<string, Case[]> = {
   })(),
 
   'orders.get': [nf('unknown order', (f) => f.commerce.orders.get(UNKNOWN.order)), ...badIdArgument('order id', (id, f) => f.commerce.orders.get(id))],
+
+  'orders.findByToken': [
+    nf('token of an unknown order', (f) => f.commerce.orders.findByToken(`ot_${UNKNOWN.order}.${'A'.repeat(43)}`)),
+    nf("another secret under the order's id", (f) => f.commerce.orders.findByToken(`ot_${f.order.id}.${'A'.repeat(43)}`)),
+    nf('the order id instead of its token', (f) => f.commerce.orders.findByToken(f.order.id)),
+    ...[['of 10,000 characters', long], ['a number', 42], ['null', null], ['undefined', undefined], ['empty', ''], ['an array', ['ot_x']]].map(([label, value]) =>
+      nf(`token ${label}`, (f) => f.commerce.orders.findByToken(value as Loose)),
+    ),
+  ],
+
+  'orders.verifyToken': badIdArgument('order id', (id, f) => f.commerce.orders.verifyToken(id, f.order.accessToken!)),
+
+  'orders.issueAccessToken': [
+    nf('unknown order', (f) => f.commerce.orders.issueAccessToken(UNKNOWN.order)),
+    ...badIdArgument('order id', (id, f) => f.commerce.orders.issueAccessToken(id)),
+  ],
 
   'orders.getByNumber': [
     nf('unknown number', (f) => f.commerce.orders.getByNumber(f.order.number + 1000)),
