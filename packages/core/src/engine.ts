@@ -26,6 +26,7 @@ import { CheckoutService } from './services/checkout-service.js'
 import { InventoryService } from './services/inventory-service.js'
 import { OrderService } from './services/order-service.js'
 import { PaymentService } from './services/payment-service.js'
+import { PrivacyService } from './services/privacy-service.js'
 import { RetentionService, retentionOptionsSchema, type RetentionOptions } from './services/retention-service.js'
 import { pointRunner, type TestPoints } from './test-points.js'
 import { parseOptions } from './validation.js'
@@ -154,6 +155,8 @@ export interface CoreCommerce<E extends EventMap = CommerceEvents> {
   readonly outbox: Outbox
   /** Removes delivered events, abandoned carts and declined attempts by a retention policy. */
   readonly retention: RetentionService
+  /** A person's data: export it, or erase it (core's rows and every plugin's contribution). */
+  readonly privacy: PrivacyService
   /**
    * The kysely instance over core's tables, for the host's own read queries (reports, exports).
    * Not for plugins: they get a handle over their own tables in `init`, and write core's data only
@@ -346,6 +349,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     checkout: new CheckoutService(rt),
     orders: new OrderService(rt),
     payments: new PaymentService(rt),
+    privacy: new PrivacyService(rt),
     events,
     hooks,
     outbox,

@@ -69,6 +69,7 @@ export {
   type RefundInput,
   type CancelInput,
 } from './services/order-service.js'
+export { PrivacyService, ERASED_EMAIL, type PrivacySubjectInput, type PrivacyExport, type EraseResult } from './services/privacy-service.js'
 export { PaymentService, type ListPaymentsInput, type RecoverPaymentsInput } from './services/payment-service.js'
 export {
   RetentionService,

@@ -5,6 +5,7 @@ import type { EventMap } from './events.js'
 import type { HookTransaction, TransactionalHookName } from './hooks.js'
 import type { AnyPlugin, PluginContext, PluginPriceSource, PluginTx, PrivacyContribution } from './ports/plugin.js'
 import { transact, type Runtime } from './runtime.js'
+import { priceSourcesSchema, type PriceQuery } from './services/price-resolution.js'
 
 /**
  * The plugin runner: orders plugins by their dependencies, gives each its context (hooks, a
@@ -279,11 +280,19 @@ export function pluginContext(
     events: rt.events as PluginContext<any, EventMap, string>['events'],
     db: narrow(rt.db as Kysely<any>),
     transaction: (work) => transact(rt, (tx, emit) => work(makeTx({ tx, emit: emit as HookTransaction['emit'], retryable: (e) => rt.storage.isRetryable(e) }))),
+    clock: rt.clock,
     now: () => rt.now(),
     newId: (prefix) => rt.ids(prefix),
     error: (code, message, options = {}) => new CommerceError<string>(code, message, options),
     priceSource(source: PluginPriceSource<any>) {
-      rt.priceSources.push({ id: source.id, priority: source.priority, resolve: (query, db) => source.resolve(query, narrow(db as Kysely<any>)) })
+      const entry = { id: source?.id, priority: source?.priority, resolve: (query: PriceQuery, db: unknown) => source.resolve(query, narrow(db as Kysely<any>)) }
+      // Checked as the option's sources are: an id of its own (not core's), a finite priority.
+      const checked = priceSourcesSchema.safeParse([...rt.priceSources, typeof source?.resolve === 'function' ? entry : source])
+      if (!checked.success) {
+        const issues = checked.error.issues.map((i) => i.message).join('; ')
+        throw new CommerceError('CONFIGURATION', `[cartwright] plugin ${plugin.id}: price source refused: ${issues}`, { details: { plugin: plugin.id } })
+      }
+      rt.priceSources.push(entry as never)
     },
     privacy(contribution) {
       privacy.push(contribution)

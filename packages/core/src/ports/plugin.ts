@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { z } from 'zod'
+import type { Clock } from '../clock.js'
 import type { CommerceMigration } from '../db/migrations.js'
 import type { CommerceEvents, EventBus, EventEnvelope, EventMap } from '../events.js'
 import type { HookRegistry, PluginHooks } from '../hooks.js'
@@ -129,7 +130,9 @@ export interface PluginContext<DB = {}, Ev extends EventMap = {}, Code extends s
    * events emitted in it are written exactly when it commits.
    */
   transaction<T>(work: (tx: PluginTx<DB, Ev>) => Promise<T>): Promise<T>
-  /** The engine's clock (`CommerceOptions.clock`). */
+  /** The engine's clock (`CommerceOptions.clock`): waits and jitter in a plugin use it, so seeded runs replay. */
+  readonly clock: Clock
+  /** The engine's clock's current instant. */
   now(): Date
   /** A new id with the engine's generator (`CommerceOptions.ids`), e.g. `newId('cpn')`. */
   newId(prefix: string): string

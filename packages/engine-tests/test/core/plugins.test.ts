@@ -1,10 +1,10 @@
 import { sql } from 'kysely'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
-import { createCommerce, definePlugin, isCommerceError, type ErrorCodeOf, type Order } from '@cartwright/core'
+import { createCommerce, defineEndpoint, definePlugin, isCommerceError, type ErrorCodeOf, type Order, type PluginContext } from '@cartwright/core'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
-import { GUARDED_STORAGES, failure, key, openShop, readyCart, type Shop } from '../support/index.js'
-import { coupons, giftCards } from '../support/toy-plugins.js'
+import { GUARDED_STORAGES, address, failure, key, openShop, readyCart, type Shop } from '../support/index.js'
+import { coupons, giftCards, priceLists } from '../support/toy-plugins.js'
 
 /** The code of what `call` throws (plugin codes included). */
 async function codeOf(call: Promise<unknown>): Promise<string> {
@@ -318,6 +318,160 @@ describe('composing plugins', () => {
       const events = await commerce.db.selectFrom('cw_outbox').select(['type', 'payload']).execute()
       expect(events).toEqual([{ type: 'noisy.said', payload: JSON.stringify({ words: 'hello' }) }])
       expect(await sql`select count(*) as n from noisy_log`.execute(commerce.db).then((r: any) => Number(r.rows[0].n))).toBe(1)
+    } finally {
+      await commerce.close()
+    }
+  })
+})
+
+describe.each(GUARDED_STORAGES)('plugin extension points on %s', (storage) => {
+  it('a price-list plugin: explainPrice reports base, tier and list, and the cart and its order use the list price', async () => {
+    const plugins = [priceLists()] as const
+    const shop = await openShop({ storage, plugins, stock: 100 })
+    const commerce = shop.commerce as unknown as Awaited<ReturnType<typeof createCommerce<typeof plugins>>>
+    try {
+      const variant = shop.shoe.variants[1]!
+      await shop.commerce.catalog.setPrices(variant.id, [{ currency: 'USD', amount: 12900 }, { currency: 'USD', amount: 11900, minQuantity: 10 }])
+      await commerce['price-lists'].set('cus_wholesale', variant.id, 9900)
+
+      const explained = await shop.commerce.catalog.explainPrice(variant.id, { currency: 'USD', quantity: 10, customerId: 'cus_wholesale' })
+      expect(explained).toMatchObject({ amount: 9900, source: 'price-list' })
+      expect(explained.chain).toEqual([
+        { source: 'base', kind: 'base', amount: 12900, minQuantity: 1, applied: false, overriddenBy: 'price-list' },
+        { source: 'tier', kind: 'tier', amount: 11900, minQuantity: 10, applied: false, overriddenBy: 'price-list' },
+        { source: 'price-list', kind: 'source', amount: 9900, applied: true, label: 'wholesale' },
+      ])
+      expect((await shop.commerce.catalog.explainPrice(variant.id, { currency: 'USD', quantity: 10 })).source).toBe('tier')
+
+      const cart = await shop.commerce.carts.create({ currency: 'USD', customerId: 'cus_wholesale' })
+      const added = await shop.commerce.carts.addItem(cart.id, { variantId: variant.id, quantity: 2 })
+      expect(added.lines[0]!.unitPrice).toBe(9900)
+      await shop.commerce.carts.update(cart.id, { email: 'buyer@example.com', shippingAddress: address })
+      await shop.commerce.carts.setShippingOption(cart.id, 'flat:standard')
+      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      expect(order.lines[0]).toMatchObject({ unitPrice: 9900, subtotal: 19800 })
+      // A guest pays core's price.
+      const guest = await readyCart(shop.commerce, variant.id)
+      expect(guest.lines[0]!.unitPrice).toBe(12900)
+    } finally {
+      await shop.close()
+    }
+  })
+
+  it('privacy: export gathers core and plugin data; erase anonymizes orders and carts and runs each plugin erase, in one transaction', async () => {
+    const notes = definePlugin({
+      id: 'notes',
+      migrations: {
+        '0001': {
+          up: async (db) =>
+            void (await db.schema.createTable('notes_notes').addColumn('email', 'text', (c) => c.notNull()).addColumn('text', 'text', (c) => c.notNull()).execute()),
+        },
+      },
+      init(ctx: PluginContext<{ notes_notes: { email: string; text: string } }>) {
+        ctx.privacy({
+          export: async (subject, db) => (await db.selectFrom('notes_notes').select('text').where('email', '=', subject.email!).execute()).map((r) => r.text),
+          erase: async (subject, tx) => void (await tx.db.deleteFrom('notes_notes').where('email', '=', subject.email!).execute()),
+        })
+        return { add: (email: string, text: string) => ctx.db.insertInto('notes_notes').values({ email, text }).execute() }
+      },
+    })
+    const shop = await openShop({ storage, plugins: [notes] })
+    const commerce = shop.commerce as unknown as Awaited<ReturnType<typeof createCommerce<readonly [typeof notes]>>>
+    try {
+      const placed = await readyCart(shop.commerce, shop.variantId)
+      const order = await shop.commerce.checkout.complete(placed.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const open = await readyCart(shop.commerce, shop.variantId)
+      const other = await shop.commerce.carts.create({ currency: 'USD' })
+      await shop.commerce.carts.update(other.id, { email: 'grace@example.com' })
+      await commerce.notes.add('ada@example.com', 'prefers blue')
+
+      const data = await shop.commerce.privacy.export({ email: 'ada@example.com' })
+      expect(data.orders.map((o) => o.id)).toEqual([order.id])
+      expect(data.carts.map((c) => c.id).sort()).toEqual([placed.id, open.id].sort())
+      expect(data.plugins).toEqual({ notes: ['prefers blue'] })
+
+      const erased = await shop.commerce.privacy.erase({ email: 'ada@example.com' })
+      expect(erased).toEqual({ orders: 1, carts: 2, plugins: ['notes'] })
+      const after = await shop.commerce.orders.get(order.id)
+      expect(after).toMatchObject({ email: 'erased@erased.invalid', shippingAddress: null, billingAddress: null, customerId: null })
+      expect(after.totals).toEqual(order.totals)
+      expect((await shop.commerce.carts.get(open.id)).email).toBeNull()
+      expect((await shop.commerce.carts.get(other.id)).email).toBe('grace@example.com')
+      expect(await shop.commerce.privacy.export({ email: 'ada@example.com' })).toMatchObject({ orders: [], carts: [], plugins: { notes: [] } })
+      await failure(shop.commerce.privacy.erase({}), 'VALIDATION')
+    } finally {
+      await shop.close()
+    }
+  })
+
+  it('a plugin failing in its erase leaves everything as it was', async () => {
+    const failing = definePlugin({
+      id: 'failing',
+      init(ctx) {
+        ctx.privacy({
+          erase: () => {
+            throw new Error('cannot erase now')
+          },
+        })
+      },
+    })
+    const shop = await openShop({ storage, plugins: [failing] })
+    try {
+      const cart = await readyCart(shop.commerce, shop.variantId)
+      await expect(shop.commerce.privacy.erase({ email: 'ada@example.com' })).rejects.toThrow(/cannot erase now/)
+      expect((await shop.commerce.carts.get(cart.id)).email).toBe('ada@example.com')
+    } finally {
+      await shop.close()
+    }
+  })
+
+  it('cart.changed runs in the transaction of each cart change, and a veto there leaves the cart as it was', async () => {
+    const versions: number[] = []
+    const watcher = definePlugin({
+      id: 'watcher',
+      init(ctx) {
+        ctx.hooks.hook('cart.changed', async ({ version }) => {
+          versions.push(version)
+          if (version > 3) throw ctx.error('TOO_MANY' as never, 'no more changes')
+        })
+      },
+    })
+    const shop = await openShop({ storage, plugins: [watcher] })
+    try {
+      const cart = await readyCart(shop.commerce, shop.variantId)
+      expect(versions).toEqual([1, 2, 3])
+      expect((await shop.commerce.carts.get(cart.id)).version).toBe(3)
+      await expect(shop.commerce.carts.update(cart.id, { email: 'b@example.com' })).rejects.toThrow(/no more changes/)
+      const after = await shop.commerce.carts.get(cart.id)
+      expect(after).toMatchObject({ version: 3, email: 'ada@example.com' })
+    } finally {
+      await shop.close()
+    }
+  })
+})
+
+describe('endpoints as data', () => {
+  it("lists the plugins' endpoints on the engine, with their schemas and handlers", async () => {
+    const balance = defineEndpoint({
+      surface: 'store',
+      method: 'GET',
+      path: '/gift-cards/:code',
+      summary: 'A gift card balance',
+      access: 'public',
+      rateLimit: { windowMs: 60_000, max: 10 },
+      input: z.object({ code: z.string().max(40) }),
+      output: z.object({ balance: z.number().int() }),
+      handler: ({ input }) => ({ balance: input.code.length }),
+    })
+    const plugin = definePlugin({ id: 'cards', endpoints: [balance] })
+    const commerce = await createCommerce({ storage: sqliteStorage({ filename: ':memory:' }), plugins: [plugin] })
+    try {
+      expect(commerce.endpoints).toHaveLength(1)
+      const [endpoint] = commerce.endpoints
+      expect(endpoint).toMatchObject({ surface: 'store', method: 'GET', path: '/gift-cards/:code', access: 'public' })
+      const input = endpoint!.input!.parse({ code: 'ABC' })
+      expect(await endpoint!.handler({ input, actor: { kind: 'anonymous' }, commerce })).toEqual({ balance: 3 })
+      expect(endpoint!.output.safeParse({ balance: 1.5 }).success).toBe(false)
     } finally {
       await commerce.close()
     }

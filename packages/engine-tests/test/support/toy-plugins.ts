@@ -194,3 +194,53 @@ export function giftCards() {
     },
   })
 }
+
+interface PriceListTables {
+  price_lists_prices: { customer_id: string; variant_id: string; amount: number }
+}
+
+/** Prices per customer from the plugin's own table: a price source above core's (priority 10). */
+export function priceLists() {
+  return definePlugin({
+    id: 'price-lists',
+    init(ctx: PluginContext<PriceListTables>) {
+      ctx.priceSource({
+        id: 'price-list',
+        priority: 10,
+        async resolve(query, db) {
+          if (!query.customerId) return query.lines.map(() => undefined)
+          const rows = await db
+            .selectFrom('price_lists_prices')
+            .selectAll()
+            .where('customer_id', '=', query.customerId)
+            .where(
+              'variant_id',
+              'in',
+              query.lines.map((l) => l.variantId),
+            )
+            .execute()
+          const byVariant = new Map(rows.map((r) => [r.variant_id, Number(r.amount)]))
+          return query.lines.map((l) => (byVariant.has(l.variantId) ? { amount: byVariant.get(l.variantId)!, label: 'wholesale' } : undefined))
+        },
+      })
+      return {
+        async set(customerId: string, variantId: string, amount: number) {
+          await ctx.db.insertInto('price_lists_prices').values({ customer_id: customerId, variant_id: variantId, amount }).execute()
+        },
+      }
+    },
+    migrations: {
+      '0001_price_lists': {
+        async up(db, { types }) {
+          await db.schema
+            .createTable('price_lists_prices')
+            .addColumn('customer_id', 'text', (c) => c.notNull())
+            .addColumn('variant_id', 'text', (c) => c.notNull())
+            .addColumn('amount', types.money, (c) => c.notNull())
+            .addPrimaryKeyConstraint('price_lists_prices_pk', ['customer_id', 'variant_id'])
+            .execute()
+        },
+      },
+    },
+  })
+}

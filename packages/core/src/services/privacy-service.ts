@@ -1,0 +1,139 @@
+import { z } from 'zod'
+import { validationError } from '../errors.js'
+import { parseJson, iso } from '../db/rows.js'
+import type { Executor, Tx } from '../db/database.js'
+import type { PrivacySubject } from '../ports/plugin.js'
+import { read, transact, type Runtime } from '../runtime.js'
+import type { Order } from '../types.js'
+import type { Address } from '../validation.js'
+import { fields, parseInput } from '../validation.js'
+import { loadOrders } from './order-mapping.js'
+import { hookScope } from './checkout-plugins.js'
+
+const subjectSchema = z
+  .strictObject({ email: fields.email.optional(), customerId: fields.id.optional() })
+  .refine((s) => s.email !== undefined || s.customerId !== undefined, { message: 'give an email, a customerId, or both', path: ['email'] })
+
+/** Whose data to export or erase: an email, a customer id, or both (rows matching either). */
+export type PrivacySubjectInput = z.input<typeof subjectSchema>
+
+/** What `privacy.export` returns: core's data about the subject, and each plugin's. */
+export interface PrivacyExport {
+  subject: PrivacySubject
+  orders: Order[]
+  carts: Array<{ id: string; status: string; email: string | null; shippingAddress: Address | null; billingAddress: Address | null; createdAt: string }>
+  /** Each plugin's contribution, by plugin id (plugins with nothing to say are left out). */
+  plugins: Record<string, unknown>
+}
+
+/** What `privacy.erase` changed in core's tables. */
+export interface EraseResult {
+  orders: number
+  carts: number
+  /** Plugins whose `erase` ran, by id. */
+  plugins: string[]
+}
+
+/** The address an erased order keeps in place of the shopper's (orders need one). */
+export const ERASED_EMAIL = 'erased@erased.invalid'
+
+/**
+ * Data export and erasure for a person (GDPR articles 15 and 17, and their equivalents): core's
+ * carts and orders matching the subject's email or customer id, and what each plugin contributes
+ * (`PluginContext.privacy`).
+ *
+ * Erasure anonymizes rather than deletes: an order stays for the books (its lines, totals and
+ * payments), without its email, addresses or customer link. Events already in the outbox keep their
+ * payloads until `retention.prune()` removes them; a checkout in flight keeps its snapshot until it
+ * ends.
+ *
+ * @example
+ * ```ts
+ * const data = await commerce.privacy.export({ email: 'ada@example.com' })
+ * await commerce.privacy.erase({ email: 'ada@example.com' })
+ * ```
+ */
+export class PrivacyService {
+  readonly #rt: Runtime
+  /** @internal Services are made by `createCommerce`. */
+  constructor(rt: Runtime) {
+    this.#rt = rt
+  }
+
+  /** Everything core and the plugins hold about the subject, as plain JSON. */
+  async export(subject: PrivacySubjectInput): Promise<PrivacyExport> {
+    const who = toSubject(parseInput(subjectSchema, subject, 'privacy subject'))
+    const rt = this.#rt
+    const core = await read(rt, async (db) => {
+      const orders = await matching(db, 'cw_orders', who).selectAll().orderBy('created_at').orderBy('id').execute()
+      const carts = await matching(db, 'cw_carts', who).selectAll().orderBy('created_at').orderBy('id').execute()
+      return {
+        orders: await loadOrders(db, orders as never),
+        carts: carts.map((c) => ({
+          id: c.id,
+          status: c.status,
+          email: c.email,
+          shippingAddress: parseJson<Address | null>(c.shipping_address, null),
+          billingAddress: parseJson<Address | null>(c.billing_address, null),
+          createdAt: iso(c.created_at),
+        })),
+      }
+    })
+    const plugins: Record<string, unknown> = {}
+    for (const record of rt.plugins ?? []) {
+      for (const contribution of record.privacy) {
+        if (!contribution.export) continue
+        const data = await contribution.export(who, record.narrow(rt.db as never))
+        if (data !== undefined) plugins[record.plugin.id] = data
+      }
+    }
+    return { subject: who, ...core, plugins }
+  }
+
+  /**
+   * Anonymizes the subject's orders and carts and runs every plugin's `erase`, in one transaction:
+   * all of it, or (on any error) none of it.
+   */
+  async erase(subject: PrivacySubjectInput): Promise<EraseResult> {
+    const who = toSubject(parseInput(subjectSchema, subject, 'privacy subject'))
+    const rt = this.#rt
+    return transact(rt, async (tx, emit) => {
+      const now = rt.now().toISOString()
+      // First, while the carts still match: a cart's checkout snapshot repeats its email and
+      // addresses; one still being placed keeps it.
+      await erasing(tx, 'cw_carts', who).set({ checkout: null }).where('status', '!=', 'completing').execute()
+      const orders = await erasing(tx, 'cw_orders', who)
+        .set({ email: ERASED_EMAIL, shipping_address: null, billing_address: null, customer_id: null, updated_at: now })
+        .executeTakeFirst()
+      const carts = await erasing(tx, 'cw_carts', who)
+        .set({ email: null, shipping_address: null, billing_address: null, customer_id: null, updated_at: now })
+        .executeTakeFirst()
+      const ran: string[] = []
+      for (const record of rt.plugins ?? []) {
+        for (const contribution of record.privacy) {
+          if (!contribution.erase) continue
+          await contribution.erase(who, record.tx(hookScope(rt, tx, emit as unknown as (type: string, payload: unknown) => void)))
+          if (!ran.includes(record.plugin.id)) ran.push(record.plugin.id)
+        }
+      }
+      return { orders: Number(orders.numUpdatedRows), carts: Number(carts.numUpdatedRows), plugins: ran }
+    })
+  }
+}
+
+function toSubject(input: z.output<typeof subjectSchema>): PrivacySubject {
+  if (input.email === ERASED_EMAIL) throw validationError('privacy subject', [{ path: 'email', message: 'is the placeholder of erased orders' }])
+  return { email: input.email ?? null, customerId: input.customerId ?? null }
+}
+
+function matching(db: Executor, table: 'cw_orders' | 'cw_carts', who: PrivacySubject) {
+  return db.selectFrom(table).where((eb) =>
+    eb.or([...(who.email ? [eb('email', '=', who.email)] : []), ...(who.customerId ? [eb('customer_id', '=', who.customerId)] : [])]),
+  )
+}
+
+function erasing(tx: Tx, table: 'cw_orders' | 'cw_carts', who: PrivacySubject) {
+  return tx
+    .updateTable(table)
+    .where((eb) => eb.or([...(who.email ? [eb('email', '=', who.email)] : []), ...(who.customerId ? [eb('customer_id', '=', who.customerId)] : [])]))
+}
