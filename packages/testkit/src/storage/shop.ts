@@ -119,5 +119,6 @@ export function orderRow(fields: { id: string; number: number; cart_id: string; 
     created_at: fields.at,
     updated_at: fields.at,
     canceled_at: null,
+    access_token_hash: null,
   }
 }
