@@ -27,7 +27,7 @@ export type EndpointAccess = 'public' | 'cart' | 'customer' | 'staff'
  * ```ts
  * import { z } from 'zod'
  *
- * const balance: Endpoint = {
+ * const balance = defineEndpoint({
  *   surface: 'store',
  *   method: 'GET',
  *   path: '/gift-cards/:code',
@@ -37,7 +37,8 @@ export type EndpointAccess = 'public' | 'cart' | 'customer' | 'staff'
  *   input: z.object({ code: z.string().max(40) }),
  *   output: z.object({ balance: z.number().int() }),
  *   handler: async ({ input }) => ({ balance: input.code.length }),
- * }
+ * })
+ * const routes: Endpoint[] = [balance]
  * ```
  */
 export interface Endpoint<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType, Engine = unknown> {
