@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
-import { createCommerce, defineEndpoint, definePlugin, isCommerceError, type ErrorCodeOf, type Order, type PluginContext } from '@cartwright/core'
+import { createCommerce, defineEndpoint, definePlugin, isCommerceError, type ErrorCodeOf, type EventsOf, type Order, type PluginContext } from '@cartwright/core'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 import { GUARDED_STORAGES, address, failure, key, openShop, readyCart, type Shop } from '../support/index.js'
 import { coupons, giftCards, priceLists } from '../support/toy-plugins.js'
@@ -447,6 +447,57 @@ describe.each(GUARDED_STORAGES)('plugin extension points on %s', (storage) => {
     } finally {
       await shop.close()
     }
+  })
+})
+
+describe('plugin events and handles', () => {
+  it("delivers a plugin's events to its durable subscribers through the outbox, typed by its schemas", async () => {
+    const delivered: Array<{ id: string; words: string }> = []
+    const events = { 'talk.said': z.strictObject({ words: z.string() }) }
+    const talk = definePlugin({
+      id: 'talk',
+      events,
+      subscribers: [
+        {
+          id: 'talk-log',
+          events: ['talk.said'],
+          handle(event) {
+            if (event.type === 'talk.said') {
+              expectTypeOf(event.payload).toEqualTypeOf<{ words: string }>()
+              delivered.push({ id: event.id, words: event.payload.words })
+            }
+          },
+        },
+      ],
+      init(ctx: PluginContext<{}, EventsOf<typeof events>>) {
+        return { say: (words: string) => ctx.transaction(async (tx) => tx.emit('talk.said', { words })) }
+      },
+    })
+    const commerce = await createCommerce({ storage: sqliteStorage({ filename: ':memory:' }), plugins: [talk], outbox: { enabled: false } })
+    try {
+      await commerce.talk.say('hello')
+      await commerce.outbox.drain()
+      expect(delivered.map((d) => d.words)).toEqual(['hello'])
+      const [row] = await commerce.db.selectFrom('cw_outbox').select(['id', 'type']).execute()
+      expect(row).toEqual({ id: delivered[0]!.id, type: 'talk.said' })
+    } finally {
+      await commerce.close()
+    }
+  })
+
+  it("types a plugin's handle with its own tables only", () => {
+    definePlugin({
+      id: 'typed',
+      init(ctx: PluginContext<{ typed_rows: { id: string } }>) {
+        ctx.hooks.hook('checkout.claim', async (_c, tx) => {
+          await tx.db.selectFrom('typed_rows').select('id').execute()
+          // @ts-expect-error: core's tables are not in a plugin's handle
+          await tx.db.selectFrom('cw_orders').selectAll().execute()
+        })
+        // @ts-expect-error: nor outside a transaction
+        void ctx.db.updateTable('cw_carts')
+      },
+    })
   })
 })
 
