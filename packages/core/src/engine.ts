@@ -92,9 +92,16 @@ export interface CommerceOptions<P extends readonly AnyPlugin[] = readonly AnyPl
    *
    * @example
    * ```ts
-   * let n = 0
-   * const secretBytes = (size: number) => createHash('sha256').update(`seed-1:${n++}`).digest().subarray(0, size)
-   * const commerce = await createCommerce({ storage, ids: seededIds(1), clock: virtualClock(), secretBytes })
+   * import { sqliteStorage } from '@cartwright/storage-sqlite'
+   * import { seededBytes, seededIds, virtualClock } from '@cartwright/testkit'
+   *
+   * // A test's run that replays exactly, access tokens included:
+   * const commerce = await createCommerce({
+   *   storage: sqliteStorage({ filename: 'run.db' }),
+   *   ids: seededIds(1),
+   *   clock: virtualClock(),
+   *   secretBytes: seededBytes(1),
+   * })
    * ```
    */
   secretBytes?: (size: number) => Uint8Array

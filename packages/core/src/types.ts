@@ -254,6 +254,10 @@ export interface Cart {
    *
    * @example
    * ```ts
+   * // The host framework's cookie functions:
+   * declare function setCookie(name: string, value: string): void
+   * declare function cookie(name: string): string
+   *
    * const cart = await commerce.carts.create({ currency: 'USD' })
    * setCookie('cart', cart.accessToken!) // the id is not a secret; the token is
    * // on the next request:
@@ -392,6 +396,10 @@ export interface Order {
    *
    * @example
    * ```ts
+   * // The host framework's cookie setter, and the key of this checkout attempt (reused on retry):
+   * declare function setCookie(name: string, value: string): void
+   * declare const idempotencyKey: string
+   *
    * const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
    * if (order.accessToken) setCookie('order', order.accessToken)
    * ```

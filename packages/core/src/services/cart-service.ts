@@ -253,6 +253,9 @@ export class CartService {
    *
    * @example
    * ```ts
+   * // The host framework's response, e.g. Express's `res`:
+   * declare const response: { cookie(name: string, value: string, options?: { httpOnly?: boolean; secure?: boolean; sameSite?: 'lax' }): void }
+   *
    * const cart = await commerce.carts.create({ currency: 'USD', email: 'ada@example.com' })
    * response.cookie('cart', cart.accessToken!, { httpOnly: true, secure: true, sameSite: 'lax' })
    * ```
@@ -296,6 +299,9 @@ export class CartService {
    *
    * @example
    * ```ts
+   * // The host framework's request, with its cookies parsed:
+   * declare const request: { cookies: { cart: string } }
+   *
    * const cart = await commerce.carts.findByToken(request.cookies.cart)
    * ```
    */
@@ -319,8 +325,11 @@ export class CartService {
    *
    * @example
    * ```ts
-   * if (!(await commerce.carts.verifyToken(params.cartId, request.cookies.cart))) return notFound()
-   * await commerce.carts.addItem(params.cartId, { variantId, quantity: 1 })
+   * // A store route, POST /carts/:cartId/items, in the host framework's terms:
+   * async function addItem(params: { cartId: string }, request: { cookies: { cart: string } }) {
+   *   if (!(await commerce.carts.verifyToken(params.cartId, request.cookies.cart))) return { status: 404 }
+   *   return { status: 200, body: await commerce.carts.addItem(params.cartId, { variantId, quantity: 1 }) }
+   * }
    * ```
    */
   async verifyToken(cartId: string, token: string): Promise<boolean> {
@@ -340,9 +349,12 @@ export class CartService {
    *
    * @example
    * ```ts
+   * // The host framework's response, e.g. Express's `res`:
+   * declare const response: { cookie(name: string, value: string): void }
+   *
    * // After signing in, or when a cookie may have leaked:
-   * const cart = await commerce.carts.rotateToken(cartId)
-   * response.cookie('cart', cart.accessToken!)
+   * const rotated = await commerce.carts.rotateToken(cart.id)
+   * response.cookie('cart', rotated.accessToken!)
    * ```
    */
   async rotateToken(cartId: string): Promise<Cart> {

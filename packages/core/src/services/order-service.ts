@@ -242,6 +242,9 @@ export class OrderService {
    *
    * @example
    * ```ts
+   * // The host framework's request, with its query and cookies parsed:
+   * declare const request: { query: { token?: string }; cookies: { cart: string } }
+   *
    * // The order page, from the link in the confirmation email or the cart cookie:
    * const order = await commerce.orders.findByToken(request.query.token ?? request.cookies.cart)
    * ```
@@ -266,7 +269,11 @@ export class OrderService {
    *
    * @example
    * ```ts
-   * if (!(await commerce.orders.verifyToken(params.orderId, request.query.token))) return notFound()
+   * // A store route, GET /orders/:orderId?token=…, in the host framework's terms:
+   * async function showOrder(params: { orderId: string }, request: { query: { token: string } }) {
+   *   if (!(await commerce.orders.verifyToken(params.orderId, request.query.token))) return { status: 404 }
+   *   return { status: 200, body: await commerce.orders.get(params.orderId) }
+   * }
    * ```
    */
   async verifyToken(orderId: string, token: string): Promise<boolean> {
@@ -285,8 +292,11 @@ export class OrderService {
    *
    * @example
    * ```ts
+   * // The host app's mailer:
+   * declare const mailer: { send(to: string, body: string): Promise<void> }
+   *
    * const order = await commerce.orders.issueAccessToken(orderId)
-   * await mailer.send(order.email, `https://shop.example/orders?token=${order.accessToken}`)
+   * if (order.email) await mailer.send(order.email, `https://shop.example/orders?token=${order.accessToken}`)
    * ```
    */
   async issueAccessToken(orderId: string): Promise<Order> {

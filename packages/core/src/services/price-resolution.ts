@@ -83,6 +83,8 @@ export interface PriceAnswer {
  *
  * @example
  * ```ts
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
+ *
  * const wholesale: PriceSource = {
  *   id: 'price-list',
  *   priority: 10,
@@ -101,7 +103,7 @@ export interface PriceAnswer {
  *     })
  *   },
  * }
- * const commerce = await createCommerce({ storage, priceSources: [wholesale] })
+ * const commerce = await createCommerce({ storage: sqliteStorage({ filename: 'shop.db' }), priceSources: [wholesale] })
  * ```
  */
 export interface PriceSource {
@@ -148,7 +150,7 @@ export interface PriceStep {
  *
  * @example
  * ```ts
- * const explained = await commerce.catalog.explainPrice(variantId, { currency: 'USD', quantity: 10, customerId })
+ * const explained = await commerce.catalog.explainPrice(variantId, { currency: 'USD', quantity: 10, customerId: 'cus_1' })
  * explained.amount // 9500
  * explained.source // 'price-list'
  * explained.chain.map((s) => `${s.source} ${s.amount}${s.applied ? ' (applies)' : ` (overridden by ${s.overriddenBy})`}`)
