@@ -380,8 +380,8 @@ async function kyselyFloorA(dir: string): Promise<Scenario> {
       const t = totalsFor(line.amount, 1)
       const paymentId = id('pay')
       await tx.insertInto('cw_payments').values({
-        id: paymentId, cart_id: cartId, order_id: null, provider: 'test', idempotency_key: randomUUID(), status: 'pending', currency: SEED.currency,
-        amount: t.total, authorized_amount: 0, captured_amount: 0, refunded_amount: 0, reference: null, failure: null, lease_until: now, data: '{}', created_at: now, updated_at: now,
+        id: paymentId, cart_id: cartId, order_id: null, kind: 'gateway', provider: 'test', idempotency_key: randomUUID(), status: 'pending', currency: SEED.currency,
+        amount: t.total, authorized_amount: 0, captured_amount: 0, refunded_amount: 0, reference: null, failure: null, lease_until: now, data: '{}', claim_events: null, created_at: now, updated_at: now,
       }).execute()
       const { reference } = authorize(paymentId)
       const { value: number } = await tx.updateTable('cw_counters').set({ value: sql`value + 1` }).where('name', '=', 'order_number').returning('value').executeTakeFirstOrThrow()
