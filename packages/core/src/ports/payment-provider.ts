@@ -13,7 +13,20 @@ export interface PaymentCapabilities {
   refund: boolean
   /** Void an authorization that was not captured. */
   void: boolean
+  /** `retrieve(reference)` reports the gateway's current status: recovery asks instead of re-sending an authorization. */
+  retrieve?: boolean
+  /** `webhooks.verify` turns the gateway's signed notifications into {@link GatewayEvent}s. */
+  webhooks?: boolean
 }
+
+/**
+ * What the storefront needs for the shopper to confirm a payment with their bank or wallet
+ * (3-D Secure, a redirect, a wallet sheet): a URL to send them to, or a client secret for the
+ * gateway's own script.
+ */
+export type CustomerAction =
+  | { type: 'redirect'; url: string }
+  | { type: 'client_secret'; clientSecret: string }
 
 /** Asks the gateway to reserve `amount` on the shopper's payment method. */
 export interface AuthorizeInput {
@@ -39,6 +52,44 @@ export type AuthorizeResult =
   /** The provider captured at once (no separate capture step). */
   | { status: 'captured'; reference: string; data?: Record<string, unknown> }
   | { status: 'declined'; reason: string; reference?: string }
+  /**
+   * The shopper must confirm (3-D Secure, a redirect): the payment waits for them, with the stock
+   * reserved, until the gateway reports the outcome (its webhook, or `retrieve`) or a deadline passes.
+   */
+  | { status: 'requires_action'; reference: string; action: CustomerAction; data?: Record<string, unknown> }
+
+/** The gateway's current view of a payment, from {@link PaymentProvider.retrieve}. Amounts in minor units. */
+export interface RetrieveResult {
+  status: 'requires_action' | 'processing' | 'authorized' | 'captured' | 'declined' | 'canceled'
+  /** Held (authorized) in total; for `captured`, what was authorized before capture. */
+  authorizedAmount?: number
+  capturedAmount?: number
+  refundedAmount?: number
+  /** Why, for `declined` and `canceled`. */
+  reason?: string
+}
+
+/**
+ * A gateway notification, normalized. `id` is the gateway's own event id (the dedup key);
+ * `reference` is the payment's gateway reference (what `authorize` returned). `amount` is in minor
+ * units, for `captured` and `refunded` the amount of this capture or refund.
+ */
+export interface GatewayEvent {
+  id: string
+  type: 'authorized' | 'captured' | 'failed' | 'canceled' | 'refunded' | 'requires_action' | 'dispute.opened' | 'dispute.closed'
+  reference: string
+  amount?: number
+  currency?: string
+  reason?: string
+  /** When the gateway says it happened (ISO 8601), if it says. */
+  occurredAt?: string
+}
+
+/** A webhook request as it arrived: the raw body, byte for byte, and its headers. */
+export interface WebhookRequest {
+  rawBody: string | Uint8Array
+  headers: Record<string, string | readonly string[] | undefined>
+}
 
 /** Input to capture, void and refund: the gateway reference from the authorization. */
 export interface PaymentOperationInput {
@@ -94,4 +145,18 @@ export interface PaymentProvider {
   capture?(input: PaymentOperationInput): Promise<PaymentOperationResult>
   void?(input: PaymentOperationInput): Promise<PaymentOperationResult>
   refund?(input: PaymentOperationInput): Promise<PaymentOperationResult>
+  /** The gateway's current status of a payment (capability `retrieve`). Throws when the gateway cannot be reached. */
+  retrieve?(input: { paymentId: string; reference: string }): Promise<RetrieveResult>
+  /**
+   * Webhooks (capability `webhooks`): `verify` checks the request's signature over the raw body and
+   * returns the events it carries. It throws on a missing, malformed, stale or wrong signature, and
+   * on a body that is not byte for byte what the gateway signed.
+   */
+  readonly webhooks?: { verify(request: WebhookRequest): Promise<GatewayEvent[]> | GatewayEvent[] }
+  /**
+   * The smallest amount step the gateway can charge in `currency`, in minor units (default 1).
+   * Stripe charges three-decimal currencies such as KWD in steps of 10: core then rounds the order
+   * total to that step with a visible rounding adjustment, so the charge always equals the total.
+   */
+  chargeStep?(currency: string): number
 }
