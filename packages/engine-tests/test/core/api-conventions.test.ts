@@ -23,11 +23,14 @@ import {
   type CreateLocationInput,
   type CreateProductInput,
   type DrainInput,
+  type ExplainPriceInput,
   type InventoryService,
   type ListDeliveriesInput,
   type ListProductsInput,
   type Outbox,
   type PriceInput,
+  type PrivacyService,
+  type PrivacySubjectInput,
   type RecoverCheckoutsInput,
   type ReservationsInput,
   type SetStockInput,
@@ -113,7 +116,6 @@ async function failure(call: Promise<unknown> | (() => unknown)): Promise<Commer
   throw new Error('expected the call to fail')
 }
 
-/** Services on the engine object: the nouns (`catalog`, `carts`, …), not the event bus, hooks or kysely. */
 /** What a call answered, as data for one readable assertion: an error code, `resolved`, or a raw error's message. */
 async function answer(call: () => unknown): Promise<string> {
   try {
@@ -124,9 +126,13 @@ async function answer(call: () => unknown): Promise<string> {
   }
 }
 
+/**
+ * Services on the engine object: the nouns (`catalog`, `carts`, …), not the event bus, hooks or
+ * kysely, nor the lists it carries as data (`endpoints`, `errorCodes`).
+ */
 function services(commerce: Commerce): Array<[string, object]> {
   return Object.entries(commerce).filter(
-    ([name, value]) => typeof value === 'object' && value !== null && !['db', 'events', 'hooks'].includes(name),
+    ([name, value]) => typeof value === 'object' && value !== null && !Array.isArray(value) && !['db', 'events', 'hooks'].includes(name),
   ) as Array<[string, object]>
 }
 
@@ -171,6 +177,7 @@ describe('named input types', () => {
     expectTypeOf<Parameters<CatalogService['updateProduct']>[1]>().toEqualTypeOf<UpdateProductInput>()
     expectTypeOf<Parameters<CatalogService['updateVariant']>[1]>().toEqualTypeOf<UpdateVariantInput>()
     expectTypeOf<Parameters<CatalogService['setPrices']>[1]>().toEqualTypeOf<PriceInput[]>()
+    expectTypeOf<Parameters<CatalogService['explainPrice']>[1]>().toEqualTypeOf<ExplainPriceInput>()
     expectTypeOf<Parameters<InventoryService['createLocation']>[0]>().toEqualTypeOf<CreateLocationInput>()
     expectTypeOf<Parameters<InventoryService['setStock']>[0]>().toEqualTypeOf<SetStockInput>()
     expectTypeOf<Parameters<InventoryService['adjust']>[0]>().toEqualTypeOf<AdjustStockInput>()
@@ -183,6 +190,8 @@ describe('named input types', () => {
     expectTypeOf<Parameters<CheckoutService['recover']>[0]>().toEqualTypeOf<RecoverCheckoutsInput | undefined>()
     expectTypeOf<Parameters<Outbox['list']>[0]>().toEqualTypeOf<ListDeliveriesInput | undefined>()
     expectTypeOf<Parameters<Outbox['drain']>[0]>().toEqualTypeOf<DrainInput | undefined>()
+    expectTypeOf<Parameters<PrivacyService['export']>[0]>().toEqualTypeOf<PrivacySubjectInput>()
+    expectTypeOf<Parameters<PrivacyService['erase']>[0]>().toEqualTypeOf<PrivacySubjectInput>()
     // The named types are what a caller writes, defaults optional.
     expectTypeOf<AddItemInput>().toEqualTypeOf<{ variantId: string; quantity: number }>()
     expectTypeOf<{ limit: 5 }>().toExtend<ListProductsInput>()
@@ -201,6 +210,7 @@ describe('after close()', () => {
     'catalog.getVariantBySku': (s) => s.commerce.catalog.getVariantBySku('MUG-1'),
     'catalog.updateVariant': (s) => s.commerce.catalog.updateVariant(s.variantId, { title: 'Blue' }),
     'catalog.setPrices': (s) => s.commerce.catalog.setPrices(s.variantId, [{ currency: 'USD', amount: 1000 }]),
+    'catalog.explainPrice': (s) => s.commerce.catalog.explainPrice(s.variantId, { currency: 'USD', quantity: 2 }),
     'inventory.createLocation': (s) => s.commerce.inventory.createLocation({ name: 'Shop' }),
     'inventory.listLocations': (s) => s.commerce.inventory.listLocations(),
     'inventory.setStock': (s) => s.commerce.inventory.setStock({ variantId: s.variantId, locationId: s.locationId, onHand: 5 }),
@@ -232,6 +242,8 @@ describe('after close()', () => {
     'outbox.runOnce': (s) => s.commerce.outbox.runOnce(),
     'outbox.list': (s) => s.commerce.outbox.list(),
     'outbox.retry': (s) => s.commerce.outbox.retry(1),
+    'privacy.export': (s) => s.commerce.privacy.export({ email: 'ada@example.com' }),
+    'privacy.erase': (s) => s.commerce.privacy.erase({ email: 'ada@example.com', customerId: 'cus_1' }),
   }
   /** Lifecycle methods, not calls a caller makes after closing. */
   const lifecycle = ['outbox.start', 'outbox.stop', 'outbox.kick', 'retention.start', 'retention.stop']

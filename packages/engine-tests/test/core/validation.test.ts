@@ -5,9 +5,11 @@ import {
   CatalogService,
   CheckoutService,
   CommerceError,
+  ERASED_EMAIL,
   InventoryService,
   OrderService,
   PaymentService,
+  PrivacyService,
   Outbox,
   type Commerce,
   type Order,
@@ -343,6 +345,21 @@ const cases: Record<string, Case[]> = {
       v('two prices for one currency and tier (usd and USD)', (f) => call([{ currency: 'usd', amount: 100 }, { currency: 'USD', amount: 200 }], f), 'prices'),
       v('extra field prices.0.total', (f) => call([{ currency: 'USD', amount: 100, total: 1 }], f), 'prices.0.total'),
       v('extra field prices.0.variantId', (f) => call([{ currency: 'USD', amount: 100, variantId: 'var_x' }], f), 'prices.0.variantId'),
+    ]
+  })(),
+
+  'catalog.explainPrice': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.catalog.explainPrice(f.variantId, input)
+    const base = { currency: 'USD', quantity: 2 }
+    return [
+      nf('unknown variant', (f) => f.commerce.catalog.explainPrice(UNKNOWN.variant, base)),
+      ...badIdArgument('variant id', (id, f) => f.commerce.catalog.explainPrice(id, base)),
+      ...badValues('currency', [...badCurrency, ['missing', undefined]], call, base),
+      ...badValues('quantity', badQuantity.filter(([l]) => l !== 'undefined'), call, base),
+      ...badValues('customerId', [['of 10,000 characters', long], ['a number', 1], ['empty', '']], call, base),
+      ...badValues('channelId', [['of 10,000 characters', long], ['a number', 1], ['empty', '']], call, base),
+      ...extraFields(['amount', 'source', 'variantId'], call, base),
+      ...badWholeInput(call),
     ]
   })(),
 
@@ -696,6 +713,24 @@ const cases: Record<string, Case[]> = {
     ]
   })(),
 
+  ...Object.fromEntries(
+    (['export', 'erase'] as const).map((method) => {
+      const call = (input: Loose, f: Fixture) => f.commerce.privacy[method](input)
+      const base = { email: 'ada@example.com' }
+      return [
+        `privacy.${method}`,
+        [
+          v('neither email nor customerId', (f) => call({}, f), 'email'),
+          v('the placeholder email of erased orders', (f) => call({ email: ERASED_EMAIL }, f), 'email'),
+          ...badValues('email', [['not an email', 'ada'], ['of 10,000 characters', longEmail], ['a number', 1], ['null', null]], call, base),
+          ...badValues('customerId', [['of 10,000 characters', long], ['a number', 1], ['empty', ''], ['null', null]], call, base),
+          ...extraFields(['orderId', 'cartId'], call, base),
+          ...badWholeInput(call),
+        ],
+      ] as const
+    }),
+  ),
+
   'outbox.retry': [
     nf('unknown delivery', (f) => f.commerce.outbox.retry(999_999)),
     ...[['0', 0], ['negative', -1], ['fractional', 1.5], ['a numeric string', '1'], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY], ['above MAX_SAFE_INTEGER', TOO_BIG], ['null', null], ['of 10,000 characters', long]].map(
@@ -762,7 +797,16 @@ describe('bad input to every public method', () => {
 
 describe('the table of cases', () => {
   it('covers every public method of every service', () => {
-    const services = { catalog: CatalogService, inventory: InventoryService, carts: CartService, checkout: CheckoutService, orders: OrderService, payments: PaymentService, outbox: Outbox }
+    const services = {
+      catalog: CatalogService,
+      inventory: InventoryService,
+      carts: CartService,
+      checkout: CheckoutService,
+      orders: OrderService,
+      payments: PaymentService,
+      outbox: Outbox,
+      privacy: PrivacyService,
+    }
     const exempt: Record<string, string> = {
       'inventory.listLocations': 'takes no input',
       'outbox.runOnce': 'takes no input',
