@@ -78,7 +78,22 @@ const SYSTEM: Clock = Object.freeze({
 export function clockFrom(clock: Clock | undefined, now: (() => Date) | undefined): Clock {
   if (clock) return clock
   if (!now) return SYSTEM
-  return { now, sleep: SYSTEM.sleep, random: SYSTEM.random }
+  const older: Clock = { now, sleep: SYSTEM.sleep, random: SYSTEM.random }
+  SLEEPS_ON_SYSTEM.add(older)
+  return older
+}
+
+/** The clocks made from the older `now` option: a test's instant, the system's sleeps. */
+const SLEEPS_ON_SYSTEM = new WeakSet<Clock>()
+
+/**
+ * @internal The time a wait's deadline is measured on, in milliseconds: the time `clock.sleep`
+ * sleeps in. That is the clock's own `now`, except for the clock made from the older `now`
+ * option: its `now` is only the instant the engine writes (a test may hold it still) while its
+ * sleeps are the system's, so a deadline on its `now` would never pass.
+ */
+export function waitTime(clock: Clock): number {
+  return (SLEEPS_ON_SYSTEM.has(clock) ? SYSTEM : clock).now().getTime()
 }
 
 /**

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { CommerceEventName, StoredEvent } from './events.js'
 import { notFound } from './errors.js'
 import { iso, isoOrNull } from './db/rows.js'
-import { backgroundTimer } from './clock.js'
+import { backgroundTimer, waitTime } from './clock.js'
 import type { DurableSubscriber } from './ports/plugin.js'
 import { engineClosed, read, transact, type Runtime } from './runtime.js'
 import { parseArg, parseInput } from './validation.js'
@@ -264,12 +264,12 @@ export class Outbox {
    */
   async drain(options: DrainInput = {}): Promise<number> {
     const { timeoutMs } = parseInput(drainSchema, options, 'drain')
-    const deadline = this.#rt.now().getTime() + timeoutMs
+    const deadline = waitTime(this.#rt.clock) + timeoutMs
     let total = 0
     for (;;) {
       const handled = await this.runOnce()
       total += handled
-      if (handled === 0 || this.#rt.now().getTime() > deadline) return total
+      if (handled === 0 || waitTime(this.#rt.clock) > deadline) return total
     }
   }
 

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
 import { attachAccessToken } from '../access-tokens.js'
+import { waitTime } from '../clock.js'
 import { CommerceError, isCommerceError, notFound, validationError } from '../errors.js'
 import { compiledQuery } from '../db/compiled-query.js'
 import type { OrderLineTable, OrderTable, PaymentTable, Tx } from '../db/database.js'
@@ -159,7 +160,8 @@ export class CheckoutService {
     if (!provider) {
       throw validationError('checkout', [{ path: 'payment.provider', message: `no payment provider ${JSON.stringify(data.payment.provider)} is configured` }])
     }
-    const deadline = rt.now().getTime() + rt.settings.checkoutLeaseMs + 5_000
+    // On the time the waits below sleep in (see waitTime), or a clock held still would never end them.
+    const deadline = waitTime(rt.clock) + rt.settings.checkoutLeaseMs + 5_000
     let pause = 5
     for (;;) {
       let step: Step
@@ -181,7 +183,7 @@ export class CheckoutService {
         case 'reprice':
           continue
         case 'wait':
-          if (rt.now().getTime() > deadline) {
+          if (waitTime(rt.clock) > deadline) {
             throw new CommerceError('CONFLICT', 'Another checkout of this cart is still in progress; retry shortly', {
               details: { cartId: id },
               retryable: true,
