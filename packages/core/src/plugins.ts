@@ -1,8 +1,8 @@
-import type { Kysely, KyselyPlugin, OperationNode, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
+import { isCompilable, type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely'
 import type { z } from 'zod'
 import { CommerceError, validationError, type CommerceErrorCode } from './errors.js'
 import type { EventMap } from './events.js'
-import type { HookTransaction, TransactionalHookName } from './hooks.js'
+import { insideTransactionalHook, type HookTransaction, type TransactionalHookName } from './hooks.js'
 import type { AnyPlugin, PluginContext, PluginPriceSource, PluginTx, PrivacyContribution } from './ports/plugin.js'
 import { transact, type Runtime } from './runtime.js'
 import { priceSourcesSchema, type PriceQuery } from './services/price-resolution.js'
@@ -66,77 +66,320 @@ export function tablePrefix(pluginId: string): string {
   return `${pluginId.toLowerCase().replace(/[^a-z0-9]/g, '_')}_`
 }
 
-/** Names of the tables a query writes to (empty for a read). */
-function writtenTables(node: RootOperationNode): string[] | 'raw' {
-  const name = (n: OperationNode | undefined): string | null => {
-    if (!n) return null
-    const any = n as unknown as Record<string, any>
-    if (n.kind === 'AliasNode') return name(any.node)
-    if (n.kind === 'TableNode') return String(any.table?.identifier?.name ?? '')
-    if (n.kind === 'SchemableIdentifierNode') return String(any.identifier?.name ?? '')
-    return null
+/** Root statements a plugin's handle may run; any other kind (views, schemas, types) belongs in its migrations. */
+const KNOWN_ROOTS: ReadonlySet<string> = new Set([
+  'SelectQueryNode',
+  'InsertQueryNode',
+  'UpdateQueryNode',
+  'DeleteQueryNode',
+  'MergeQueryNode',
+  'RawNode',
+  'CreateTableNode',
+  'DropTableNode',
+  'AlterTableNode',
+  'CreateIndexNode',
+])
+
+type AnyNode = Record<string, any> & { kind: string }
+const isNode = (value: unknown): value is AnyNode => typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string'
+
+/**
+ * The names of the tables a query writes to, as far as its syntax tree tells: every insert, update,
+ * delete and merge anywhere in it (a data-modifying `with` included), the table of a DDL statement,
+ * and what a scan of each raw SQL piece finds. A write whose target cannot be read is reported as
+ * `<kind>`, so it is refused rather than let through.
+ */
+function writtenTables(root: RootOperationNode): string[] {
+  const found: string[] = []
+  if (!KNOWN_ROOTS.has(root.kind)) found.push(`<${root.kind}>`)
+  const seen = new Set<object>()
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return
+    seen.add(value)
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item)
+      return
+    }
+    if (isNode(value)) {
+      switch (value.kind) {
+        case 'InsertQueryNode':
+        case 'MergeQueryNode':
+          found.push(...targets(value.into))
+          break
+        case 'UpdateQueryNode':
+        case 'CreateTableNode':
+        case 'DropTableNode':
+        case 'AlterTableNode':
+        case 'CreateIndexNode':
+          found.push(...targets(value.table))
+          break
+        case 'DeleteQueryNode':
+          found.push(...((value.from?.froms ?? []) as unknown[]).flatMap(targets))
+          break
+        case 'RawNode':
+          found.push(...rawWrittenTables(renderRaw(value)))
+          break
+      }
+    }
+    for (const child of Object.values(value)) visit(child)
   }
-  const any = node as unknown as Record<string, any>
+  visit(root)
+  return found
+}
+
+/** The last part (the table's own name) of each table a write target names. */
+function targets(node: unknown): string[] {
+  if (node === undefined || node === null) return []
+  if (!isNode(node)) return ['<unknown>']
   switch (node.kind) {
-    case 'SelectQueryNode':
-      return []
-    case 'InsertQueryNode':
-    case 'MergeQueryNode':
-      return [name(any.into)].filter((t): t is string => t !== null)
-    case 'UpdateQueryNode':
-      return [name(any.table)].filter((t): t is string => t !== null)
-    case 'DeleteQueryNode':
-      return ((any.from?.froms ?? []) as OperationNode[]).map(name).filter((t): t is string => t !== null)
-    case 'CreateTableNode':
-    case 'DropTableNode':
-    case 'AlterTableNode':
-    case 'CreateIndexNode':
-      return [name(any.table)].filter((t): t is string => t !== null)
-    case 'RawNode':
-      return 'raw'
+    case 'AliasNode':
+      return targets(node.node)
+    case 'TableNode':
+      return targets(node.table)
+    case 'SchemableIdentifierNode':
+      return targets(node.identifier)
+    case 'IdentifierNode':
+      return [String(node.name)]
+    case 'ListNode':
+      return ((node.items ?? []) as unknown[]).flatMap(targets)
+    case 'RawNode': {
+      const name = new RegExp(`^\\s*${QUALIFIED}`).exec(normalizeSql(renderRaw(node)))
+      return [name ? name[1]! : '<RawNode>']
+    }
     default:
-      // Schema and type statements, views, sequences: a plugin creates those in migrations.
       return [`<${node.kind}>`]
   }
 }
 
-const RAW_WRITE = /\b(?:insert\s+(?:or\s+\w+\s+)?into|update|delete\s+from|replace\s+into|truncate(?:\s+table)?|drop\s+(?:table|index|view)(?:\s+if\s+exists)?|alter\s+table|create\s+(?:unique\s+)?(?:table|index|view)(?:\s+if\s+not\s+exists)?)\s+"?([A-Za-z_][\w$]*)"?/gi
+/**
+ * A raw node's SQL as the database will read it, as far as names go: identifiers and tables
+ * interpolated with `sql.table`, `sql.id`, `sql.ref` and nested `sql.raw` pieces are written out;
+ * values (bound parameters) are `?`.
+ */
+function renderRaw(node: AnyNode): string {
+  const fragments = (node.sqlFragments ?? []) as readonly string[]
+  const parameters = (node.parameters ?? []) as readonly unknown[]
+  let text = fragments[0] ?? ''
+  for (let i = 0; i < parameters.length; i++) text += renderPart(parameters[i]) + (fragments[i + 1] ?? '')
+  return text
+}
+
+function renderPart(node: unknown): string {
+  if (!isNode(node)) return ' ? '
+  switch (node.kind) {
+    case 'RawNode':
+      return renderRaw(node)
+    case 'IdentifierNode':
+      return `"${String(node.name)}"`
+    case 'TableNode':
+      return renderPart(node.table)
+    case 'SchemableIdentifierNode':
+      return node.schema ? `${renderPart(node.schema)}.${renderPart(node.identifier)}` : renderPart(node.identifier)
+    case 'ReferenceNode':
+      return node.table ? `${renderPart(node.table)}.${renderPart(node.column)}` : renderPart(node.column)
+    case 'ColumnNode':
+      return renderPart(node.column)
+    case 'AliasNode':
+      return renderPart(node.node)
+    default:
+      return ' ? '
+  }
+}
+
+/** Comments out, so `delete/**\/from` reads as `delete from`. */
+function normalizeSql(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/--[^\n]*/g, ' ')
+}
+
+/** A name as SQLite or PostgreSQL may write it: bare, or quoted with `"`, `` ` ``, `'` or `[ ]`. */
+const NAME = `["'\`\\[]?[A-Za-z_][\\w$]*["'\`\\]]?`
+/** A name, optionally qualified by a schema (`main.`, `public.`); the table's own name is captured. */
+const QUALIFIED = `(?:${NAME}\\s*\\.\\s*)*["'\`\\[]?([A-Za-z_][\\w$]*)["'\`\\]]?`
+
+/** Statements that write, each with the object it writes captured last. */
+const RAW_WRITES: readonly RegExp[] = [
+  `\\binsert\\s+(?:or\\s+\\w+\\s+)?into\\s+${QUALIFIED}`,
+  `\\breplace\\s+into\\s+${QUALIFIED}`,
+  `\\bupdate\\s+(?:or\\s+\\w+\\s+)?(?:only\\s+)?${QUALIFIED}`,
+  `\\bdelete\\s+from\\s+(?:only\\s+)?${QUALIFIED}`,
+  `\\bmerge\\s+into\\s+(?:only\\s+)?${QUALIFIED}`,
+  `\\btruncate\\s+(?:table\\s+)?(?:only\\s+)?${QUALIFIED}`,
+  `\\btruncate\\s+(?:table\\s+)?(?:only\\s+)?${NAME}(?:\\s*\\.\\s*${NAME})?\\s*,\\s*${QUALIFIED}`,
+  `\\bdrop\\s+(?:table|view|index|trigger|sequence|materialized\\s+view)\\s+(?:if\\s+exists\\s+)?${QUALIFIED}`,
+  `\\balter\\s+(?:table|sequence|index|view)\\s+(?:if\\s+exists\\s+)?(?:only\\s+)?${QUALIFIED}`,
+  `\\bcreate\\s+(?:temp(?:orary)?\\s+|unlogged\\s+)?(?:table|view|materialized\\s+view|sequence)\\s+(?:if\\s+not\\s+exists\\s+)?${QUALIFIED}`,
+  `\\bcreate\\s+(?:unique\\s+)?index\\s+(?:concurrently\\s+)?(?:if\\s+not\\s+exists\\s+)?${QUALIFIED}\\s+on\\b`,
+  `\\bcreate\\s+(?:unique\\s+)?index\\s+[^;]*?\\bon\\s+(?:only\\s+)?${QUALIFIED}`,
+  `\\bcreate\\s+(?:temp(?:orary)?\\s+)?trigger\\s+[^;]*?\\bon\\s+${QUALIFIED}`,
+  `\\bsetval\\s*\\(\\s*'(?:[A-Za-z_][\\w$]*\\.)?([A-Za-z_][\\w$]*)'`,
+  `\\bcopy\\s+${QUALIFIED}(?:\\s*\\([^)]*\\))?\\s+from\\b`,
+].map((source) => new RegExp(source, 'gi'))
 
 /** Tables a raw SQL statement writes to, as far as a scan of its text can tell. */
-function rawWrittenTables(node: RootOperationNode): string[] {
-  const fragments = ((node as unknown as { sqlFragments?: readonly string[] }).sqlFragments ?? []).join(' ? ')
-  return [...fragments.matchAll(RAW_WRITE)].map((m) => m[1]!)
+function rawWrittenTables(text: string): string[] {
+  const sqlText = normalizeSql(text)
+  return RAW_WRITES.flatMap((pattern) => [...sqlText.matchAll(pattern)].map((m) => m[m.length - 1]!))
 }
 
 /**
  * A kysely plugin that refuses writes to tables outside `prefix`: the guard on a plugin's database
- * handle. Reads are not restricted (the handle's types already hide core's tables).
+ * handle. Reads are not restricted (the handle's types already hide core's tables). With
+ * `outsideHooks`, it also refuses every query made while a transactional hook runs: that handle is
+ * not the hook's transaction, and waiting for a connection of its own would wait for the hook.
  */
 export class OwnTablesGuard implements KyselyPlugin {
   readonly #pluginId: string
   readonly #prefix: string
-  constructor(pluginId: string) {
+  readonly #ownTables: boolean
+  readonly #outsideHooks: boolean
+  constructor(pluginId: string, options: { ownTables?: boolean; outsideHooks?: boolean } = {}) {
     this.#pluginId = pluginId
     this.#prefix = tablePrefix(pluginId)
+    this.#ownTables = options.ownTables ?? true
+    this.#outsideHooks = options.outsideHooks ?? false
   }
 
-  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
-    const written = writtenTables(node)
-    const tables = written === 'raw' ? rawWrittenTables(node) : written
-    const foreign = tables.filter((t) => !t.toLowerCase().startsWith(this.#prefix))
+  /** Throws when the query may not run through this handle. */
+  check(node: RootOperationNode | undefined): void {
+    if (this.#outsideHooks) {
+      const hook = insideTransactionalHook.getStore()
+      if (hook !== undefined) {
+        throw new CommerceError(
+          'INVALID_STATE',
+          `Plugin ${this.#pluginId} used its own database handle (ctx.db) inside the transactional hook ${hook}: use the hook's tx.db, which is that transaction`,
+          { details: { plugin: this.#pluginId, hook } },
+        )
+      }
+    }
+    if (!this.#ownTables || !node) return
+    const foreign = writtenTables(node).filter((t) => !t.toLowerCase().startsWith(this.#prefix))
     if (foreign.length) {
       throw new CommerceError(
         'INVALID_STATE',
-        `Plugin ${this.#pluginId} may write only its own tables (${this.#prefix}*), not ${foreign.join(', ')}: change core's data through the engine's services and hooks`,
-        { details: { plugin: this.#pluginId, tables: foreign } },
+        `Plugin ${this.#pluginId} may write only its own tables (${this.#prefix}*), not ${[...new Set(foreign)].join(', ')}: change core's data through the engine's services and hooks`,
+        { details: { plugin: this.#pluginId, tables: [...new Set(foreign)] } },
       )
     }
+  }
+
+  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+    this.check(node)
     return node
   }
 
   async transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
     return result
   }
+}
+
+const isHandle = (value: unknown): value is Kysely<any> =>
+  typeof (value as Kysely<any>)?.getExecutor === 'function' && typeof (value as Kysely<any>)?.withoutPlugins === 'function'
+/** A transaction or connection builder, or a controlled transaction's command: runs a callback or returns a handle. */
+const isRunner = (value: unknown): value is { execute: (...args: any[]) => unknown } =>
+  typeof (value as { execute?: unknown })?.execute === 'function' && typeof (value as { compile?: unknown })?.compile !== 'function'
+
+/**
+ * A plugin's handle with `guard` that stays guarded: kysely plugins see only the queries kysely
+ * compiles, so the ways to run SQL past them (`executeQuery` with a compiled query, `getExecutor()`,
+ * `withoutPlugins()`, the schema module's, transactions and connections opened from the handle)
+ * are checked here too.
+ */
+function guardedHandle<T extends object>(db: T, guard: OwnTablesGuard): T {
+  const wrap = (value: unknown): unknown => (isHandle(value) ? guardedHandle(value, guard) : isRunner(value) ? guardedRunner(value, guard) : value)
+  return new Proxy(db, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target)
+      if (prop === 'schema') return guardedModule(value as object, guard)
+      if (typeof value !== 'function') return value
+      switch (prop) {
+        case 'executeQuery':
+          return (query: { query?: RootOperationNode }, ...rest: unknown[]) => {
+            if (!isCompilable(query)) guard.check(query?.query ?? RAW_UNKNOWN)
+            return value.call(target, query, ...rest)
+          }
+        case 'withoutPlugins':
+          return () => guardedHandle(value.call(target).withPlugin(guard), guard)
+        case 'getExecutor':
+          return () => guardedExecutor(value.call(target), guard)
+        default:
+          return (...args: unknown[]) => wrap(value.apply(target, args))
+      }
+    },
+  })
+}
+
+/** A node that stands for SQL the guard cannot read: refused as a write of `<unknown>`. */
+const RAW_UNKNOWN = { kind: 'UnknownNode' } as unknown as RootOperationNode
+
+function guardedRunner<T extends object>(runner: T, guard: OwnTablesGuard): T {
+  const wrap = (value: unknown): unknown => (isHandle(value) ? guardedHandle(value, guard) : isRunner(value) ? guardedRunner(value, guard) : value)
+  return new Proxy(runner, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        const wrapped = args.map((arg) => (typeof arg === 'function' ? (...inner: unknown[]) => arg(...inner.map(wrap)) : arg))
+        const result = value.apply(target, wrapped)
+        return result instanceof Promise ? result.then(wrap) : wrap(result)
+      }
+    },
+  })
+}
+
+function guardedModule<T extends object>(module: T, guard: OwnTablesGuard): T {
+  return new Proxy(module, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target)
+      if (typeof value !== 'function') return value
+      if (prop === 'withoutPlugins') return () => guardedModule(value.call(target).withPlugin(guard), guard)
+      if (prop === 'withPlugin' || prop === 'withSchema') return (...args: unknown[]) => guardedModule(value.apply(target, args), guard)
+      return value.bind(target)
+    },
+  })
+}
+
+function guardedExecutor<T extends object>(executor: T, guard: OwnTablesGuard): T {
+  return new Proxy(executor, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target)
+      if (typeof value !== 'function') return value
+      switch (prop) {
+        case 'executeQuery':
+        case 'stream':
+          return (query: { query?: RootOperationNode }, ...rest: unknown[]) => {
+            guard.check(query?.query ?? RAW_UNKNOWN)
+            return value.call(target, query, ...rest)
+          }
+        case 'withoutPlugins':
+          return () => guardedExecutor(value.call(target).withPlugin(guard), guard)
+        case 'withPlugin':
+        case 'withPlugins':
+        case 'withPluginAtFront':
+        case 'withConnectionProvider':
+          return (...args: unknown[]) => guardedExecutor(value.apply(target, args), guard)
+        case 'provideConnection':
+          return (consumer: (connection: object) => unknown) => value.call(target, (connection: object) => consumer(guardedConnection(connection, guard)))
+        default:
+          return value.bind(target)
+      }
+    },
+  })
+}
+
+function guardedConnection<T extends object>(connection: T, guard: OwnTablesGuard): T {
+  return new Proxy(connection, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target)
+      if (typeof value !== 'function') return value
+      if (prop === 'executeQuery' || prop === 'streamQuery') {
+        return (query: { query?: RootOperationNode }, ...rest: unknown[]) => {
+          guard.check(query?.query ?? RAW_UNKNOWN)
+          return value.call(target, query, ...rest)
+        }
+      }
+      return value.bind(target)
+    },
+  })
 }
 
 /** @internal What the engine keeps of each plugin once it is set up. */
@@ -158,6 +401,15 @@ export function orderPlugins(plugins: readonly AnyPlugin[]): AnyPlugin[] {
     else if (CORE_KEYS.has(plugin.id) || plugin.id === 'cw' || plugin.id.startsWith('cw-')) problems.push(`plugin id ${JSON.stringify(plugin.id)} collides with a key of the engine`)
     if (byId.has(plugin.id)) problems.push(`two plugins share the id ${JSON.stringify(plugin.id)}`)
     byId.set(plugin.id, plugin)
+  }
+  // A plugin owns the tables under its prefix: two prefixes may not nest (gift_ holds gift_cards_*).
+  const ids = [...byId.keys()]
+  for (const a of ids) {
+    for (const b of ids) {
+      if (a !== b && tablePrefix(b).startsWith(tablePrefix(a))) {
+        problems.push(`plugin ${JSON.stringify(a)} owns the tables ${tablePrefix(a)}*, which include those of ${JSON.stringify(b)} (${tablePrefix(b)}*): rename one`)
+      }
+    }
   }
   const codes = new Map<string, string>()
   for (const plugin of plugins) {
@@ -203,9 +455,12 @@ export function errorCodesOf(plugins: readonly AnyPlugin[]): string[] {
 export function eventSchemasOf(plugins: readonly AnyPlugin[], coreEvents: ReadonlySet<string>): Map<string, { plugin: string; schema: z.ZodType }> {
   const schemas = new Map<string, { plugin: string; schema: z.ZodType }>()
   const problems: string[] = []
+  // Core's namespaces (order., payment.…) stay core's: a name there could be core's next event.
+  const coreNamespaces = new Set([...coreEvents].map((type) => type.split('.')[0]!))
   for (const plugin of plugins) {
     for (const [type, schema] of Object.entries((plugin.events ?? {}) as Record<string, z.ZodType>)) {
       if (coreEvents.has(type)) problems.push(`${plugin.id}: event ${type} is one of core's`)
+      else if (coreNamespaces.has(type.split('.')[0]!)) problems.push(`${plugin.id}: event ${type} is in core's namespace ${type.split('.')[0]}.`)
       else if (schemas.has(type)) problems.push(`${plugin.id}: event ${type} is also declared by ${schemas.get(type)!.plugin}`)
       else if (!type.startsWith(`${plugin.id}.`) && !type.startsWith(`${plugin.id.replace(/-/g, '_')}.`)) {
         problems.push(`${plugin.id}: event ${type} must be named "${plugin.id}.<something>"`)
@@ -243,7 +498,11 @@ export function pluginContext(
   guard: boolean,
 ): { record: PluginRecord; context: PluginContext<any, EventMap, string> } {
   const guardPlugin = guard ? new OwnTablesGuard(plugin.id) : null
-  const narrow = <T extends Kysely<any>>(db: T): T => (guardPlugin ? (db.withPlugin(guardPlugin) as T) : db)
+  const narrow = <T extends Kysely<any>>(db: T): T => (guardPlugin ? guardedHandle(db.withPlugin(guardPlugin) as T, guardPlugin) : db)
+  // The handle outside transactions is refused inside a transactional hook, guard or not: it would
+  // wait for a connection the hook's transaction holds (SQLite's only one), or write apart from it.
+  const outside = new OwnTablesGuard(plugin.id, { ownTables: guard, outsideHooks: true })
+  const outsideDb = guard ? guardedHandle(rt.db.withPlugin(outside) as Kysely<any>, outside) : (rt.db.withPlugin(outside) as Kysely<any>)
   const privacy: PrivacyContribution<any>[] = []
   const makeTx = (scope: HookTransaction): PluginTx<any, any> => ({
     db: narrow(scope.tx),
@@ -278,7 +537,7 @@ export function pluginContext(
     commerce: commerce as PluginContext['commerce'],
     hooks: hooks as PluginContext<any, EventMap, string>['hooks'],
     events: rt.events as PluginContext<any, EventMap, string>['events'],
-    db: narrow(rt.db as Kysely<any>),
+    db: outsideDb,
     transaction: (work) => transact(rt, (tx, emit) => work(makeTx({ tx, emit: emit as HookTransaction['emit'], retryable: (e) => rt.storage.isRetryable(e) }))),
     clock: rt.clock,
     now: () => rt.now(),
