@@ -56,6 +56,12 @@ async function recordTenders(rt: Runtime, tx: Tx, cart: Cart, payment: PaymentTa
     const where = `checkout.claim tender ${index}`
     const provider = rt.payments.get(tender?.provider)
     if (!provider) throw new CommerceError('CONFIGURATION', `${where}: payment provider ${JSON.stringify(tender?.provider)} is not configured`)
+    // A tender goes back by refund (a cancel, a refund of the order): one that cannot would leave an order that can never be canceled.
+    if (!provider.capabilities.refund || typeof provider.refund !== 'function') {
+      throw new CommerceError('CONFIGURATION', `${where}: payment provider ${provider.id} cannot refund, so this tender could never be given back; a tender's provider must offer refund`, {
+        details: { provider: provider.id },
+      })
+    }
     if (!Number.isSafeInteger(tender.amount) || tender.amount <= 0) {
       throw new CommerceError('VETOED', `${where}: amount must be a positive integer in minor units, got ${String(tender.amount)}`)
     }
