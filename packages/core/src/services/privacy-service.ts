@@ -1,7 +1,9 @@
+import { sql, type ExpressionBuilder } from 'kysely'
 import { z } from 'zod'
-import { validationError } from '../errors.js'
+import { CommerceError, isCommerceError, validationError } from '../errors.js'
 import { parseJson, iso } from '../db/rows.js'
-import type { Executor, Tx } from '../db/database.js'
+import type { CoreDatabase, Executor, Tx } from '../db/database.js'
+import { insideTransactionalHook } from '../hooks.js'
 import type { PrivacySubject } from '../ports/plugin.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Order } from '../types.js'
@@ -39,8 +41,9 @@ export const ERASED_EMAIL = 'erased@erased.invalid'
 
 /**
  * Data export and erasure for a person (GDPR articles 15 and 17, and their equivalents): core's
- * carts and orders matching the subject's email or customer id, and what each plugin contributes
- * (`PluginContext.privacy`).
+ * carts and orders matching the subject's email (in any case) or customer id, and what each plugin
+ * contributes (`PluginContext.privacy`). A plugin's `erase` runs in the erase's transaction, like a
+ * transactional hook: a call back into the engine from there is refused with `INVALID_STATE`.
  *
  * Erasure anonymizes rather than deletes: an order stays for the books (its lines, totals and
  * payments), without its email, addresses or customer link. Events already in the outbox keep their
@@ -112,7 +115,17 @@ export class PrivacyService {
       for (const record of rt.plugins ?? []) {
         for (const contribution of record.privacy) {
           if (!contribution.erase) continue
-          await contribution.erase(who, record.tx(hookScope(rt, tx, emit as unknown as (type: string, payload: unknown) => void)))
+          const pluginTx = record.tx(hookScope(rt, tx, emit as unknown as (type: string, payload: unknown) => void))
+          try {
+            // Like a transactional hook: a call back into the engine from here is refused instead of waiting for this transaction.
+            await insideTransactionalHook.run('privacy.erase', () => contribution.erase!(who, pluginTx))
+          } catch (error) {
+            if (isCommerceError(error) || rt.storage.isRetryable(error)) throw error
+            throw new CommerceError('VETOED', `privacy.erase: plugin ${record.plugin.id} failed: ${(error as Error)?.message ?? String(error)}`, {
+              cause: error,
+              details: { plugin: record.plugin.id },
+            })
+          }
           if (!ran.includes(record.plugin.id)) ran.push(record.plugin.id)
         }
       }
@@ -122,18 +135,25 @@ export class PrivacyService {
 }
 
 function toSubject(input: z.output<typeof subjectSchema>): PrivacySubject {
-  if (input.email === ERASED_EMAIL) throw validationError('privacy subject', [{ path: 'email', message: 'is the placeholder of erased orders' }])
+  if (input.email?.toLowerCase() === ERASED_EMAIL) throw validationError('privacy subject', [{ path: 'email', message: 'is the placeholder of erased orders' }])
   return { email: input.email ?? null, customerId: input.customerId ?? null }
 }
 
+/**
+ * Rows of the subject: its customer id, or its email in any case (`Ada@Example.com` is the
+ * `ada@example.com` the person asks about; both sides are lowered by the database, alike).
+ */
+function subjectRows(eb: ExpressionBuilder<CoreDatabase, 'cw_orders' | 'cw_carts'>, who: PrivacySubject) {
+  return eb.or([
+    ...(who.email ? [eb(sql<string>`lower(email)`, '=', sql<string>`lower(${who.email})`)] : []),
+    ...(who.customerId ? [eb('customer_id', '=', who.customerId)] : []),
+  ])
+}
+
 function matching(db: Executor, table: 'cw_orders' | 'cw_carts', who: PrivacySubject) {
-  return db.selectFrom(table).where((eb) =>
-    eb.or([...(who.email ? [eb('email', '=', who.email)] : []), ...(who.customerId ? [eb('customer_id', '=', who.customerId)] : [])]),
-  )
+  return db.selectFrom(table).where((eb) => subjectRows(eb as never, who))
 }
 
 function erasing(tx: Tx, table: 'cw_orders' | 'cw_carts', who: PrivacySubject) {
-  return tx
-    .updateTable(table)
-    .where((eb) => eb.or([...(who.email ? [eb('email', '=', who.email)] : []), ...(who.customerId ? [eb('customer_id', '=', who.customerId)] : [])]))
+  return tx.updateTable(table).where((eb) => subjectRows(eb as never, who))
 }
