@@ -49,6 +49,8 @@ describe.each(GUARDED_STORAGES)('the write guard on %s', (storage) => {
     ['a compiled query run with executeQuery', (db) => db.executeQuery(CompiledQuery.raw(`update cw_carts set email = '${PWNED}' where id = '${cartId}'`))],
     ['the handle without its plugins', (db) => db.withoutPlugins().updateTable('cw_carts').set({ email: PWNED }).where('id', '=', cartId).execute()],
     ['the executor run directly', (db) => db.getExecutor().executeQuery(CompiledQuery.raw(`update cw_carts set email = '${PWNED}' where id = '${cartId}'`))],
+    ['the schema module without its plugins', (db) => db.schema.withoutPlugins().createTable('cw_pwned').addColumn('id', 'text').execute()],
+    ['a connection of the executor', (db) => db.getExecutor().provideConnection((c) => c.executeQuery(CompiledQuery.raw(`update cw_carts set email = '${PWNED}' where id = '${cartId}'`)))],
     ['the table in upper case', (db) => db.updateTable('CW_CARTS').set({ email: PWNED }).where('id', '=', cartId).execute()],
     ['a schema-qualified table', (db) => db.updateTable(storage === 'postgres' ? 'public.cw_carts' : 'main.cw_carts').set({ email: PWNED }).where('id', '=', cartId).execute()],
     ...(storage === 'postgres'
@@ -80,6 +82,26 @@ describe.each(GUARDED_STORAGES)('the write guard on %s', (storage) => {
         ] as Array<[string, (db: Kysely<any>) => Promise<unknown>]>)),
   ]
 
+  /** Ways that open a transaction or connection of their own: only from the handle outside transactions. */
+  const outsideOnly = (cartId: string): Array<[string, (db: Kysely<any>) => Promise<unknown>]> => [
+    ['a transaction opened from the handle, without plugins', (db) => db.transaction().execute((trx) => trx.withoutPlugins().updateTable('cw_carts').set({ email: PWNED }).where('id', '=', cartId).execute())],
+    ['a transaction opened from the handle, with a compiled query', (db) => db.transaction().execute((trx) => trx.executeQuery(CompiledQuery.raw(`update cw_carts set email = '${PWNED}' where id = '${cartId}'`)))],
+    ['a connection opened from the handle', (db) => db.connection().execute((c) => c.executeQuery(CompiledQuery.raw(`update cw_carts set email = '${PWNED}' where id = '${cartId}'`)))],
+    [
+      'a controlled transaction',
+      async (db) => {
+        const trx = await db.startTransaction().execute()
+        try {
+          await trx.withoutPlugins().updateTable('cw_carts').set({ email: PWNED }).where('id', '=', cartId).execute()
+          await trx.commit().execute()
+        } catch (error) {
+          await trx.rollback().execute()
+          throw error
+        }
+      },
+    ],
+  ]
+
   it("refuses every way of writing a core table through a plugin's handle, in its transactions and outside them", async () => {
     const shop = await openShop({ storage, plugins: [sneaky()] })
     const commerce = shop.commerce as SneakyCommerce
@@ -101,6 +123,17 @@ describe.each(GUARDED_STORAGES)('the write guard on %s', (storage) => {
           outcomes.push(`${name}, ${where}: ${result}${email === PWNED ? ' (the cart was changed)' : ''}`)
           if (email === PWNED) await shop.commerce.carts.update(cart.id, { email: 'ada@example.com' })
         }
+      }
+      for (const [name, attack] of outsideOnly(cart.id)) {
+        const result = await Promise.resolve()
+          .then(() => commerce.sneaky.outside(attack))
+          .then(
+            () => 'written',
+            (error: unknown) => (isCommerceError(error, 'INVALID_STATE') && /may write only its own tables/.test(error.message) ? 'refused' : `failed otherwise: ${String(error)}`),
+          )
+        const email = (await shop.commerce.carts.get(cart.id)).email
+        outcomes.push(`${name}, outside: ${result}${email === PWNED ? ' (the cart was changed)' : ''}`)
+        if (email === PWNED) await shop.commerce.carts.update(cart.id, { email: 'ada@example.com' })
       }
       expect(outcomes.filter((o) => !o.endsWith(': refused'))).toEqual([])
       // Its own table stays writable, with each form.
