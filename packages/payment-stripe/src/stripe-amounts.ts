@@ -3,6 +3,11 @@ import { CommerceError, currencyExponent } from '@cartwright/core'
 /**
  * Stripe's zero-decimal currencies (its documented list): an amount is a count of whole units.
  * All are zero-decimal in ISO 4217 too, except MGA (ISO exponent 2).
+ *
+ * @example
+ * ```ts
+ * STRIPE_ZERO_DECIMAL.has('JPY') // true
+ * ```
  */
 export const STRIPE_ZERO_DECIMAL: ReadonlySet<string> = new Set([
   'BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF',
@@ -11,6 +16,11 @@ export const STRIPE_ZERO_DECIMAL: ReadonlySet<string> = new Set([
 /**
  * Stripe's three-decimal currencies: sent in thousandths, as ISO 4217 counts them, but the last
  * digit must be 0 (Stripe's payment partners settle in hundredths).
+ *
+ * @example
+ * ```ts
+ * STRIPE_THREE_DECIMAL.has('KWD') // true
+ * ```
  */
 export const STRIPE_THREE_DECIMAL: ReadonlySet<string> = new Set(['BHD', 'JOD', 'KWD', 'OMR', 'TND'])
 

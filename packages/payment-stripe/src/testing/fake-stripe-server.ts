@@ -203,6 +203,7 @@ function intParam(params: Record<string, FormValue>, name: string, required: boo
  * @example
  * ```ts
  * import { stripePayments } from '@cartwright/payment-stripe'
+ * import { startFakeStripe } from '@cartwright/payment-stripe/testing'
  *
  * const server = await startFakeStripe()
  * const stripe = stripePayments({ secretKey: server.secretKey, webhookSecret: server.webhookSecret, client: server.endpoint })
@@ -514,11 +515,18 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       'stripe-version': (req.headers['stripe-version'] as string | undefined) ?? Stripe.API_VERSION,
       ...(key ? { 'idempotency-key': key } : {}),
     }
+    let fault: Fault | undefined
     const send = (status: number, body: string, extra: Record<string, string> = {}) => {
       call.status = status
+      if (fault?.fault === 'lose') {
+        // Whatever happened stays done (and stored under the key); the answer never arrives.
+        call.outcome = 'lost'
+        req.socket.destroy()
+      } else if (!res.destroyed && !res.writableEnded) {
+        res.writeHead(status, { ...headers, ...extra }).end(body)
+      }
       ledger.calls.push(call)
       ledger.requests[call.outcome]++
-      if (!res.destroyed && !res.writableEnded) res.writeHead(status, { ...headers, ...extra }).end(body)
     }
     const json = (value: unknown) => JSON.stringify(value, null, 2)
 
@@ -534,7 +542,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       send(400, json({ error: { type: 'invalid_request_error', message: (error as Error).message } }))
       return
     }
-    const fault = takeFault(method, path)
+    fault = takeFault(method, path)
     if (fault?.fault === 'reset') {
       call.outcome = 'reset'
       ledger.calls.push(call)
@@ -600,14 +608,6 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     if (key) {
       if (store) idempotency.set(key, { state: 'done', fingerprint, status, body, requestId })
       else idempotency.delete(key)
-    }
-    if (fault?.fault === 'lose') {
-      call.outcome = 'lost'
-      call.status = status
-      ledger.calls.push(call)
-      ledger.requests.lost++
-      req.socket.destroy()
-      return
     }
     send(status, body)
   }

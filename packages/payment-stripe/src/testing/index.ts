@@ -19,4 +19,3 @@ export {
   type WebhookDelivery,
   type WebhookTarget,
 } from './webhook-helpers.js'
-export { decodeForm, type FormValue } from './form-body.js'

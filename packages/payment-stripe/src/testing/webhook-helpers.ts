@@ -58,6 +58,8 @@ export function stripeId(prefix: string): string {
  *
  * @example
  * ```ts
+ * import { signedEvent } from '@cartwright/payment-stripe/testing'
+ *
  * const delivery = signedEvent('payment_intent.succeeded', { id: 'pi_123', object: 'payment_intent', amount_received: 1234, currency: 'usd' }, { secret: 'whsec_test' })
  * // delivery.payload, delivery.headers['stripe-signature']
  * ```
@@ -78,7 +80,21 @@ export function signedEvent(type: string, object: Record<string, unknown>, optio
   return sign(event, options.secret, timestamp)
 }
 
-/** Signs an event object you built (or one the fake server recorded). */
+/**
+ * Signs an event object you built (or one the fake server recorded) with `secret`, at `timestamp`
+ * (Unix seconds, default now): to deliver the same event again, or late.
+ *
+ * @example
+ * ```ts
+ * import { sign, startFakeStripe } from '@cartwright/payment-stripe/testing'
+ *
+ * const server = await startFakeStripe()
+ * for (const event of server.events()) {
+ *   const again = sign(event, server.webhookSecret, Math.floor(Date.now() / 1000) - 60) // a minute late
+ *   console.log(again.id, again.headers['stripe-signature'])
+ * }
+ * ```
+ */
 export function sign(event: StripeTestEvent, secret: string, timestamp = Math.floor(Date.now() / 1000)): SignedEvent {
   const payload = JSON.stringify(event, null, 2)
   const header = Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp })
@@ -110,6 +126,7 @@ export type WebhookTarget = string | URL | ((request: WebhookRequest) => unknown
  * @example
  * ```ts
  * import { stripePayments } from '@cartwright/payment-stripe'
+ * import { sendWebhook, signedEvent } from '@cartwright/payment-stripe/testing'
  *
  * const stripe = stripePayments({ secretKey: 'sk_test_x', webhookSecret: 'whsec_test' })
  * const delivery = await sendWebhook(
