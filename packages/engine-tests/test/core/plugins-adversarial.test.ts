@@ -181,6 +181,29 @@ describe.each(GUARDED_STORAGES)('calls out of a transactional hook on %s', (stor
     }
   })
 
+  // Open defect in engine.ts (commerce.db is the engine's own handle, with no check for a transactional hook):
+  // on SQLite the hook waits forever for its own transaction; on PostgreSQL it reads and writes beside it.
+  // `fails` until it is fixed, then drop the `.fails`.
+  it.fails('a hook using commerce.db gets INVALID_STATE instead of a deadlock', async () => {
+    const direct = definePlugin({
+      id: 'direct',
+      init(ctx) {
+        ctx.hooks.hook('checkout.claim', async ({ cart }) => {
+          await ctx.commerce.db.selectFrom('cw_carts').select('id').where('id', '=', cart.id).execute()
+        })
+      },
+    })
+    const shop = await openShop({ storage, plugins: [direct] })
+    try {
+      const cart = await readyCart(shop.commerce, shop.variantId)
+      const outcome = await within(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
+      expect(outcome).not.toBe('hung')
+      expect(isCommerceError((outcome as { error?: unknown }).error, 'INVALID_STATE')).toBe(true)
+    } finally {
+      await shop.close()
+    }
+  })
+
   it('the same hook reading through tx.db places the order', async () => {
     const shop = await openShop({ storage, plugins: [readsInClaim('tx')] })
     try {
