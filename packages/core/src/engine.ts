@@ -7,7 +7,7 @@ import { EventBus, type CommerceEvents, type EventMap, type ListenerErrorHandler
 import type { CommerceErrorCode } from './errors.js'
 import type { Endpoint } from './ports/endpoint.js'
 import type { AnyPlugin, EventSchemas, EventsOf } from './ports/plugin.js'
-import { errorCodesOf, eventSchemasOf, orderPlugins, pluginContext, type PluginRecord } from './plugins.js'
+import { RefuseInsideHook, errorCodesOf, eventSchemasOf, orderPlugins, pluginContext, type PluginRecord } from './plugins.js'
 import { HookRegistry } from './hooks.js'
 import type { CoreDatabase } from './db/database.js'
 import { coreMigrations, migrateToLatest } from './db/migrations.js'
@@ -361,7 +361,8 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     hooks,
     outbox,
     retention,
-    db,
+    // The host's handle refuses queries from inside a transactional hook, as the services do.
+    db: db.withPlugin(new RefuseInsideHook()),
     endpoints: Object.freeze(plugins.flatMap((p) => p.endpoints ?? [])),
     errorCodes: Object.freeze(errorCodesOf(plugins)),
     close() {

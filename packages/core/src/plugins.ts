@@ -227,6 +227,24 @@ function rawWrittenTables(text: string): string[] {
  * `outsideHooks`, it also refuses every query made while a transactional hook runs: that handle is
  * not the hook's transaction, and waiting for a connection of its own would wait for the hook.
  */
+/**
+ * On `commerce.db`: a query from inside a transactional hook would wait for the hook's own
+ * transaction on SQLite's one connection (or read around it on PostgreSQL); it is refused instead.
+ */
+export class RefuseInsideHook implements KyselyPlugin {
+  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+    const hook = insideTransactionalHook.getStore()
+    if (hook !== undefined) {
+      throw new CommerceError('INVALID_STATE', `commerce.db was used inside the transactional hook ${hook}: use the hook's tx instead`, { details: { hook } })
+    }
+    return node
+  }
+
+  async transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return result
+  }
+}
+
 export class OwnTablesGuard implements KyselyPlugin {
   readonly #pluginId: string
   readonly #prefix: string

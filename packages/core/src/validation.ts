@@ -147,7 +147,12 @@ export const fields = {
     .refine((name) => !RESERVED_KEYS.has(name), 'is a reserved name (__proto__, constructor, prototype); use another name'),
   /** A variant's option values by option name (`{ Size: '42' }`); no reserved key. */
   optionValues: withoutReservedKeys(z.record(z.string().min(1).max(64), z.string().min(1).max(64))),
-  idempotencyKey: z.string().min(8).max(255),
+  // No control characters: core derives keys of its own from a caller's with one as the separator.
+  idempotencyKey: z
+    .string()
+    .min(8)
+    .max(255)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
 }
 
 /** A postal address. Country is ISO 3166-1 alpha-2. */

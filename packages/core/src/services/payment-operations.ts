@@ -51,16 +51,19 @@ export function derivePaymentStatus(p: Pick<PaymentTable, 'status' | 'authorized
 type Amounts = Pick<PaymentTable, 'status' | 'authorized_amount' | 'captured_amount' | 'refunded_amount'>
 
 /** Payments that still stand: not voided, not declined. */
-const standing = <T extends Pick<PaymentTable, 'status'>>(payments: readonly T[]) => payments.filter((p) => p.status !== 'voided' && p.status !== 'declined')
+/** An order's payments that count: all but declined attempts (a voided one still counts, as money not received). */
+const counted = <T extends Pick<PaymentTable, 'status'>>(payments: readonly T[]) => payments.filter((p) => p.status !== 'declined')
 
 /**
  * An order's payment status, from all its payments (the gateway's and its tenders): the status of
- * their summed amounts, ignoring voided ones; `voided` when every one was voided.
+ * their summed amounts; `voided` when every one was voided. A voided payment next to captured ones
+ * counts as authorized and never captured, so the order reads `partially_captured`, not paid.
  */
 export function orderPaymentStatus(payments: readonly Amounts[]): PaymentStatus {
-  const live = standing(payments)
+  const live = counted(payments)
   if (live.length === 0) return (payments[0]?.status as PaymentStatus | undefined) ?? 'authorized'
   if (live.length === 1) return derivePaymentStatus(live[0]!)
+  if (live.every((p) => p.status === 'voided')) return 'voided'
   const sum = (k: 'authorized_amount' | 'captured_amount' | 'refunded_amount') => live.reduce((s, p) => s + p[k], 0)
   const captured = live.every((p) => p.status === 'captured' || CAPTURED.includes(p.status as PaymentStatus))
   return derivePaymentStatus({
@@ -71,9 +74,9 @@ export function orderPaymentStatus(payments: readonly Amounts[]): PaymentStatus 
   })
 }
 
-/** An order is complete once it is fulfilled and every payment that stands is captured. */
+/** An order is complete once it is fulfilled and every one of its payments is captured (a voided one never is). */
 export function isComplete(order: Pick<OrderTable, 'status' | 'fulfillment_status'>, payments: readonly Pick<PaymentTable, 'status'>[]): boolean {
-  const live = standing(payments)
+  const live = counted(payments)
   return order.status === 'placed' && order.fulfillment_status === 'fulfilled' && live.length > 0 && live.every((p) => CAPTURED.includes(p.status as PaymentStatus))
 }
 
@@ -440,7 +443,9 @@ export async function runOperation(rt: Runtime, request: OperationRequest): Prom
 export const MAX_PAYMENTS_PER_ORDER = 11
 
 /** The keys of the parts of one refund: the caller's key for the first, `<key>#2`… for the next. */
-const partKeys = (key: string) => [key, ...Array.from({ length: MAX_PAYMENTS_PER_ORDER - 1 }, (_, i) => `${key}#${i + 2}`)]
+// The separator is a control character, which callers' keys may not contain (fields.idempotencyKey):
+// no caller's key can be the key of another refund's part.
+const partKeys = (key: string) => [key, ...Array.from({ length: MAX_PAYMENTS_PER_ORDER - 1 }, (_, i) => `${key}\u001f${i + 2}`)]
 
 /**
  * A refund of an order, split over its payments by the documented rule (gateway first, then tenders

@@ -181,10 +181,9 @@ describe.each(GUARDED_STORAGES)('calls out of a transactional hook on %s', (stor
     }
   })
 
-  // Open defect in engine.ts (commerce.db is the engine's own handle, with no check for a transactional hook):
-  // on SQLite the hook waits forever for its own transaction; on PostgreSQL it reads and writes beside it.
-  // `fails` until it is fixed, then drop the `.fails`.
-  it.fails('a hook using commerce.db gets INVALID_STATE instead of a deadlock', async () => {
+  // commerce.db in a hook would, on SQLite, wait forever for the hook's own transaction; on PostgreSQL it
+  // would read and write beside it.
+  it('a hook using commerce.db gets INVALID_STATE instead of a deadlock', async () => {
     const direct = definePlugin({
       id: 'direct',
       init(ctx) {
@@ -321,9 +320,8 @@ async function outbox(shop: Shop): Promise<Array<{ type: string; payload: any }>
 }
 
 describe.each(GUARDED_STORAGES)('tenders on %s', (storage) => {
-  // Open defect in payment-operations.ts (orderPaymentStatus and isComplete leave voided payments out, so a
-  // tender alone reads as the whole order captured): `fails` until it is fixed, then drop the `.fails`.
-  it.fails('an order paid partly by gift card whose gateway authorization was voided is not completed by fulfilment, nor reported captured', async () => {
+  // A voided payment next to a captured tender is money never received: the order is not paid in full.
+  it('an order paid partly by gift card whose gateway authorization was voided is not completed by fulfilment, nor reported captured', async () => {
     const shop = await cardShop(storage)
     try {
       await shop.cards.issue('GC', 1000)
@@ -541,9 +539,8 @@ describe.each(GUARDED_STORAGES.map((s) => (s === 'sqlite-memory' ? 'sqlite-file'
 })
 
 describe('refund keys of a split refund', () => {
-  // Open defect in payment-operations.ts (a split refund's parts take the keys `<key>#2`…, which a caller may
-  // also use): `fails` until it is fixed, then drop the `.fails`.
-  it.fails("a caller's key that looks like the second part of another refund's key is a key of its own", async () => {
+  // A split refund's later parts are keyed with a separator callers' keys may not contain.
+  it("a caller's key that looks like the second part of another refund's key is a key of its own", async () => {
     const shop = await cardShop('sqlite-memory')
     try {
       await shop.cards.issue('GC', 1000)
