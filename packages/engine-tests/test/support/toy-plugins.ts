@@ -11,6 +11,7 @@ import { definePlugin, type EventsOf, type PaymentProvider, type PluginContext }
 interface CouponTables {
   coupons_codes: { code: string; amount: number; max_uses: number; used: number }
   coupons_applied: { cart_id: string; code: string }
+  coupons_uses: { payment_id: string; code: string }
 }
 
 const couponEvents = {
@@ -39,6 +40,12 @@ export function coupons() {
             .addColumn('cart_id', 'text', (c) => c.primaryKey())
             .addColumn('code', 'text', (c) => c.notNull())
             .execute()
+          // The use each claim took, by its payment: a release gives back exactly that.
+          await db.schema
+            .createTable('coupons_uses')
+            .addColumn('payment_id', 'text', (c) => c.primaryKey())
+            .addColumn('code', 'text', (c) => c.notNull())
+            .execute()
         },
       },
     },
@@ -53,7 +60,7 @@ export function coupons() {
         adjustments.push({ code, label: `Coupon ${code}`, amount: Number(coupon.amount) })
       })
       // Atomic with the claim: a use is taken with a conditional update, or the checkout is vetoed.
-      ctx.hooks.hook('checkout.claim', async ({ cart }, tx) => {
+      ctx.hooks.hook('checkout.claim', async ({ cart, paymentId }, tx) => {
         const code = cart.adjustments.find((a) => a.source === 'coupons')?.code
         if (!code) return
         const taken = await tx.db
@@ -63,15 +70,18 @@ export function coupons() {
           .where(sql<boolean>`used < max_uses`)
           .executeTakeFirst()
         if (Number(taken.numUpdatedRows) !== 1) throw ctx.error('COUPON_EXHAUSTED', `Coupon ${code} has no uses left`, { details: { code } })
+        await tx.db.insertInto('coupons_uses').values({ payment_id: paymentId, code }).execute()
         tx.emit('coupons.claimed', { code, cartId: cart.id })
       })
       ctx.hooks.hook('checkout.place', async ({ order, cart }, tx) => {
         const code = cart.adjustments.find((a) => a.source === 'coupons')?.code
         if (code) tx.emit('coupons.redeemed', { code, orderId: order.id, cartId: cart.id })
       })
-      ctx.hooks.hook('checkout.release', async ({ cartId }, tx) => {
-        const applied = await tx.db.selectFrom('coupons_applied').select('code').where('cart_id', '=', cartId).executeTakeFirst()
-        if (applied) await tx.db.updateTable('coupons_codes').set({ used: sql`used - 1` }).where('code', '=', applied.code).execute()
+      ctx.hooks.hook('checkout.release', async ({ paymentId }, tx) => {
+        const use = await tx.db.selectFrom('coupons_uses').select('code').where('payment_id', '=', paymentId).executeTakeFirst()
+        if (!use) return
+        await tx.db.deleteFrom('coupons_uses').where('payment_id', '=', paymentId).execute()
+        await tx.db.updateTable('coupons_codes').set({ used: sql`used - 1` }).where('code', '=', use.code).execute()
       })
 
       return {
