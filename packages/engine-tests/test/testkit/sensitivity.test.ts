@@ -107,9 +107,12 @@ describe('the suite fails a broken target', () => {
       teardown: () => void database.close(),
       backdoor: {
         async query(sql, parameters) {
-          // Drop the unique index behind the suite's back just before the raw duplicate insert.
+          // Drop the unique index behind the suite's back just before the raw duplicate insert: rebuild
+          // cw_orders without it, after the tables that reference it (adjustments reference its lines too).
           if (sql.startsWith('insert into cw_orders')) {
-            database.exec('create table cw_orders_copy as select * from cw_orders; drop table cw_order_lines; drop table cw_orders; alter table cw_orders_copy rename to cw_orders')
+            database.exec(
+              'create table cw_orders_copy as select * from cw_orders; drop table cw_order_adjustments; drop table cw_order_lines; drop table cw_orders; alter table cw_orders_copy rename to cw_orders',
+            )
           }
           return backdoorOf(database).query(sql, parameters)
         },
