@@ -18,10 +18,17 @@ const CORE_TABLES = [
   'cw_payment_operations',
   'cw_orders',
   'cw_order_lines',
+  'cw_order_adjustments',
   'cw_outbox',
   'cw_outbox_deliveries',
   'cw_counters',
 ]
+
+/**
+ * Core's migrations this testkit knows, in order. A newer core (the peer range allows one) may
+ * record more after them.
+ */
+const KNOWN_MIGRATIONS = ['0001_initial', '0002_payment_operations', '0003_access_tokens', '0004_order_adjustments', '0005_tenders']
 
 export const adapterCases: StorageGroup = {
   group: 'adapter',
@@ -52,17 +59,15 @@ export const adapterCases: StorageGroup = {
           const n = await t.raw.count(table)
           if (table !== 'cw_counters') assert.equal(n, 0, `${table} should be empty after migrating`)
         }
-        const migrations = await t.raw.rows('select name from cw_migrations order by name')
-        assert.deepEqual(
-          migrations.map((r) => text(r['name'])),
-          ['0001_initial', '0002_payment_operations'],
-        )
+        const names = (await t.raw.rows('select name from cw_migrations order by name')).map((r) => text(r['name']))
+        assert.deepEqual(names.slice(0, KNOWN_MIGRATIONS.length), KNOWN_MIGRATIONS, 'every migration of core is recorded')
       },
     },
     {
       name: 'every dialect the adapter makes reaches the same database: a second engine migrates nothing and sees the data',
       async run(t) {
         const a = await t.engine()
+        const migrated = await t.raw.count('cw_migrations')
         const { product } = await seedVariant(a.commerce, { stock: 3 })
         const b = await t.engine()
         const seen = await b.commerce.catalog.getProduct(product.id).catch((error: unknown) => {
@@ -73,7 +78,7 @@ export const adapterCases: StorageGroup = {
         })
         assert.deepEqual(seen, product)
         assert.equal(await b.commerce.inventory.available(product.variants[0]!.id), 3)
-        assert.equal(await t.raw.count('cw_migrations'), 2)
+        assert.equal(await t.raw.count('cw_migrations'), migrated, 'the second engine migrated again')
       },
     },
     {
