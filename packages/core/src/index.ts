@@ -17,6 +17,18 @@ export type { TestPoints, TestPointName } from './test-points.js'
 export * from './money.js'
 export type * from './types.js'
 export { addressSchema, type Address } from './validation.js'
+export {
+  paymentStateMachine,
+  canTransition,
+  assertTransition,
+  paymentChangeProblems,
+  type PaymentTransition,
+  type PaymentTransitionCause,
+  type PaymentGuard,
+  type PaymentStateSnapshot,
+  type PaymentChangeProblem,
+  type TransitionOptions,
+} from './payment-state.js'
 export { EventBus, type CommerceEvents, type CommerceEventName, type StoredEvent, type EventEnvelope, type EventMap, type ListenerErrorHandler } from './events.js'
 export {
   HookRegistry,

@@ -21,6 +21,12 @@ export interface TestPoints {
   'payment.operation.before': (context: { paymentId: string; operationId: string; kind: 'capture' | 'void' | 'refund' }) => void | Promise<void>
   /** After the gateway answered a capture, void or refund, before the answer is recorded. */
   'payment.operation.answered': (context: { paymentId: string; operationId: string; kind: 'capture' | 'void' | 'refund' }) => void | Promise<void>
+  /**
+   * In the transaction that records a capture, void or refund's answer, after the payment was read
+   * (and locked) and before it is written: a write through `tx` here is a change that slipped past
+   * the lock, which the conditional write of the payment must refuse.
+   */
+  'payment.operation.settling': (context: { paymentId: string; operationId: string; kind: 'capture' | 'void' | 'refund'; tx: Tx }) => void | Promise<void>
   /** In `retention.prune()`, after a batch of removable rows was found and before the transaction that re-checks and removes them. */
   'retention.batch.found': (context: { kind: 'outbox' | 'payments' | 'reservations' | 'carts'; ids: string[] }) => void | Promise<void>
 }

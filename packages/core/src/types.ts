@@ -289,6 +289,7 @@ export type OrderStatus = 'placed' | 'canceled' | 'completed'
  */
 export type PaymentStatus =
   | 'pending'
+  | 'requires_action'
   | 'authorized'
   | 'partially_captured'
   | 'captured'

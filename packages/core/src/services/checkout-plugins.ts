@@ -5,6 +5,8 @@ import type { HookTransaction, Tender, TransactionalHookContexts } from '../hook
 import type { Emit, Runtime } from '../runtime.js'
 import type { Cart, Order } from '../types.js'
 import { MAX_PAYMENTS_PER_ORDER, insertOperation } from './payment-operations.js'
+import { assertTransition } from '../payment-state.js'
+import { writePaymentChange } from './payment-transitions.js'
 
 /**
  * Where checkout meets plugins inside its transactions: the claim (a plugin uses up a limit, or
@@ -124,12 +126,8 @@ export async function placeTenders(rt: Runtime, tx: Tx, gateway: PaymentTable, c
   const tenders = await heldTenders(tx, gateway.id)
   const placed: PaymentTable[] = []
   for (const tender of tenders) {
-    await tx
-      .updateTable('cw_payments')
-      .set({ order_id: orderId, status: 'captured', captured_amount: tender.amount, updated_at: now })
-      .where('id', '=', tender.id)
-      .execute()
-    const row: PaymentTable = { ...tender, order_id: orderId, status: 'captured', captured_amount: tender.amount, updated_at: now }
+    // Through the payment state machine, and only if the tender is still as it was read.
+    const row = await writePaymentChange(tx, tender, { order_id: orderId, status: 'captured', captured_amount: tender.amount, updated_at: now })
     await insertOperation(rt, tx, row, { id: `pop_${tender.id.slice(4)}`, kind: 'capture', amount: tender.amount, key: `${tender.id}:place`, reason: null }, {
       status: 'succeeded',
       reference: tender.reference,
@@ -161,6 +159,7 @@ export async function releaseClaim(
   context: TransactionalHookContexts['checkout.release'],
 ): Promise<void> {
   if (context.reason === 'declined') {
+    assertTransition('authorized', 'voided')
     await tx
       .updateTable('cw_payments')
       .set({ status: 'voided', updated_at: rt.now().toISOString() })

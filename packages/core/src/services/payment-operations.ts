@@ -4,7 +4,9 @@ import type { OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/
 import type { PaymentOperationResult, PaymentProvider } from '../ports/payment-provider.js'
 import { transact, type Emit, type Runtime } from '../runtime.js'
 import type { PaymentOperationKind, PaymentStatus } from '../types.js'
+import { canTransition, transitionRefused } from '../payment-state.js'
 import { toPayment, toPaymentOperation } from './order-mapping.js'
+import { writePaymentChange } from './payment-transitions.js'
 
 /**
  * Captures, voids and refunds, each as one row of `cw_payment_operations` that goes through three
@@ -152,25 +154,26 @@ function admit(
   const label = `Order ${order.number}`
   const details = { orderId: order.id, paymentId: payment.id, paymentStatus: status }
   const p = operationProvider(rt, payment, request.kind)
+  const multiCapture = p.capabilities.multiCapture === true
+  // Every operation is checked against the payment state machine: the status it would lead to must follow this one.
+  const refused = (to: PaymentStatus, why: string, more: Record<string, unknown> = {}) =>
+    transitionRefused(status, to, { subject: `${label}'s payment`, why, details: { ...details, ...more } })
   switch (request.kind) {
     case 'capture': {
       if (order.status === 'canceled') throw new CommerceError('INVALID_STATE', `${label} is canceled; its payment cannot be captured`, { details })
       if (pending.void) throw inProgress(pending.ops.find((o) => o.kind === 'void')!)
-      const multi = p.capabilities.multiCapture === true
-      if (!multi && pending.capture) throw inProgress(pending.ops.find((o) => o.kind === 'capture')!)
-      const capturable = status === 'authorized' || (multi && status === 'partially_captured')
-      if (!capturable) {
-        const why = CAPTURED.includes(status)
-          ? multi
-            ? 'the whole authorization was captured'
-            : `it was already captured (${payment.captured_amount} of ${payment.authorized_amount}; ${p.id} captures once, the rest was released)`
-          : `it is ${status}`
-        throw new CommerceError('INVALID_STATE', `${label}'s payment cannot be captured: ${why}`, {
-          details: { ...details, capturedAmount: payment.captured_amount },
-        })
-      }
+      if (!multiCapture && pending.capture) throw inProgress(pending.ops.find((o) => o.kind === 'capture')!)
       const left = payment.authorized_amount - payment.captured_amount - pending.capture
       const amount = request.amount ?? left
+      const to: PaymentStatus = payment.captured_amount + amount < payment.authorized_amount ? 'partially_captured' : 'captured'
+      if (!canTransition(status, 'captured', { multiCapture }) && !canTransition(status, 'partially_captured', { multiCapture })) {
+        const why = CAPTURED.includes(status)
+          ? multiCapture
+            ? 'the whole authorization was captured'
+            : `it was already captured (${payment.captured_amount} of ${payment.authorized_amount}; ${p.id} captures once, the rest was released)`
+          : `it is ${status}, and only an authorization can be captured`
+        throw refused(to, why, { capturedAmount: payment.captured_amount })
+      }
       if (amount > left) {
         throw validationError('capture', [{ path: 'amount', message: `only ${left} of the ${payment.authorized_amount} authorized can still be captured` }])
       }
@@ -183,17 +186,15 @@ function admit(
     case 'void': {
       if (pending.capture) throw inProgress(pending.ops.find((o) => o.kind === 'capture')!)
       if (pending.void) throw inProgress(pending.ops.find((o) => o.kind === 'void')!)
-      if (status !== 'authorized') {
-        throw new CommerceError('INVALID_STATE', `${label}'s payment is ${status}; only an authorization with nothing captured can be voided`, { details })
+      if (!canTransition(status, 'voided') || status !== 'authorized') {
+        throw refused('voided', `only an authorization with nothing captured can be voided${CAPTURED.includes(status) ? '; refund what was captured instead' : ''}`)
       }
       return payment.authorized_amount
     }
     case 'refund': {
       const amount = request.amount!
       if (!CAPTURED.includes(status)) {
-        throw new CommerceError('INVALID_STATE', `${label}'s payment is ${status}: nothing has been captured, so there is nothing to refund`, {
-          details: { ...details, capturedAmount: 0 },
-        })
+        throw refused('refunded', 'nothing has been captured, so there is nothing to refund', { capturedAmount: 0 })
       }
       const refundable = payment.captured_amount - payment.refunded_amount - pending.refund
       if (amount > refundable) {
@@ -204,6 +205,8 @@ function admit(
           },
         ])
       }
+      const to: PaymentStatus = payment.refunded_amount + pending.refund + amount < payment.captured_amount ? 'partially_refunded' : 'refunded'
+      if (!canTransition(status, to)) throw refused(to, `${to} does not follow ${status}`)
       return amount
     }
   }
@@ -351,6 +354,7 @@ async function settleOperation(rt: Runtime, op: PaymentOperationTable, result: P
       let pq = tx.selectFrom('cw_payments').selectAll().where('id', '=', op.payment_id)
       if (rt.storage.capabilities.rowLocks) pq = pq.forUpdate()
       const payment = await pq.executeTakeFirstOrThrow()
+      if (rt.point) await rt.point('payment.operation.settling', { paymentId: payment.id, operationId: op.id, kind: op.kind as PaymentOperationKind, tx })
       const now = rt.now().toISOString()
       const status = result.status === 'succeeded' ? 'succeeded' : 'failed'
       const settled = await tx
@@ -384,21 +388,17 @@ async function settleOperation(rt: Runtime, op: PaymentOperationTable, result: P
 }
 
 async function applySuccess(rt: Runtime, tx: Tx, emit: Emit, order: OrderTable | null, payment: PaymentTable, op: PaymentOperationTable, now: string): Promise<void> {
-  const next: PaymentTable = { ...payment, updated_at: now }
-  if (op.kind === 'capture') next.captured_amount = payment.captured_amount + op.amount
-  else if (op.kind === 'refund') next.refunded_amount = payment.refunded_amount + op.amount
-  else next.status = 'voided'
-  next.status = derivePaymentStatus(next)
-  await tx
-    .updateTable('cw_payments')
-    .set({
-      status: next.status,
-      captured_amount: sql`captured_amount + ${op.kind === 'capture' ? op.amount : 0}`,
-      refunded_amount: sql`refunded_amount + ${op.kind === 'refund' ? op.amount : 0}`,
-      updated_at: now,
-    })
-    .where('id', '=', payment.id)
-    .execute()
+  const moved: PaymentTable = { ...payment, updated_at: now }
+  if (op.kind === 'capture') moved.captured_amount = payment.captured_amount + op.amount
+  else if (op.kind === 'refund') moved.refunded_amount = payment.refunded_amount + op.amount
+  else moved.status = 'voided'
+  // Checked against the state machine and written only if the payment is still as it was read.
+  const next = await writePaymentChange(
+    tx,
+    payment,
+    { status: derivePaymentStatus(moved), captured_amount: moved.captured_amount, refunded_amount: moved.refunded_amount, updated_at: now },
+    { multiCapture: rt.payments.get(payment.provider)?.capabilities.multiCapture === true },
+  )
   if (order) {
     // The order's status comes from all its payments, this one as it is now.
     const others = await tx.selectFrom('cw_payments').selectAll().where('order_id', '=', order.id).where('id', '!=', payment.id).execute()
