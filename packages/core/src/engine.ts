@@ -412,6 +412,8 @@ const CORE_EVENTS: ReadonlySet<string> = new Set(
     'order.canceled': true,
     'order.fulfilled': true,
     'order.completed': true,
+    'order.held': true,
+    'order.released': true,
     'payment.authorized': true,
     'payment.captured': true,
     'payment.voided': true,

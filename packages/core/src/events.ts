@@ -20,6 +20,10 @@ export interface CommerceEvents {
   'order.fulfilled': { orderId: string; number: number }
   /** Fulfilled with its payment captured. */
   'order.completed': { orderId: string; number: number }
+  /** Held for review (a `checkout.risk` hook when it was placed, or staff): its payment is not captured until it is released. */
+  'order.held': { orderId: string; number: number; reason: string }
+  /** Released from review by staff (`orders.release`): its payment can be captured and the order fulfilled. */
+  'order.released': { orderId: string; number: number }
   'payment.authorized': { payment: Payment }
   /** `amount` was captured now; `operationId` is null for a capture at authorization. */
   'payment.captured': { payment: Payment; amount: number; operationId: string | null }

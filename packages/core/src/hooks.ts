@@ -3,6 +3,7 @@ import { CommerceError, isCommerceError } from './errors.js'
 import type { EventMap } from './events.js'
 import type { PluginTx } from './ports/plugin.js'
 import type { Adjustment, Cart, Order, Totals } from './types.js'
+import type { CheckoutRiskAnswer, CheckoutRiskContext } from './services/order-holds.js'
 
 /**
  * Interceptors run, in registration order and awaited, inside an operation. A hook
@@ -22,6 +23,23 @@ export interface CommerceHooks {
   'checkout.beforeComplete': (context: { cart: Cart; totals: Totals }) => void | Promise<void>
   /** Before an order is canceled. */
   'order.beforeCancel': (context: { orderId: string; reason: string | null }) => void | Promise<void>
+  /**
+   * After the gateway authorized a checkout's payment, before its order is written: answer
+   * `{ hold: true, reason }` to place the order held for review (suspected card testing,
+   * mismatched addresses). A held order's payment is not captured, nor the order fulfilled, until
+   * staff call `orders.release`; `orders.cancel` voids the authorization and releases the stock. It
+   * may call a fraud service. A hook that throws holds the order too (`risk check failed: …`).
+   *
+   * @example
+   * ```ts
+   * commerce.hooks.hook('checkout.risk', ({ shippingAddress, billingAddress, totals }) => {
+   *   if (shippingAddress && billingAddress && shippingAddress.country !== billingAddress.country && totals.total > 50_000) {
+   *     return { hold: true, reason: 'billing and shipping countries differ on a large order' }
+   *   }
+   * })
+   * ```
+   */
+  'checkout.risk': (context: CheckoutRiskContext) => CheckoutRiskAnswer | Promise<CheckoutRiskAnswer>
 }
 
 export type CommerceHookName = keyof CommerceHooks
@@ -171,13 +189,14 @@ export class HookRegistry {
     }
   }
 
-  /** @internal Runs every hook under `name` in order. */
-  async run<K extends CommerceHookName>(name: K, context: Parameters<CommerceHooks[K]>[0]): Promise<void> {
+  /** @internal Runs every hook under `name` in order; returns what each answered. */
+  async run<K extends CommerceHookName>(name: K, context: Parameters<CommerceHooks[K]>[0]): Promise<unknown[]> {
     const list = this.#hooks.get(name)
-    if (!list) return
+    const answers: unknown[] = []
+    if (!list) return answers
     for (const fn of [...list]) {
       try {
-        await fn(context)
+        answers.push(await fn(context))
       } catch (error) {
         if (isCommerceError(error)) throw error
         throw new CommerceError('VETOED', `${name} hook refused: ${(error as Error)?.message ?? String(error)}`, {
@@ -186,5 +205,6 @@ export class HookRegistry {
         })
       }
     }
+    return answers
   }
 }

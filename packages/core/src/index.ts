@@ -29,6 +29,7 @@ export {
   type PaymentChangeProblem,
   type TransitionOptions,
 } from './payment-state.js'
+export type { CheckoutRiskContext, CheckoutRiskAnswer } from './services/order-holds.js'
 export { EventBus, type CommerceEvents, type CommerceEventName, type StoredEvent, type EventEnvelope, type EventMap, type ListenerErrorHandler } from './events.js'
 export {
   HookRegistry,
@@ -80,6 +81,7 @@ export {
   type VoidInput,
   type RefundInput,
   type CancelInput,
+  type HoldInput,
 } from './services/order-service.js'
 export { PrivacyService, ERASED_EMAIL, type PrivacySubjectInput, type PrivacyExport, type EraseResult } from './services/privacy-service.js'
 export { PaymentService, type ListPaymentsInput, type RecoverPaymentsInput } from './services/payment-service.js'

@@ -384,6 +384,18 @@ export interface Order {
   /** What the order cost when it was placed, in minor units. */
   totals: Totals
   payments: Payment[]
+  /**
+   * Set while the order is held for review (by a `checkout.risk` hook when it was placed, or by
+   * staff with `orders.hold`): its payment cannot be captured nor the order fulfilled until
+   * `orders.release`. Null otherwise; an order canceled while held keeps it.
+   *
+   * @example
+   * ```ts
+   * const { items } = await commerce.orders.list({ held: true, status: 'placed' }) // the review queue
+   * for (const order of items) console.log(order.number, order.hold!.reason, order.hold!.at)
+   * ```
+   */
+  hold: OrderHold | null
   metadata: Record<string, unknown>
   createdAt: string
   updatedAt: string
@@ -406,6 +418,12 @@ export interface Order {
    * ```
    */
   accessToken?: string
+}
+
+/** Why an order is held for review, and since when (ISO 8601). */
+export interface OrderHold {
+  reason: string
+  at: string
 }
 
 /** A page of results and the cursor of the next page (null on the last page). */

@@ -115,6 +115,8 @@ export interface PaymentTable {
   claim_events: string | null
   created_at: Timestamp
   updated_at: Timestamp
+  /** SHA-256 of what the checkout asked for (provider and payment data): the same key with another body is a `CONFLICT`. Null before 0007. */
+  request_digest?: string | null
 }
 
 export interface PaymentOperationTable {
@@ -158,6 +160,10 @@ export interface OrderTable {
   canceled_at: Timestamp | null
   /** SHA-256 (hex) of the order's access token; null for an order placed before tokens existed, until one is issued. */
   access_token_hash: string | null
+  /** Why the order is held for review, while it is (and after a cancel while held); null otherwise. */
+  hold_reason?: string | null
+  /** When the order was held for review; null when it is not held. */
+  held_at?: Timestamp | null
 }
 
 export interface OrderLineTable {

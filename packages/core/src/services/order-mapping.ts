@@ -2,6 +2,7 @@ import type { Executor, OrderAdjustmentTable, OrderLineTable, OrderTable, Paymen
 import { iso, isoOrNull, parseJson } from '../db/rows.js'
 import type { AdjustmentTarget, Order, OrderAdjustment, OrderLine, Payment, PaymentDetails, PaymentOperation, PaymentOperationKind, PaymentOperationStatus, PaymentStatus, ShippingMethod } from '../types.js'
 import type { Address } from '../validation.js'
+import { toOrderHold } from './order-holds.js'
 
 export function toPayment(row: PaymentTable): Payment {
   return {
@@ -113,6 +114,7 @@ export function toOrder(row: OrderTable, lines: OrderLineTable[], payments: Paym
       .map(toAdjustment),
     totals: { subtotal: row.subtotal, discountTotal: row.discount_total, shippingTotal: row.shipping_total, taxTotal: row.tax_total, total: row.total },
     payments: payments.filter((p) => p.order_id === row.id).map(toPayment),
+    hold: toOrderHold(row),
     metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),

@@ -10,11 +10,14 @@ import { commitStock, releaseStock } from './inventory-service.js'
 import { loadOrder, loadOrders } from './order-mapping.js'
 import { CAPTURED, insertOperation, isComplete, lockOrder, lockPayments, operationFailed, operationProvider, runOperation, runRefund, sendOperation } from './payment-operations.js'
 import { releaseClaim } from './checkout-plugins.js'
+import { heldError, heldEvent, holdColumns } from './order-holds.js'
 
 const listSchema = pageSchema.extend({
   customerId: fields.id.optional(),
   email: z.string().max(320).optional(),
   status: z.enum(['placed', 'canceled', 'completed']).optional(),
+  /** `true`: only orders held for review; `false`: only orders that are not. */
+  held: z.boolean().optional(),
 })
 const positiveAmount = fields.amount.refine((a) => a > 0, 'must be positive')
 const captureSchema = z.strictObject({ amount: positiveAmount.optional(), idempotencyKey: fields.idempotencyKey.optional() })
@@ -26,6 +29,7 @@ const refundSchema = z.strictObject({
   paymentId: fields.id.optional(),
 })
 const cancelSchema = z.strictObject({ reason: z.string().max(500).optional(), idempotencyKey: fields.idempotencyKey.optional() })
+const holdSchema = z.strictObject({ reason: z.string().trim().min(1).max(500) })
 const orderNumberSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 
 /** Input of `orders.list`. */
@@ -38,6 +42,8 @@ export type VoidInput = z.input<typeof voidSchema>
 export type RefundInput = z.input<typeof refundSchema>
 /** Input of `orders.cancel`. */
 export type CancelInput = z.input<typeof cancelSchema>
+/** Input of `orders.hold`: why the order is held for review (1–500 characters). */
+export type HoldInput = z.input<typeof holdSchema>
 
 /**
  * Placed orders: reading, capturing, voiding and refunding their payment, fulfilling, cancelling.
@@ -95,6 +101,7 @@ export class OrderService {
       if (data.customerId) q = q.where('customer_id', '=', data.customerId)
       if (data.email) q = q.where('email', '=', data.email)
       if (data.status) q = q.where('status', '=', data.status)
+      if (data.held !== undefined) q = q.where('held_at', data.held ? 'is not' : 'is', null)
       return keysetPage(q, data, (rows) => loadOrders(db, rows))
     })
   }
@@ -179,6 +186,7 @@ export class OrderService {
       const order = await lockOrder(rt, tx, id)
       if (order.fulfillment_status === 'fulfilled') return
       if (order.status !== 'placed') throw new CommerceError('INVALID_STATE', `Order ${order.number} is ${order.status}`, { details: { orderId: id } })
+      if (order.held_at) throw heldError(order, 'it cannot be fulfilled')
       await commitStock(rt, tx, { orderId: id })
       const payments = await tx.selectFrom('cw_payments').select('status').where('order_id', '=', id).execute()
       const complete = isComplete({ status: 'placed', fulfillment_status: 'fulfilled' }, payments)
@@ -230,6 +238,63 @@ export class OrderService {
         details: { orderId: id, operationIds: send.map((o) => o.op.id), ...(unknown ? { outcomeUnknown: true } : {}) },
       })
     }
+    return this.get(id)
+  }
+
+  /**
+   * Holds a placed order for review (a call from the customer about a stolen card, a suspicion
+   * after the fact): until `orders.release`, its payment cannot be captured (`INVALID_STATE`) nor
+   * the order fulfilled. Announces `order.held`. An order already held stays as it is, with its first
+   * reason; a canceled or completed order cannot be held (`INVALID_STATE`). A capture already in
+   * flight is not stopped.
+   *
+   * @example
+   * ```ts
+   * await commerce.orders.hold(orderId, { reason: 'customer reported the card stolen' })
+   * ```
+   */
+  async hold(orderId: string, input: HoldInput): Promise<Order> {
+    const id = parseArg(fields.id, orderId, 'orderId')
+    const { reason } = parseInput(holdSchema, input, 'hold')
+    const rt = this.#rt
+    await transact(rt, async (tx, emit) => {
+      const order = await lockOrder(rt, tx, id)
+      if (order.held_at) return
+      if (order.status !== 'placed') {
+        throw new CommerceError('INVALID_STATE', `Order ${order.number} is ${order.status} and cannot be held for review`, { details: { orderId: id, status: order.status } })
+      }
+      const now = rt.now().toISOString()
+      const updated = await tx.updateTable('cw_orders').set({ ...holdColumns({ reason }, now), updated_at: now }).where('id', '=', id).where('held_at', 'is', null).executeTakeFirst()
+      if (Number(updated.numUpdatedRows) === 1) emit('order.held', heldEvent(order, reason))
+    }, { idempotent: true })
+    return this.get(id)
+  }
+
+  /**
+   * Releases an order held for review (by a `checkout.risk` hook or `orders.hold`): its payment can
+   * be captured and the order fulfilled again. Announces `order.released`. An order that is not held
+   * is returned as it is; a canceled one stays canceled (`INVALID_STATE`: it was given up, its
+   * authorization voided).
+   *
+   * @example
+   * ```ts
+   * const order = await commerce.orders.release(orderId)
+   * await commerce.orders.capturePayment(order.id, { idempotencyKey: `capture-${order.number}` })
+   * ```
+   */
+  async release(orderId: string): Promise<Order> {
+    const id = parseArg(fields.id, orderId, 'orderId')
+    const rt = this.#rt
+    await transact(rt, async (tx, emit) => {
+      const order = await lockOrder(rt, tx, id)
+      if (!order.held_at) return
+      if (order.status === 'canceled') {
+        throw new CommerceError('INVALID_STATE', `Order ${order.number} was canceled while held for review and cannot be released`, { details: { orderId: id, status: order.status } })
+      }
+      const now = rt.now().toISOString()
+      const updated = await tx.updateTable('cw_orders').set({ ...holdColumns(null, now), updated_at: now }).where('id', '=', id).where('held_at', 'is not', null).executeTakeFirst()
+      if (Number(updated.numUpdatedRows) === 1) emit('order.released', { orderId: id, number: order.number })
+    }, { idempotent: true })
     return this.get(id)
   }
 

@@ -6,6 +6,7 @@ import { transact, type Emit, type Runtime } from '../runtime.js'
 import type { PaymentOperationKind, PaymentStatus } from '../types.js'
 import { canTransition, transitionRefused } from '../payment-state.js'
 import { toPayment, toPaymentOperation } from './order-mapping.js'
+import { heldError } from './order-holds.js'
 import { writePaymentChange } from './payment-transitions.js'
 
 /**
@@ -161,6 +162,7 @@ function admit(
   switch (request.kind) {
     case 'capture': {
       if (order.status === 'canceled') throw new CommerceError('INVALID_STATE', `${label} is canceled; its payment cannot be captured`, { details })
+      if (order.held_at) throw heldError(order)
       if (pending.void) throw inProgress(pending.ops.find((o) => o.kind === 'void')!)
       if (!multiCapture && pending.capture) throw inProgress(pending.ops.find((o) => o.kind === 'capture')!)
       const left = payment.authorized_amount - payment.captured_amount - pending.capture

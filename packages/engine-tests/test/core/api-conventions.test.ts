@@ -24,10 +24,12 @@ import {
   type CreateProductInput,
   type DrainInput,
   type ExplainPriceInput,
+  type HoldInput,
   type InventoryService,
   type ListDeliveriesInput,
   type ListProductsInput,
   type Outbox,
+  type OrderService,
   type PriceInput,
   type PrivacyService,
   type PrivacySubjectInput,
@@ -188,6 +190,7 @@ describe('named input types', () => {
     expectTypeOf<Parameters<CartService['update']>[1]>().toEqualTypeOf<UpdateCartInput>()
     expectTypeOf<Parameters<CheckoutService['complete']>[1]>().toEqualTypeOf<CompleteCheckoutInput>()
     expectTypeOf<Parameters<CheckoutService['recover']>[0]>().toEqualTypeOf<RecoverCheckoutsInput | undefined>()
+    expectTypeOf<Parameters<OrderService['hold']>[1]>().toEqualTypeOf<HoldInput>()
     expectTypeOf<Parameters<Outbox['list']>[0]>().toEqualTypeOf<ListDeliveriesInput | undefined>()
     expectTypeOf<Parameters<Outbox['drain']>[0]>().toEqualTypeOf<DrainInput | undefined>()
     expectTypeOf<Parameters<PrivacyService['export']>[0]>().toEqualTypeOf<PrivacySubjectInput>()
@@ -238,6 +241,8 @@ describe('after close()', () => {
     'orders.findByToken': (s) => s.commerce.orders.findByToken(`ot_${UNKNOWN_ID}.${'A'.repeat(43)}`),
     'orders.verifyToken': (s) => s.commerce.orders.verifyToken(UNKNOWN_ID, `ot_${UNKNOWN_ID}.${'A'.repeat(43)}`),
     'orders.issueAccessToken': (s) => s.commerce.orders.issueAccessToken(UNKNOWN_ID),
+    'orders.hold': (s) => s.commerce.orders.hold(UNKNOWN_ID, { reason: 'review' }),
+    'orders.release': (s) => s.commerce.orders.release(UNKNOWN_ID),
     'outbox.drain': (s) => s.commerce.outbox.drain(),
     'outbox.runOnce': (s) => s.commerce.outbox.runOnce(),
     'outbox.list': (s) => s.commerce.outbox.list(),
