@@ -95,6 +95,132 @@ function withoutReservedKeys<S extends z.ZodType>(schema: S): z.ZodType<z.output
   return guarded as unknown as z.ZodType<z.output<S>, z.input<S>>
 }
 
+/**
+ * Keys (lower case, without `_`, `-` or spaces) of a field that holds a card's security code or
+ * its number: refused in payment data whatever their value.
+ */
+const CARD_KEYS: ReadonlySet<string> = new Set([
+  'cvc',
+  'cvc2',
+  'cvv',
+  'cvv2',
+  'csc',
+  'cvn',
+  'securitycode',
+  'cardsecuritycode',
+  'cardcode',
+  'cardnumber',
+  'cardno',
+  'ccnumber',
+  'creditcardnumber',
+  'pan',
+  'primaryaccountnumber',
+])
+
+/** A key next to which `number` is a card number: `exp`, `expiry`, `exp_month`, `expirationDate`… */
+const EXPIRY_KEY = /^exp(iry|iration|ires)?(month|year|date|mm|yy|yyyy)?$/
+
+const normalKey = (key: string) => key.toLowerCase().replace(/[\s_-]/g, '')
+
+/** Digits in groups separated by single spaces or dashes: `4242 4242 4242 4242`, `5555-5555-5555-4444`, `378282246310005`. */
+const DIGIT_GROUPS = /\d+(?:[ -]\d+)*/g
+
+/** The Luhn check digit test every payment card number passes. */
+function passesLuhn(digits: string): boolean {
+  let sum = 0
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48
+    if (i % 2 === 1) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+  }
+  return sum % 10 === 0
+}
+
+/**
+ * True when `text` holds something that looks like a payment card number: 13–19 digits (grouped
+ * by spaces or dashes, or not) that pass the Luhn check. Numbers that start with 0 or 1 are left
+ * alone: no card network issues them (1 is the airlines' UATP, rare online), while millisecond
+ * timestamps, which wallets' payloads carry, are 13 digits starting with 1.
+ *
+ * @example
+ * ```ts
+ * looksLikeCardNumber('4242 4242 4242 4242') // true
+ * looksLikeCardNumber('tok_visa') // false
+ * looksLikeCardNumber(String(Date.now())) // false
+ * ```
+ */
+export function looksLikeCardNumber(text: string): boolean {
+  for (const [run] of text.matchAll(DIGIT_GROUPS)) {
+    if (run.length < 13) continue
+    // A card number starts where a group starts and spans whole groups: try each such stretch.
+    const groups = run.split(/[ -]/)
+    for (let start = 0; start < groups.length; start++) {
+      if (groups[start]![0] === '0' || groups[start]![0] === '1') continue
+      let digits = ''
+      for (let end = start; end < groups.length && digits.length + groups[end]!.length <= 19; end++) {
+        digits += groups[end]
+        if (digits.length >= 13 && passesLuhn(digits)) return true
+      }
+    }
+  }
+  return false
+}
+
+/**
+ * Paths of card data in `value`, at any depth: a key of a card field (`cvc`, `card_number`, `pan`,
+ * `number` next to an expiry…), or a key or value (a string or a number) that looks like a card
+ * number. The messages never repeat the value.
+ */
+function cardDataPaths(value: unknown): Array<{ path: PropertyKey[]; message: string }> {
+  const found: Array<{ path: PropertyKey[]; message: string }> = []
+  const seen = new Set<object>()
+  const stack: Array<{ value: unknown; path: PropertyKey[] }> = [{ value, path: [] }]
+  let nodes = 0
+  while (stack.length > 0) {
+    const { value: current, path } = stack.pop()!
+    if (typeof current === 'string' || typeof current === 'number' || typeof current === 'bigint') {
+      const text = typeof current === 'number' ? (Number.isInteger(current) ? current.toFixed(0) : '') : String(current)
+      if (looksLikeCardNumber(text)) found.push({ path, message: 'looks like a payment card number; send the gateway\'s token for the card instead, never the card' })
+      continue
+    }
+    if (typeof current !== 'object' || current === null || seen.has(current)) continue
+    seen.add(current)
+    if (++nodes > MAX_NODES) return [{ path: [], message: `too large: more than ${MAX_NODES} nested values` }]
+    const keys = Object.keys(current)
+    const expiry = !Array.isArray(current) && keys.some((k) => EXPIRY_KEY.test(normalKey(k)))
+    for (const key of keys) {
+      const at = [...path, Array.isArray(current) ? Number(key) : key]
+      const normal = normalKey(key)
+      if (CARD_KEYS.has(normal) || (expiry && normal === 'number')) {
+        found.push({ path: at, message: 'is a card field (a card number or security code); card data must go to the gateway, never through the engine' })
+      } else if (!Array.isArray(current) && looksLikeCardNumber(key)) {
+        // The issue names the object, not the key: its path would repeat the number in the error.
+        found.push({ path, message: 'has a key that looks like a payment card number; send the gateway\'s token for the card instead, never the card' })
+      } else {
+        stack.push({ value: (current as Record<string, unknown>)[key], path: at })
+      }
+    }
+  }
+  return found
+}
+
+/**
+ * `schema`, refusing first any card data ({@link cardDataPaths}) at any depth of the raw input,
+ * with a `VALIDATION` issue at its path, before anything is stored or logged.
+ */
+function withoutCardData<S extends z.ZodType>(schema: S): z.ZodType<z.output<S>, z.input<S>> {
+  const guarded = z
+    .unknown()
+    .superRefine((value, ctx) => {
+      for (const { path, message } of cardDataPaths(value)) ctx.addIssue({ code: 'custom', message, path })
+    })
+    .pipe(schema)
+  return guarded as unknown as z.ZodType<z.output<S>, z.input<S>>
+}
+
 /** Length of `value` as JSON; infinite when it cannot be stored as JSON (cycles, BigInt). */
 function jsonLength(value: unknown): number {
   try {
@@ -135,9 +261,13 @@ export const fields = {
   /**
    * Data a payment provider takes at checkout (a token, a wallet payload), stored with the
    * payment: any JSON, at most 8 KiB of it (room for Apple Pay and Google Pay tokens), no
-   * reserved key at any depth.
+   * reserved key at any depth, and no card data: a value or key that looks like a card number
+   * (13–19 digits passing the Luhn check, grouped or not, anywhere in a text), or a card field
+   * (`cvc`, `cvv`, `card_number`, `pan`, `number` next to an expiry…), is refused with
+   * `VALIDATION` naming its path, before anything is stored. Card data goes from the shopper's
+   * browser to the gateway, which gives back a token to send here.
    */
-  paymentData: withoutReservedKeys(z.record(recordKey, z.unknown()).refine((d) => jsonLength(d) <= 8192, 'at most 8 KiB of JSON')),
+  paymentData: withoutCardData(withoutReservedKeys(z.record(recordKey, z.unknown()).refine((d) => jsonLength(d) <= 8192, 'at most 8 KiB of JSON'))),
   /** The name of a product option axis (`Size`), which keys each variant's option values. */
   optionName: z
     .string()

@@ -42,7 +42,12 @@ export interface AuthorizeInput {
   currency: string
   cartId: string
   email: string | null
-  /** Provider-specific data from the shopper's client (a token, a payment method id). Never trusted for amounts. */
+  /**
+   * Provider-specific data from the shopper's client (a token, a payment method id). Never trusted
+   * for amounts, and never card data: core refuses, before anything is stored or sent, data holding
+   * something that looks like a card number or a card field (`cvc`, `card_number`…), so the
+   * gateway's client-side script must turn the card into a token first.
+   */
   data: Record<string, unknown>
 }
 
@@ -118,6 +123,10 @@ export type PaymentOperationResult = { status: 'succeeded'; reference?: string }
  * A payment gateway adapter. Implement it as a factory that parses its options and returns
  * a plain object. Every method must be idempotent on its `idempotencyKey`: Cartwright resends the
  * same key when it cannot know whether the first call reached the gateway.
+ *
+ * The contract has no field for card data, by design: card numbers and security codes go from the
+ * shopper's browser to the gateway, never through Cartwright, so that no row, event or log line of a
+ * shop holds one; a provider receives the gateway's token in `AuthorizeInput.data`.
  *
  * @example
  * ```ts
