@@ -8,7 +8,14 @@ import type { PaymentStatus } from './types.js'
  * read, so a change that is not listed here never reaches storage, under concurrency too.
  */
 
-/** What moves a payment from one status to another. */
+/**
+ * What moves a payment from one status to another.
+ *
+ * @example
+ * ```ts
+ * const byRefund = paymentStateMachine.transitions.filter((t) => t.on.includes('refund.partial')) // captured, partially_captured, partially_refunded → partially_refunded
+ * ```
+ */
 export type PaymentTransitionCause =
   /** The gateway authorized the checkout's payment. */
   | 'authorize.authorized'
@@ -41,7 +48,15 @@ export type PaymentTransitionCause =
   /** A tender given back because its checkout was declined. */
   | 'tender.released'
 
-/** One allowed change of a payment's status. */
+/**
+ * One allowed change of a payment's status.
+ *
+ * @example
+ * ```ts
+ * const t: PaymentTransition = paymentStateMachine.transitions.find((x) => x.from === 'partially_captured' && x.to === 'captured')!
+ * t.requires // 'multiCapture': only a provider that captures an authorization several times
+ * ```
+ */
 export interface PaymentTransition {
   readonly from: PaymentStatus
   readonly to: PaymentStatus
@@ -54,7 +69,17 @@ export interface PaymentTransition {
   readonly requires?: 'multiCapture'
 }
 
-/** A payment as the guards see it: its status and confirmed amounts, in minor units. */
+/**
+ * A payment as the guards see it: its status and confirmed amounts, in minor units.
+ *
+ * @example
+ * ```ts
+ * declare const paymentId: string
+ *
+ * const payment = await commerce.payments.get(paymentId)
+ * const snapshot: PaymentStateSnapshot = payment // a Payment has these four fields
+ * ```
+ */
 export interface PaymentStateSnapshot {
   status: PaymentStatus
   authorizedAmount: number
@@ -62,7 +87,16 @@ export interface PaymentStateSnapshot {
   refundedAmount: number
 }
 
-/** A rule every change of a payment must keep; `holds` is false when the change breaks it. */
+/**
+ * A rule every change of a payment must keep; `holds` is false when the change breaks it.
+ *
+ * @example
+ * ```ts
+ * const bound = paymentStateMachine.guards.find((g) => g.name === 'refunded_within_captured')!
+ * const captured = { status: 'captured', authorizedAmount: 1000, capturedAmount: 1000, refundedAmount: 0 } as const
+ * bound.holds(captured, { ...captured, status: 'refunded', refundedAmount: 1200 }) // false
+ * ```
+ */
 export interface PaymentGuard {
   readonly name: 'never_backwards' | 'captured_within_authorized' | 'refunded_within_captured' | 'amounts_never_shrink'
   readonly description: string
@@ -164,7 +198,15 @@ export const paymentStateMachine = Object.freeze({
   guards,
 })
 
-/** Options of {@link canTransition} and {@link assertTransition}. */
+/**
+ * Options of {@link canTransition} and {@link assertTransition}.
+ *
+ * @example
+ * ```ts
+ * declare const gateway: PaymentProvider // one of the providers you compose
+ * canTransition('partially_captured', 'captured', { multiCapture: gateway.capabilities.multiCapture })
+ * ```
+ */
 export interface TransitionOptions {
   /** The payment's provider captures an authorization several times (`capabilities.multiCapture`). */
   multiCapture?: boolean
@@ -224,7 +266,17 @@ function defaultWhy(from: PaymentStatus, to: PaymentStatus): string {
   return `${to} does not follow ${from}`
 }
 
-/** What a change of a payment can break: its change of status (`'transition'`), or a guard. */
+/**
+ * What a change of a payment can break: its change of status (`'transition'`), or a guard.
+ *
+ * @example
+ * ```ts
+ * declare const before: PaymentStateSnapshot, after: PaymentStateSnapshot
+ *
+ * const problems: PaymentChangeProblem[] = paymentChangeProblems(before, after)
+ * if (problems.includes('transition')) console.warn('not a change the payment state machine allows')
+ * ```
+ */
 export type PaymentChangeProblem = 'transition' | PaymentGuard['name']
 
 /**

@@ -420,7 +420,15 @@ export interface Order {
   accessToken?: string
 }
 
-/** Why an order is held for review, and since when (ISO 8601). */
+/**
+ * Why an order is held for review, and since when (ISO 8601).
+ *
+ * @example
+ * ```ts
+ * const order = await commerce.orders.get(orderId)
+ * if (order.hold) console.log(`held since ${order.hold.at}: ${order.hold.reason}`)
+ * ```
+ */
 export interface OrderHold {
   reason: string
   at: string

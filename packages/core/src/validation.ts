@@ -141,16 +141,10 @@ function passesLuhn(digits: string): boolean {
 
 /**
  * True when `text` holds something that looks like a payment card number: 13–19 digits (grouped
- * by spaces or dashes, or not) that pass the Luhn check. Numbers that start with 0 or 1 are left
- * alone: no card network issues them (1 is the airlines' UATP, rare online), while millisecond
- * timestamps, which wallets' payloads carry, are 13 digits starting with 1.
- *
- * @example
- * ```ts
- * looksLikeCardNumber('4242 4242 4242 4242') // true
- * looksLikeCardNumber('tok_visa') // false
- * looksLikeCardNumber(String(Date.now())) // false
- * ```
+ * by spaces or dashes, or not) that pass the Luhn check: `'4242 4242 4242 4242'` does,
+ * `'tok_visa'` does not. Numbers that start with 0 or 1 are left alone: no card network issues them
+ * (1 is the airlines' UATP, rare online), while millisecond timestamps, which wallets' payloads
+ * carry (`String(Date.now())`), are 13 digits starting with 1.
  */
 export function looksLikeCardNumber(text: string): boolean {
   for (const [run] of text.matchAll(DIGIT_GROUPS)) {

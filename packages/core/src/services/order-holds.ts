@@ -13,7 +13,17 @@ import type { Address } from '../validation.js'
  * order.
  */
 
-/** What a `checkout.risk` hook sees: the checkout whose payment the gateway just authorized. */
+/**
+ * What a `checkout.risk` hook sees: the checkout whose payment the gateway just authorized.
+ *
+ * @example
+ * ```ts
+ * commerce.hooks.hook('checkout.risk', (context: CheckoutRiskContext) => {
+ *   const { shippingAddress, billingAddress, payment } = context
+ *   if (payment.amount > 100_000 && shippingAddress?.country !== billingAddress?.country) return { hold: true, reason: 'large order, countries differ' }
+ * })
+ * ```
+ */
 export interface CheckoutRiskContext {
   /** The cart as it was priced for this checkout. */
   cart: Cart
@@ -36,7 +46,20 @@ export interface CheckoutRiskContext {
   }
 }
 
-/** What a `checkout.risk` hook answers: `{ hold: true, reason }` to hold the order for review, or nothing. */
+/**
+ * What a `checkout.risk` hook answers: `{ hold: true, reason }` to hold the order for review, or nothing.
+ *
+ * @example
+ * ```ts
+ * // The host's fraud service:
+ * declare const fraud: { score(input: { email: string | null; amount: number }): Promise<number> }
+ *
+ * commerce.hooks.hook('checkout.risk', async ({ email, payment }): Promise<CheckoutRiskAnswer> => {
+ *   const score = await fraud.score({ email, amount: payment.amount })
+ *   return score > 0.8 ? { hold: true, reason: `fraud score ${score}` } : undefined
+ * })
+ * ```
+ */
 export type CheckoutRiskAnswer = { hold: true; reason: string } | { hold: false } | undefined | void
 
 /** The longest reason kept; a longer one is cut. */

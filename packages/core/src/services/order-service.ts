@@ -42,7 +42,15 @@ export type VoidInput = z.input<typeof voidSchema>
 export type RefundInput = z.input<typeof refundSchema>
 /** Input of `orders.cancel`. */
 export type CancelInput = z.input<typeof cancelSchema>
-/** Input of `orders.hold`: why the order is held for review (1–500 characters). */
+/**
+ * Input of `orders.hold`: why the order is held for review (1–500 characters).
+ *
+ * @example
+ * ```ts
+ * const input: HoldInput = { reason: 'address flagged by the carrier' }
+ * await commerce.orders.hold(orderId, input)
+ * ```
+ */
 export type HoldInput = z.input<typeof holdSchema>
 
 /**
@@ -57,7 +65,11 @@ export type HoldInput = z.input<typeof holdSchema>
  *
  * A payment is captured once by default: a partial capture releases the rest of the authorization,
  * as most gateways do. A provider that declares `multiCapture` can be captured several times, up
- * to the authorized amount.
+ * to the authorized amount. Every capture, void and refund is checked against the payment state
+ * machine (`paymentStateMachine`): one it does not allow is `INVALID_STATE` naming both statuses.
+ *
+ * An order held for review (by a `checkout.risk` hook, or `orders.hold`) is neither captured nor
+ * fulfilled until `orders.release`; canceling it works as for any order.
  *
  * @example
  * ```ts
