@@ -27,6 +27,9 @@ cart = await commerce.carts.setShippingOption(cart.id, option!.id)
 
 // Checkout: stock is reserved, the test gateway authorizes the total, the order is placed.
 const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: randomUUID() })
+// A real gateway may first ask the shopper to confirm (3-D Secure): send them to order.action, then
+// call commerce.checkout.confirm(cart.id) when they return. The test gateway approves at once.
+if (order.status === 'requires_action') throw new Error(`confirm the payment at ${JSON.stringify(order.action)}`)
 
 const money = (amount: number) => `${formatAmount(amount, order.currency)} ${order.currency}`
 console.log(`order #${order.number} placed for ${order.email}`)

@@ -28,6 +28,7 @@ import { OrderService } from './services/order-service.js'
 import { PaymentService } from './services/payment-service.js'
 import { PrivacyService } from './services/privacy-service.js'
 import { RetentionService, retentionOptionsSchema, type RetentionOptions } from './services/retention-service.js'
+import { RecoveryScheduler, recoveryOptionsSchema, type RecoveryOptions } from './services/recovery-service.js'
 import { pointRunner, type TestPoints } from './test-points.js'
 import { parseOptions } from './validation.js'
 import { priceSourcesSchema, type PriceSource } from './services/price-resolution.js'
@@ -60,6 +61,18 @@ export interface CommerceOptions<P extends readonly AnyPlugin[] = readonly AnyPl
   outbox?: OutboxOptions
   /** How long a checkout holds its claim on a cart while the gateway answers, in ms (default 30 000). */
   checkoutLeaseMs?: number
+  /**
+   * How long a payment waits for the shopper to confirm with their bank or wallet (3-D Secure, a
+   * redirect) before recovery gives the attempt up, voids what the gateway holds and releases the
+   * stock, in ms (default 15 minutes; 10 seconds to 7 days).
+   */
+  customerActionTimeoutMs?: number
+  /**
+   * Automatic recovery: on a timer, under a lease in the database (one process at a time), stalled
+   * checkouts, customer actions past their deadline and pending payment operations are finished.
+   * On by default; see {@link RecoveryOptions}.
+   */
+  recovery?: RecoveryOptions
   /** Reports errors thrown by event listeners and subscribers; defaults to `console.error`. */
   onListenerError?: ListenerErrorHandler
   /** Run migrations at start (default true). */
@@ -128,6 +141,8 @@ const optionsSchema = z.object({
     .default([]),
   outbox: outboxOptionsSchema.default(outboxOptionsSchema.parse({})),
   checkoutLeaseMs: z.number().int().min(1000).max(600_000).default(30_000),
+  customerActionTimeoutMs: z.number().int().min(10_000).max(7 * 86_400_000).default(15 * 60_000),
+  recovery: recoveryOptionsSchema.default(recoveryOptionsSchema.parse({})),
   onListenerError: z.custom<ListenerErrorHandler>((v) => typeof v === 'function').optional(),
   migrate: z.boolean().default(true),
   retention: retentionOptionsSchema.default({}),
@@ -174,7 +189,7 @@ export interface CoreCommerce<E extends EventMap = CommerceEvents> {
   readonly endpoints: readonly Endpoint[]
   /** Every error code this composition can throw: core's, then each plugin's. */
   readonly errorCodes: readonly string[]
-  /** Stops the dispatcher and closes storage. */
+  /** Stops the dispatcher and automatic recovery, and closes storage. */
   close(): Promise<void>
 }
 
@@ -266,7 +281,7 @@ function checkRequirements(plugins: readonly AnyPlugin[], payments: PaymentProvi
 
 /**
  * Composes an engine from a storage adapter, providers and plugins; runs migrations and
- * starts the outbox dispatcher.
+ * starts the outbox dispatcher and automatic recovery.
  *
  * @example
  * ```ts
@@ -340,22 +355,29 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     clock,
     now: () => clock.now(),
     secretBytes: config.secretBytes,
-    settings: { checkoutLeaseMs: config.checkoutLeaseMs, transactionRetries: 5 },
+    settings: { checkoutLeaseMs: config.checkoutLeaseMs, transactionRetries: 5, customerActionTimeoutMs: config.customerActionTimeoutMs },
     onDeliveriesWritten: () => outbox?.kick(),
     point: pointRunner(config.testPoints as Partial<TestPoints> | undefined),
     eventSchemas,
   }
   outbox = new Outbox(rt, config.outbox, dispatcherId)
   const retention = new RetentionService(rt, config.retention)
+  const checkout = new CheckoutService(rt)
+  const payments = new PaymentService(rt)
+  // The process's recovery lease is held under its dispatcher's id.
+  const recovery = new RecoveryScheduler(rt, config.recovery, dispatcherId, {
+    checkouts: (limit) => checkout.recover({ limit }),
+    operations: (limit) => payments.recover({ limit }),
+  })
 
   let closed: Promise<void> | null = null
   const commerce: Record<string, unknown> = {
     catalog: new CatalogService(rt),
     inventory: new InventoryService(rt),
     carts: new CartService(rt),
-    checkout: new CheckoutService(rt),
+    checkout,
     orders: new OrderService(rt),
-    payments: new PaymentService(rt),
+    payments,
     privacy: new PrivacyService(rt),
     events,
     hooks,
@@ -367,6 +389,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     errorCodes: Object.freeze(errorCodesOf(plugins)),
     close() {
       closed ??= (async () => {
+        await recovery.stop()
         await retention.stop()
         await outbox!.stop()
         // From here every service answers INVALID_STATE instead of the driver's "destroyed" error.
@@ -393,6 +416,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
   rt.plugins = records
   outbox.start()
   retention.start()
+  recovery.start()
   return commerce as unknown as Commerce<P>
 }
 
@@ -420,5 +444,7 @@ const CORE_EVENTS: ReadonlySet<string> = new Set(
     'payment.refunded': true,
     'payment.declined': true,
     'payment.operation_failed': true,
+    'payment.dispute_opened': true,
+    'payment.dispute_closed': true,
   } satisfies Record<keyof CommerceEvents, true>),
 )

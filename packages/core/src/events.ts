@@ -1,5 +1,5 @@
 import mitt, { type Emitter } from 'mitt'
-import type { InventoryLevel, Order, Payment, PaymentOperation, Product } from './types.js'
+import type { InventoryLevel, Order, Payment, PaymentDispute, PaymentOperation, Product } from './types.js'
 
 /**
  * Every event Cartwright emits, by name. Payloads are plain JSON: the same object is
@@ -32,6 +32,10 @@ export interface CommerceEvents {
   'payment.declined': { cartId: string; paymentId: string; reason: string }
   /** The gateway refused a capture, void or refund; nothing moved. */
   'payment.operation_failed': { operation: PaymentOperation }
+  /** The gateway reported a dispute (chargeback) on a payment (`payments.handleWebhook`). */
+  'payment.dispute_opened': { payment: Payment; dispute: PaymentDispute }
+  /** The gateway reported a dispute on a payment closed; `dispute.reason` is its outcome when the gateway says. */
+  'payment.dispute_closed': { payment: Payment; dispute: PaymentDispute }
 }
 
 export type CommerceEventName = keyof CommerceEvents

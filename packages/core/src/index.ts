@@ -84,7 +84,8 @@ export {
   type HoldInput,
 } from './services/order-service.js'
 export { PrivacyService, ERASED_EMAIL, type PrivacySubjectInput, type PrivacyExport, type EraseResult } from './services/privacy-service.js'
-export { PaymentService, type ListPaymentsInput, type RecoverPaymentsInput } from './services/payment-service.js'
+export { PaymentService, type ListPaymentsInput, type RecoverPaymentsInput, type ListUnmatchedEventsInput, type WebhookResult } from './services/payment-service.js'
+export type { RecoveryOptions } from './services/recovery-service.js'
 export {
   RetentionService,
   defaultRetentionPolicy,

@@ -56,6 +56,10 @@ function checkPayment(value: Loose, place: string, problems: string[]): void {
   for (const op of PAYMENT_OPERATIONS) {
     if (capabilities[op] === true && typeof value[op] !== 'function') problems.push(`${name} claims the ${op} capability but has no ${op}() method`)
   }
+  if (capabilities['retrieve'] === true && typeof value['retrieve'] !== 'function') problems.push(`${name} claims the retrieve capability but has no retrieve() method`)
+  if (capabilities['webhooks'] === true && typeof (value['webhooks'] as Loose | undefined)?.['verify'] !== 'function') {
+    problems.push(`${name} claims the webhooks capability but has no webhooks.verify() method`)
+  }
 }
 
 function describe(value: unknown): string {

@@ -38,7 +38,7 @@ export interface Runtime {
   now: () => Date
   /** Random bytes for access tokens' secrets (`access-tokens.ts`); node:crypto's CSPRNG when absent. */
   secretBytes?: (size: number) => Uint8Array
-  settings: { checkoutLeaseMs: number; transactionRetries: number }
+  settings: { checkoutLeaseMs: number; transactionRetries: number; customerActionTimeoutMs: number }
   /** Wakes the outbox dispatcher after a commit that wrote deliveries. */
   onDeliveriesWritten: () => void
   /** Test points (`CommerceOptions.testPoints`); null in production. */

@@ -15,6 +15,18 @@ export interface TestPoints {
   'cart.change.priced': (context: { cartId: string; attempt: number }) => void | Promise<void>
   /** Before the gateway is asked to authorize a checkout's payment. */
   'checkout.authorize.before': (context: { cartId: string; paymentId: string }) => void | Promise<void>
+  /**
+   * After the gateway answered a checkout's authorization, before the answer is recorded: a process
+   * killed here leaves a charge the engine does not know of yet, for recovery to find.
+   */
+  'checkout.authorize.answered': (context: { cartId: string; paymentId: string; status: string }) => void | Promise<void>
+  /**
+   * In `payments.handleWebhook`'s transaction, after the event was recorded under (provider, event
+   * id) and before it is applied to its payment.
+   */
+  'payment.event.recorded': (context: { provider: string; eventId: string; paymentId: string | null; tx: Tx }) => void | Promise<void>
+  /** In a round of automatic recovery, once this process holds the recovery lease and before it does any work. */
+  'recovery.round': (context: { holder: string }) => void | Promise<void>
   /** In the placement transaction, after the payment row was read and before the order is written. */
   'checkout.place.before': (context: { cartId: string; paymentId: string; tx: Tx }) => void | Promise<void>
   /** Before the gateway is asked to capture, void or refund. */

@@ -1,4 +1,5 @@
 import type { Address } from './validation.js'
+import type { CustomerAction, GatewayEvent } from './ports/payment-provider.js'
 
 /** A price tier: `amount` applies from `minQuantity` units per line upward. */
 export interface Price {
@@ -275,6 +276,9 @@ export type OrderStatus = 'placed' | 'canceled' | 'completed'
 /**
  * Where a payment stands, from what the gateway confirmed:
  * - `pending`: being authorized (a checkout in flight);
+ * - `requires_action`: the gateway waits for the shopper to confirm with their bank or wallet
+ *   (3-D Secure, a redirect); the stock stays reserved until the gateway reports the outcome, or
+ *   the deadline (`customerActionTimeoutMs`) passes and recovery gives the attempt up;
  * - `authorized`: money held, nothing captured yet;
  * - `partially_captured`: part of the authorization captured. With a provider that captures once
  *   (most gateways), the rest was released and no further capture is possible; with a
@@ -361,6 +365,8 @@ export interface PaymentOperation {
 /** A payment with every capture, void and refund sent for it, oldest first. */
 export interface PaymentDetails extends Payment {
   operations: PaymentOperation[]
+  /** The payment's latest dispute (chargeback), or null when the gateway reported none. */
+  dispute: PaymentDispute | null
 }
 
 /** A placed order. Its `totals` have the same shape as a cart's. */
@@ -413,11 +419,113 @@ export interface Order {
    * declare function setCookie(name: string, value: string): void
    * declare const idempotencyKey: string
    *
-   * const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
-   * if (order.accessToken) setCookie('order', order.accessToken)
+   * const result = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
+   * if (result.status !== 'requires_action' && result.accessToken) setCookie('order', result.accessToken)
    * ```
    */
   accessToken?: string
+}
+
+/**
+ * The answer of `checkout.complete` or `checkout.confirm` while the shopper must confirm the
+ * payment with their bank or wallet (3-D Secure, a redirect, a wallet sheet): send them to
+ * `action`, then call `checkout.confirm` when they come back (the gateway's webhook may finish
+ * the checkout first). Until `expiresAt` the stock stays reserved; after it, recovery gives the
+ * attempt up, voiding anything the gateway holds. Asking again answers the same action: the
+ * payment is never authorized twice.
+ *
+ * @example
+ * ```ts
+ * declare function redirect(url: string): void
+ * declare function renderPaymentSheet(clientSecret: string): void
+ * declare const data: Record<string, unknown> // from the gateway's script in the browser
+ * declare const idempotencyKey: string
+ *
+ * const result: CheckoutResult = await commerce.checkout.complete(cart.id, { payment: { provider: 'stripe', data }, idempotencyKey })
+ * if (result.status === 'requires_action') {
+ *   const pending: ActionRequired = result
+ *   if (pending.action.type === 'redirect') redirect(pending.action.url)
+ *   else renderPaymentSheet(pending.action.clientSecret)
+ * }
+ * ```
+ */
+export interface ActionRequired {
+  status: 'requires_action'
+  cartId: string
+  /** The gateway payment waiting for the shopper: `checkout.confirm(paymentId)` finishes it. */
+  paymentId: string
+  action: CustomerAction
+  /** When the attempt is given up if the shopper has not confirmed (ISO 8601). */
+  expiresAt: string
+}
+
+/**
+ * What `checkout.complete` and `checkout.confirm` answer: the placed {@link Order}, or
+ * {@link ActionRequired} while the shopper must confirm. An order's `status` is never
+ * `requires_action`, so that field tells them apart.
+ *
+ * @example
+ * ```ts
+ * async function shopperReturned(cartId: string) {
+ *   const result: CheckoutResult = await commerce.checkout.confirm(cartId)
+ *   if (result.status === 'requires_action') return { retryAfter: result.expiresAt }
+ *   return { orderNumber: result.number }
+ * }
+ * ```
+ */
+export type CheckoutResult = Order | ActionRequired
+
+/**
+ * A chargeback as the gateway reported it: `open` from `dispute.opened` until `dispute.closed`.
+ *
+ * @example
+ * ```ts
+ * declare const paymentId: string
+ * declare function flagForReview(orderId: string | null, reason: string | null): void
+ *
+ * const payment = await commerce.payments.get(paymentId)
+ * if (payment.dispute?.status === 'open') flagForReview(payment.orderId, payment.dispute.reason)
+ * ```
+ */
+export interface PaymentDispute {
+  status: 'open' | 'closed'
+  /** The gateway's reason when opened; its outcome when closed (when it says). */
+  reason: string | null
+  /** Minor units disputed, when the gateway says. */
+  amount: number | null
+  /** The gateway's event id of the latest change. */
+  eventId: string
+  openedAt: string
+  closedAt: string | null
+}
+
+/**
+ * A gateway notification as `payments.handleWebhook` recorded it, once per (provider, event id).
+ * `outcome`: `applied` (it changed a payment, or confirmed what the engine had recorded),
+ * `ignored` (nothing to do: an intermediate status, or news already known), or `unmatched` (no
+ * payment had its reference yet; it is applied when the payment appears).
+ *
+ * @example
+ * ```ts
+ * for (const event of await commerce.payments.listUnmatchedEvents()) {
+ *   logger.warn('gateway event for an unknown payment', event.provider, event.eventId, event.reference)
+ * }
+ * ```
+ */
+export interface PaymentEventRecord {
+  provider: string
+  eventId: string
+  type: GatewayEvent['type']
+  reference: string
+  paymentId: string | null
+  operationId: string | null
+  amount: number | null
+  currency: string | null
+  reason: string | null
+  occurredAt: string | null
+  outcome: 'applied' | 'ignored' | 'unmatched'
+  receivedAt: string
+  appliedAt: string | null
 }
 
 /**

@@ -115,8 +115,40 @@ export interface PaymentTable {
   claim_events: string | null
   created_at: Timestamp
   updated_at: Timestamp
+  /** What the shopper must do to confirm (a `CustomerAction`, JSON), while the payment is `requires_action`. */
+  action?: string | null
+  /** When a `requires_action` payment is given up if the shopper has not confirmed. */
+  action_until?: Timestamp | null
+  /** The payment's latest dispute (a `PaymentDispute`, JSON), as the gateway reported it. */
+  dispute?: string | null
   /** SHA-256 of what the checkout asked for (provider and payment data): the same key with another body is a `CONFLICT`. Null before 0007. */
   request_digest?: string | null
+}
+
+/** A gateway notification, recorded once under (provider, event id) in the transaction that applied it. */
+export interface PaymentEventTable {
+  provider: string
+  event_id: string
+  type: string
+  reference: string
+  payment_id: string | null
+  /** The capture, void or refund this event confirmed or recorded. */
+  operation_id: string | null
+  amount: number | null
+  currency: string | null
+  reason: string | null
+  occurred_at: string | null
+  /** `applied`, `ignored`, or `unmatched` (no payment had its reference yet). */
+  outcome: string
+  received_at: Timestamp
+  applied_at: Timestamp | null
+}
+
+/** A named lease: work one process at a time does (scheduled recovery). */
+export interface LeaseTable {
+  name: string
+  holder: string
+  lease_until: Timestamp
 }
 
 export interface PaymentOperationTable {
@@ -235,6 +267,8 @@ export interface CoreDatabase {
   cw_cart_lines: CartLineTable
   cw_payments: PaymentTable
   cw_payment_operations: PaymentOperationTable
+  cw_payment_events: PaymentEventTable
+  cw_leases: LeaseTable
   cw_orders: OrderTable
   cw_order_lines: OrderLineTable
   cw_order_adjustments: OrderAdjustmentTable

@@ -6,6 +6,7 @@ import { paymentOperations } from './migration-0002-payment-operations.js'
 import { accessTokens } from './migration-0003-access-tokens.js'
 import { orderAdjustments } from './migration-0004-order-adjustments.js'
 import { tenders } from './migration-0005-tenders.js'
+import { customerActions } from './migration-0006-customer-actions.js'
 import { orderHolds } from './migration-0007-order-holds.js'
 
 /** Column types that differ between the SQL families. */
@@ -245,6 +246,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0003_access_tokens': accessTokens,
   '0004_order_adjustments': orderAdjustments,
   '0005_tenders': tenders,
+  '0006_customer_actions': customerActions,
   '0007_order_holds': orderHolds,
 }
 

@@ -7,8 +7,8 @@ import { compiledQuery } from '../db/compiled-query.js'
 import type { OrderLineTable, OrderTable, PaymentTable, Tx } from '../db/database.js'
 import { json, parseJson } from '../db/rows.js'
 import type { AuthorizeResult, PaymentProvider } from '../ports/payment-provider.js'
-import { read, transact, type Runtime } from '../runtime.js'
-import type { Cart, Order } from '../types.js'
+import { read, transact, type Emit, type Runtime } from '../runtime.js'
+import type { Cart, CheckoutResult, Order, PaymentStatus } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { loadCart, priceCart } from './cart-pricing.js'
 import { applyReservation, planReservation, releaseStock } from './inventory-service.js'
@@ -16,6 +16,25 @@ import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 import { insertOrderAdjustments } from './order-adjustments.js'
 import { insertOperation, orderPaymentStatus } from './payment-operations.js'
 import { placeTenders, releaseClaim, runClaimHooks, runPlaceHooks } from './checkout-plugins.js'
+import { assertTransition } from '../payment-state.js'
+import { assertSameRequest, requestDigest } from './checkout-request.js'
+import { assessCheckoutRisk, heldEvent, holdColumns } from './order-holds.js'
+import { paymentChanged } from './payment-transitions.js'
+import {
+  actionRequired,
+  answerFor,
+  answerSettled,
+  awaitCustomerAction,
+  beingGivenUp,
+  checkActionAnswer,
+  completeAttempt,
+  declinedError,
+  expiredActions,
+  giveUpAction,
+  outcomeOfRetrieve,
+  reconcileReference,
+  reconcileUnmatched,
+} from './payment-completion.js'
 
 const completeSchema = z.strictObject({
   payment: z.strictObject({
@@ -31,7 +50,8 @@ const recoverSchema = z.strictObject({ limit: z.number().int().min(1).max(1000).
 /** Input of `checkout.complete`. */
 export type CompleteCheckoutInput = z.input<typeof completeSchema>
 /**
- * Input of `checkout.recover`: how many stalled checkouts to finish in one call (1–1000, default 100).
+ * Input of `checkout.recover`: how many stalled checkouts, and how many customer actions past their
+ * deadline, to finish in one call (1–1000 each, default 100).
  *
  * @example
  * ```ts
@@ -46,6 +66,7 @@ export type RecoverCheckoutsInput = z.input<typeof recoverSchema>
 type Step =
   | { kind: 'order'; orderId: string }
   | { kind: 'authorize'; payment: PaymentTable; cart: Cart }
+  | { kind: 'action'; payment: PaymentTable }
   | { kind: 'wait' }
   | { kind: 'declined'; reason: string }
   | { kind: 'reprice' }
@@ -53,7 +74,7 @@ type Step =
 // The statements of a checkout, compiled once (see db/compiled-query.ts).
 
 const paymentCartByKey = compiledQuery((db, $: { key: string }) =>
-  db.selectFrom('cw_payments').select(['cart_id', 'provider']).where('idempotency_key', '=', $.key),
+  db.selectFrom('cw_payments').select(['cart_id', 'provider', 'request_digest']).where('idempotency_key', '=', $.key),
 )
 
 const paymentByKey = compiledQuery((db, $: { key: string }) => db.selectFrom('cw_payments').selectAll().where('idempotency_key', '=', $.key))
@@ -73,12 +94,12 @@ const markCompleting = compiledQuery((db, $: { cartId: string; checkout: string;
 )
 
 const paymentState = compiledQuery((db, $: { paymentId: string }) =>
-  db.selectFrom('cw_payments').select(['status', 'order_id']).where('id', '=', $.paymentId),
+  db.selectFrom('cw_payments').select(['status', 'order_id', 'failure']).where('id', '=', $.paymentId),
 )
 
 /** PostgreSQL: a holder whose lease ran out and its successor may both reach placement; the second waits here, then sees the order. */
 const paymentStateForUpdate = compiledQuery((db, $: { paymentId: string }) =>
-  db.selectFrom('cw_payments').select(['status', 'order_id']).where('id', '=', $.paymentId).forUpdate(),
+  db.selectFrom('cw_payments').select(['status', 'order_id', 'failure']).where('id', '=', $.paymentId).forUpdate(),
 )
 
 const insertOrder = compiledQuery((db, $: OrderTable) => db.insertInto('cw_orders').values($))
@@ -90,7 +111,7 @@ const attachReservations = compiledQuery((db, $: { cartId: string; orderId: stri
 )
 
 const settlePayment = compiledQuery(
-  (db, $: Pick<PaymentTable, 'id' | 'order_id' | 'status' | 'authorized_amount' | 'captured_amount' | 'reference' | 'data'> & { updatedAt: string }) =>
+  (db, $: Pick<PaymentTable, 'id' | 'order_id' | 'status' | 'authorized_amount' | 'captured_amount' | 'reference' | 'data'> & { updatedAt: string; from: string }) =>
     db
       .updateTable('cw_payments')
       .set({
@@ -103,7 +124,8 @@ const settlePayment = compiledQuery(
         data: $.data,
         updated_at: $.updatedAt,
       })
-      .where('id', '=', $.id),
+      .where('id', '=', $.id)
+      .where('status', '=', $.from),
 )
 
 const completeCart = compiledQuery((db, $: { cartId: string; orderId: string; updatedAt: string }) =>
@@ -126,15 +148,21 @@ const nextOrderNumberFromSequence = compiledQuery((db) => db.selectNoFrom(sql<nu
  * 3. place the order (or, on a decline, release the stock and reopen the cart).
  *
  * A shopper who loses a stock race fails in step 1 and is never charged. A crash between
- * steps leaves a pending payment whose lease expires; the next call for the cart resumes it
- * with the same gateway idempotency key, so a paid cart always ends with an order.
+ * steps leaves a pending payment whose lease expires; the next call for the cart, or recovery,
+ * resumes it with the same gateway idempotency key, so a paid cart always ends with an order.
+ *
+ * When the gateway wants the shopper to confirm (3-D Secure), step 2 answers `requires_action`:
+ * the payment waits with the stock reserved, and the order is placed by whichever learns the
+ * outcome first — `confirm` when the shopper returns, the gateway's webhook, or recovery — through
+ * one completion (see `payment-completion.ts`).
  *
  * @example
  * ```ts
- * const order = await commerce.checkout.complete(cart.id, {
+ * const result = await commerce.checkout.complete(cart.id, {
  *   payment: { provider: 'test' },
  *   idempotencyKey: crypto.randomUUID(),
  * })
+ * if (result.status !== 'requires_action') console.log('order', result.number)
  * ```
  */
 export class CheckoutService {
@@ -145,14 +173,29 @@ export class CheckoutService {
   }
 
   /**
-   * Completes checkout and returns the placed order. Calling it again for the same cart —
-   * the same key, another tab, a retry after a timeout — returns the same order; at most one
-   * order and one authorization ever exist per cart. Throws `OUT_OF_STOCK`,
-   * `PAYMENT_DECLINED` (the same key then keeps answering so; use a new key to try again),
-   * `INVALID_STATE` for an incomplete cart, `CONFLICT` when the key was first used for another cart
-   * or with another payment provider (a key belongs to the cart and provider of its first use).
+   * Completes checkout and returns the placed order, or {@link ActionRequired} when the gateway
+   * wants the shopper to confirm first (3-D Secure, a redirect): send them to `action`, then call
+   * {@link CheckoutService.confirm} when they return. Calling it again for the same cart — the same
+   * key, another tab, a retry after a timeout — returns the same order (or the same action, never
+   * a second authorization); at most one order and one authorization ever exist per cart. Throws
+   * `OUT_OF_STOCK`, `PAYMENT_DECLINED` (the same key then keeps answering so; use a new key to try
+   * again), `INVALID_STATE` for an incomplete cart, `CONFLICT` when the key was first used for
+   * another cart or with another payment provider (a key belongs to the cart and provider of its
+   * first use).
+   *
+   * @example
+   * ```ts
+   * declare function redirect(url: string): void
+   *
+   * const result = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: crypto.randomUUID() })
+   * if (result.status === 'requires_action') {
+   *   if (result.action.type === 'redirect') redirect(result.action.url)
+   * } else {
+   *   console.log('placed order', result.number)
+   * }
+   * ```
    */
-  async complete(cartId: string, input: CompleteCheckoutInput): Promise<Order> {
+  async complete(cartId: string, input: CompleteCheckoutInput): Promise<CheckoutResult> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const data = parseInput(completeSchema, input, 'checkout')
     const rt = this.#rt
@@ -180,6 +223,9 @@ export class CheckoutService {
           throw new CommerceError('PAYMENT_DECLINED', `Payment was declined: ${step.reason}`, { details: { cartId: id, reason: step.reason } })
         case 'authorize':
           return this.#authorizeAndPlace(step.payment, step.cart, this.#rt.payments.get(step.payment.provider) ?? provider)
+        case 'action':
+          // Waiting for the shopper: the same answer, never a second authorization.
+          return actionRequired(step.payment)
         case 'reprice':
           continue
         case 'wait':
@@ -204,7 +250,7 @@ export class CheckoutService {
       const cart = await loadCart(rt, db, cartId)
       return { existing, cart }
     })
-    if (before.existing) this.#assertKeyOwner(before.existing, cartId, provider)
+    if (before.existing) this.#assertKeyOwner(before.existing, cartId, provider, paymentData)
     if (!before.cart) throw notFound('Cart', cartId)
     const priced = before.cart.row.status === 'open' && !before.existing ? await priceCart(rt, before.cart) : null
     if (priced) {
@@ -218,7 +264,7 @@ export class CheckoutService {
       if (existing) {
         // Checked again here: another cart may have claimed the key since the check above (its
         // hooks may be slow), and a key answers only for the cart and provider of its first use.
-        this.#assertKeyOwner(existing, cartId, provider)
+        this.#assertKeyOwner(existing, cartId, provider, paymentData)
         return this.#resumeOrWait(tx, existing, now)
       }
       // Only the cart's state is read again: its lines are those priced above unless the version moved.
@@ -230,7 +276,7 @@ export class CheckoutService {
           .selectFrom('cw_payments')
           .selectAll()
           .where('cart_id', '=', cartId)
-          .where('status', '=', 'pending')
+          .where('status', 'in', ['pending', 'requires_action'])
           .executeTakeFirst()
         if (!pending) return { kind: 'wait' }
         return this.#resumeOrWait(tx, pending, now)
@@ -257,6 +303,7 @@ export class CheckoutService {
         lease_until: new Date(now.getTime() + rt.settings.checkoutLeaseMs).toISOString(),
         data: json(paymentData),
         claim_events: null,
+        request_digest: requestDigest(provider.id, paymentData),
         created_at: stamp,
         updated_at: stamp,
       }
@@ -275,7 +322,7 @@ export class CheckoutService {
    * A key belongs to the cart and the payment provider of its first use: any other use is a
    * `CONFLICT`, so that a call is never answered with another cart's order, decline or payment.
    */
-  #assertKeyOwner(payment: Pick<PaymentTable, 'cart_id' | 'provider'>, cartId: string, provider: PaymentProvider): void {
+  #assertKeyOwner(payment: Pick<PaymentTable, 'cart_id' | 'provider' | 'request_digest'>, cartId: string, provider: PaymentProvider, data: Record<string, unknown>): void {
     if (payment.cart_id !== cartId) {
       throw new CommerceError('CONFLICT', 'This idempotency key was already used for another cart', { details: { cartId } })
     }
@@ -284,16 +331,23 @@ export class CheckoutService {
         details: { cartId, provider: payment.provider },
       })
     }
+    assertSameRequest(payment, provider.id, data)
   }
 
   /**
    * A pending payment whose lease has run out is taken over, by its own provider only; one still
-   * leased is waited for.
+   * leased is waited for. One waiting for the shopper is answered with its action.
    */
   async #resumeOrWait(tx: Tx, payment: PaymentTable, now: Date): Promise<Step> {
     switch (payment.status) {
       case 'declined':
         return { kind: 'declined', reason: payment.failure ?? 'declined' }
+      case 'requires_action':
+        return { kind: 'action', payment }
+      case 'voided':
+        // Given up after its customer action expired (an order's voided payment has its order).
+        if (!payment.order_id) return { kind: 'declined', reason: payment.failure ?? 'voided' }
+        return { kind: 'order', orderId: payment.order_id }
       case 'pending': {
         const leaseUntil = new Date(payment.lease_until ?? 0).getTime()
         if (leaseUntil > now.getTime()) return { kind: 'wait' }
@@ -342,10 +396,99 @@ export class CheckoutService {
   }
 
   /**
+   * The shopper's return from their bank or wallet (3-D Secure, a redirect), by cart id or by the
+   * payment id of an {@link ActionRequired}: finishes the checkout if the gateway has decided. The
+   * gateway is asked (`retrieve`) where the provider can; else the answer waits for its webhook.
+   * Returns the order (whoever placed it: this call, the webhook or recovery, exactly once), or the
+   * same {@link ActionRequired} while the shopper has not confirmed; throws `PAYMENT_DECLINED` when
+   * the payment failed or the attempt was given up after its deadline, `NOT_FOUND` for an unknown
+   * cart or payment, `INVALID_STATE` for a cart with no checkout in progress.
+   *
+   * @example
+   * ```ts
+   * // The page the bank redirects the shopper back to:
+   * async function returned(cartId: string) {
+   *   const result = await commerce.checkout.confirm(cartId)
+   *   if (result.status === 'requires_action') return { page: 'still-waiting', until: result.expiresAt }
+   *   return { page: 'thank-you', order: result.number }
+   * }
+   * ```
+   */
+  async confirm(cartOrPaymentId: string): Promise<CheckoutResult> {
+    const id = parseArg(fields.id, cartOrPaymentId, 'cartOrPaymentId')
+    const rt = this.#rt
+    const deadline = waitTime(rt.clock) + rt.settings.checkoutLeaseMs + 5_000
+    let pause = 5
+    for (;;) {
+      const found = await read(rt, async (db) => {
+        if (id.startsWith('pay_')) {
+          const payment = await db.selectFrom('cw_payments').selectAll().where('id', '=', id).where('kind', '=', 'gateway').executeTakeFirst()
+          return payment ? { payment } : null
+        }
+        const cart = await db.selectFrom('cw_carts').select(['status', 'order_id']).where('id', '=', id).executeTakeFirst()
+        if (!cart) return null
+        const payment = await db
+          .selectFrom('cw_payments')
+          .selectAll()
+          .where('cart_id', '=', id)
+          .where('kind', '=', 'gateway')
+          .where('idempotency_key', 'not like', '%:late')
+          .orderBy('created_at', 'desc')
+          .limit(1)
+          .executeTakeFirst()
+        return { payment: payment ?? null }
+      })
+      if (!found) throw notFound(id.startsWith('pay_') ? 'Payment' : 'Cart', id)
+      const payment = found.payment
+      if (!payment) {
+        throw new CommerceError('INVALID_STATE', 'No checkout of this cart is in progress: complete it first', { details: { cartId: id } })
+      }
+      let answer: CheckoutResult | null
+      if (payment.order_id) {
+        answer = (await read(rt, (db) => loadOrder(db, payment.order_id!)))!
+      } else if (payment.status === 'pending') {
+        if (new Date(payment.lease_until ?? 0).getTime() <= rt.now().getTime()) {
+          // Its process died or lost the gateway's answer: resume it with its own key.
+          return this.complete(payment.cart_id, { payment: { provider: payment.provider, data: parseJson(payment.data, {}) }, idempotencyKey: payment.idempotency_key })
+        }
+        answer = null
+      } else if (payment.status === 'requires_action') {
+        const provider = rt.payments.get(payment.provider)
+        if (beingGivenUp(rt, payment)) answer = null
+        else if (provider?.capabilities.retrieve && typeof provider.retrieve === 'function') {
+          let status
+          try {
+            status = await provider.retrieve({ paymentId: payment.id, reference: payment.reference! })
+          } catch (error) {
+            throw new CommerceError('PAYMENT_FAILED', `Payment provider ${provider.id} could not be asked about the payment; retry: ${(error as Error)?.message ?? error}`, {
+              cause: error,
+              retryable: true,
+              details: { cartId: payment.cart_id, paymentId: payment.id },
+            })
+          }
+          answer = await answerSettled(rt, await completeAttempt(rt, payment.id, outcomeOfRetrieve(status)), payment.cart_id)
+        } else answer = actionRequired(payment)
+      } else {
+        throw declinedError(payment.cart_id, payment.failure ?? payment.status)
+      }
+      if (answer) return answer
+      if (waitTime(rt.clock) > deadline) {
+        throw new CommerceError('CONFLICT', 'Another checkout of this cart is still in progress; retry shortly', { details: { cartId: payment.cart_id }, retryable: true })
+      }
+      await rt.clock.sleep(pause)
+      pause = Math.min(pause * 2, 200)
+    }
+  }
+
+  /**
    * Finishes checkouts left half-done: a pending payment whose lease ran out because its process
-   * died, or whose gateway response was lost. Each is resumed with its original gateway key, so the
-   * gateway replays its first answer: the cart ends with an order, or with its stock released after
-   * a decline. Run it now and then (a timer, a cron job); it is safe to run in many processes.
+   * died, or whose gateway response was lost, is resumed with its original gateway key, so the
+   * gateway replays its first answer; a payment whose shopper did not confirm before the deadline
+   * (`customerActionTimeoutMs`) is given up — the gateway asked first where it can tell, what it
+   * holds voided, the stock released — and gateway events kept because their payment was not known
+   * yet are applied. Each cart ends with an order, or with no order and its stock released after a
+   * decline. The engine runs this on a timer (`CommerceOptions.recovery`); call it yourself when
+   * that is off. It is safe to run in many processes.
    *
    * @example
    * ```ts
@@ -362,7 +505,7 @@ export class CheckoutService {
     const stale = await read(rt, (db) =>
       db
         .selectFrom('cw_payments')
-        .select(['cart_id', 'idempotency_key', 'provider'])
+        .select(['cart_id', 'idempotency_key', 'provider', 'data'])
         .where('status', '=', 'pending')
         .where('lease_until', '<=', rt.now().toISOString())
         .where('provider', 'in', providers)
@@ -373,17 +516,33 @@ export class CheckoutService {
     const outcome = { placed: 0, declined: 0, failed: 0 }
     for (const payment of stale) {
       try {
-        await this.complete(payment.cart_id, { payment: { provider: payment.provider }, idempotencyKey: payment.idempotency_key })
-        outcome.placed++
+        const result = await this.complete(payment.cart_id, { payment: { provider: payment.provider, data: parseJson(payment.data, {}) }, idempotencyKey: payment.idempotency_key })
+        // A replayed answer may ask for the shopper: that attempt now waits for them.
+        if (result.status !== 'requires_action') outcome.placed++
       } catch (error) {
         if (isCommerceError(error, 'PAYMENT_DECLINED')) outcome.declined++
         else outcome.failed++
       }
     }
+    for (const payment of await expiredActions(rt, limit)) {
+      const ended = await giveUpAction(rt, payment).catch(() => 'failed' as const)
+      if (ended !== 'skipped') outcome[ended]++
+    }
+    await reconcileUnmatched(rt, limit)
     return outcome
   }
 
-  async #authorizeAndPlace(payment: PaymentTable, cart: Cart, provider: PaymentProvider): Promise<Order> {
+  /** The answer for a cart whose attempt was settled by someone else meanwhile. */
+  async #answer(cartId: string): Promise<CheckoutResult> {
+    const row = await read(this.#rt, (db) =>
+      db.selectFrom('cw_payments').select('id').where('cart_id', '=', cartId).where('kind', '=', 'gateway').orderBy('created_at', 'desc').limit(1).executeTakeFirstOrThrow(),
+    )
+    const answer = await answerFor(this.#rt, row.id)
+    if (answer) return answer
+    throw new CommerceError('CONFLICT', 'Another checkout of this cart is still in progress; retry shortly', { details: { cartId }, retryable: true })
+  }
+
+  async #authorizeAndPlace(payment: PaymentTable, cart: Cart, provider: PaymentProvider): Promise<CheckoutResult> {
     const data = parseJson<Record<string, unknown>>(payment.data, {})
     const rt = this.#rt
     let result: AuthorizeResult
@@ -392,15 +551,20 @@ export class CheckoutService {
     } else {
       if (rt.point) await rt.point('checkout.authorize.before', { cartId: cart.id, paymentId: payment.id })
       try {
-        result = await provider.authorize({
-          paymentId: payment.id,
-          idempotencyKey: payment.id,
-          amount: payment.amount,
-          currency: payment.currency,
-          cartId: cart.id,
-          email: cart.email,
-          data,
-        })
+        // A gateway that hangs is given up when the lease runs out: the outcome is then unknown, and
+        // recovery resends the same key (or asks the gateway).
+        result = await answerWithin(
+          rt,
+          provider.authorize({
+            paymentId: payment.id,
+            idempotencyKey: payment.id,
+            amount: payment.amount,
+            currency: payment.currency,
+            cartId: cart.id,
+            email: cart.email,
+            data,
+          }),
+        )
       } catch (error) {
         // Unknown outcome: let the next call resume at once with the same gateway key.
         await transact(rt, async (tx) => {
@@ -412,125 +576,219 @@ export class CheckoutService {
           details: { cartId: cart.id, paymentId: payment.id },
         })
       }
+      if (rt.point) await rt.point('checkout.authorize.answered', { cartId: cart.id, paymentId: payment.id, status: result.status })
     }
     if (result.status === 'declined') {
-      await transact(rt, async (tx, emit) => {
-        const updated = await tx
-          .updateTable('cw_payments')
-          .set({ status: 'declined', failure: result.reason.slice(0, 500), updated_at: rt.now().toISOString(), lease_until: null })
-          .where('id', '=', payment.id)
-          .where('status', '=', 'pending')
-          .executeTakeFirst()
-        if (Number(updated.numUpdatedRows) !== 1) return
-        await releaseStock(rt, tx, { cartId: cart.id })
-        await releaseClaim(rt, tx, emit, { cartId: cart.id, paymentId: payment.id, orderId: null, reason: 'declined' })
-        await tx.updateTable('cw_carts').set({ status: 'open', checkout: null, updated_at: rt.now().toISOString() }).where('id', '=', cart.id).execute()
-        emit('payment.declined', { cartId: cart.id, paymentId: payment.id, reason: result.reason })
-      }, { idempotent: true })
-      throw new CommerceError('PAYMENT_DECLINED', `Payment was declined: ${result.reason}`, { details: { cartId: cart.id, reason: result.reason } })
+      assertTransition('pending', 'declined', { paymentId: payment.id })
+      await transact(rt, (tx, emit) => declineAttempt(rt, tx, emit, payment, result.reason), { idempotent: true })
+      throw declinedError(cart.id, result.reason)
     }
-    return transact(rt, async (tx, emit) => {
-      const current = await (rt.storage.capabilities.rowLocks ? paymentStateForUpdate : paymentState).first(tx, { paymentId: payment.id })
-      if (!current) throw new Error(`payment ${payment.id} is gone`)
-      if (current.status === 'declined') {
-        throw new CommerceError('PAYMENT_DECLINED', 'Payment was declined', { details: { cartId: cart.id } })
-      }
-      if (current.status !== 'pending') return (await loadOrder(tx, current.order_id!))!
-      if (rt.point) await rt.point('checkout.place.before', { cartId: cart.id, paymentId: payment.id, tx })
-      const now = rt.now().toISOString()
-      const number = await nextOrderNumber(rt, tx)
-      const order: OrderTable = {
-        id: rt.ids('order'),
-        number,
-        cart_id: cart.id,
-        currency: cart.currency,
-        status: 'placed',
-        // With tenders (always captured at placement) the order's money is partly or wholly captured.
-        payment_status:
-          payment.amount < cart.totals.total
-            ? orderPaymentStatus([
-                { status: result.status, authorized_amount: payment.amount, captured_amount: result.status === 'captured' ? payment.amount : 0, refunded_amount: 0 },
-                { status: 'captured', authorized_amount: cart.totals.total - payment.amount, captured_amount: cart.totals.total - payment.amount, refunded_amount: 0 },
-              ])
-            : result.status,
-        fulfillment_status: 'unfulfilled',
-        email: cart.email!,
-        customer_id: cart.customerId,
-        shipping_address: json(cart.shippingAddress),
-        billing_address: json(cart.billingAddress ?? cart.shippingAddress),
-        shipping_method: json(cart.shippingMethod),
-        subtotal: cart.totals.subtotal,
-        discount_total: cart.totals.discountTotal,
-        shipping_total: cart.totals.shippingTotal,
-        tax_total: cart.totals.taxTotal,
-        total: cart.totals.total,
-        metadata: null,
-        created_at: now,
-        updated_at: now,
-        canceled_at: null,
-        access_token_hash: null,
-      }
-      const accessToken = attachAccessToken('order', order, rt.secretBytes)
-      const lines: OrderLineTable[] = cart.lines.map((l, position) => ({
-        id: rt.ids('oline'),
-        order_id: order.id,
-        variant_id: l.variantId,
-        product_id: l.productId,
-        sku: l.sku,
-        title: l.title,
-        variant_title: l.variantTitle,
-        quantity: l.quantity,
-        unit_price: l.unitPrice,
-        subtotal: l.subtotal,
-        discount_total: l.discountTotal,
-        tax_total: l.taxTotal,
-        total: l.total,
-        position,
-      }))
-      await insertOrder.execute(tx, order)
-      await insertOrderLines.execute(tx, { lines })
-      const adjustments = await insertOrderAdjustments(rt, tx, order.id, cart, lines)
-      await attachReservations.execute(tx, { cartId: cart.id, orderId: order.id })
-      const paid: PaymentTable = {
-        ...payment,
-        order_id: order.id,
-        status: result.status,
-        authorized_amount: payment.amount,
-        captured_amount: result.status === 'captured' ? payment.amount : 0,
-        reference: result.reference,
-        lease_until: null,
-        updated_at: now,
-      }
-      await settlePayment.execute(tx, {
-        id: payment.id,
-        order_id: paid.order_id,
-        status: paid.status,
-        authorized_amount: paid.authorized_amount,
-        captured_amount: paid.captured_amount,
-        reference: paid.reference,
-        data: result.data ? json({ ...parseJson(payment.data, {}), ...result.data }) : payment.data,
-        updatedAt: now,
-      })
-      await completeCart.execute(tx, { cartId: cart.id, orderId: order.id, updatedAt: now })
-      // Captured at authorization: recorded as the payment's first capture, so every captured amount has its operation.
-      if (result.status === 'captured' && paid.captured_amount > 0) {
-        await insertOperation(rt, tx, paid, { id: `pop_${payment.id.slice(4)}`, kind: 'capture', amount: paid.captured_amount, key: `${payment.id}:authorize`, reason: null }, {
-          status: 'succeeded',
-          reference: result.reference,
-        })
-      }
-      const tenders = await placeTenders(rt, tx, payment, cart, order.id, now)
-      // The order is what this transaction wrote: this payment and the claim's tenders.
-      const placed = toOrder(order, lines, [paid, ...tenders], adjustments)
-      emit('payment.authorized', { payment: toPayment(paid) })
-      if (result.status === 'captured') emit('payment.captured', { payment: toPayment(paid), amount: paid.captured_amount, operationId: null })
-      for (const tender of tenders) emit('payment.captured', { payment: toPayment(tender), amount: tender.captured_amount, operationId: `pop_${tender.id.slice(4)}` })
-      emit('order.placed', { order: placed })
-      await runPlaceHooks(rt, tx, emit, payment, placed, cart)
-      // The token goes to this caller only: not into the event above, nor anywhere stored.
-      return { ...placed, accessToken }
-    }, { idempotent: true })
+    if (result.status === 'requires_action') {
+      checkActionAnswer(provider, result)
+      // The shopper confirms with their bank; the gateway's webhook or checkout.confirm finishes it.
+      const answer = await awaitCustomerAction(rt, payment, result)
+      if (answer) return answer
+      return this.#answer(cart.id)
+    }
+    // Outside the transaction: a checkout.risk hook may ask a fraud service whether to hold the order.
+    const hold = await assessCheckoutRisk(rt, cart, payment, result)
+    const placement = await transact(rt, (tx, emit) => placeOrder(rt, tx, emit, payment, cart, result, hold), { idempotent: true })
+    if (placement.kind === 'placed') {
+      // Webhooks that came before this answer was stored are applied now; the order as they left it.
+      if (!(await reconcileReference(rt, provider.id, result.reference))) return placement.order
+      return { ...(await read(rt, (db) => loadOrder(db, placement.order.id)))!, accessToken: placement.order.accessToken }
+    }
+    if (placement.kind === 'exists') return (await read(rt, (db) => loadOrder(db, placement.orderId)))!
+    throw declinedError(cart.id, placement.reason)
   }
+}
+
+/**
+ * The gateway's answer, or an error once the checkout's lease has run out without one (another
+ * caller or recovery may take the attempt over from then on). The timer is a background sleep of
+ * the engine's clock, cancelled as soon as the gateway answers.
+ */
+async function answerWithin<T>(rt: Runtime, call: Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const ms = rt.settings.checkoutLeaseMs
+  const timeout = rt.clock.sleep(ms, { background: true, signal: controller.signal }).then(() => {
+    if (!controller.signal.aborted) throw new Error(`the gateway did not answer within ${ms} ms`)
+  })
+  try {
+    return (await Promise.race([call, timeout])) as T
+  } finally {
+    controller.abort()
+  }
+}
+
+/** What the gateway said that lets an order be placed. */
+export interface Approval {
+  status: 'authorized' | 'captured'
+  reference: string
+  /** Provider data to keep with the payment. */
+  data?: Record<string, unknown>
+}
+
+/**
+ * What placement came to: the order it placed (with its access token, for this caller only), the
+ * order placed before, or the attempt already closed without an order (declined, or given up).
+ */
+export type Placement = { kind: 'placed'; order: Order } | { kind: 'exists'; orderId: string } | { kind: 'closed'; status: string; reason: string }
+
+/**
+ * @internal Places the order of a checkout attempt whose payment (`pending` or `requires_action`)
+ * the gateway approved, in the caller's transaction: order, lines, adjustments, reservations tied to
+ * it, the payment settled (a capture at authorization recorded as its first capture operation), the
+ * claim's tenders captured, the cart completed, events, and the `checkout.place` hooks. `cart` is
+ * the priced cart the claim snapshotted; `hold` what the `checkout.risk` hooks asked (run before the
+ * transaction). Checkout's own authorization, `checkout.confirm`, webhooks and recovery all place
+ * orders here (see payment-completion.ts).
+ */
+export async function placeOrder(
+  rt: Runtime,
+  tx: Tx,
+  emit: Emit,
+  payment: PaymentTable,
+  cart: Cart,
+  result: Approval,
+  hold: { reason: string } | null,
+): Promise<Placement> {
+  const current = await (rt.storage.capabilities.rowLocks ? paymentStateForUpdate : paymentState).first(tx, { paymentId: payment.id })
+  if (!current) throw new Error(`payment ${payment.id} is gone`)
+  // "Order exists" is decided here, under the payment's lock: whoever comes second finds the first's order.
+  if (current.order_id) return { kind: 'exists', orderId: current.order_id }
+  if (current.status !== 'pending' && current.status !== 'requires_action') {
+    return { kind: 'closed', status: current.status, reason: current.failure ?? current.status }
+  }
+  if (rt.point) await rt.point('checkout.place.before', { cartId: cart.id, paymentId: payment.id, tx })
+  const now = rt.now().toISOString()
+  const number = await nextOrderNumber(rt, tx)
+  const order: OrderTable = {
+    id: rt.ids('order'),
+    number,
+    cart_id: cart.id,
+    currency: cart.currency,
+    status: 'placed',
+    // With tenders (always captured at placement) the order's money is partly or wholly captured.
+    payment_status:
+      payment.amount < cart.totals.total
+        ? orderPaymentStatus([
+            { status: result.status, authorized_amount: payment.amount, captured_amount: result.status === 'captured' ? payment.amount : 0, refunded_amount: 0 },
+            { status: 'captured', authorized_amount: cart.totals.total - payment.amount, captured_amount: cart.totals.total - payment.amount, refunded_amount: 0 },
+          ])
+        : result.status,
+    fulfillment_status: 'unfulfilled',
+    email: cart.email!,
+    customer_id: cart.customerId,
+    shipping_address: json(cart.shippingAddress),
+    billing_address: json(cart.billingAddress ?? cart.shippingAddress),
+    shipping_method: json(cart.shippingMethod),
+    subtotal: cart.totals.subtotal,
+    discount_total: cart.totals.discountTotal,
+    shipping_total: cart.totals.shippingTotal,
+    tax_total: cart.totals.taxTotal,
+    total: cart.totals.total,
+    metadata: null,
+    created_at: now,
+    updated_at: now,
+    canceled_at: null,
+    access_token_hash: null,
+    ...holdColumns(hold, now),
+  }
+  const accessToken = attachAccessToken('order', order, rt.secretBytes)
+  const lines: OrderLineTable[] = cart.lines.map((l, position) => ({
+    id: rt.ids('oline'),
+    order_id: order.id,
+    variant_id: l.variantId,
+    product_id: l.productId,
+    sku: l.sku,
+    title: l.title,
+    variant_title: l.variantTitle,
+    quantity: l.quantity,
+    unit_price: l.unitPrice,
+    subtotal: l.subtotal,
+    discount_total: l.discountTotal,
+    tax_total: l.taxTotal,
+    total: l.total,
+    position,
+  }))
+  await insertOrder.execute(tx, order)
+  await insertOrderLines.execute(tx, { lines })
+  const adjustments = await insertOrderAdjustments(rt, tx, order.id, cart, lines)
+  await attachReservations.execute(tx, { cartId: cart.id, orderId: order.id })
+  const paid: PaymentTable = {
+    ...payment,
+    order_id: order.id,
+    status: result.status,
+    authorized_amount: payment.amount,
+    captured_amount: result.status === 'captured' ? payment.amount : 0,
+    reference: result.reference,
+    lease_until: null,
+    updated_at: now,
+  }
+  assertTransition(current.status as PaymentStatus, paid.status as PaymentStatus, { paymentId: payment.id })
+  const settled = await settlePayment.affected(tx, {
+    from: current.status,
+    id: payment.id,
+    order_id: paid.order_id,
+    status: paid.status,
+    authorized_amount: paid.authorized_amount,
+    captured_amount: paid.captured_amount,
+    reference: paid.reference,
+    data: result.data ? json({ ...parseJson(payment.data, {}), ...result.data }) : payment.data,
+    updatedAt: now,
+  })
+  if (settled !== 1) throw await paymentChanged(tx, { id: payment.id, status: current.status }, paid.status as PaymentStatus)
+  await completeCart.execute(tx, { cartId: cart.id, orderId: order.id, updatedAt: now })
+  // Captured at authorization: recorded as the payment's first capture, so every captured amount has its operation.
+  if (result.status === 'captured' && paid.captured_amount > 0) {
+    await insertOperation(rt, tx, paid, { id: `pop_${payment.id.slice(4)}`, kind: 'capture', amount: paid.captured_amount, key: `${payment.id}:authorize`, reason: null }, {
+      status: 'succeeded',
+      reference: result.reference,
+    })
+  }
+  const tenders = await placeTenders(rt, tx, payment, cart, order.id, now)
+  // The order is what this transaction wrote: this payment and the claim's tenders.
+  const placed = toOrder(order, lines, [paid, ...tenders], adjustments)
+  emit('payment.authorized', { payment: toPayment(paid) })
+  if (result.status === 'captured') emit('payment.captured', { payment: toPayment(paid), amount: paid.captured_amount, operationId: null })
+  for (const tender of tenders) emit('payment.captured', { payment: toPayment(tender), amount: tender.captured_amount, operationId: `pop_${tender.id.slice(4)}` })
+  emit('order.placed', { order: placed })
+  if (hold) emit('order.held', heldEvent(placed, hold.reason))
+  await runPlaceHooks(rt, tx, emit, payment, placed, cart)
+  // The token goes to this caller only: not into the event above, nor anywhere stored.
+  return { kind: 'placed', order: { ...placed, accessToken } }
+}
+
+/**
+ * @internal Closes a checkout attempt without an order in the caller's transaction, if it is still
+ * open (`pending` or `requires_action`): the payment becomes `status` (`declined`, or `voided` when
+ * the gateway released what it held), the stock and the claim are released (`checkout.release`
+ * with reason `declined`), the cart is open again and `payment.declined` is announced. Returns
+ * false when the attempt was no longer open.
+ */
+export async function declineAttempt(
+  rt: Runtime,
+  tx: Tx,
+  emit: Emit,
+  payment: Pick<PaymentTable, 'id' | 'cart_id'>,
+  reason: string,
+  status: 'declined' | 'voided' = 'declined',
+): Promise<boolean> {
+  // The payment state machine closes an attempt from either status the update below accepts.
+  for (const from of ['pending', 'requires_action'] as const) assertTransition(from, status, { paymentId: payment.id })
+  const updated = await tx
+    .updateTable('cw_payments')
+    .set({ status, failure: reason.slice(0, 500), updated_at: rt.now().toISOString(), lease_until: null })
+    .where('id', '=', payment.id)
+    .where('status', 'in', ['pending', 'requires_action'])
+    .executeTakeFirst()
+  if (Number(updated.numUpdatedRows) !== 1) return false
+  await releaseStock(rt, tx, { cartId: payment.cart_id })
+  await releaseClaim(rt, tx, emit, { cartId: payment.cart_id, paymentId: payment.id, orderId: null, reason: 'declined' })
+  await tx.updateTable('cw_carts').set({ status: 'open', checkout: null, updated_at: rt.now().toISOString() }).where('id', '=', payment.cart_id).execute()
+  emit('payment.declined', { cartId: payment.cart_id, paymentId: payment.id, reason })
+  return true
 }
 
 /** The next human order number: a sequence on PostgreSQL, a counter row on SQLite (single writer). */

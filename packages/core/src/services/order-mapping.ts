@@ -1,6 +1,6 @@
 import type { Executor, OrderAdjustmentTable, OrderLineTable, OrderTable, PaymentOperationTable, PaymentTable } from '../db/database.js'
 import { iso, isoOrNull, parseJson } from '../db/rows.js'
-import type { AdjustmentTarget, Order, OrderAdjustment, OrderLine, Payment, PaymentDetails, PaymentOperation, PaymentOperationKind, PaymentOperationStatus, PaymentStatus, ShippingMethod } from '../types.js'
+import type { AdjustmentTarget, Order, OrderAdjustment, OrderLine, Payment, PaymentDetails, PaymentDispute, PaymentOperation, PaymentOperationKind, PaymentOperationStatus, PaymentStatus, ShippingMethod } from '../types.js'
 import type { Address } from '../validation.js'
 import { toOrderHold } from './order-holds.js'
 
@@ -52,7 +52,11 @@ export async function loadPaymentDetails(db: Executor, payments: PaymentTable[])
     .orderBy('created_at')
     .orderBy('id')
     .execute()
-  return payments.map((p) => ({ ...toPayment(p), operations: ops.filter((o) => o.payment_id === p.id).map(toPaymentOperation) }))
+  return payments.map((p) => ({
+    ...toPayment(p),
+    operations: ops.filter((o) => o.payment_id === p.id).map(toPaymentOperation),
+    dispute: parseJson<PaymentDispute | null>(p.dispute ?? null, null),
+  }))
 }
 
 function toLine(row: OrderLineTable): OrderLine {

@@ -389,7 +389,8 @@ async function settleOperation(rt: Runtime, op: PaymentOperationTable, result: P
   )
 }
 
-async function applySuccess(rt: Runtime, tx: Tx, emit: Emit, order: OrderTable | null, payment: PaymentTable, op: PaymentOperationTable, now: string): Promise<void> {
+/** @internal Moves a payment (and its order) by a succeeded operation, in the caller's transaction; the completion path settles operations a webhook confirmed with it. */
+export async function applySuccess(rt: Runtime, tx: Tx, emit: Emit, order: OrderTable | null, payment: PaymentTable, op: PaymentOperationTable, now: string): Promise<void> {
   const moved: PaymentTable = { ...payment, updated_at: now }
   if (op.kind === 'capture') moved.captured_amount = payment.captured_amount + op.amount
   else if (op.kind === 'refund') moved.refunded_amount = payment.refunded_amount + op.amount

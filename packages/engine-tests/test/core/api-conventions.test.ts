@@ -234,6 +234,7 @@ describe('after close()', () => {
     'carts.rotateToken': (s) => s.commerce.carts.rotateToken(s.cartId),
     'checkout.complete': (s) => s.commerce.checkout.complete(s.cartId, { payment: { provider: 'test' }, idempotencyKey: randomUUID() }),
     'checkout.recover': (s) => s.commerce.checkout.recover(),
+    'checkout.confirm': (s) => s.commerce.checkout.confirm(s.cartId),
     'orders.get': (s) => s.commerce.orders.get(UNKNOWN_ID),
     'orders.getByNumber': (s) => s.commerce.orders.getByNumber(1001),
     'orders.list': (s) => s.commerce.orders.list(),

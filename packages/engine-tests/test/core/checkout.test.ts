@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { failure, key, openShop, readyCart, type Shop } from '../support/index.js'
+import { failure, key, openShop, placed as orderOf, readyCart, type Shop } from '../support/index.js'
 
 let shop: Shop
 beforeEach(async () => {
@@ -13,7 +13,7 @@ describe('checkout.complete', () => {
   it('places an order with server-computed totals and reserves its stock', async () => {
     const { commerce, variantId } = shop
     const cart = await readyCart(commerce, variantId, 2)
-    const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    const order = orderOf(await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
     expect(order.status).toBe('placed')
     expect(order.paymentStatus).toBe('authorized')
     // 2 × 129.00 = 258.00; shipping 5.00; tax 8% of 258.00 = 20.64 plus 8% of 5.00 = 0.40
@@ -42,7 +42,7 @@ describe('checkout.complete', () => {
       changed = true
       await commerce.carts.addItem(cart.id, { variantId, quantity: 2 })
     })
-    const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    const order = orderOf(await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
     expect(order.lines[0]).toMatchObject({ quantity: 3, subtotal: 3 * 12900 })
     expect(order.totals.total).toBe(3 * 12900 + 500 + Math.round(3 * 12900 * 0.08) + 40)
     expect((await commerce.inventory.levels(variantId))[0]).toMatchObject({ reserved: 3 })
@@ -51,7 +51,7 @@ describe('checkout.complete', () => {
 
   it('returns the placed order exactly as orders.get reads it back', async () => {
     const cart = await readyCart(shop.commerce, shop.variantId, 2)
-    const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    const order = orderOf(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
     // All of it but its access token, which only this response carries.
     const { accessToken: _, ...placed } = order
     expect(await shop.commerce.orders.get(order.id)).toEqual(placed)
@@ -62,7 +62,7 @@ describe('checkout.complete', () => {
     const idempotencyKey = key()
     const ids = new Set<string>()
     for (let i = 0; i < 20; i++) {
-      ids.add((await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })).id)
+      ids.add((orderOf(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }))).id)
     }
     expect(ids.size).toBe(1)
     expect(shop.payments.authorizations()).toBe(1)
@@ -76,7 +76,7 @@ describe('checkout.complete', () => {
     const orders = await Promise.all(
       Array.from({ length: 20 }, () => shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })),
     )
-    expect(new Set(orders.map((o) => o.id)).size).toBe(1)
+    expect(new Set(orders.map((o) => orderOf(o).id)).size).toBe(1)
     expect(shop.payments.calls.filter((c) => c.operation === 'authorize')).toHaveLength(1)
     expect(await shop.commerce.db.selectFrom('cw_orders').select('id').execute()).toHaveLength(1)
     expect((await shop.commerce.inventory.levels(shop.variantId))[0]!.reserved).toBe(1)
@@ -84,8 +84,8 @@ describe('checkout.complete', () => {
 
   it('returns the same order for a second key on a completed cart, without charging again', async () => {
     const cart = await readyCart(shop.commerce, shop.variantId)
-    const first = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
-    const second = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    const first = orderOf(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
+    const second = orderOf(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
     expect(second.id).toBe(first.id)
     expect(shop.payments.authorizations()).toBe(1)
   })
@@ -100,7 +100,7 @@ describe('checkout.complete', () => {
     // The same key keeps its answer; a new key tries again.
     await failure(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }), 'PAYMENT_DECLINED')
     expect(shop.payments.authorizations()).toBe(1)
-    const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    const order = orderOf(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
     expect(order.status).toBe('placed')
     expect(await shop.commerce.db.selectFrom('cw_reservations').select(['status', 'quantity']).where('status', '=', 'held').execute()).toEqual([
       { status: 'held', quantity: 3 },
@@ -125,7 +125,7 @@ describe('checkout.complete', () => {
     const error = await failure(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }), 'PAYMENT_FAILED')
     expect(error.retryable).toBe(true)
     expect((await shop.commerce.carts.get(cart.id)).status).toBe('completing')
-    const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
+    const order = orderOf(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }))
     expect(order.status).toBe('placed')
     expect(shop.payments.authorizations()).toBe(1)
     expect(shop.payments.calls.filter((c) => c.operation === 'authorize')).toHaveLength(2)
@@ -160,7 +160,7 @@ describe('checkout.complete', () => {
     const idempotencyKey = key()
     shop.payments.script('error')
     await failure(shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }), 'PAYMENT_FAILED')
-    const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
+    const order = orderOf(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }))
     expect(order.paymentStatus).toBe('authorized')
     expect(shop.payments.authorizations()).toBe(1)
   })
@@ -177,7 +177,7 @@ describe('checkout.complete', () => {
     const a = await readyCart(shop.commerce, shop.variantId)
     const b = await readyCart(shop.commerce, shop.variantId)
     const idempotencyKey = key()
-    await shop.commerce.checkout.complete(a.id, { payment: { provider: 'test' }, idempotencyKey })
+    orderOf(await shop.commerce.checkout.complete(a.id, { payment: { provider: 'test' }, idempotencyKey }))
     await failure(shop.commerce.checkout.complete(b.id, { payment: { provider: 'test' }, idempotencyKey }), 'CONFLICT')
   })
 })

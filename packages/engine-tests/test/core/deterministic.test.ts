@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createCommerce, testPayments, type Commerce, type DurableSubscriber } from '@cartwright/core'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 import { seededBytes, seededIds, virtualClock } from '@cartwright/testkit'
-import { address, failure, openShop, readyCart, seedShop, shopProviders, sleep, tempDir, until, type Shop } from '../support/index.js'
+import { address, failure, openShop, placed, readyCart, seedShop, shopProviders, sleep, tempDir, until, type Shop } from '../support/index.js'
 
 /**
  * Deterministic ids and virtual time: `createCommerce({ ids, clock })` decides every id, timestamp,
@@ -89,14 +89,14 @@ async function scriptedRun(seed: number): Promise<string> {
     await commerce.carts.update(carts[3]!.id, { email: 'grace@example.com', shippingAddress: { ...address, firstName: 'Grace' } })
     const pay = { provider: 'test' }
     const [a, b, c] = [
-      await commerce.checkout.complete(carts[0]!.id, { payment: pay, idempotencyKey: 'checkout-a' }),
-      await commerce.checkout.complete(carts[1]!.id, { payment: pay, idempotencyKey: 'checkout-b' }),
-      await commerce.checkout.complete(carts[2]!.id, { payment: pay, idempotencyKey: 'checkout-c' }),
+      placed(await commerce.checkout.complete(carts[0]!.id, { payment: pay, idempotencyKey: 'checkout-a' })),
+      placed(await commerce.checkout.complete(carts[1]!.id, { payment: pay, idempotencyKey: 'checkout-b' })),
+      placed(await commerce.checkout.complete(carts[2]!.id, { payment: pay, idempotencyKey: 'checkout-c' })),
     ]
     await later()
     await failure(commerce.checkout.complete(carts[3]!.id, { payment: { provider: 'test', data: { outcome: 'decline' } }, idempotencyKey: 'checkout-d1' }), 'PAYMENT_DECLINED')
     await later()
-    const d = await commerce.checkout.complete(carts[3]!.id, { payment: pay, idempotencyKey: 'checkout-d2' })
+    const d = placed(await commerce.checkout.complete(carts[3]!.id, { payment: pay, idempotencyKey: 'checkout-d2' }))
     await later()
     await commerce.orders.capturePayment(a.id)
     await later()
@@ -178,6 +178,8 @@ describe('a checkout waiting for another checkout\'s lease', () => {
     shop = await openShop({
       storage: 'sqlite-file',
       clock,
+      // A stands for a process that died there: it runs no recovery of its own.
+      recovery: { enabled: false },
       testPoints: {
         'checkout.authorize.before': () => {
           throw new Error('engine A stopped before asking the gateway')
@@ -196,7 +198,7 @@ describe('a checkout waiting for another checkout\'s lease', () => {
 
     const realStart = performance.now()
     const virtualStart = clock.now().getTime()
-    const order = await engineB.checkout.complete(cart.id, input)
+    const order = placed(await engineB.checkout.complete(cart.id, input))
     const realMs = performance.now() - realStart
     const virtualMs = clock.now().getTime() - virtualStart
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { describe, expect, it, vi } from 'vitest'
 import { CommerceError, type DeliveryContext, type Order, type StoredEvent } from '@cartwright/core'
-import { checkout as complete, failure, key, readyCart, shopPerTest, sleep, type Shop } from '../support/index.js'
+import { checkout as complete, failure, key, placed as orderOf, readyCart, shopPerTest, sleep, type Shop } from '../support/index.js'
 
 const open = shopPerTest()
 
@@ -203,7 +203,7 @@ describe('durable subscribers (outbox)', () => {
     // Once storage works again and the claim's lease has run out, the same key resumes: one charge, one order, one event.
     await sql`drop trigger test_outbox_down`.execute(s.commerce.db)
     offset = 31_000
-    const { accessToken: _, ...order } = await s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey })
+    const { accessToken: _, ...order } = orderOf(await s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey }))
     expect(order.status).toBe('placed')
     expect(s.payments.authorizations()).toBe(1)
     const placed = await outboxRows(s, 'order.placed')
@@ -268,7 +268,7 @@ describe('hooks', () => {
     expect((await s.commerce.carts.get(cart.id)).status).toBe('open')
 
     off()
-    const order = await s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    const order = orderOf(await s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
     expect(order.status).toBe('placed')
   })
 
@@ -305,7 +305,7 @@ describe('hooks', () => {
       total: unitPrice - discount + shipping + expectedTax,
     })
 
-    const order = await s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+    const order = orderOf(await s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
     expect({
       subtotal: order.totals.subtotal,
       discountTotal: order.totals.discountTotal,

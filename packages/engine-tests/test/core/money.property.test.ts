@@ -12,7 +12,7 @@ import {
   type Adjustment,
   type PricedLine,
 } from '@cartwright/core'
-import { failure, key, openShop, readyCart, type Shop } from '../support/index.js'
+import { failure, key, openShop, placed, readyCart, type Shop } from '../support/index.js'
 
 /**
  * Acceptance: allocation parts sum to the whole and stay within one minor unit of their
@@ -286,7 +286,7 @@ describe('cart and order totals through the engine', () => {
                 }
                 expect(line.total).toBe(line.subtotal - line.discountTotal + line.taxTotal)
 
-                const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+                const order = placed(await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
                 expect(order.totals).toEqual(expected)
                 const row = await commerce.db.selectFrom('cw_orders').selectAll().where('id', '=', order.id).executeTakeFirstOrThrow()
                 expect({

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { Commerce, CommerceEventName, CommerceEvents, Order } from '@cartwright/core'
-import { failure, key, readyCart, shopPerTest, type Shop } from '../support/index.js'
+import { failure, key, placed, readyCart, shopPerTest, type Shop } from '../support/index.js'
 
 const open = shopPerTest()
 
 /** A placed order as `orders.get` reads it: without the access token that only `complete`'s response carries. */
 async function placeOrder(s: Shop, quantity = 1): Promise<Order> {
   const cart = await readyCart(s.commerce, s.variantId, quantity)
-  const { accessToken: _, ...order } = await s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+  const { accessToken: _, ...order } = placed(await s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
   return order
 }
 

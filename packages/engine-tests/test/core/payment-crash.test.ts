@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { checkPaymentBooks, testGateway } from '@cartwright/testkit'
-import { key, openEngine, openShop, readyCart, startWorker, tempDir, type Place, type Shop, type WorkerProcess } from '../support/index.js'
+import { key, openEngine, openShop, placed, readyCart, startWorker, tempDir, type Place, type Shop, type WorkerProcess } from '../support/index.js'
 
 let shop: Shop | undefined
 let worker: WorkerProcess | undefined
@@ -18,7 +18,7 @@ describe('a process killed between the gateway answering a capture and the engin
     const first = testGateway({ id: 'gateway', ledgerFile })
     shop = await openShop({ storage: 'sqlite-file', payments: [first] })
     const cart = await readyCart(shop.commerce, shop.variantId)
-    const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() })
+    const order = placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() }))
     const place = shop.place as Place
 
     worker = startWorker('payment-worker')

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createCommerce, definePlugin, isCommerceError, type Commerce, type PluginContext } from '@cartwright/core'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
-import { GUARDED_STORAGES, failure, key, openShop, readyCart, sleep, type Shop, type ShopOptions } from '../support/index.js'
+import { GUARDED_STORAGES, failure, key, openShop, placed, readyCart, sleep, type Shop, type ShopOptions } from '../support/index.js'
 import { testGateway, type TestGateway } from '@cartwright/testkit'
 import { coupons, giftCards } from '../support/toy-plugins.js'
 
@@ -207,7 +207,7 @@ describe.each(GUARDED_STORAGES)('calls out of a transactional hook on %s', (stor
     const shop = await openShop({ storage, plugins: [readsInClaim('tx')] })
     try {
       const cart = await readyCart(shop.commerce, shop.variantId)
-      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       expect(order.status).toBe('placed')
     } finally {
       await shop.close()
@@ -221,7 +221,7 @@ describe.each(GUARDED_STORAGES)('privacy requests on %s', (storage) => {
     try {
       const cart = await readyCart(shop.commerce, shop.variantId)
       await shop.commerce.carts.update(cart.id, { email: 'Ada@Example.com' })
-      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       const open = await shop.commerce.carts.create({ currency: 'USD', email: 'ADA@EXAMPLE.COM' })
       const other = await shop.commerce.carts.create({ currency: 'USD', email: 'grace@example.com' })
 
@@ -327,7 +327,7 @@ describe.each(GUARDED_STORAGES)('tenders on %s', (storage) => {
       await shop.cards.issue('GC', 1000)
       const cart = await readyCart(shop.commerce, shop.variantId)
       await shop.cards.use(cart.id, 'GC', 1000)
-      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       expect(order.paymentStatus).toBe('partially_captured')
       const voided = await shop.commerce.orders.voidPayment(order.id)
       const fulfilled = await shop.commerce.orders.fulfill(order.id)
@@ -346,7 +346,7 @@ describe.each(GUARDED_STORAGES)('tenders on %s', (storage) => {
       await shop.cards.issue('BIG', total * 2)
       const cart = await readyCart(shop.commerce, shop.variantId)
       await shop.cards.use(cart.id, 'BIG', total)
-      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       expect(shop.gateway.calls.filter((c) => c.operation === 'authorize')).toEqual([])
       expect(order.paymentStatus).toBe('captured')
       expect(order.payments.reduce((s, p) => s + p.amount, 0)).toBe(total)
@@ -365,7 +365,7 @@ describe.each(GUARDED_STORAGES)('tenders on %s', (storage) => {
       // Another, fulfilled: completed, since every payment is captured.
       const next = await readyCart(shop.commerce, shop.variantId)
       await shop.cards.use(next.id, 'BIG', total)
-      const second = await shop.commerce.checkout.complete(next.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const second = placed(await shop.commerce.checkout.complete(next.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       expect((await shop.commerce.orders.fulfill(second.id)).status).toBe('completed')
     } finally {
       await shop.close()
@@ -388,7 +388,7 @@ describe.each(GUARDED_STORAGES)('tenders on %s', (storage) => {
       const cart = await readyCart(shop.commerce, shop.variantId)
       await shop.cards.use(cart.id, 'GC', 1000)
       await shop.coupons.apply(cart.id, 'ONCE')
-      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       expect(failures).toBe(-1)
       expect(await shop.cards.balance('GC')).toBe(4000)
       expect(await shop.coupons.uses('ONCE')).toBe(1)
@@ -407,7 +407,7 @@ describe.each(GUARDED_STORAGES)('tenders on %s', (storage) => {
       await shop.cards.issue('GC', 1000)
       const cart = await readyCart(shop.commerce, shop.variantId)
       await shop.cards.use(cart.id, 'GC', 1000)
-      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       shop.gateway.script('void', 'lost')
       const lost = await failure(shop.commerce.orders.cancel(order.id, { idempotencyKey: 'cancel-1' }), 'PAYMENT_FAILED')
       expect(lost.details).toMatchObject({ outcomeUnknown: true })
@@ -431,7 +431,7 @@ describe.each(GUARDED_STORAGES)('tenders on %s', (storage) => {
       await shop.cards.issue('GC', 1000)
       const cart = await readyCart(shop.commerce, shop.variantId)
       await shop.cards.use(cart.id, 'GC', 1000)
-      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       await shop.commerce.orders.capturePayment(order.id)
       const gatewayPart = order.totals.total - 1000
       shop.gateway.script('refund', 'lost')
@@ -462,7 +462,7 @@ describe.each(GUARDED_STORAGES)('tenders on %s', (storage) => {
     try {
       const cart = await readyCart(shop.commerce, shop.variantId)
       const outcome = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }).then(
-        (order) => shop.commerce.orders.cancel(order.id).then(() => 'canceled', (e: unknown) => `placed, and its cancel failed: ${String(e)}`),
+        (order) => shop.commerce.orders.cancel(placed(order).id).then(() => 'canceled', (e: unknown) => `placed, and its cancel failed: ${String(e)}`),
         (e: unknown) => (isCommerceError(e, 'CONFIGURATION') ? 'refused' : `failed otherwise: ${String(e)}`),
       )
       expect(outcome).toBe('refused')
@@ -546,7 +546,7 @@ describe('refund keys of a split refund', () => {
       await shop.cards.issue('GC', 1000)
       const cart = await readyCart(shop.commerce, shop.variantId)
       await shop.cards.use(cart.id, 'GC', 1000)
-      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       await shop.commerce.orders.capturePayment(order.id)
       await shop.commerce.orders.refund(order.id, { amount: 100, idempotencyKey: 'refund-abc#2' })
       // 'refund-abc' was never used: a new refund, not a CONFLICT with 'refund-abc#2'.

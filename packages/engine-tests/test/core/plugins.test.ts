@@ -3,7 +3,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 import { createCommerce, defineEndpoint, definePlugin, isCommerceError, type ErrorCodeOf, type EventsOf, type Order, type PluginContext } from '@cartwright/core'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
-import { GUARDED_STORAGES, address, failure, key, openShop, readyCart, type Shop } from '../support/index.js'
+import { address, failure, GUARDED_STORAGES, key, openShop, placed as orderOf, readyCart, type Shop } from '../support/index.js'
 import { coupons, giftCards, priceLists } from '../support/toy-plugins.js'
 
 /** The code of what `call` throws (plugin codes included). */
@@ -79,7 +79,7 @@ describe.each(GUARDED_STORAGES)('plugins on %s', (storage) => {
       expect(await commerce.coupons.uses('ONCE')).toBe(0)
       expect((await outboxTypes(shop)).filter((e) => e.type.startsWith('coupons.'))).toEqual([])
 
-      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = orderOf(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       expect(await commerce.coupons.uses('ONCE')).toBe(1)
       expect((await outboxTypes(shop)).filter((e) => e.type === 'coupons.redeemed').map((e) => e.payload.orderId)).toEqual([order.id])
 
@@ -348,7 +348,7 @@ describe.each(GUARDED_STORAGES)('plugin extension points on %s', (storage) => {
       expect(added.lines[0]!.unitPrice).toBe(9900)
       await shop.commerce.carts.update(cart.id, { email: 'buyer@example.com', shippingAddress: address })
       await shop.commerce.carts.setShippingOption(cart.id, 'flat:standard')
-      const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = orderOf(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       expect(order.lines[0]).toMatchObject({ unitPrice: 9900, subtotal: 19800 })
       // A guest pays core's price.
       const guest = await readyCart(shop.commerce, variant.id)
@@ -379,7 +379,7 @@ describe.each(GUARDED_STORAGES)('plugin extension points on %s', (storage) => {
     const commerce = shop.commerce as unknown as Awaited<ReturnType<typeof createCommerce<readonly [typeof notes]>>>
     try {
       const placed = await readyCart(shop.commerce, shop.variantId)
-      const order = await shop.commerce.checkout.complete(placed.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = orderOf(await shop.commerce.checkout.complete(placed.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       const open = await readyCart(shop.commerce, shop.variantId)
       const other = await shop.commerce.carts.create({ currency: 'USD' })
       await shop.commerce.carts.update(other.id, { email: 'grace@example.com' })

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CommerceError, type PriceAnswer, type PriceQuery, type PriceSource } from '@cartwright/core'
-import { address, failure, GUARDED_STORAGES, key, openShop, type Shop, type ShopOptions } from '../support/index.js'
+import { address, failure, GUARDED_STORAGES, key, openShop, placed, type Shop, type ShopOptions } from '../support/index.js'
 
 /** The toy price list's own table: a customer's contract price for a variant in a currency. */
 interface PriceListDatabase {
@@ -211,7 +211,7 @@ describe('price sources', () => {
         },
       ])
 
-      const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const order = placed(await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       expect(order.lines.map((l) => [l.sku, l.unitPrice, l.subtotal])).toEqual([
         ['SOCKS', 9500, 95000],
         ['TR-42-BLU', 12900, 12900],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { failure, key, readyCart, shopPerTest } from '../support/index.js'
+import { failure, key, placed as orderOf, readyCart, shopPerTest } from '../support/index.js'
 
 const open = shopPerTest()
 
@@ -8,7 +8,7 @@ describe('inventory.reservations', () => {
     const s = await open()
     const placed = async (quantity: number) => {
       const cart = await readyCart(s.commerce, s.variantId, quantity)
-      return s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      return orderOf(await s.commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
     }
     const kept = await placed(2)
     const canceled = await placed(1)

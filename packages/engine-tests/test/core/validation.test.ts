@@ -15,7 +15,7 @@ import {
   type Order,
   type Product,
 } from '@cartwright/core'
-import { address, failure, key, openShop, readyCart, type Shop } from '../support/index.js'
+import { address, failure, key, openShop, placed as orderOf, readyCart, type Shop } from '../support/index.js'
 
 /**
  * Acceptance: every public method given bad input throws `VALIDATION` (naming the field) or
@@ -127,6 +127,7 @@ const ARGUMENT_NAMES: Record<string, string> = {
   'line id': 'lineId',
   'option id': 'optionId',
   'order id': 'orderId',
+  'cart or payment id': 'cartOrPaymentId',
 }
 
 /** Input that is not an object at all. */
@@ -572,6 +573,12 @@ const cases: Record<string, Case[]> = {
     ]
   })(),
 
+  'checkout.confirm': [
+    nf('unknown cart', (f) => f.commerce.checkout.confirm(UNKNOWN.cart)),
+    nf('unknown payment', (f) => f.commerce.checkout.confirm('pay_missing')),
+    ...badIdArgument('cart or payment id', (id, f) => f.commerce.checkout.confirm(id)),
+  ],
+
   'orders.get': [nf('unknown order', (f) => f.commerce.orders.get(UNKNOWN.order)), ...badIdArgument('order id', (id, f) => f.commerce.orders.get(id))],
 
   'orders.findByToken': [
@@ -654,6 +661,33 @@ const cases: Record<string, Case[]> = {
       ...badValues('orderId', [['of 10,000 characters', long], ['a number', 1]], call, {}),
       ...badValues('cartId', [['of 10,000 characters', long], ['a number', 1]], call, {}),
       ...extraFields(['amount', 'provider'], call, {}),
+    ]
+  })(),
+
+  'payments.handleWebhook': (() => {
+    const call = (args: { providerId?: Loose; rawBody?: Loose; headers?: Loose }, f: Fixture) =>
+      f.commerce.payments.handleWebhook(
+        ('providerId' in args ? args.providerId : 'test') as string,
+        ('rawBody' in args ? args.rawBody : '{}') as string,
+        ('headers' in args ? args.headers : {}) as Record<string, string>,
+      )
+    return [
+      ...[['of 10,000 characters', long], ['a number', 1], ['null', null], ['empty', '']].map(([label, value]) => v(`providerId ${label}`, (f) => call({ providerId: value }, f), 'providerId')),
+      v('providerId of a provider that is not configured', (f) => call({ providerId: 'nope' }, f), 'providerId'),
+      v('providerId of a provider that takes no webhooks', (f) => call({ providerId: 'test' }, f), 'providerId'),
+      ...[['a number', 1], ['null', null], ['an object', { events: [] }], ['over 1 MiB', 'x'.repeat(1_048_577)]].map(([label, value]) => v(`rawBody ${label}`, (f) => call({ rawBody: value }, f), 'rawBody')),
+      ...[['a string', 'x-signature: 1'], ['null', null]].map(([label, value]) => v(`headers ${label}`, (f) => call({ headers: value }, f), 'headers')),
+      v('headers with a number value', (f) => call({ headers: { 'x-signature': 1 } }, f), 'headers.x-signature'),
+    ]
+  })(),
+
+  'payments.listUnmatchedEvents': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.payments.listUnmatchedEvents(input)
+    return [
+      ...badValues('limit', [['0', 0], ['1001', 1001], ['fractional', 1.5], ['a numeric string', '5']], call, {}),
+      ...badValues('provider', [['of 10,000 characters', long], ['a number', 1], ['empty', '']], call, {}),
+      ...extraFields(['outcome', 'reference'], call, {}),
+      ...badWholeInput(call),
     ]
   })(),
 
@@ -752,7 +786,7 @@ async function setup(): Promise<Fixture> {
   const withLine = await commerce.carts.addItem(cart.id, { variantId: shop.variantId, quantity: 1 })
   const ready = await readyCart(commerce, shop.variantId, 1)
   const placed = await readyCart(commerce, shop.variantId, 2)
-  const order = await commerce.checkout.complete(placed.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+  const order = orderOf(await commerce.checkout.complete(placed.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
   return {
     shop,
     commerce,

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { testPayments, type Cart, type Commerce, type CommerceOptions, type Order } from '@cartwright/core'
 import { testGateway, type TestGateway } from '@cartwright/testkit'
 import { sql } from 'kysely'
-import { address, failure, gate, GUARDED_STORAGES, key, openShop, readyCart, sleep, until, type Shop, type StorageKind } from '../support/index.js'
+import { address, failure, gate, GUARDED_STORAGES, key, openShop, placed, readyCart, sleep, until, type Shop, type StorageKind } from '../support/index.js'
 
 /**
  * Guards of checkout.complete (checkout-service.ts) that a mutation run found untested (see
@@ -63,7 +63,7 @@ function shops(storage: StorageKind) {
         })
         return { reached: reached.promise, release: () => released.open() }
       },
-      pay: (cartId: string, idempotencyKey: string, provider = 'gateway') => shop.commerce.checkout.complete(cartId, { payment: { provider }, idempotencyKey }),
+      pay: async (cartId: string, idempotencyKey: string, provider = 'gateway') => placed(await shop.commerce.checkout.complete(cartId, { payment: { provider }, idempotencyKey })),
       authorizations: () => gateway.calls.filter((c) => c.operation === 'authorize').map((c) => c.outcome),
     })
   }
@@ -287,7 +287,7 @@ describe.each(GUARDED_STORAGES.filter((s) => s === 'postgres'))('a checkout take
     const a = settle(s.pay(cart.id, 'checkout-placing-1'))
     await placing.promise
     clock += LEASE_MS + 1
-    const b = settle(other.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: 'checkout-placing-1' }))
+    const b = settle(other.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: 'checkout-placing-1' }).then(placed))
     let settledB = false
     void b.then(() => (settledB = true))
     // B either finished (it must not have placed an order of its own) or waits for A's row lock.

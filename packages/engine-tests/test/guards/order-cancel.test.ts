@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CommerceOptions, Order, TestPoints } from '@cartwright/core'
 import { checkPaymentBooks, testGateway, type TestGateway } from '@cartwright/testkit'
-import { failure, gate, GUARDED_STORAGES, key, openShop, readyCart, until, type Shop, type StorageKind } from '../support/index.js'
+import { failure, gate, GUARDED_STORAGES, key, openShop, placed as orderOf, readyCart, until, type Shop, type StorageKind } from '../support/index.js'
 
 /**
  * Guards of orders.cancel, voidPayment and the amount inputs (order-service.ts) that a mutation
@@ -48,7 +48,7 @@ function shops(storage: StorageKind) {
       gateway,
       async order() {
         const cart = await readyCart(shop.commerce, shop.variantId, 1)
-        return shop.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() })
+        return orderOf(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() }))
       },
       books: (orderId: string) => checkPaymentBooks(shop.commerce, gateway, orderId),
       voids: () => gateway.calls.filter((c) => c.operation === 'void').map((c) => ({ idempotencyKey: c.idempotencyKey, outcome: c.outcome })),

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CommerceOptions, Order, PaymentCapabilities, PaymentDetails, TestPoints } from '@cartwright/core'
 import { checkPaymentBooks, testGateway, type GatewayOperation, type TestGateway } from '@cartwright/testkit'
-import { failure, gate, GUARDED_STORAGES, key, openShop, readyCart, type Shop, type StorageKind } from '../support/index.js'
+import { failure, gate, GUARDED_STORAGES, key, openShop, placed, readyCart, type Shop, type StorageKind } from '../support/index.js'
 
 /**
  * Guards of the payment operations (payment-operations.ts) that a mutation run found untested
@@ -72,7 +72,7 @@ function shops(storage: StorageKind) {
       },
       async order() {
         const cart = await readyCart(shop.commerce, shop.variantId, 1)
-        return shop.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() })
+        return placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() }))
       },
       async payment(orderId: string) {
         return (await shop.commerce.payments.list({ orderId })).items[0]!

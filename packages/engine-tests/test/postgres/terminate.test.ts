@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isCommerceError, type Commerce, type CoreDatabase, type Order, type TestPayments, type Tx } from '@cartwright/core'
 import { type PgPool, type PgPoolClient } from '@cartwright/storage-postgres'
-import { checkout, failure, key as newKey, mapLimit, openShop, readyCart, sleep, type Shop } from '../support/index.js'
+import { checkout, failure, key as newKey, mapLimit, openShop, placed, readyCart, sleep, type Shop } from '../support/index.js'
 
 const APPLICATION_NAME = 'cartwright-engine'
 const CHECKOUTS = 100
@@ -163,7 +163,7 @@ describe(`pg_terminate_backend on the engine's connections during ${CHECKOUTS} c
       await Promise.all(
         attempts.map(async (attempt) => {
           try {
-            attempt.order = await commerce.checkout.complete(attempt.cartId, { payment: { provider: 'test' }, idempotencyKey: attempt.key })
+            attempt.order = placed(await commerce.checkout.complete(attempt.cartId, { payment: { provider: 'test' }, idempotencyKey: attempt.key }))
           } catch (error) {
             attempt.error = describeError(error)
           }
@@ -207,7 +207,7 @@ describe(`pg_terminate_backend on the engine's connections during ${CHECKOUTS} c
       failed.map(async (attempt) => {
         for (let tries = 0; tries < 20; tries++) {
           try {
-            attempt.order = await commerce.checkout.complete(attempt.cartId, { payment: { provider: 'test' }, idempotencyKey: attempt.key })
+            attempt.order = placed(await commerce.checkout.complete(attempt.cartId, { payment: { provider: 'test' }, idempotencyKey: attempt.key }))
             attempt.error = undefined
             return
           } catch (error) {
@@ -346,7 +346,7 @@ describe('a connection lost at COMMIT (the outcome unknown to the engine)', () =
   ] as const)('COMMIT #%i lost %s reaching the server, in the %s: one order, one charge, stock consistent', async (at, mode, _step) => {
     const cart = await readyCart(engine, variant)
     faults.arm(at, mode)
-    const order = await engine.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: newKey() })
+    const order = placed(await engine.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: newKey() }))
     expect(faults.fired).toBe(true)
     expect(order.cartId).toBe(cart.id)
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { isCommerceError, testPayments, type Commerce, type Order } from '@cartwright/core'
-import { gate, key, openShop, readyCart, sleep, type Shop, type ShopOptions, type StorageKind } from './index.js'
+import { isCommerceError, testPayments, type CheckoutResult, type Commerce, type Order } from '@cartwright/core'
+import { gate, key, openShop, placed, readyCart, sleep, type Shop, type ShopOptions, type StorageKind } from './index.js'
 
 /**
  * The idempotency-key cases of `checkout.complete`, run on a SQLite file
@@ -19,8 +19,8 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
 }
 
 /** The answer every use of a key for a cart other than its owner must get. */
-function expectKeyConflict(outcome: Settled<Order>): void {
-  if (outcome.ok) throw new Error(`expected CONFLICT, the call resolved with order ${outcome.value.id} of cart ${outcome.value.cartId}`)
+function expectKeyConflict(outcome: Settled<CheckoutResult>): void {
+  if (outcome.ok) throw new Error(`expected CONFLICT, the call resolved with ${JSON.stringify(outcome.value.status)} for cart ${outcome.value.cartId}`)
   expect(isCommerceError(outcome.error, 'CONFLICT'), String(outcome.error)).toBe(true)
   expect((outcome.error as Error).message).toMatch(/already used for another cart/)
 }
@@ -81,7 +81,7 @@ export function checkoutKeyCases(storage: StorageKind): void {
       const callB = settle(commerce.checkout.complete(b.id, { payment, idempotencyKey }))
       await hold.entered(b.id)
       // B has checked the key (unused then) and is in its slow hook; A completes with the same key.
-      const orderA = await commerce.checkout.complete(a.id, { payment, idempotencyKey })
+      const orderA = placed(await commerce.checkout.complete(a.id, { payment, idempotencyKey }))
       hold.release()
       expectKeyConflict(await callB)
 
@@ -94,7 +94,7 @@ export function checkoutKeyCases(storage: StorageKind): void {
       expect((await commerce.inventory.levels(variantId))[0]).toMatchObject({ reserved: 1 })
       expect(shop.payments.calls.filter((c) => c.operation === 'authorize').map((c) => c.amount)).toEqual([orderA.totals.total])
       // B can still check out with a key of its own.
-      const orderB = await commerce.checkout.complete(b.id, { payment, idempotencyKey: key() })
+      const orderB = placed(await commerce.checkout.complete(b.id, { payment, idempotencyKey: key() }))
       expect(orderB.cartId).toBe(b.id)
     })
 
@@ -195,13 +195,13 @@ export function checkoutKeyCases(storage: StorageKind): void {
       const a = await readyCart(commerce, variantId, 1)
       const b = await readyCart(commerce, variantId, 1)
       const idempotencyKey = key()
-      const orderA = await commerce.checkout.complete(a.id, { payment, idempotencyKey })
+      const orderA = placed(await commerce.checkout.complete(a.id, { payment, idempotencyKey }))
       const hooked: string[] = []
       commerce.hooks.hook('checkout.beforeComplete', ({ cart }) => void hooked.push(cart.id))
       expectKeyConflict(await settle(commerce.checkout.complete(b.id, { payment, idempotencyKey })))
       expect(hooked).toEqual([])
       // The owner's retries still answer with its order.
-      expect((await commerce.checkout.complete(a.id, { payment, idempotencyKey })).id).toBe(orderA.id)
+      expect((placed(await commerce.checkout.complete(a.id, { payment, idempotencyKey }))).id).toBe(orderA.id)
       const state = await keyState(commerce, idempotencyKey, [a.id, b.id])
       expect(state.payments).toEqual([{ cart_id: a.id, status: 'authorized' }])
       expect(state.carts.get(b.id)!.status).toBe('open')
@@ -289,13 +289,13 @@ export function checkoutKeyCases(storage: StorageKind): void {
       const { commerce, variantId } = shop
       const cart = await readyCart(commerce, variantId, 1)
       const idempotencyKey = key()
-      const order = await commerce.checkout.complete(cart.id, { payment, idempotencyKey })
+      const order = placed(await commerce.checkout.complete(cart.id, { payment, idempotencyKey }))
       const error = await commerce.checkout.complete(cart.id, { payment: { provider: 'wallet' }, idempotencyKey }).catch((e: unknown) => e)
       expect(isCommerceError(error, 'CONFLICT'), String(error)).toBe(true)
       expect((error as Error).message).toMatch(/provider test/)
       expect(wallet.calls).toHaveLength(0)
       // With its own provider the key still answers with the order.
-      expect((await commerce.checkout.complete(cart.id, { payment, idempotencyKey })).id).toBe(order.id)
+      expect((placed(await commerce.checkout.complete(cart.id, { payment, idempotencyKey }))).id).toBe(order.id)
     })
 
     it('refuses to resume a checkout whose provider is no longer configured, instead of charging through another', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Commerce, CommerceEventName, CommerceEvents, CommerceOptions, Order, PaymentCapabilities, PaymentDetails } from '@cartwright/core'
 import { checkPaymentBooks, testGateway, type GatewayBehaviour, type TestGateway } from '@cartwright/testkit'
-import { openShop, readyCart, key, type Shop, type StorageKind } from './shop.js'
+import { openShop, placed, readyCart, key, type Shop, type StorageKind } from './shop.js'
 import { failure, gate, sleep, until } from './util.js'
 
 /**
@@ -56,7 +56,7 @@ export function orderPaymentCases(storage: StorageKind): void {
       gateway,
       async order(quantity = 1) {
         const cart = await readyCart(shop.commerce, shop.variantId, quantity)
-        return shop.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() })
+        return placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() }))
       },
       async payment(orderId: string) {
         return (await shop.commerce.payments.list({ orderId })).items[0]!
@@ -485,7 +485,7 @@ export function orderPaymentCases(storage: StorageKind): void {
       const authorizing = stopAt(() => true)
       const s = await open({ testPoints: { 'checkout.authorize.before': authorizing.point } })
       const cart = await readyCart(s.commerce, s.variantId)
-      const placing = s.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() })
+      const placing = s.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() }).then(placed)
       await authorizing.reached
       const inFlight = await s.commerce.payments.list({ status: 'pending' })
       expect(inFlight.items.map((p) => [p.cartId, p.orderId, p.status])).toEqual([[cart.id, null, 'pending']])

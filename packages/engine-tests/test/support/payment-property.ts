@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { checkPaymentBooks, runPaymentRounds, testGateway, type GatewayBehaviour, type PaymentRound, type PaymentStep, type StepKey, type TestGateway } from '@cartwright/testkit'
-import { key, openShop, readyCart, type Shop, type StorageKind } from './shop.js'
+import { key, openShop, placed, readyCart, type Shop, type StorageKind } from './shop.js'
 
 /**
  * The property of issue-level importance for money: whatever interleaving of captures, refunds,
@@ -42,7 +42,7 @@ export function paymentBooksProperty(storage: StorageKind, options: { runs: numb
     await fc.assert(
       fc.asyncProperty(paymentRounds, async (rounds) => {
         const cart = await readyCart(shop.commerce, shop.variantId)
-        const order = await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() })
+        const order = placed(await shop.commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() }))
         const outcomes = await runPaymentRounds(shop.commerce, gateway, order.id, rounds)
         const unexpected = outcomes.filter((o) => !EXPECTED.has(o.result))
         expect(unexpected, 'steps ended with unexpected errors').toEqual([])

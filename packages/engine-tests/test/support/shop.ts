@@ -10,8 +10,10 @@ import {
   flatRateShipping,
   testPayments,
   type Cart,
+  type CheckoutResult,
   type Commerce,
   type CommerceOptions,
+  type Order,
   type Product,
   type StockLocation,
   type StorageAdapter,
@@ -200,9 +202,25 @@ export function key(): string {
   return randomUUID()
 }
 
-/** Completes checkout of `cartId` with the test gateway and a fresh key unless one is given. */
-export function checkout(commerce: Commerce, cartId: string, idempotencyKey: string = key()) {
-  return commerce.checkout.complete(cartId, { payment: { provider: 'test' }, idempotencyKey })
+/**
+ * The order a checkout placed; throws when it answered `requires_action` instead. For tests whose
+ * gateway approves at once.
+ *
+ * @example
+ * ```ts
+ * const order = placed(await commerce.checkout.complete(cart.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
+ * ```
+ */
+export function placed(result: CheckoutResult): Order {
+  if (result.status === 'requires_action') {
+    throw new Error(`checkout of cart ${result.cartId} answered requires_action (payment ${result.paymentId}), not an order`)
+  }
+  return result
+}
+
+/** Completes checkout of `cartId` with the test gateway and a fresh key unless one is given; the placed order. */
+export async function checkout(commerce: Commerce, cartId: string, idempotencyKey: string = key()): Promise<Order> {
+  return placed(await commerce.checkout.complete(cartId, { payment: { provider: 'test' }, idempotencyKey }))
 }
 
 /** A temporary directory removed by the returned function. */

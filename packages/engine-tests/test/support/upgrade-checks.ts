@@ -13,7 +13,7 @@ import {
 } from '@cartwright/core'
 // Tests may read core's own migration list: it says what "the latest schema" is.
 import { coreMigrations } from '../../../core/src/db/migrations.js'
-import { failure, key } from './index.js'
+import { failure, key, placed } from './index.js'
 
 /**
  * The upgrade checks, run on SQLite (test/core/upgrade.test.ts) and PostgreSQL
@@ -301,9 +301,9 @@ export function upgradeChecksV010(copy: () => Promise<OldDatabase>): void {
       expect(cart.lines.map((l) => [l.variantId, l.quantity])).toEqual(
         rows('cw_cart_lines').filter((l) => l.cart_id === untried.id).map((l) => [l.variant_id, l.quantity]),
       )
-      const first = await commerce.checkout.complete(untried.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const first = placed(await commerce.checkout.complete(untried.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       expect(first).toMatchObject({ number: lastNumber + 1, status: 'placed', paymentStatus: 'authorized', totals: cart.totals })
-      const second = await commerce.checkout.complete(retried.id, { payment: { provider: 'test' }, idempotencyKey: key() })
+      const second = placed(await commerce.checkout.complete(retried.id, { payment: { provider: 'test' }, idempotencyKey: key() }))
       expect(second.number).toBe(lastNumber + 2)
       await expectReservedIsHeld(commerce)
       // An empty 0.1.0 cart takes items.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Cart, Commerce, CommerceEventName, CoreDatabase, DurableSubscriber, Order, Product, StoredEvent } from '@cartwright/core'
+import type { Cart, CheckoutResult, Commerce, CommerceEventName, CoreDatabase, DurableSubscriber, Order, Product, StoredEvent } from '@cartwright/core'
 
 /** A valid shipping address. */
 export const ADDRESS = { firstName: 'Ada', lastName: 'Lovelace', line1: '1 Analytical St', city: 'London', postalCode: 'N1 9GU', country: 'GB' }
@@ -54,9 +54,15 @@ export async function readyCart(commerce: Commerce, lines: Array<[variantId: str
   return commerce.carts.setShippingOption(cart.id, options.shipping ?? 'flat:standard')
 }
 
-/** Completes checkout with the test gateway. */
-export function checkout(commerce: Commerce, cartId: string, idempotencyKey: string = key()): Promise<Order> {
-  return commerce.checkout.complete(cartId, { payment: { provider: 'test' }, idempotencyKey })
+/** The order a checkout placed; throws when it answered `requires_action` instead (a gateway that approves at once places it). */
+export function placed(result: CheckoutResult): Order {
+  if (result.status === 'requires_action') throw new Error(`checkout of cart ${result.cartId} answered requires_action, not an order`)
+  return result
+}
+
+/** Completes checkout with the test gateway; the placed order. */
+export async function checkout(commerce: Commerce, cartId: string, idempotencyKey: string = key()): Promise<Order> {
+  return placed(await commerce.checkout.complete(cartId, { payment: { provider: 'test' }, idempotencyKey }))
 }
 
 /** What a {@link Probe} saw: one entry per delivery attempt. */

@@ -9,7 +9,7 @@
  *   every cart is completed at once. The engine is closed afterwards, so the database can be dropped.
  */
 import { isCommerceError, testPayments, type Commerce, type TestPayments } from '@cartwright/core'
-import { key, openEngine, readyCart, type Place } from '../shop.js'
+import { key, openEngine, placed as orderOf, readyCart, type Place } from '../shop.js'
 import { mapLimit, seededRandom, shuffled, sleep } from '../util.js'
 import { serveRequests, type WorkerRequest } from '../worker.js'
 
@@ -121,7 +121,7 @@ async function race(): Promise<CheckoutSummary> {
       const cartId = order[i]!
       if (jitter[i]) await sleep(jitter[i]!)
       try {
-        const placed = await engine.checkout.complete(cartId, { payment: { provider: 'test' }, idempotencyKey: key() })
+        const placed = orderOf(await engine.checkout.complete(cartId, { payment: { provider: 'test' }, idempotencyKey: key() }))
         summary.placed++
         summary.placedCartIds.push(cartId)
         summary.orderIds.push(placed.id)

@@ -3,7 +3,7 @@ import { isCommerceError, type Commerce, type Order } from '@cartwright/core'
 import { checkPaymentBooks } from '../../payments/payment-scenario.js'
 import { testGateway, type TestGateway } from '../../payments/test-gateway.js'
 import { num } from '../raw.js'
-import { key, readyCart, seedVariant } from '../shop.js'
+import { key, placed, readyCart, seedVariant } from '../shop.js'
 import type { StorageGroup } from '../storage-case.js'
 import type { StorageFixture } from '../storage-fixture.js'
 
@@ -13,7 +13,7 @@ async function paidOrder(t: StorageFixture, gateway: TestGateway): Promise<{ eng
   const commerce = engines[0]!
   const { variantId } = await seedVariant(commerce, { stock: 10, amount: 10_000 })
   const cart = await readyCart(commerce, [[variantId, 1]])
-  const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() })
+  const order = placed(await commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() }))
   return { engines, order }
 }
 
@@ -70,7 +70,7 @@ export const paymentCases: StorageGroup = {
         const { variantId } = await seedVariant(commerce, { stock: 20 })
         for (let i = 0; i < 6; i++) {
           const cart = await readyCart(commerce, [[variantId, 1]])
-          const order = await commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() })
+          const order = placed(await commerce.checkout.complete(cart.id, { payment: { provider: 'gateway' }, idempotencyKey: key() }))
           const a = engines[i % engines.length]!
           const b = engines[(i + 1) % engines.length]!
           const [capture, cancel] = await Promise.allSettled([a.orders.capturePayment(order.id), b.orders.cancel(order.id)])
