@@ -1,6 +1,7 @@
+import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
-import { isCommerceError, testPayments, type StoredEvent } from '@cartwright/core'
-import { checkout, key, readyCart, shopPerTest, sleep } from '../support/index.js'
+import { isCommerceError, testPayments, type Commerce, type StoredEvent } from '@cartwright/core'
+import { checkout, gate, key, readyCart, shopPerTest, sleep, until } from '../support/index.js'
 
 // Each test opens its own shop on a fresh PostgreSQL database: none depends on another's state.
 const open = shopPerTest({ storage: 'postgres' })
@@ -77,18 +78,49 @@ describe('the engine on PostgreSQL', () => {
   it('places one order when a lease holder and its successor reach placement together', async () => {
     const shop = await open()
     const shared = testPayments()
-    const [first, second] = await Promise.all([0, 1].map(() => shop.engine({ payments: [shared], checkoutLeaseMs: 1000, outbox: { enabled: false } })))
+    const answered = gate()
+    const resume = gate()
+    const first = await shop.engine({
+      payments: [shared],
+      checkoutLeaseMs: 1000,
+      outbox: { enabled: false },
+      // The first caller has the gateway's answer, then stalls until its 1 s lease has run out.
+      testPoints: {
+        'checkout.authorize.answered': async () => {
+          answered.open()
+          await resume.promise
+        },
+      },
+    })
+    const second = await shop.engine({
+      payments: [shared],
+      checkoutLeaseMs: 1000,
+      outbox: { enabled: false },
+      // The successor, holding the payment's row lock in its placement, lets the first caller go and
+      // goes on only once it waits for that lock: both are placing the one order at once.
+      testPoints: {
+        'checkout.place.before': async () => {
+          resume.open()
+          await until(async () => ((await waitingForLocks(shop.commerce)) > 0 ? true : undefined), 'the first caller to wait for the payment row')
+        },
+      },
+    })
     const cart = await readyCart(shop.commerce, shop.variantId, 1)
     const idempotencyKey = key()
-    // The gateway answers after 1.5 s: the first caller's 1 s lease runs out meanwhile and a
-    // second caller takes over with the same gateway key, so both get the same answer at once.
-    shared.script({ delayMs: 1500 })
-    const a = checkout(first!, cart.id, idempotencyKey)
+    const a = checkout(first, cart.id, idempotencyKey)
+    await answered.promise
     await sleep(1100)
-    const b = checkout(second!, cart.id, idempotencyKey)
+    // The second caller takes the checkout over with the same gateway key, and gets the same answer.
+    const b = checkout(second, cart.id, idempotencyKey)
     const [orderA, orderB] = await Promise.all([a, b])
     expect(orderB.id).toBe(orderA.id)
     expect(shared.calls.filter((c) => c.operation === 'authorize' && c.charged)).toHaveLength(1)
     expect(await shop.commerce.db.selectFrom('cw_orders').select('id').where('cart_id', '=', cart.id).execute()).toEqual([{ id: orderA.id }])
   })
 })
+
+/** Sessions of this database waiting for a lock. */
+async function waitingForLocks(commerce: Commerce): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(commerce.db)
+  return rows[0]!.n
+}
