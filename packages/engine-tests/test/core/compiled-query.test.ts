@@ -1,13 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { KyselyPlugin } from 'kysely'
+import type { Kysely, KyselyPlugin } from 'kysely'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 import { createCommerce, type Commerce } from '@cartwright/core'
 import { compiledQuery } from '../../../core/src/db/compiled-query.js'
-import type { CartTable } from '../../../core/src/db/database.js'
+import type { CartTable, CoreDatabase } from '../../../core/src/db/database.js'
 
 let commerce: Commerce
+/**
+ * The engine's database as core's services query it: `commerce.db` adds a kysely plugin (it
+ * refuses queries from inside a transactional hook), and with plugins a compiled query is built on
+ * every call (the last test).
+ */
+let db: Kysely<CoreDatabase>
 beforeAll(async () => {
   commerce = await createCommerce({ storage: sqliteStorage(), outbox: { enabled: false } })
+  db = commerce.db.withoutPlugins()
 })
 afterAll(() => commerce.close())
 
@@ -50,11 +57,11 @@ describe('compiledQuery', () => {
     const byId = counted((db, $: { id: string }) => db.selectFrom('cw_carts').select(['id', 'currency']).where('id', '=', $.id))
     const a = cart('USD')
     const b = cart('EUR')
-    expect(await insert.query.affected(commerce.db, a)).toBe(1)
-    expect(await insert.query.affected(commerce.db, b)).toBe(1)
-    expect(await byId.query.first(commerce.db, { id: a.id })).toEqual({ id: a.id, currency: 'USD' })
-    expect(await byId.query.first(commerce.db, { id: b.id })).toEqual({ id: b.id, currency: 'EUR' })
-    expect(await byId.query.first(commerce.db, { id: 'cart_missing' })).toBeUndefined()
+    expect(await insert.query.affected(db, a)).toBe(1)
+    expect(await insert.query.affected(db, b)).toBe(1)
+    expect(await byId.query.first(db, { id: a.id })).toEqual({ id: a.id, currency: 'USD' })
+    expect(await byId.query.first(db, { id: b.id })).toEqual({ id: b.id, currency: 'EUR' })
+    expect(await byId.query.first(db, { id: 'cart_missing' })).toBeUndefined()
     expect([insert.builds, byId.builds]).toEqual([1, 1])
   })
 
@@ -65,16 +72,16 @@ describe('compiledQuery', () => {
     )
     const kept = cart()
     const rolledBack = cart()
-    await commerce.db.transaction().execute((tx) => insert.query.execute(tx, kept))
+    await db.transaction().execute((tx) => insert.query.execute(tx, kept))
     await expect(
-      commerce.db.transaction().execute(async (tx) => {
+      db.transaction().execute(async (tx) => {
         await insert.query.execute(tx, rolledBack)
         expect((await count.first(tx, { id: rolledBack.id }))?.n).toBe(1)
         throw new Error('roll back')
       }),
     ).rejects.toThrow('roll back')
-    expect((await count.first(commerce.db, { id: kept.id }))?.n).toBe(1)
-    expect((await count.first(commerce.db, { id: rolledBack.id }))?.n).toBe(0)
+    expect((await count.first(db, { id: kept.id }))?.n).toBe(1)
+    expect((await count.first(db, { id: rolledBack.id }))?.n).toBe(0)
     expect(insert.builds).toBe(1)
   })
 
@@ -82,10 +89,10 @@ describe('compiledQuery', () => {
     const other = await createCommerce({ storage: sqliteStorage(), outbox: { enabled: false } })
     try {
       const byId = counted((db, $: { id: string }) => db.selectFrom('cw_carts').select('id').where('id', '=', $.id))
-      await byId.query.rows(commerce.db, { id: 'x' })
-      await byId.query.rows(other.db, { id: 'x' })
-      await byId.query.rows(commerce.db, { id: 'y' })
-      await byId.query.rows(other.db, { id: 'y' })
+      await byId.query.rows(db, { id: 'x' })
+      await byId.query.rows(other.db.withoutPlugins(), { id: 'x' })
+      await byId.query.rows(db, { id: 'y' })
+      await byId.query.rows(other.db.withoutPlugins(), { id: 'y' })
       expect(byId.builds).toBe(2)
     } finally {
       await other.close()
@@ -98,9 +105,9 @@ describe('compiledQuery', () => {
       db.selectFrom('cw_carts').select('id').where('id', 'in', $.ids).where('currency', '=', $.currency).orderBy('id'),
     )
     const [a, b, c] = [cart('JPY'), cart('JPY'), cart('JPY')]
-    expect(await insert.query.affected(commerce.db, { carts: [a!, b!] })).toBe(2)
-    expect(await insert.query.affected(commerce.db, { carts: [c!] })).toBe(1)
-    const ids = async (list: string[]) => (await byIds.query.rows(commerce.db, { ids: list, currency: 'JPY' })).map((r) => r.id)
+    expect(await insert.query.affected(db, { carts: [a!, b!] })).toBe(2)
+    expect(await insert.query.affected(db, { carts: [c!] })).toBe(1)
+    const ids = async (list: string[]) => (await byIds.query.rows(db, { ids: list, currency: 'JPY' })).map((r) => r.id)
     expect(await ids([a!.id])).toEqual([a!.id])
     expect(await ids([a!.id, c!.id])).toEqual([a!.id, c!.id].sort())
     expect(await ids([b!.id])).toEqual([b!.id])
@@ -114,7 +121,7 @@ describe('compiledQuery', () => {
       // During the build `$.withCurrency` is a placeholder object, always truthy.
       return $.withCurrency ? query.select('currency') : query
     })
-    await expect(shaped.rows(commerce.db, { id: 'x', withCurrency: false })).rejects.toThrow(
+    await expect(shaped.rows(db, { id: 'x', withCurrency: false })).rejects.toThrow(
       /parameter withCurrency is not a value in the SQL; a compiled query must not use its parameters to decide its shape/,
     )
   })
@@ -123,8 +130,8 @@ describe('compiledQuery', () => {
     const setEmail = compiledQuery((db, $: { id: string; email: string | null }) =>
       db.updateTable('cw_carts').set({ email: $.email }).where('id', '=', $.id),
     )
-    await expect(setEmail.execute(commerce.db, { id: 'x', email: undefined as never })).rejects.toThrow(/parameter email is undefined/)
-    await expect(setEmail.execute(commerce.db, { id: 'x', email: null })).resolves.toMatchObject({ numAffectedRows: 0n })
+    await expect(setEmail.execute(db, { id: 'x', email: undefined as never })).rejects.toThrow(/parameter email is undefined/)
+    await expect(setEmail.execute(db, { id: 'x', email: null })).resolves.toMatchObject({ numAffectedRows: 0n })
   })
 
   it('builds on every call when the executor has plugins, which expect to see each query', async () => {
@@ -136,7 +143,7 @@ describe('compiledQuery', () => {
       },
       transformResult: async ({ result }) => result,
     }
-    const withPlugin = commerce.db.withPlugin(plugin)
+    const withPlugin = db.withPlugin(plugin)
     const byId = counted((db, $: { id: string }) => db.selectFrom('cw_carts').select('id').where('id', '=', $.id))
     await byId.query.rows(withPlugin, { id: 'x' })
     await byId.query.rows(withPlugin, { id: 'y' })
