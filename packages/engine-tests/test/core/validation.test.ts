@@ -714,6 +714,20 @@ const cases: Record<string, Case[]> = {
     ]
   })(),
 
+  'orders.hold': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.orders.hold(f.order.id, input)
+    const base = { reason: 'customer reported the card stolen' }
+    return [
+      nf('unknown order', (f) => f.commerce.orders.hold(UNKNOWN.order, base)),
+      ...badIdArgument('order id', (id, f) => f.commerce.orders.hold(id, base)),
+      ...badValues('reason', [['of 501 characters', 'x'.repeat(501)], ['empty', ''], ['blank', '   '], ['a number', 1], ['null', null], ['missing', undefined]], call, base),
+      ...extraFields(['status', 'heldAt'], call, base),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'orders.release': [nf('unknown order', (f) => f.commerce.orders.release(UNKNOWN.order)), ...badIdArgument('order id', (id, f) => f.commerce.orders.release(id))],
+
   'orders.refund': (() => {
     const call = (input: Loose, f: Fixture) => f.commerce.orders.refund(f.order.id, input)
     const base = { amount: 100 }
