@@ -25,8 +25,11 @@ export interface TestPoints {
    * id) and before it is applied to its payment.
    */
   'payment.event.recorded': (context: { provider: string; eventId: string; paymentId: string | null; tx: Tx }) => void | Promise<void>
-  /** In a round of automatic recovery, once this process holds the recovery lease and before it does any work. */
-  'recovery.round': (context: { holder: string }) => void | Promise<void>
+  /**
+   * In a round of automatic recovery, after this process tried to take the recovery lease
+   * (`leased`: it holds it now) and before it does any work.
+   */
+  'recovery.round': (context: { holder: string; leased: boolean }) => void | Promise<void>
   /** In the placement transaction, after the payment row was read and before the order is written. */
   'checkout.place.before': (context: { cartId: string; paymentId: string; tx: Tx }) => void | Promise<void>
   /** Before the gateway is asked to capture, void or refund. */

@@ -566,9 +566,16 @@ export class CheckoutService {
           }),
         )
       } catch (error) {
-        // Unknown outcome: let the next call resume at once with the same gateway key.
+        // Unknown outcome: let the next call resume at once with the same gateway key (unless one
+        // already took the checkout over: its lease is not ours to end).
         await transact(rt, async (tx) => {
-          await tx.updateTable('cw_payments').set({ lease_until: rt.now().toISOString() }).where('id', '=', payment.id).where('status', '=', 'pending').execute()
+          await tx
+            .updateTable('cw_payments')
+            .set({ lease_until: rt.now().toISOString() })
+            .where('id', '=', payment.id)
+            .where('status', '=', 'pending')
+            .where('lease_until', '=', payment.lease_until)
+            .execute()
         }, { idempotent: true })
         throw new CommerceError('PAYMENT_FAILED', `Payment provider ${provider.id} failed; retry the checkout: ${(error as Error)?.message ?? error}`, {
           cause: error,

@@ -106,9 +106,10 @@ export class RecoveryScheduler {
     const rt = this.#rt
     if (rt.closed) return null
     const until = rt.now().getTime() + Math.max(2 * this.#options.intervalMs, 4 * rt.settings.checkoutLeaseMs)
-    if (!(await this.#take(new Date(until).toISOString()))) return null
+    const leased = await this.#take(new Date(until).toISOString())
+    if (rt.point) await rt.point('recovery.round', { holder: this.#holder, leased })
+    if (!leased) return null
     try {
-      if (rt.point) await rt.point('recovery.round', { holder: this.#holder })
       const checkouts = await this.#work.checkouts(this.#options.batchSize)
       const operations = await this.#work.operations(this.#options.batchSize)
       return { checkouts, operations }
