@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CheckoutResult, CommerceOptions, GatewayEvent, PaymentCapabilities, WebhookResult } from '@cartwright/core'
 import { checkPaymentBooks, testGateway, virtualClock, type TestGateway, type VirtualClock } from '@cartwright/testkit'
-import { failure, GUARDED_STORAGES, key, openShop, placed, readyCart, until, type Shop, type StorageKind } from '../support/index.js'
+import { failure, gate, GUARDED_STORAGES, key, openShop, placed, readyCart, until, type Shop, type StorageKind } from '../support/index.js'
 
 /**
  * Customer actions (3-D Secure), the gateway's webhooks and the shopper's return reaching one
@@ -404,7 +404,8 @@ describe.each(GUARDED_STORAGES)('one completion path on %s', (storage) => {
     await failure(s.commerce.checkout.confirm(cartId), 'PAYMENT_DECLINED')
     expect(await s.available()).toBe(10)
     // The gateway contradicts itself: it reports an authorization after all.
-    const late: GatewayEvent = { id: 'evt_late', type: 'authorized', reference, amount: 13_932, currency: 'USD' }
+    const { amount } = await s.commerce.payments.get(action.paymentId)
+    const late: GatewayEvent = { id: 'evt_late', type: 'authorized', reference, amount, currency: 'USD' }
     expect((await s.deliver(late)).events[0]!.outcome).toBe('applied')
     const payments = await s.commerce.db.selectFrom('cw_payments').select(['status', 'order_id', 'idempotency_key']).where('cart_id', '=', cartId).orderBy('created_at').execute()
     expect(payments).toEqual([
@@ -439,6 +440,33 @@ describe.each(GUARDED_STORAGES)('one completion path on %s', (storage) => {
     expect(await s.commerce.payments.get(action.paymentId)).toMatchObject({ failure: 'customer_action_expired' })
     expect(await s.available()).toBe(10)
     expect(await s.orders(cartId)).toBe(0)
+  })
+
+  it('a webhook that arrives while recovery is voiding an expired attempt leaves the decision to it: no order on a voided authorization', async () => {
+    // Recovery run by hand here, so that the webhook lands while its void is held at the gateway.
+    const s = await shop({ capabilities: { retrieve: false }, autoCapture: false, recovery: { enabled: false } })
+    s.gateway.script('authorize', 'action')
+    const voiding = gate()
+    s.gateway.script('void', { until: voiding.promise })
+    const cartId = await s.cart()
+    const action = waiting(await s.pay(cartId))
+    await s.clock.advance(ACTION_MS)
+    const recovering = s.commerce.checkout.recover()
+    await until(async () => {
+      const row = await s.commerce.db.selectFrom('cw_payments').select('lease_until').where('id', '=', action.paymentId).executeTakeFirstOrThrow()
+      return row.lease_until ? true : undefined
+    }, 'recovery to take the attempt')
+    // The shopper confirms at the last moment; the webhook comes while the void is on its way.
+    const events = s.gateway.confirmAction(s.gateway.chargeFor(action.paymentId)!.reference)
+    expect((await s.deliver(events)).events.map((e) => e.outcome)).toEqual(['ignored'])
+    expect(await s.orders(cartId)).toBe(0)
+    voiding.open()
+    expect(await recovering).toEqual({ placed: 0, declined: 1, failed: 0 })
+    expect(await s.commerce.payments.get(action.paymentId)).toMatchObject({ status: 'voided' })
+    const { amount } = await s.commerce.payments.get(action.paymentId)
+    expect(s.gateway.chargeFor(action.paymentId)).toMatchObject({ voided: true, authorized: amount })
+    expect(await s.orders(cartId)).toBe(0)
+    expect(await s.available()).toBe(10)
   })
 
   it('checkout.confirm of a cart with no checkout is INVALID_STATE; of an unknown id NOT_FOUND', async () => {
