@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { CommerceMigration } from './migrations.js'
 
 /**
@@ -19,10 +20,21 @@ export const customerActions: CommerceMigration = {
     await db.schema.alterTable('cw_payments').addColumn('action', 'text').execute()
     await db.schema.alterTable('cw_payments').addColumn('action_until', ts).execute()
     await db.schema.alterTable('cw_payments').addColumn('dispute', 'text').execute()
-    // Gateway notifications name a payment by the gateway's reference.
-    await db.schema.createIndex('cw_payments_reference').on('cw_payments').columns(['provider', 'reference']).execute()
-    // Recovery finds checkouts in flight and customer actions past their deadline.
-    await db.schema.createIndex('cw_payments_waiting').on('cw_payments').columns(['status', 'action_until']).execute()
+    // Gateway notifications name a payment by the gateway's reference (a checkout in flight has none yet).
+    await db.schema
+      .createIndex('cw_payments_reference')
+      .on('cw_payments')
+      .columns(['provider', 'reference'])
+      .where(sql.ref('reference'), 'is not', null)
+      .execute()
+    // Recovery finds customer actions past their deadline. Partial: a checkout that never waits for
+    // the shopper never writes to it.
+    await db.schema
+      .createIndex('cw_payments_waiting')
+      .on('cw_payments')
+      .column('action_until')
+      .where(sql.ref('status'), '=', 'requires_action')
+      .execute()
     await db.schema
       .createTable('cw_payment_events')
       .addColumn('provider', 'text', (c) => c.notNull())
