@@ -78,7 +78,8 @@ export function lineDiscounts(lines: readonly PricedLine[], adjustments: readonl
 }
 
 /**
- * Totals from parts, exactly: `total = subtotal - discountTotal + shippingTotal + taxTotal`, where
+ * Totals from parts, exactly: `total = subtotal - discountTotal + shippingTotal + taxTotal`
+ * (`rounding` is 0: only checkout rounds an order's total, to its payment provider's charge step), where
  * `discountTotal` is the lines' discounts plus `shippingDiscount` (default 0), and `shippingTotal`
  * is `shipping`, the shipping amount before its discount. `shippingTax` is the tax on the shipping
  * amount less its discount.
@@ -86,9 +87,9 @@ export function lineDiscounts(lines: readonly PricedLine[], adjustments: readonl
  * @example
  * ```ts
  * computeTotals({ lineSubtotals: [12900], lineDiscounts: [0], lineTaxes: [1032], shipping: 500, shippingTax: 40 })
- * // { subtotal: 12900, discountTotal: 0, shippingTotal: 500, taxTotal: 1072, total: 14472 }
+ * // { subtotal: 12900, discountTotal: 0, shippingTotal: 500, taxTotal: 1072, rounding: 0, total: 14472 }
  * computeTotals({ lineSubtotals: [12900], lineDiscounts: [0], lineTaxes: [1032], shipping: 500, shippingDiscount: 500, shippingTax: 0 })
- * // { subtotal: 12900, discountTotal: 500, shippingTotal: 500, taxTotal: 1032, total: 13932 }
+ * // { subtotal: 12900, discountTotal: 500, shippingTotal: 500, taxTotal: 1032, rounding: 0, total: 13932 }
  * ```
  */
 export function computeTotals(input: {
@@ -103,5 +104,5 @@ export function computeTotals(input: {
   const discountTotal = sumAmounts([...input.lineDiscounts, input.shippingDiscount ?? 0])
   const taxTotal = sumAmounts([...input.lineTaxes, input.shippingTax])
   const total = sumAmounts([subtotal, -discountTotal, input.shipping, taxTotal])
-  return { subtotal, discountTotal, shippingTotal: input.shipping, taxTotal, total }
+  return { subtotal, discountTotal, shippingTotal: input.shipping, taxTotal, rounding: 0, total }
 }

@@ -186,16 +186,27 @@ export interface OrderAdjustment {
 }
 
 /**
- * Cart or order totals, in minor units: `total = subtotal - discountTotal + shippingTotal + taxTotal`.
+ * Cart or order totals, in minor units:
+ * `total = subtotal - discountTotal + shippingTotal + taxTotal + rounding`.
  * `discountTotal` counts every discount, on lines and on shipping; `shippingTotal` is the shipping
  * option's amount before any discount on it. Tax on shipping is computed on the shipping amount
- * less its discounts.
+ * less its discounts. `rounding` is the visible rounding adjustment to the payment provider's
+ * charge step (`PaymentProvider.chargeStep`): always 0 on a cart, and on an order the
+ * signed amount checkout added so that what the gateway charges equals the order's total.
+ *
+ * @example
+ * ```ts
+ * // A KWD order of 1.234 charged by a provider that charges KWD in steps of 10 (0.010):
+ * const totals: Totals = { subtotal: 1234, discountTotal: 0, shippingTotal: 0, taxTotal: 0, rounding: -4, total: 1230 }
+ * ```
  */
 export interface Totals {
   subtotal: number
   discountTotal: number
   shippingTotal: number
   taxTotal: number
+  /** The rounding adjustment to the charge step, signed minor units; 0 when none (always 0 on a cart). */
+  rounding: number
   total: number
 }
 

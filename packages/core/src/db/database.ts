@@ -196,6 +196,12 @@ export interface OrderTable {
   hold_reason?: string | null
   /** When the order was held for review; null when it is not held. */
   held_at?: Timestamp | null
+  /**
+   * The rounding adjustment to the charge step (signed minor units; 0 when none, and for orders placed
+   * before it existed). The order's total, as charged, is `total + rounding_total`: `total` keeps the
+   * sum of its parts that the table's check constraint requires.
+   */
+  rounding_total?: number
 }
 
 export interface OrderLineTable {

@@ -8,6 +8,7 @@ import { orderAdjustments } from './migration-0004-order-adjustments.js'
 import { tenders } from './migration-0005-tenders.js'
 import { customerActions } from './migration-0006-customer-actions.js'
 import { orderHolds } from './migration-0007-order-holds.js'
+import { rounding } from './migration-0008-rounding.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -248,6 +249,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0005_tenders': tenders,
   '0006_customer_actions': customerActions,
   '0007_order_holds': orderHolds,
+  '0008_rounding': rounding,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {

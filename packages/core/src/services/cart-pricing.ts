@@ -227,7 +227,7 @@ function cartShell(cart: LoadedCart, shippingMethod: ShippingMethod | null): Car
       total: 0,
     })),
     adjustments: [],
-    totals: { subtotal: 0, discountTotal: 0, shippingTotal: 0, taxTotal: 0, total: 0 },
+    totals: { subtotal: 0, discountTotal: 0, shippingTotal: 0, taxTotal: 0, rounding: 0, total: 0 },
     version: row.version,
     pricingProblem: null,
     orderId: row.order_id,

@@ -15,6 +15,7 @@ import { applyReservation, planReservation, releaseStock } from './inventory-ser
 import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 import { insertOrderAdjustments } from './order-adjustments.js'
 import { insertOperation, orderPaymentStatus } from './payment-operations.js'
+import { applyChargeRounding } from './charge-rounding.js'
 import { placeTenders, releaseClaim, runClaimHooks, runPlaceHooks } from './checkout-plugins.js'
 import { assertTransition } from '../payment-state.js'
 import { assertSameRequest, requestDigest } from './checkout-request.js'
@@ -311,6 +312,8 @@ export class CheckoutService {
       await markCompleting.execute(tx, { cartId, checkout: JSON.stringify(priced), updatedAt: stamp })
       // Plugins act atomically with the claim: use up a limit, pay part with a tender, or veto.
       await runClaimHooks(rt, tx, priced, payment)
+      // What the gateway is asked for is a multiple of the provider's charge step; the order's total moves with it.
+      await applyChargeRounding(tx, provider, priced, payment)
       if (rt.point) await rt.point('checkout.claim.planned', { cartId, paymentId: payment.id, tx })
       // Last: on PostgreSQL a popular variant's level row stays locked from here to the commit.
       await applyReservation(rt, tx, emit, plan)
@@ -694,7 +697,9 @@ export async function placeOrder(
     discount_total: cart.totals.discountTotal,
     shipping_total: cart.totals.shippingTotal,
     tax_total: cart.totals.taxTotal,
-    total: cart.totals.total,
+    // The column keeps the sum of the parts (its check); the rounding to the charge step is beside it.
+    total: cart.totals.total - (cart.totals.rounding ?? 0),
+    rounding_total: cart.totals.rounding ?? 0,
     metadata: null,
     created_at: now,
     updated_at: now,

@@ -116,7 +116,7 @@ export function toOrder(row: OrderTable, lines: OrderLineTable[], payments: Paym
       .filter((a) => a.order_id === row.id)
       .sort((a, b) => a.position - b.position || place(a) - place(b))
       .map(toAdjustment),
-    totals: { subtotal: row.subtotal, discountTotal: row.discount_total, shippingTotal: row.shipping_total, taxTotal: row.tax_total, total: row.total },
+    totals: { subtotal: row.subtotal, discountTotal: row.discount_total, shippingTotal: row.shipping_total, taxTotal: row.tax_total, rounding: row.rounding_total ?? 0, total: row.total + (row.rounding_total ?? 0) },
     payments: payments.filter((p) => p.order_id === row.id).map(toPayment),
     hold: toOrderHold(row),
     metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
