@@ -23,3 +23,12 @@ export {
 export { seededIds } from './deterministic/seeded-ids.js'
 export { seededBytes } from './deterministic/seeded-bytes.js'
 export { virtualClock, type VirtualClock, type VirtualClockOptions } from './deterministic/virtual-clock.js'
+export {
+  paymentConformance,
+  type PaymentConformanceTarget,
+  type PaymentHarness,
+  type PaymentDriver,
+  type PaymentLedgerEntry,
+  type AuthorizationOutcome,
+} from './payments/conformance.js'
+export { withChaos, type ChaosProvider, type ChaosScript, type ChaosFault, type ChaosOperation, type ChaosCall } from './payments/chaos.js'
