@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
-import { paymentConformance, testGateway, type PaymentConformanceTarget } from '@cartwright/testkit'
+import type { PaymentProvider } from '@cartwright/core'
+import { paymentConformance, testGateway, type PaymentConformanceTarget, type PaymentHarness } from '@cartwright/testkit'
 
 /**
  * The payment conformance suite and its chaos harness run against the one scriptable test gateway
@@ -38,5 +39,54 @@ describe('paymentConformance', () => {
     expect(() => paymentConformance({ ...target, storage: undefined } as never)).toThrow(/storage/)
     expect(() => paymentConformance({ ...target, setup: undefined } as never)).toThrow(/setup/)
     expect(() => paymentConformance({ ...target, skip: [{ reason: 'r', tests: ['contract > no such case'] }] })).toThrow(/no test or group/)
+  })
+})
+
+/** The target above with one thing about its harness broken. */
+function broken(change: (harness: PaymentHarness) => Partial<PaymentHarness>): PaymentConformanceTarget {
+  return {
+    ...target,
+    name: 'broken',
+    async setup(context) {
+      const harness = await target.setup(context)
+      return { ...harness, ...change(harness) }
+    },
+  }
+}
+
+async function runCase(of: PaymentConformanceTarget, title: string): Promise<unknown> {
+  const found = paymentConformance(of).cases.find((c) => c.title === title)
+  if (!found) throw new Error(`no case ${title}`)
+  return found.run().then(
+    () => null,
+    (error: unknown) => error,
+  )
+}
+
+// The suite is only worth something if it fails broken providers: each test breaks one property
+// of the working target and checks that the case guarding it fails.
+describe('paymentConformance fails broken providers', () => {
+  it('a gateway that forgets its idempotency keys charges twice after a lost answer', async () => {
+    const forgetful = broken(({ provider }) => ({
+      provider: { ...provider, authorize: (input) => provider.authorize({ ...input, idempotencyKey: `${input.idempotencyKey}:${Math.random()}` }) } as PaymentProvider,
+    }))
+    expect(await runCase(forgetful, 'chaos > an authorization answer lost after the gateway charged: exactly one charge after recovery')).toMatchObject({
+      message: expect.stringMatching(/exactly one charge at the gateway/),
+    })
+  })
+
+  it('a provider whose captures do not reach the gateway disagrees with the ledger', async () => {
+    const liar = broken(({ provider }) => ({ provider: { ...provider, capture: async () => ({ status: 'succeeded' as const }) } as PaymentProvider }))
+    expect(await runCase(liar, 'contract > authorize, capture in full, refund in part: the books equal the ledger after each')).toMatchObject({ message: expect.stringMatching(/captured in full at the gateway/) })
+  })
+
+  it('a provider that gives each delivery a new event id (not the gateway\'s) cannot be deduplicated', async () => {
+    const renamed = broken(({ provider }) => ({
+      provider: {
+        ...provider,
+        webhooks: { verify: async (request) => (await provider.webhooks!.verify(request)).map((e) => ({ ...e, id: `${e.id}:${Math.random()}` })) },
+      } as PaymentProvider,
+    }))
+    expect(await runCase(renamed, 'chaos > duplicate webhooks, 5 at once and 3 more later, are applied once')).toMatchObject({ message: expect.stringMatching(/every delivery but one is a duplicate/) })
   })
 })

@@ -64,7 +64,7 @@ const contract: PaymentCaseGroup = {
         assert.deepEqual({ authorized: held.authorized, captured: held.captured, voided: held.voided }, { authorized: order.totals.total, captured: 0, voided: false })
         await t.assertBooks(cartId)
         await t.commerce.orders.capturePayment(order.id, { idempotencyKey: randomUUID() })
-        assert.equal((await t.charge(paymentId)).captured, order.totals.total)
+        assert.equal((await t.charge(paymentId)).captured, order.totals.total, 'captured in full at the gateway')
         await t.assertBooks(cartId)
         await t.commerce.orders.refund(order.id, { amount: 500, idempotencyKey: randomUUID() })
         assert.equal((await t.charge(paymentId)).refunded, 500)
@@ -144,8 +144,8 @@ const chaos: PaymentCaseGroup = {
         const answers = await t.provider.chaos.duplicate(() => t.deliver(events), { atOnce: 5, later: 3 })
         for (const [index, event] of events.entries()) {
           const outcomes = answers.map((a) => a.events[index]!)
-          assert.ok(outcomes.every((o) => o.id === event.id))
           assert.equal(outcomes.filter((o) => o.outcome === 'duplicate').length, 7, `event ${event.id}: every delivery but one is a duplicate`)
+          assert.ok(outcomes.every((o) => o.id === event.id), 'each answer names the event by its id')
         }
         assert.deepEqual(answers.slice(5).flatMap((a) => a.events.map((e) => e.outcome)), Array<string>(3 * events.length).fill('duplicate'))
         await until(async () => ((await t.orders(cartId)).length ? true : undefined), 'the order placed by the webhook')
