@@ -4,15 +4,8 @@ import type { PaymentProvider } from '../ports/payment-provider.js'
 import type { Cart } from '../types.js'
 
 /**
- * Rounds `amount` (minor units, ≥ 0) to the nearest multiple of `step`, half up: 1234 in steps of
- * 10 is 1230, 1235 is 1240. A step of 1 leaves every amount as it is.
- *
- * @example
- * ```ts
- * roundToStep(1234, 10) // 1230
- * roundToStep(1235, 10) // 1240
- * roundToStep(1234, 1) // 1234
- * ```
+ * @internal Rounds `amount` (minor units, ≥ 0) to the nearest multiple of `step`, half up: 1234 in
+ * steps of 10 is 1230, 1235 is 1240. A step of 1 leaves every amount as it is.
  */
 export function roundToStep(amount: number, step: number): number {
   if (step <= 1) return amount
@@ -20,7 +13,7 @@ export function roundToStep(amount: number, step: number): number {
   return rest * 2 >= step ? amount - rest + step : amount - rest
 }
 
-/** The provider's charge step in `currency` (1 when it declares none); a step that is not a positive safe integer is a `CONFIGURATION` error. */
+/** @internal The provider's charge step in `currency` (1 when it declares none); a step that is not a positive safe integer is a `CONFIGURATION` error. */
 export function chargeStepOf(provider: PaymentProvider, currency: string): number {
   if (typeof provider.chargeStep !== 'function') return 1
   const step = provider.chargeStep(currency)
