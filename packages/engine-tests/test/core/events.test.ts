@@ -302,6 +302,7 @@ describe('hooks', () => {
       discountTotal: discount,
       shippingTotal: shipping,
       taxTotal: expectedTax,
+      rounding: 0,
       total: unitPrice - discount + shipping + expectedTax,
     })
 
@@ -311,6 +312,7 @@ describe('hooks', () => {
       discountTotal: order.totals.discountTotal,
       shippingTotal: order.totals.shippingTotal,
       taxTotal: order.totals.taxTotal,
+      rounding: order.totals.rounding,
       total: order.totals.total,
     }).toEqual(cart.totals)
     expect(order.lines[0]).toMatchObject({ discountTotal: discount, subtotal: unitPrice, total: unitPrice - discount + ((unitPrice - discount) * 8) / 100 })

@@ -164,7 +164,7 @@ export function upgradeChecksV010(copy: () => Promise<OldDatabase>): void {
           shippingAddress: JSON.parse(row.shipping_address),
           createdAt: row.created_at,
           canceledAt: row.canceled_at,
-          totals: { subtotal: row.subtotal, discountTotal: row.discount_total, shippingTotal: row.shipping_total, taxTotal: row.tax_total, total: row.total },
+          totals: { subtotal: row.subtotal, discountTotal: row.discount_total, shippingTotal: row.shipping_total, taxTotal: row.tax_total, rounding: 0, total: row.total },
           // 0.1.0 kept no adjustments: only its lines' discount totals.
           adjustments: [],
         })
