@@ -18,6 +18,7 @@ export type ChaosFault = 'throw-before' | 'lose-response' | { delayMs: number; t
  *
  * @example
  * ```ts
+ * const clock = virtualClock({ autoAdvance: false }) // the engine's clock too
  * const script: ChaosScript = { clock, authorize: [{ delayMs: 180_000 }], capture: ['lose-response'] }
  * ```
  */

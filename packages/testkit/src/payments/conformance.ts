@@ -16,7 +16,7 @@ export type AuthorizationOutcome = 'approve' | 'decline' | 'action'
  *
  * @example
  * ```ts
- * const gateway = testGateway({ clock })
+ * const gateway = testGateway({ clock: virtualClock({ autoAdvance: false }) })
  * const driver: PaymentDriver = {
  *   prepare(outcome) {
  *     gateway.script('authorize', outcome === 'approve' ? 'ok' : outcome === 'decline' ? 'refuse' : 'action')
@@ -121,7 +121,9 @@ export interface PaymentConformanceTarget {
  * import { describe, it } from 'vitest'
  * import { paymentConformance } from '@cartwright/testkit'
  *
- * paymentConformance(target).register({ describe, it }) // target: see PaymentConformanceTarget
+ * declare const target: PaymentConformanceTarget // your provider's target, see its example
+ *
+ * paymentConformance(target).register({ describe, it })
  * ```
  */
 export function paymentConformance(target: PaymentConformanceTarget): ConformanceSuite {
