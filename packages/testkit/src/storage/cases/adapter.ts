@@ -38,6 +38,7 @@ const KNOWN_MIGRATIONS = [
   '0005_tenders',
   '0006_customer_actions',
   '0007_order_holds',
+  '0008_rounding',
 ]
 
 export const adapterCases: StorageGroup = {
