@@ -13,10 +13,10 @@ import type { CommerceMigration } from './migrations.js'
  *   forbid): the order's total as charged, `Order.totals.total`, is `total + rounding_total`.
  */
 export const rounding: CommerceMigration = {
-  async up(db) {
+  async up(db, { types }) {
     await db.schema
       .alterTable('cw_orders')
-      .addColumn('rounding_total', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('rounding_total', types.money, (c) => c.notNull().defaultTo(0))
       .execute()
   },
 }
