@@ -30,5 +30,6 @@ export {
   type PaymentDriver,
   type PaymentLedgerEntry,
   type AuthorizationOutcome,
+  type GatewayNotification,
 } from './payments/conformance.js'
 export { withChaos, type ChaosProvider, type ChaosScript, type ChaosFault, type ChaosOperation, type ChaosCall } from './payments/chaos.js'

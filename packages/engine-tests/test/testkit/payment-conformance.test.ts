@@ -18,7 +18,7 @@ const target: PaymentConformanceTarget = {
         prepare: (outcome) => gateway.script('authorize', outcome === 'approve' ? 'ok' : outcome === 'decline' ? 'refuse' : 'action'),
         completeAction: (reference) => gateway.confirmAction(reference),
       },
-      webhook: (events) => gateway.webhook(events),
+      webhook: (event) => gateway.webhook(event),
       ledger: () => gateway.charges(),
     }
   },
@@ -87,6 +87,6 @@ describe('paymentConformance fails broken providers', () => {
         webhooks: { verify: async (request) => (await provider.webhooks!.verify(request)).map((e) => ({ ...e, id: `${e.id}:${Math.random()}` })) },
       } as PaymentProvider,
     }))
-    expect(await runCase(renamed, 'chaos > duplicate webhooks, 5 at once and 3 more later, are applied once')).toMatchObject({ message: expect.stringMatching(/every delivery but one is a duplicate/) })
+    expect(await runCase(renamed, 'chaos > duplicate webhooks, 5 at once and 3 more later, are applied once')).toMatchObject({ message: expect.stringMatching(/is in every delivery|every delivery but one is a duplicate/) })
   })
 })

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { createCommerce, fixedRateTax, flatRateShipping, type CheckoutResult, type Commerce, type GatewayEvent, type Order, type WebhookResult } from '@cartwright/core'
+import { createCommerce, fixedRateTax, flatRateShipping, type CheckoutResult, type Commerce, type Order, type WebhookResult } from '@cartwright/core'
 import { virtualClock, type VirtualClock } from '../deterministic/virtual-clock.js'
 import { withChaos, type ChaosProvider } from './chaos.js'
-import type { AuthorizationOutcome, PaymentConformanceTarget, PaymentHarness, PaymentLedgerEntry } from './conformance.js'
+import type { AuthorizationOutcome, GatewayNotification, PaymentConformanceTarget, PaymentHarness, PaymentLedgerEntry } from './conformance.js'
 
 /** The engine's lease on a checkout, and the recovery interval, in the cases' virtual time. */
 export const LEASE_MS = 30_000
@@ -25,12 +25,12 @@ export async function until<T>(probe: () => Promise<T | undefined> | T | undefin
 /** @internal One case's engine on a fresh database, its provider wrapped by the chaos harness, and helpers. */
 export class PaymentFixture {
   readonly clock: VirtualClock
-  readonly harness: PaymentHarness
+  readonly harness: PaymentHarness<GatewayNotification>
   readonly provider: ChaosProvider
   readonly commerce: Commerce
   readonly variantId: string
 
-  private constructor(clock: VirtualClock, harness: PaymentHarness, provider: ChaosProvider, commerce: Commerce, variantId: string) {
+  private constructor(clock: VirtualClock, harness: PaymentHarness<GatewayNotification>, provider: ChaosProvider, commerce: Commerce, variantId: string) {
     this.clock = clock
     this.harness = harness
     this.provider = provider
@@ -38,7 +38,7 @@ export class PaymentFixture {
     this.variantId = variantId
   }
 
-  static async open(target: PaymentConformanceTarget, capture: 'manual' | 'automatic', prefix: string): Promise<PaymentFixture> {
+  static async open(target: PaymentConformanceTarget<GatewayNotification>, capture: 'manual' | 'automatic', prefix: string): Promise<PaymentFixture> {
     // Time moves only when a case moves it; the chaos harness's delays sleep on the same clock.
     const clock = virtualClock({ autoAdvance: false })
     const harness = await target.setup({ clock, capture })
@@ -106,10 +106,14 @@ export class PaymentFixture {
     return this.commerce.checkout.complete(cartId, { payment: { provider: this.provider.id, ...(data ? { data } : {}) }, idempotencyKey })
   }
 
-  /** Delivers `events` as one signed webhook request. */
-  async deliver(events: readonly GatewayEvent[]): Promise<WebhookResult> {
-    const request = await this.harness.webhook(events)
-    return this.commerce.payments.handleWebhook(this.provider.id, request.rawBody, request.headers)
+  /** Delivers each notification as its own signed webhook request, in order; the outcomes of all. */
+  async deliver(notifications: readonly GatewayNotification[]): Promise<WebhookResult> {
+    const events: WebhookResult['events'] = []
+    for (const notification of notifications) {
+      const request = await this.harness.webhook(notification)
+      events.push(...(await this.commerce.payments.handleWebhook(this.provider.id, request.rawBody, request.headers)).events)
+    }
+    return { events }
   }
 
   async orders(cartId: string): Promise<string[]> {

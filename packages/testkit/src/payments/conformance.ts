@@ -6,6 +6,14 @@ import { PaymentFixture } from './conformance-fixture.js'
 
 const PREFIX = '[cartwright:testkit]'
 
+/**
+ * A notification as the gateway sends it, in its own shape (a Stripe event, a {@link GatewayEvent}
+ * of the test gateway): the suite only needs its id, and passes it back to the harness to sign.
+ */
+export interface GatewayNotification {
+  readonly id: string
+}
+
 /** What the gateway should do with the next authorization a case sends. */
 export type AuthorizationOutcome = 'approve' | 'decline' | 'action'
 
@@ -25,7 +33,7 @@ export type AuthorizationOutcome = 'approve' | 'decline' | 'action'
  * }
  * ```
  */
-export interface PaymentDriver {
+export interface PaymentDriver<E extends GatewayNotification = GatewayEvent> {
   /**
    * Makes the next authorization approve, decline or ask for a customer action. May return the
    * provider data the checkout sends (`payment.data`, e.g. a test payment method's token).
@@ -33,10 +41,10 @@ export interface PaymentDriver {
   prepare(outcome: AuthorizationOutcome): void | Record<string, unknown> | Promise<void | Record<string, unknown>>
   /**
    * The shopper completes the customer action of the charge `reference` at their bank: the gateway
-   * authorizes it (and captures it, when it captures automatically). Returns the events the gateway
-   * notifies, in the order it sends them.
+   * authorizes it (and captures it, when it captures automatically). Returns the notifications the
+   * gateway sends for it, in the order it sends them, in the gateway's own shape (each with its id).
    */
-  completeAction(reference: string): GatewayEvent[] | Promise<GatewayEvent[]>
+  completeAction(reference: string): E[] | Promise<E[]>
 }
 
 /** What the gateway holds for one charge, in minor units. */
@@ -52,12 +60,12 @@ export interface PaymentLedgerEntry {
 }
 
 /** A provider made for one case, with the means to drive and read its gateway. */
-export interface PaymentHarness {
+export interface PaymentHarness<E extends GatewayNotification = GatewayEvent> {
   /** A fresh provider (and, behind it, a gateway with an empty ledger). Must have the `webhooks` capability. */
   provider: PaymentProvider
-  driver: PaymentDriver
-  /** A request carrying `events`, signed as the gateway signs its webhooks. */
-  webhook(events: readonly GatewayEvent[]): WebhookRequest | Promise<WebhookRequest>
+  driver: PaymentDriver<E>
+  /** The webhook request the gateway sends for one notification, signed as it signs them. */
+  webhook(event: E): WebhookRequest | Promise<WebhookRequest>
   /** Every charge this provider's gateway holds (authorizations made by this case only). */
   ledger(): PaymentLedgerEntry[] | Promise<PaymentLedgerEntry[]>
   /** Runs after the case, pass or fail, once the engine is closed. */
@@ -84,14 +92,14 @@ export interface PaymentHarness {
  *         prepare: (outcome) => gateway.script('authorize', outcome === 'approve' ? 'ok' : outcome === 'decline' ? 'refuse' : 'action'),
  *         completeAction: (reference) => gateway.confirmAction(reference),
  *       },
- *       webhook: (events) => gateway.webhook(events),
+ *       webhook: (event) => gateway.webhook(event),
  *       ledger: () => gateway.charges(),
  *     }
  *   },
  * }
  * ```
  */
-export interface PaymentConformanceTarget {
+export interface PaymentConformanceTarget<E extends GatewayNotification = GatewayEvent> {
   /** Names the suite in test output, e.g. `testGateway` or `stripe (fake server)`. */
   name: string
   /** A storage adapter on a new, empty database (SQLite in memory is enough), never shared between cases. */
@@ -101,7 +109,7 @@ export interface PaymentConformanceTarget {
    * case moves it): give it to anything of yours that sleeps. `capture` says whether the gateway
    * should capture at authorization (`automatic`) or wait for a capture call (`manual`).
    */
-  setup(context: { clock: VirtualClock; capture: 'manual' | 'automatic' }): PaymentHarness | Promise<PaymentHarness>
+  setup(context: { clock: VirtualClock; capture: 'manual' | 'automatic' }): PaymentHarness<E> | Promise<PaymentHarness<E>>
   /** Cases not to run, each with a reason that is printed when the suite is registered. */
   skip?: ConformanceSkip[]
 }
@@ -126,19 +134,19 @@ export interface PaymentConformanceTarget {
  * paymentConformance(target).register({ describe, it })
  * ```
  */
-export function paymentConformance(target: PaymentConformanceTarget): ConformanceSuite {
+export function paymentConformance<E extends GatewayNotification = GatewayEvent>(target: PaymentConformanceTarget<E>): ConformanceSuite {
   if (typeof target !== 'object' || target === null) throw new Error(`${PREFIX} paymentConformance: pass { name, storage, setup }`)
   if (typeof target.name !== 'string' || target.name.trim() === '') throw new Error(`${PREFIX} paymentConformance: name must be a non-empty string`)
   if (typeof target.storage !== 'function') throw new Error(`${PREFIX} paymentConformance: storage must be a function returning a storage adapter`)
   if (typeof target.setup !== 'function') throw new Error(`${PREFIX} paymentConformance: setup must be a function returning { provider, driver, webhook, ledger }`)
   if (target.skip !== undefined && !Array.isArray(target.skip)) throw new Error(`${PREFIX} paymentConformance: skip must be an array of { reason, tests }`)
   const definitions: CaseDefinition[] = paymentCaseGroups.flatMap(({ group, cases }) =>
-    cases.map((c) => ({ group, name: c.name, run: () => runCase(target, c.capture ?? 'manual', c.run) })),
+    cases.map((c) => ({ group, name: c.name, run: () => runCase(target as unknown as PaymentConformanceTarget<GatewayNotification>, c.capture ?? 'manual', c.run) })),
   )
   return buildSuite(PREFIX, target.name, definitions, target.skip ?? [])
 }
 
-async function runCase(target: PaymentConformanceTarget, capture: 'manual' | 'automatic', body: (t: PaymentFixture) => Promise<void>): Promise<void> {
+async function runCase(target: PaymentConformanceTarget<GatewayNotification>, capture: 'manual' | 'automatic', body: (t: PaymentFixture) => Promise<void>): Promise<void> {
   const fixture = await PaymentFixture.open(target, capture, PREFIX)
   let failure: { error: unknown } | null = null
   try {
