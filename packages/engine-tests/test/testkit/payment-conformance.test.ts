@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 import type { PaymentProvider } from '@cartwright/core'
-import { paymentConformance, testGateway, type PaymentConformanceTarget, type PaymentHarness } from '@cartwright/testkit'
+import { paymentConformance, testGateway, virtualClock, withChaos, type PaymentConformanceTarget, type PaymentHarness } from '@cartwright/testkit'
 
 /**
  * The payment conformance suite and its chaos harness run against the one scriptable test gateway
@@ -88,5 +88,71 @@ describe('paymentConformance fails broken providers', () => {
       } as PaymentProvider,
     }))
     expect(await runCase(renamed, 'chaos > duplicate webhooks, 5 at once and 3 more later, are applied once')).toMatchObject({ message: expect.stringMatching(/is in every delivery|every delivery but one is a duplicate/) })
+  })
+})
+
+describe('paymentConformance on a gateway without partial capture', () => {
+  const whole: PaymentConformanceTarget = {
+    ...target,
+    name: 'testGateway without partial capture',
+    setup: (context) => {
+      const harness = target.setup(context) as PaymentHarness
+      const gateway = harness.provider
+      return { ...harness, provider: { ...gateway, capabilities: { ...gateway.capabilities, partialCapture: false } } as PaymentProvider }
+    },
+  }
+  const [partial] = paymentConformance(whole).cases.filter((c) => c.name.startsWith('a partial capture'))
+  it('refuses the partial capture with VALIDATION and sends nothing', () => partial!.run())
+})
+
+describe('withChaos', () => {
+  const input = (n: number) => ({ paymentId: `pay_${n}`, idempotencyKey: `key_${n}`, amount: 1000, currency: 'USD', cartId: `cart_${n}`, email: null, data: {} })
+
+  it('keeps the provider\'s id, capabilities and webhooks; passes calls through when nothing is scripted', async () => {
+    const gateway = testGateway({ id: 'gw' })
+    const chaotic = withChaos(gateway)
+    expect(chaotic.id).toBe('gw')
+    expect(chaotic.capabilities).toBe(gateway.capabilities)
+    expect(chaotic.webhooks).toBe(gateway.webhooks)
+    expect(await chaotic.authorize(input(1))).toMatchObject({ status: 'authorized' })
+    expect(chaotic.chaos.calls).toEqual([{ operation: 'authorize', idempotencyKey: 'key_1', fault: 'none' }])
+  })
+
+  it('throw-before never reaches the gateway; lose-response reaches it, then throws, and a retry under the key is answered as the first', async () => {
+    const gateway = testGateway()
+    const chaotic = withChaos(gateway, { authorize: ['throw-before', 'lose-response'] })
+    await expect(chaotic.authorize(input(1))).rejects.toThrow(/before reaching the gateway/)
+    expect(gateway.charges()).toEqual([])
+    await expect(chaotic.authorize(input(2))).rejects.toThrow(/answer was lost/)
+    expect(gateway.charges()).toHaveLength(1)
+    expect(await chaotic.authorize(input(2))).toMatchObject({ status: 'authorized', reference: gateway.charges()[0]!.reference })
+    expect(gateway.charges()).toHaveLength(1)
+  })
+
+  it('a delay sleeps on the script\'s clock before the call reaches the gateway', async () => {
+    const clock = virtualClock({ autoAdvance: false })
+    const gateway = testGateway()
+    const chaotic = withChaos(gateway, { clock })
+    chaotic.chaos.next('authorize', { delayMs: 60_000 })
+    const answer = chaotic.authorize(input(1))
+    await clock.advance(59_999)
+    expect(gateway.calls).toEqual([])
+    await clock.advance(1)
+    expect(await answer).toMatchObject({ status: 'authorized' })
+    expect(chaotic.chaos.calls[0]!.fault).toBe('delayed')
+  })
+
+  it('duplicate delivers at once, then one after another', async () => {
+    const chaotic = withChaos(testGateway())
+    let running = 0
+    let most = 0
+    const answers = await chaotic.chaos.duplicate(async () => {
+      most = Math.max(most, ++running)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      running--
+      return most
+    })
+    expect(answers).toHaveLength(8)
+    expect(most).toBe(5)
   })
 })

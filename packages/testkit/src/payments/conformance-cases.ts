@@ -74,11 +74,18 @@ const contract: PaymentCaseGroup = {
       },
     },
     {
-      name: 'a partial capture takes only that amount at the gateway',
+      name: 'a partial capture takes only that amount at the gateway (refused with VALIDATION, nothing sent, without partialCapture)',
       async run(t) {
         const cartId = await t.cart()
         const order = t.placed(await t.pay(cartId, 'approve'))
         const part = order.totals.total - 700
+        if (!t.provider.capabilities.partialCapture) {
+          await rejectsWith(t.commerce.orders.capturePayment(order.id, { amount: part, idempotencyKey: randomUUID() }), 'VALIDATION')
+          assert.equal(t.provider.chaos.calls.filter((c) => c.operation === 'capture').length, 0, 'no capture sent to the gateway')
+          assert.equal((await t.charge(order.payments[0]!.id)).captured, 0)
+          await t.assertBooks(cartId)
+          return
+        }
         await t.commerce.orders.capturePayment(order.id, { amount: part, idempotencyKey: randomUUID() })
         const charge = await t.charge(order.payments[0]!.id)
         assert.deepEqual({ captured: charge.captured, captures: charge.captures }, { captured: part, captures: 1 })
