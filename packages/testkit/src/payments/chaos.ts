@@ -1,6 +1,14 @@
 import type { Clock, PaymentProvider } from '@cartwright/core'
 
-/** The provider calls a {@link withChaos} wrapper can disturb. */
+/**
+ * The provider calls a {@link withChaos} wrapper can disturb.
+ *
+ * @example
+ * ```ts
+ * const operation: ChaosOperation = 'capture'
+ * withChaos(testGateway()).chaos.next(operation, 'lose-response')
+ * ```
+ */
 export type ChaosOperation = 'authorize' | 'capture' | 'void' | 'refund' | 'retrieve'
 
 /**
@@ -9,6 +17,11 @@ export type ChaosOperation = 'authorize' | 'capture' | 'void' | 'refund' | 'retr
  * - `'lose-response'`: the gateway acts, then the answer is lost; the caller sees an error;
  * - `{ delayMs, then }`: the call reaches the gateway only after `delayMs` on the script's clock
  *   (past the engine's timeout when long enough), then behaves as `then` (default: normally).
+ *
+ * @example
+ * ```ts
+ * const hang: ChaosFault = { delayMs: 180_000, then: 'lose-response' } // late, then the answer is lost
+ * ```
  */
 export type ChaosFault = 'throw-before' | 'lose-response' | { delayMs: number; then?: ChaosFault }
 
@@ -27,7 +40,15 @@ export interface ChaosScript extends Partial<Record<ChaosOperation, ChaosFault[]
   clock?: Pick<Clock, 'sleep'>
 }
 
-/** A call the wrapper saw, and what it did to it. */
+/**
+ * A call the wrapper saw, and what it did to it.
+ *
+ * @example
+ * ```ts
+ * const provider = withChaos(testGateway())
+ * const lost: ChaosCall[] = provider.chaos.calls.filter((c) => c.fault === 'lose-response')
+ * ```
+ */
 export interface ChaosCall {
   operation: ChaosOperation
   /** The call's idempotency key (none for `retrieve`). */
@@ -36,7 +57,15 @@ export interface ChaosCall {
   fault: 'none' | 'throw-before' | 'lose-response' | 'delayed'
 }
 
-/** A provider wrapped by {@link withChaos}: the same provider, plus its script and what it did. */
+/**
+ * A provider wrapped by {@link withChaos}: the same provider, plus its script and what it did.
+ *
+ * @example
+ * ```ts
+ * const provider: ChaosProvider<TestGateway> = withChaos(testGateway())
+ * const answers = await provider.chaos.duplicate(async () => 'delivered', { atOnce: 5, later: 3 })
+ * ```
+ */
 export type ChaosProvider<P extends PaymentProvider = PaymentProvider> = P & {
   readonly chaos: {
     /** Queues faults for the next calls of `operation`. */

@@ -9,12 +9,24 @@ const PREFIX = '[cartwright:testkit]'
 /**
  * A notification as the gateway sends it, in its own shape (a Stripe event, a {@link GatewayEvent}
  * of the test gateway): the suite only needs its id, and passes it back to the harness to sign.
+ *
+ * @example
+ * ```ts
+ * const notification: GatewayNotification = { id: 'evt_1NcQ8f2eZvKYlo2C' }
+ * ```
  */
 export interface GatewayNotification {
   readonly id: string
 }
 
-/** What the gateway should do with the next authorization a case sends. */
+/**
+ * What the gateway should do with the next authorization a case sends.
+ *
+ * @example
+ * ```ts
+ * const cards: Record<AuthorizationOutcome, string> = { approve: 'pm_card_visa', decline: 'pm_card_chargeDeclined', action: 'pm_card_threeDSecure2Required' }
+ * ```
+ */
 export type AuthorizationOutcome = 'approve' | 'decline' | 'action'
 
 /**
@@ -47,7 +59,14 @@ export interface PaymentDriver<E extends GatewayNotification = GatewayEvent> {
   completeAction(reference: string): E[] | Promise<E[]>
 }
 
-/** What the gateway holds for one charge, in minor units. */
+/**
+ * What the gateway holds for one charge, in minor units.
+ *
+ * @example
+ * ```ts
+ * const held: PaymentLedgerEntry = { reference: 'ch_1', authorized: 1850, captured: 1850, refunded: 500, voided: false, captures: 1 }
+ * ```
+ */
 export interface PaymentLedgerEntry {
   /** The charge's reference (what `authorize` answered). */
   reference: string
@@ -59,7 +78,20 @@ export interface PaymentLedgerEntry {
   captures: number
 }
 
-/** A provider made for one case, with the means to drive and read its gateway. */
+/**
+ * A provider made for one case, with the means to drive and read its gateway.
+ *
+ * @example
+ * ```ts
+ * const gateway = testGateway({ clock: virtualClock({ autoAdvance: false }) })
+ * const harness: PaymentHarness = {
+ *   provider: gateway,
+ *   driver: { prepare: (outcome) => gateway.script('authorize', outcome === 'approve' ? 'ok' : outcome === 'decline' ? 'refuse' : 'action'), completeAction: (reference) => gateway.confirmAction(reference) },
+ *   webhook: (event) => gateway.webhook(event),
+ *   ledger: () => gateway.charges(),
+ * }
+ * ```
+ */
 export interface PaymentHarness<E extends GatewayNotification = GatewayEvent> {
   /** A fresh provider (and, behind it, a gateway with an empty ledger). Must have the `webhooks` capability. */
   provider: PaymentProvider
