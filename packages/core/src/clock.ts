@@ -101,6 +101,13 @@ export function waitTime(clock: Clock): number {
  * Returns the cancel function.
  */
 export function backgroundTimer(clock: Clock, ms: number, fire: () => void): () => void {
+  if (clock.sleep === SYSTEM.sleep) {
+    // The system's sleeps are plain timers: one unreferenced timer, with no AbortController, event
+    // listener or abort error made for a timer that is nearly always cancelled (a checkout's lease).
+    const timer = setTimeout(fire, Math.max(0, ms))
+    timer.unref?.()
+    return () => clearTimeout(timer)
+  }
   const controller = new AbortController()
   void clock.sleep(ms, { background: true, signal: controller.signal }).then(
     () => {
@@ -108,5 +115,24 @@ export function backgroundTimer(clock: Clock, ms: number, fire: () => void): () 
     },
     () => undefined,
   )
-  return () => controller.abort()
+  return () => controller.abort(CANCELLED)
+}
+
+/** The reason a background timer is cancelled with (a constant: no DOMException built per cancel). */
+const CANCELLED = 'cancelled'
+
+/**
+ * @internal `call`'s outcome, or `expired()`'s error once `ms` of `clock`'s time pass without one.
+ * The timer is a background one, cancelled as soon as `call` settles.
+ */
+export async function within<T>(clock: Clock, ms: number, call: Promise<T>, expired: () => Error): Promise<T> {
+  let cancel!: () => void
+  const timeout = new Promise<never>((_, reject) => {
+    cancel = backgroundTimer(clock, ms, () => reject(expired()))
+  })
+  try {
+    return await Promise.race([call, timeout])
+  } finally {
+    cancel()
+  }
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
 import { attachAccessToken } from '../access-tokens.js'
-import { waitTime } from '../clock.js'
+import { waitTime, within } from '../clock.js'
 import { CommerceError, isCommerceError, notFound, validationError } from '../errors.js'
 import { compiledQuery } from '../db/compiled-query.js'
 import type { OrderLineTable, OrderTable, PaymentTable, Tx } from '../db/database.js'
@@ -619,16 +619,8 @@ export class CheckoutService {
  * the engine's clock, cancelled as soon as the gateway answers.
  */
 async function answerWithin<T>(rt: Runtime, call: Promise<T>): Promise<T> {
-  const controller = new AbortController()
   const ms = rt.settings.checkoutLeaseMs
-  const timeout = rt.clock.sleep(ms, { background: true, signal: controller.signal }).then(() => {
-    if (!controller.signal.aborted) throw new Error(`the gateway did not answer within ${ms} ms`)
-  })
-  try {
-    return (await Promise.race([call, timeout])) as T
-  } finally {
-    controller.abort()
-  }
+  return within(rt.clock, ms, call, () => new Error(`the gateway did not answer within ${ms} ms`))
 }
 
 /** What the gateway said that lets an order be placed. */
