@@ -24,8 +24,24 @@ function canonical(value: unknown): string {
 
 /** @internal The fingerprint of a checkout request: SHA-256 (hex) of its provider and payment data. */
 export function requestDigest(provider: string, data: Record<string, unknown>): string {
+  // Most checkouts send no payment data: their fingerprint depends on the provider alone.
+  if (Object.keys(data).length === 0) {
+    let digest = EMPTY_DATA_DIGESTS.get(provider)
+    if (digest === undefined) {
+      digest = hash(provider, data)
+      if (EMPTY_DATA_DIGESTS.size < 64) EMPTY_DATA_DIGESTS.set(provider, digest)
+    }
+    return digest
+  }
+  return hash(provider, data)
+}
+
+function hash(provider: string, data: Record<string, unknown>): string {
   return createHash('sha256').update(canonical({ provider, data })).digest('hex')
 }
+
+/** The fingerprints of requests without payment data, by provider id (a handful of providers per engine). */
+const EMPTY_DATA_DIGESTS = new Map<string, string>()
 
 /**
  * @internal Throws `CONFLICT` when the payment recorded under a key was asked for with other
