@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { CommerceMigration } from './migrations.js'
 
 /**
@@ -16,8 +17,14 @@ export const orderHolds: CommerceMigration = {
   async up(db, { types }) {
     await db.schema.alterTable('cw_orders').addColumn('hold_reason', 'text').execute()
     await db.schema.alterTable('cw_orders').addColumn('held_at', types.timestamp).execute()
-    // The review queue: orders held, oldest first.
-    await db.schema.createIndex('cw_orders_held').on('cw_orders').columns(['held_at', 'id']).execute()
+    // The review queue: orders held, oldest first. Partial: an order placed without a hold (nearly
+    // every one) never writes to it.
+    await db.schema
+      .createIndex('cw_orders_held')
+      .on('cw_orders')
+      .columns(['held_at', 'id'])
+      .where(sql.ref('held_at'), 'is not', null)
+      .execute()
     await db.schema.alterTable('cw_payments').addColumn('request_digest', 'text').execute()
   },
 }
