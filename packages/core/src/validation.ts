@@ -79,21 +79,27 @@ function reservedKeyPaths(value: unknown): Array<{ path: PropertyKey[]; message:
 }
 
 /**
- * `schema`, refusing first any reserved key ({@link RESERVED_KEYS}) at any depth of the raw
- * input, with a `VALIDATION` issue at the key's path. It must look at the input, not the
- * output: zod drops an own `__proto__` while building a record, so a check after parsing
- * would never see it.
+ * `schema`, refusing first whatever `find` reports in the raw input, each with a `VALIDATION` issue
+ * at its path. It must look at the input, not the output: zod drops an own `__proto__` while
+ * building a record, so a check after parsing would never see it, and card data must be refused
+ * before anything is stored or logged.
  */
-function withoutReservedKeys<S extends z.ZodType>(schema: S): z.ZodType<z.output<S>, z.input<S>> {
+function refusing<S extends z.ZodType>(
+  find: (value: unknown) => Array<{ path: PropertyKey[]; message: string }>,
+  schema: S,
+): z.ZodType<z.output<S>, z.input<S>> {
   const guarded = z
     .unknown()
     .superRefine((value, ctx) => {
-      for (const { path, message } of reservedKeyPaths(value)) ctx.addIssue({ code: 'custom', message, path })
+      for (const { path, message } of find(value)) ctx.addIssue({ code: 'custom', message, path })
     })
     .pipe(schema)
   // The guard accepts anything and hands it on unchanged, so the pipe takes and gives what `schema` does.
   return guarded as unknown as z.ZodType<z.output<S>, z.input<S>>
 }
+
+/** `schema`, refusing first any reserved key ({@link RESERVED_KEYS}) at any depth. */
+const withoutReservedKeys = <S extends z.ZodType>(schema: S) => refusing(reservedKeyPaths, schema)
 
 /**
  * Keys (lower case, without `_`, `-` or spaces) of a field that holds a card's security code or
@@ -201,19 +207,8 @@ function cardDataPaths(value: unknown): Array<{ path: PropertyKey[]; message: st
   return found
 }
 
-/**
- * `schema`, refusing first any card data ({@link cardDataPaths}) at any depth of the raw input,
- * with a `VALIDATION` issue at its path, before anything is stored or logged.
- */
-function withoutCardData<S extends z.ZodType>(schema: S): z.ZodType<z.output<S>, z.input<S>> {
-  const guarded = z
-    .unknown()
-    .superRefine((value, ctx) => {
-      for (const { path, message } of cardDataPaths(value)) ctx.addIssue({ code: 'custom', message, path })
-    })
-    .pipe(schema)
-  return guarded as unknown as z.ZodType<z.output<S>, z.input<S>>
-}
+/** `schema`, refusing first any card data ({@link cardDataPaths}) at any depth. */
+const withoutCardData = <S extends z.ZodType>(schema: S) => refusing(cardDataPaths, schema)
 
 /** Length of `value` as JSON; infinite when it cannot be stored as JSON (cycles, BigInt). */
 function jsonLength(value: unknown): number {
