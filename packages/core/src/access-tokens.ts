@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { CommerceError } from './errors.js'
+import { isStorableText } from './validation.js'
 
 /**
  * Access tokens: the shopper's bearer secrets for a cart and for an order, apart from their ids.
@@ -63,7 +64,8 @@ export function readAccessToken(value: unknown): { kind: AccessTokenKind; id: st
   const kind: AccessTokenKind | null = value.startsWith(PREFIX.cart) ? 'cart' : value.startsWith(PREFIX.order) ? 'order' : null
   if (!kind) return null
   const id = value.slice(3, dot)
-  if (id.length === 0) return null
+  // No engine id holds a NUL or half a surrogate pair; PostgreSQL would refuse the lookup.
+  if (id.length === 0 || !isStorableText(id)) return null
   return { kind, id, hash }
 }
 

@@ -2,8 +2,13 @@ import { z } from 'zod'
 import { CommerceError, validationError, type FieldIssue } from './errors.js'
 import { isCurrency } from './money.js'
 
-/** Parses `input` with `schema`, or throws a `VALIDATION` {@link CommerceError} naming each failing field. */
+/**
+ * Parses `input` with `schema`, or throws a `VALIDATION` {@link CommerceError} naming each failing field.
+ * Text no storage keeps as sent ({@link isStorableText}), anywhere in `input`, is refused first.
+ */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, subject: string): z.output<S> {
+  const unstorable = unstorableTextPaths(input)
+  if (unstorable.length > 0) throw validationError(subject, unstorable.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })))
   const result = schema.safeParse(input)
   if (result.success) return result.data
   throw validationError(subject, toFieldIssues(result.error))
@@ -14,9 +19,53 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, subje
  * field is the argument's name, e.g. `cartId`.
  */
 export function parseArg<S extends z.ZodType>(schema: S, value: unknown, name: string): z.output<S> {
+  const unstorable = unstorableTextPaths(value)
+  if (unstorable.length > 0) throw validationError(name, unstorable.map((i) => ({ path: [name, ...i.path].join('.'), message: i.message })))
   const result = schema.safeParse(value)
   if (result.success) return result.data
   throw validationError(name, toFieldIssues(result.error).map((i) => ({ ...i, path: i.path ? `${name}.${i.path}` : name })))
+}
+
+/** A NUL, or half of a surrogate pair without its other half. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * @internal True when both storages keep `text` as it is: PostgreSQL refuses a NUL in `text` and
+ * `jsonb`, and both write U+FFFD in place of an unpaired surrogate, so such text would be a
+ * `STORAGE` error on one and come back changed on the other.
+ */
+export function isStorableText(text: string): boolean {
+  return !UNSTORABLE.test(text)
+}
+
+const unstorableMessage = 'must not contain a NUL character or an unpaired surrogate (text no storage keeps as sent)'
+
+/**
+ * Paths of every string (a value or a key, at any depth) that {@link isStorableText} refuses. Byte
+ * arrays (a webhook's raw body) are not text and are not walked. Cycles are visited once.
+ */
+function unstorableTextPaths(value: unknown): Array<{ path: PropertyKey[]; message: string }> {
+  if (typeof value === 'string') return isStorableText(value) ? [] : [{ path: [], message: unstorableMessage }]
+  const found: Array<{ path: PropertyKey[]; message: string }> = []
+  const seen = new Set<object>()
+  const stack: Array<{ value: unknown; path: PropertyKey[] }> = [{ value, path: [] }]
+  let nodes = 0
+  while (stack.length > 0) {
+    const { value: current, path } = stack.pop()!
+    if (typeof current !== 'object' || current === null || seen.has(current) || ArrayBuffer.isView(current)) continue
+    seen.add(current)
+    // Inputs this large are refused by their schemas; the walk stops rather than read them all.
+    if (++nodes > MAX_NODES) return found
+    for (const key of Object.keys(current)) {
+      const item = (current as Record<string, unknown>)[key]
+      const at = [...path, Array.isArray(current) ? Number(key) : key]
+      if (!isStorableText(key)) found.push({ path, message: `has a key that ${unstorableMessage}` })
+      else if (typeof item === 'string') {
+        if (!isStorableText(item)) found.push({ path: at, message: unstorableMessage })
+      } else stack.push({ value: item, path: at })
+    }
+  }
+  return found
 }
 
 /** Parses adapter or plugin options, throwing a plain prefixed error at once (configuration mistakes are programmer errors). */

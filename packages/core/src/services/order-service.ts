@@ -14,7 +14,8 @@ import { heldError, heldEvent, holdColumns } from './order-holds.js'
 
 const listSchema = pageSchema.extend({
   customerId: fields.id.optional(),
-  email: z.string().max(320).optional(),
+  // Not empty: an empty filter would match every order, not none.
+  email: z.string().min(1).max(320).optional(),
   status: z.enum(['placed', 'canceled', 'completed']).optional(),
   /** `true`: only orders held for review; `false`: only orders that are not. */
   held: z.boolean().optional(),

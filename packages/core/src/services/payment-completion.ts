@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { CommerceError } from '../errors.js'
+import { isStorableText } from '../validation.js'
 import type { Executor, OrderTable, PaymentEventTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
 import { iso, json, parseJson } from '../db/rows.js'
 import type { AuthorizeResult, CustomerAction, GatewayEvent, PaymentProvider, RetrieveResult, WebhookRequest } from '../ports/payment-provider.js'
@@ -304,6 +305,10 @@ function checkEvents(provider: PaymentProvider, events: unknown): GatewayEvent[]
       if (!EVENT_TYPES.has(e?.type as string)) problems.push(`events[${i}].type ${JSON.stringify(e?.type)} is not a gateway event type`)
       if (typeof e?.reference !== 'string' || e.reference.length === 0 || e.reference.length > 255) problems.push(`events[${i}].reference must be a non-empty string`)
       if (e?.amount !== undefined && (!Number.isSafeInteger(e.amount) || e.amount < 0)) problems.push(`events[${i}].amount must be an integer ≥ 0 in minor units`)
+      for (const field of ['id', 'reference', 'currency', 'reason', 'occurredAt'] as const) {
+        const text = e?.[field]
+        if (typeof text === 'string' && !isStorableText(text)) problems.push(`events[${i}].${field} must not contain a NUL character or an unpaired surrogate`)
+      }
     })
   }
   if (problems.length) {
