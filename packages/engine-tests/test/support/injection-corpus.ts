@@ -210,6 +210,21 @@ export const INJECTION_PATHS: readonly InjectionPath[] = [
     },
   },
   {
+    name: 'catalog.createProduct handle made from the title',
+    field: 'title',
+    kind: 'write',
+    // Titles that make the same handle (`product` for text without letters or digits) collide.
+    refusals: ['CONFLICT'],
+    call: (t, text) => t.commerce.catalog.createProduct({ title: text, variants: [{ sku: key() }] }),
+    async accept(t, text, result) {
+      const made = result as { id: string; handle: string }
+      assert.match(made.handle, /^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'the handle made from the title is a handle')
+      const found = await t.commerce.catalog.getProduct(made.handle)
+      assert.equal(found.id, made.id, 'getProduct by the made handle finds this product')
+      assert.equal(found.title, trimmed(text), 'title read back')
+    },
+  },
+  {
     name: 'catalog.createProduct description',
     field: 'description',
     kind: 'write',
@@ -222,6 +237,8 @@ export const INJECTION_PATHS: readonly InjectionPath[] = [
     name: 'catalog.createProduct handle',
     field: 'handle',
     kind: 'write',
+    // A handle the path above made from the same text is taken.
+    refusals: ['CONFLICT'],
     call: (t, text) => t.commerce.catalog.createProduct({ title: 'Handled', handle: text, variants: [{ sku: key() }] }),
     async accept(t, text) {
       assert.equal((await t.commerce.catalog.getProduct(text)).handle, text, 'handle read back')
