@@ -657,7 +657,9 @@ const settledAs = (settled: Settled): GiveUpResult =>
  * Gives up an attempt whose shopper did not confirm in time, under the payment's lease (so that
  * confirmations and webhooks meanwhile leave the decision here): the gateway is asked first where
  * it can tell (an approval places the order, a refusal declines); an attempt still waiting is
- * voided at the gateway (key `<payment>:expire`) and declined with its stock and claim released.
+ * voided at the gateway (under a key of its own per round, `<payment>:expire:<operation>`, where
+ * the gateway was asked first; else `<payment>:expire`) and declined with its stock and claim
+ * released.
  * A void the gateway refuses means it approved meanwhile: the order is placed if a webhook said
  * so, else the attempt is tried again next round. A provider that cannot void has the attempt
  * declined; an approval reported later is given back then.
@@ -674,10 +676,11 @@ export async function giveUpAction(rt: Runtime, payment: PaymentTable): Promise<
   }, { idempotent: true })
   if (!taken) return 'skipped'
   const reference = payment.reference!
-  if (provider.capabilities.retrieve && typeof provider.retrieve === 'function') {
+  const asks = provider.capabilities.retrieve && typeof provider.retrieve === 'function'
+  if (asks) {
     let answer: RetrieveResult
     try {
-      answer = await provider.retrieve({ paymentId: payment.id, reference })
+      answer = await provider.retrieve!({ paymentId: payment.id, reference })
     } catch {
       return 'failed'
     }
@@ -688,7 +691,11 @@ export async function giveUpAction(rt: Runtime, payment: PaymentTable): Promise<
     return settledAs(await completeAttempt(rt, payment.id, { status: 'declined', reason: ACTION_EXPIRED }, true))
   }
   const operationId = rt.ids('pop')
-  const key = `${payment.id}:expire`
+  // Where the gateway was just asked and said the attempt still waits, no earlier void took effect:
+  // each round sends a key of its own, so that a void refused once (replayed under its key
+  // forever) does not keep the attempt, and its stock, from ever being given up. A gateway that
+  // cannot be asked gets the same key every round, so that a void whose answer was lost is replayed.
+  const key = asks ? `${payment.id}:expire:${operationId}` : `${payment.id}:expire`
   let voided: Awaited<ReturnType<NonNullable<PaymentProvider['void']>>>
   try {
     voided = await provider.void({ paymentId: payment.id, operationId, reference, idempotencyKey: key, amount: payment.amount, currency: payment.currency })

@@ -183,7 +183,7 @@ describe.each(GUARDED_STORAGES)('customer actions on %s', (storage) => {
     expect(await s.orders(cartId)).toBe(0)
     const payment = await s.commerce.payments.get(result.paymentId)
     expect(payment).toMatchObject({ status: 'voided', failure: 'customer_action_expired' })
-    expect(payment.operations).toEqual([expect.objectContaining({ kind: 'void', status: 'succeeded', idempotencyKey: `${result.paymentId}:expire` })])
+    expect(payment.operations).toEqual([expect.objectContaining({ kind: 'void', status: 'succeeded', idempotencyKey: expect.stringMatching(new RegExp(`^${result.paymentId}:expire:pop_`)) })])
     // The shopper confirming now changes nothing at the gateway, and the old key answers the decline.
     expect(s.gateway.confirmAction(s.gateway.chargeFor(result.paymentId)!.reference)).toEqual([])
     await failure(s.commerce.checkout.confirm(cartId), 'PAYMENT_DECLINED')
@@ -415,6 +415,26 @@ describe.each(GUARDED_STORAGES)('one completion path on %s', (storage) => {
     expect(s.gateway.chargeFor(action.paymentId)).toMatchObject({ voided: true })
     expect(await s.orders(cartId)).toBe(0)
     expect(await s.available()).toBe(10)
+  })
+
+  it('abandoned, and the gateway refused the first void: the next round voids under a key of its own and releases the stock', async () => {
+    // Found by the simulation (seed 369): the void was sent under one key every round, so a refusal,
+    // replayed under that key forever, kept the attempt and its stock from ever being given up.
+    const s = await shop({ recovery: { enabled: false } })
+    s.gateway.script('authorize', 'action')
+    const cartId = await s.cart(4)
+    const result = waiting(await s.pay(cartId))
+    await s.clock.advance(ACTION_MS + 1000)
+    s.gateway.script('void', 'refuse')
+    await s.commerce.checkout.recover()
+    expect((await s.commerce.payments.get(result.paymentId)).status).toBe('requires_action')
+    expect(await s.available()).toBe(6)
+    await s.clock.advance(INTERVAL_MS + 1000)
+    await s.commerce.checkout.recover()
+    expect((await s.commerce.payments.get(result.paymentId)).status).toBe('voided')
+    expect(s.gateway.chargeFor(result.paymentId)).toMatchObject({ voided: true, authorized: 0 })
+    expect(await s.available()).toBe(10)
+    expect(s.gateway.calls.filter((c) => c.operation === 'void').map((c) => c.outcome)).toEqual(['refused', 'done'])
   })
 
   it('abandoned, but the shopper did confirm and the webhook was lost: at the deadline the gateway is asked and the order placed', async () => {
