@@ -33,3 +33,16 @@ export {
   type GatewayNotification,
 } from './payments/conformance.js'
 export { withChaos, type ChaosProvider, type ChaosScript, type ChaosFault, type ChaosOperation, type ChaosCall } from './payments/chaos.js'
+export { simulate, formatSimulation } from './simulation/simulate.js'
+export { interceptStatements, type InterceptedStatement, type StatementInterceptor } from './simulation/intercept.js'
+export type {
+  SimulationOptions,
+  SimulationResult,
+  SimulationViolation,
+  SimulationContext,
+  SimulationOperation,
+  SimulationInvariant,
+  SimulationRandom,
+  SimulationCatalog,
+  CoreOperationName,
+} from './simulation/types.js'

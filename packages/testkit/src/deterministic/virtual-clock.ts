@@ -1,4 +1,5 @@
 import type { Clock, SleepOptions } from '@cartwright/core'
+import { seededRandom } from './random.js'
 
 /** Options of {@link virtualClock}. */
 export interface VirtualClockOptions {
@@ -31,19 +32,6 @@ interface Timer {
   seq: number
   background: boolean
   fire(): void
-}
-
-/** A small seeded PRNG (mulberry32) over a 32-bit hash of the seed. */
-function seededRandom(seed: string | number): () => number {
-  let state = 0x811c9dc5
-  for (const ch of String(seed)) state = Math.imul(state ^ ch.charCodeAt(0), 0x01000193) >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))

@@ -1,5 +1,5 @@
-import { isCommerceError, type Commerce } from '@cartwright/core'
-import type { GatewayBehaviour, TestGateway } from './test-gateway.js'
+import { isCommerceError, type Commerce, type PaymentDetails } from '@cartwright/core'
+import type { GatewayBehaviour, GatewayCharge, TestGateway } from './test-gateway.js'
 
 /** Which idempotency key a step sends: none, a new one, or the key of an earlier step (a retry). */
 export type StepKey = 'none' | 'fresh' | { reuse: number }
@@ -113,29 +113,40 @@ export async function checkPaymentBooks(commerce: Commerce, gateway: TestGateway
     await commerce.payments.recover()
   }
   const { items } = await commerce.payments.list({ orderId })
-  for (const payment of items) {
-    const charge = gateway.chargeFor(payment.id)
-    const name = `payment ${payment.id}`
-    if (!charge) {
-      if (payment.authorizedAmount !== 0) problems.push(`${name}: authorized ${payment.authorizedAmount} but the gateway has no charge`)
-      continue
-    }
-    if (payment.authorizedAmount !== charge.authorized) problems.push(`${name}: authorized ${payment.authorizedAmount}, gateway ${charge.authorized}`)
-    if (payment.capturedAmount !== charge.captured) problems.push(`${name}: captured ${payment.capturedAmount}, gateway ${charge.captured}`)
-    if (payment.refundedAmount !== charge.refunded) problems.push(`${name}: refunded ${payment.refundedAmount}, gateway ${charge.refunded}`)
-    if ((payment.status === 'voided') !== charge.voided) problems.push(`${name}: status ${payment.status}, gateway voided=${charge.voided}`)
-    if (!(payment.refundedAmount <= payment.capturedAmount && payment.capturedAmount <= payment.authorizedAmount)) {
-      problems.push(`${name}: refunded ${payment.refundedAmount} ≤ captured ${payment.capturedAmount} ≤ authorized ${payment.authorizedAmount} does not hold`)
-    }
-    const sum = (kind: string) => payment.operations.filter((o) => o.kind === kind && o.status === 'succeeded').reduce((s, o) => s + o.amount, 0)
-    if (sum('capture') !== payment.capturedAmount) problems.push(`${name}: succeeded captures sum to ${sum('capture')}, captured is ${payment.capturedAmount}`)
-    if (sum('refund') !== payment.refundedAmount) problems.push(`${name}: succeeded refunds sum to ${sum('refund')}, refunded is ${payment.refundedAmount}`)
-    const stuck = payment.operations.filter((o) => o.status === 'pending')
-    if (stuck.length) problems.push(`${name}: ${stuck.length} operation(s) still pending after recovery`)
-  }
+  for (const payment of items) problems.push(...comparePaymentWithCharge(payment, gateway.chargeFor(payment.id)))
   const order = await commerce.orders.get(orderId)
   const payment = items.find((p) => p.orderId === orderId)
   if (payment && order.paymentStatus !== payment.status) problems.push(`order payment status ${order.paymentStatus}, payment ${payment.status}`)
+  return problems
+}
+
+/**
+ * What disagrees between one payment of the engine and the gateway's charge for it (empty when
+ * they agree): authorized, captured and refunded amounts, a void, `refunded ≤ captured ≤
+ * authorized`, the sums of succeeded operations, and operations still pending.
+ * @internal Shared by {@link checkPaymentBooks} and the simulation's invariants.
+ */
+export function comparePaymentWithCharge(payment: PaymentDetails, charge: GatewayCharge | undefined): string[] {
+  const problems: string[] = []
+  const name = `payment ${payment.id}`
+  if (!charge) {
+    if (payment.authorizedAmount !== 0) problems.push(`${name}: authorized ${payment.authorizedAmount} but the gateway has no charge`)
+    return problems
+  }
+  if (payment.authorizedAmount !== charge.authorized) problems.push(`${name}: authorized ${payment.authorizedAmount}, gateway ${charge.authorized}`)
+  if (payment.capturedAmount !== charge.captured) problems.push(`${name}: captured ${payment.capturedAmount}, gateway ${charge.captured}`)
+  if (payment.refundedAmount !== charge.refunded) problems.push(`${name}: refunded ${payment.refundedAmount}, gateway ${charge.refunded}`)
+  // A void matters where money was held: an attempt the shopper never confirmed may be declined by
+  // the engine and canceled at the gateway.
+  if (charge.authorized > 0 && (payment.status === 'voided') !== charge.voided) problems.push(`${name}: status ${payment.status}, gateway voided=${charge.voided}`)
+  if (!(payment.refundedAmount <= payment.capturedAmount && payment.capturedAmount <= payment.authorizedAmount)) {
+    problems.push(`${name}: refunded ${payment.refundedAmount} ≤ captured ${payment.capturedAmount} ≤ authorized ${payment.authorizedAmount} does not hold`)
+  }
+  const sum = (kind: string) => payment.operations.filter((o) => o.kind === kind && o.status === 'succeeded').reduce((s, o) => s + o.amount, 0)
+  if (sum('capture') !== payment.capturedAmount) problems.push(`${name}: succeeded captures sum to ${sum('capture')}, captured is ${payment.capturedAmount}`)
+  if (sum('refund') !== payment.refundedAmount) problems.push(`${name}: succeeded refunds sum to ${sum('refund')}, refunded is ${payment.refundedAmount}`)
+  const stuck = payment.operations.filter((o) => o.status === 'pending')
+  if (stuck.length) problems.push(`${name}: ${stuck.length} operation(s) still pending after recovery`)
   return problems
 }
 
