@@ -1,36 +1,46 @@
 /**
  * Runs the simulation from the command line, on SQLite files (the default) or PostgreSQL.
  *
- *   SEED=17 npx tsx --conditions=cartwright-source scripts/simulate.ts        replays seed 17 and prints its trace
- *   SEEDS=100000 npx tsx --conditions=cartwright-source scripts/simulate.ts   soaks seeds 1…100000, stops at the first violation
- *   FROM=5000 SEEDS=1000 STEPS=80 STORAGE=postgres …                          other seeds, longer runs, PostgreSQL
+ *   SEED=17 pnpm simulate                     replays seed 17 and prints its trace
+ *   SEEDS=100000 pnpm simulate                soaks seeds 1…100000, stops at the first violation and prints its trace
+ *   FROM=5000 SEEDS=1000 STEPS=80 pnpm simulate
+ *   SCENARIO=payments pnpm simulate           the interleavings of money on placed orders only
+ *   STORAGE=postgres SEEDS=200 pnpm simulate  on PostgreSQL: CARTWRIGHT_PG_URL, or an embedded server started for the run
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { formatSimulation, simulate } from '@cartwright/testkit'
-import { sqliteStorage } from '@cartwright/storage-sqlite'
+import { paymentInterleavings, formatSimulation, type SimulationResult } from '@cartwright/testkit'
+import { startEmbeddedPostgres } from '../../storage-postgres/test/support/embedded-server.js'
+import { onSqlite, postgresRunner } from '../test/simulation/support.js'
 
 const seed = process.env.SEED ? Number(process.env.SEED) : null
-const from = Number(process.env.FROM ?? 1)
+const from = seed ?? Number(process.env.FROM ?? 1)
 const count = seed === null ? Number(process.env.SEEDS ?? 100) : 1
 const steps = Number(process.env.STEPS ?? 40)
+const options = { steps, ...(process.env.SCENARIO === 'payments' ? paymentInterleavings : {}) }
+const postgres = process.env.STORAGE === 'postgres'
+
+let server: Awaited<ReturnType<typeof startEmbeddedPostgres>> | null = null
+if (postgres && !process.env.CARTWRIGHT_PG_URL) {
+  server = await startEmbeddedPostgres()
+  process.env.CARTWRIGHT_PG_URL = server.url
+}
+const runner = postgres ? await postgresRunner() : null
+const run = (s: number): Promise<SimulationResult> => (runner ? runner.run(s, options) : onSqlite(s, options))
 
 let violations = 0
 const started = Date.now()
-for (let s = seed ?? from; s < (seed ?? from) + count; s++) {
-  const dir = mkdtempSync(join(tmpdir(), 'cartwright-sim-'))
-  try {
-    const result = await simulate({ seed: s, steps, storage: () => sqliteStorage({ filename: join(dir, 'shop.db') }) })
+try {
+  for (let s = from; s < from + count; s++) {
+    const result = await run(s)
     if (seed !== null || result.violation) console.log(formatSimulation(result))
     if (result.violation) {
       violations++
       break
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
+    if (seed === null && (s - from + 1) % 100 === 0) console.log(`${s - from + 1} seeds, ${((Date.now() - started) / 1000).toFixed(1)} s`)
   }
-  if (seed === null && (s - from + 1) % 50 === 0) console.log(`${s - from + 1} seeds, ${((Date.now() - started) / 1000).toFixed(1)} s`)
+} finally {
+  await runner?.close()
+  await server?.stop()
 }
 console.log(`${violations === 0 ? 'no violation' : 'violation found'} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 process.exit(violations === 0 ? 0 : 1)

@@ -33,7 +33,7 @@ export {
   type GatewayNotification,
 } from './payments/conformance.js'
 export { withChaos, type ChaosProvider, type ChaosScript, type ChaosFault, type ChaosOperation, type ChaosCall } from './payments/chaos.js'
-export { simulate, formatSimulation } from './simulation/simulate.js'
+export { simulate, formatSimulation, paymentInterleavings } from './simulation/simulate.js'
 export { interceptStatements, type InterceptedStatement, type StatementInterceptor } from './simulation/intercept.js'
 export type {
   SimulationOptions,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatSimulation } from '@cartwright/testkit'
+import { formatSimulation, paymentInterleavings } from '@cartwright/testkit'
 import { chunks, expectHeld, onSqlite } from './support.js'
 
 /**
@@ -9,11 +9,17 @@ import { chunks, expectHeld, onSqlite } from './support.js'
  * `pnpm simulate` (`SEEDS=100000`), replay one with `SEED=n pnpm simulate`.
  */
 
-const SEEDS = Number(process.env.SIMULATION_SEEDS ?? 500)
+/** Seeds of the whole order life, then of the first scenario, the interleavings of money on placed orders: 500 in all. */
+const SEEDS = Number(process.env.SIMULATION_SEEDS ?? 400)
+const PAYMENT_SEEDS = Number(process.env.SIMULATION_PAYMENT_SEEDS ?? 100)
 
 describe('simulation on SQLite', () => {
-  it.each(chunks(1, SEEDS, 25))('seeds $first–$last: every invariant holds', async ({ first, last }) => {
+  it.each(chunks(1, SEEDS, 25))('the order life, seeds $first–$last: every invariant holds', async ({ first, last }) => {
     for (let seed = first; seed <= last; seed++) expectHeld(await onSqlite(seed))
+  }, 300_000)
+
+  it.each(chunks(1, PAYMENT_SEEDS, 25))('captures, voids, refunds and cancels interleaved, seeds $first–$last: every invariant holds', async ({ first, last }) => {
+    for (let seed = first; seed <= last; seed++) expectHeld(await onSqlite(seed, paymentInterleavings))
   }, 300_000)
 
   it('replaying a seed prints the same trace twice, byte for byte', async () => {

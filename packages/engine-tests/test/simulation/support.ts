@@ -25,13 +25,13 @@ export async function onSqlite<const P extends readonly AnyPlugin[] = []>(seed: 
  * One PostgreSQL database for many runs: emptied (every table, identities restarted) before each,
  * its migrations kept.
  */
-export async function postgresRunner(): Promise<{ run(seed: number): Promise<SimulationResult>; close(): Promise<void> }> {
+export async function postgresRunner(): Promise<{ run(seed: number, options?: Omit<SimulationOptions, 'seed' | 'storage'>): Promise<SimulationResult>; close(): Promise<void> }> {
   const database: FreshDatabase = await freshDatabase()
   const admin = new pg.Client({ connectionString: database.url })
   await admin.connect()
   let first = true
   return {
-    async run(seed) {
+    async run(seed, options = {}) {
       if (!first) {
         const { rows } = await admin.query<{ tablename: string }>(
           "select tablename from pg_tables where schemaname = current_schema() and tablename not like 'cw\\_migrations%'",
@@ -39,7 +39,7 @@ export async function postgresRunner(): Promise<{ run(seed: number): Promise<Sim
         if (rows.length) await admin.query(`truncate ${rows.map((r) => admin.escapeIdentifier(r.tablename)).join(', ')} restart identity cascade`)
       }
       first = false
-      return simulate({ seed, steps: STEPS, storage: () => postgresStorage({ connectionString: database.url, pool: { max: 4 } }) })
+      return simulate({ steps: STEPS, ...options, seed, storage: () => postgresStorage({ connectionString: database.url, pool: { max: 4 } }) })
     },
     async close() {
       await admin.end()

@@ -1,5 +1,4 @@
 import type { Commerce, PaymentDetails } from '@cartwright/core'
-import { comparePaymentWithCharge } from '../payments/payment-scenario.js'
 import type { SimulationInvariant } from './types.js'
 
 /**
@@ -20,6 +19,31 @@ async function allPayments(commerce: Commerce): Promise<PaymentDetails[]> {
     cursor = page.nextCursor ?? undefined
   } while (cursor)
   return payments
+}
+
+interface BookedPayment {
+  id: string
+  status: string
+  authorized: number
+  captured: number
+  refunded: number
+}
+
+/** The provider's payments in the books, by gateway reference (null: none yet). A late approval may add a second row for one charge. */
+async function byReference(commerce: Commerce, provider: string): Promise<Map<string | null, BookedPayment[]>> {
+  const rows = await commerce.db
+    .selectFrom('cw_payments')
+    .select(['id', 'reference', 'status', 'authorized_amount', 'captured_amount', 'refunded_amount'])
+    .where('provider', '=', provider)
+    .orderBy('id')
+    .execute()
+  const groups = new Map<string | null, BookedPayment[]>()
+  for (const r of rows) {
+    const list = groups.get(r.reference) ?? []
+    list.push({ id: r.id, status: r.status, authorized: Number(r.authorized_amount), captured: Number(r.captured_amount), refunded: Number(r.refunded_amount) })
+    groups.set(r.reference, list)
+  }
+  return groups
 }
 
 const sumBy = <T>(rows: readonly T[], key: (row: T) => string, amount: (row: T) => number) => {
@@ -114,16 +138,19 @@ export function coreInvariants(audit: Audit): SimulationInvariant[] {
       name: 'the books never record money the gateway does not have',
       async check({ commerce, gateway }) {
         const problems: string[] = []
-        const payments = await commerce.db.selectFrom('cw_payments').select(['id', 'provider', 'authorized_amount', 'captured_amount', 'refunded_amount']).where('provider', '=', gateway.id).execute()
-        for (const p of payments) {
-          const charge = gateway.chargeFor(p.id)
-          const [authorized, captured, refunded] = [Number(p.authorized_amount), Number(p.captured_amount), Number(p.refunded_amount)]
+        for (const [reference, rows] of await byReference(commerce, gateway.id)) {
+          const charge = reference === null ? undefined : gateway.charges().find((c) => c.reference === reference)
+          const captured = rows.reduce((s, r) => s + r.captured, 0)
+          const refunded = rows.reduce((s, r) => s + r.refunded, 0)
+          const authorized = rows.reduce((s, r) => s + r.authorized, 0)
+          const what = `payment${rows.length > 1 ? 's' : ''} ${rows.map((r) => r.id).join(', ')}`
           if (!charge) {
-            if (authorized + captured + refunded > 0) problems.push(`payment ${p.id}: authorized ${authorized}, but the gateway has no charge`)
+            if (authorized + captured + refunded > 0) problems.push(`${what}: authorized ${authorized}, but the gateway has no charge ${reference ?? '(no reference)'}`)
             continue
           }
-          if (captured > charge.captured) problems.push(`payment ${p.id}: captured ${captured}, the gateway captured ${charge.captured}`)
-          if (refunded > charge.refunded) problems.push(`payment ${p.id}: refunded ${refunded}, the gateway refunded ${charge.refunded}`)
+          if (captured > charge.captured) problems.push(`${what}: captured ${captured}, the gateway captured ${charge.captured} on ${reference}`)
+          if (refunded > charge.refunded) problems.push(`${what}: refunded ${refunded}, the gateway refunded ${charge.refunded} on ${reference}`)
+          if (authorized > charge.authorized) problems.push(`${what}: authorized ${authorized}, the gateway authorized ${charge.authorized} on ${reference}`)
         }
         return problems
       },
@@ -159,12 +186,35 @@ export function coreInvariants(audit: Audit): SimulationInvariant[] {
       when: 'settled',
       async check({ commerce, gateway }) {
         const problems: string[] = []
+        const groups = await byReference(commerce, gateway.id)
+        for (const [reference, rows] of groups) {
+          const what = `payment${rows.length > 1 ? 's' : ''} ${rows.map((r) => r.id).join(', ')}`
+          const charge = reference === null ? undefined : gateway.charges().find((c) => c.reference === reference)
+          const sum = (key: 'authorized' | 'captured' | 'refunded') => rows.reduce((s, r) => s + r[key], 0)
+          if (!charge) {
+            if (sum('authorized') + sum('captured') + sum('refunded') > 0) problems.push(`${what}: authorized ${sum('authorized')}, but the gateway has no charge ${reference ?? '(no reference)'}`)
+            continue
+          }
+          for (const key of ['authorized', 'captured', 'refunded'] as const) {
+            if (sum(key) !== charge[key]) problems.push(`${what}: ${key} ${sum(key)}, the gateway ${key} ${charge[key]} on ${reference}`)
+          }
+          // Where money was held, a void at the gateway is a void in the books, and the other way round.
+          const holding = rows.filter((r) => r.authorized > 0)
+          if (holding.length > 0 && charge.captured === 0 && charge.voided !== holding.every((r) => r.status === 'voided')) {
+            problems.push(`${what}: ${holding.map((r) => r.status).join(', ')}, the gateway voided=${charge.voided} on ${reference}`)
+          }
+          if (!rows.some((r) => r.id === charge.paymentId)) problems.push(`gateway charge ${reference} is for payment ${charge.paymentId}, which has another reference in the books`)
+        }
+        const known = new Set([...groups.keys()])
+        for (const charge of gateway.charges()) {
+          if (!known.has(charge.reference) && charge.authorized > 0) problems.push(`gateway charge ${charge.reference} holds ${charge.authorized} for payment ${charge.paymentId}, and no payment in the books has that reference`)
+        }
         for (const payment of await allPayments(commerce)) {
           if (payment.provider !== gateway.id) continue
-          problems.push(...comparePaymentWithCharge(payment, gateway.chargeFor(payment.id)))
+          const sumOf = (kind: string) => payment.operations.filter((o) => o.kind === kind && o.status === 'succeeded').reduce((s, o) => s + o.amount, 0)
+          if (sumOf('capture') !== payment.capturedAmount) problems.push(`payment ${payment.id}: succeeded captures sum to ${sumOf('capture')}, captured is ${payment.capturedAmount}`)
+          if (sumOf('refund') !== payment.refundedAmount) problems.push(`payment ${payment.id}: succeeded refunds sum to ${sumOf('refund')}, refunded is ${payment.refundedAmount}`)
         }
-        const known = new Set((await commerce.db.selectFrom('cw_payments').select('id').execute()).map((p) => p.id))
-        for (const charge of gateway.charges()) if (!known.has(charge.paymentId)) problems.push(`gateway charge ${charge.reference} is for payment ${charge.paymentId}, which the engine does not know`)
         return problems
       },
     },
@@ -173,19 +223,20 @@ export function coreInvariants(audit: Audit): SimulationInvariant[] {
       when: 'settled',
       async check({ commerce, gateway }) {
         const problems: string[] = []
-        const payments = await commerce.db
+        const rows = await commerce.db
           .selectFrom('cw_payments as p')
           .leftJoin('cw_orders as o', 'o.id', 'p.order_id')
-          .select(['p.id', 'p.order_id', 'p.status', 'o.status as order_status'])
+          .select(['p.id', 'p.reference', 'p.order_id', 'o.status as order_status'])
           .where('p.provider', '=', gateway.id)
           .execute()
-        for (const p of payments) {
-          const charge = gateway.chargeFor(p.id)
-          if (!charge) continue
+        for (const charge of gateway.charges()) {
           const holds = !charge.voided && charge.authorized > 0 && !(charge.captured > 0 && charge.captured === charge.refunded)
           if (!holds) continue
-          if (p.order_id === null) problems.push(`payment ${p.id} (${p.status}): the gateway holds ${charge.authorized - charge.refunded} of ${charge.authorized} for it, and it has no order`)
-          else if (p.order_status === 'canceled') problems.push(`payment ${p.id} (${p.status}): order ${p.order_id} is canceled, and the gateway still holds ${charge.authorized - charge.refunded}`)
+          const held = charge.captured > 0 ? charge.captured - charge.refunded : charge.authorized
+          const payments = rows.filter((r) => r.reference === charge.reference)
+          const orders = payments.filter((p) => p.order_id !== null)
+          if (orders.length === 0) problems.push(`gateway charge ${charge.reference} (payment ${charge.paymentId}) holds ${held}, and no order has it`)
+          else if (orders.every((p) => p.order_status === 'canceled')) problems.push(`gateway charge ${charge.reference} holds ${held} for order ${orders[0]!.order_id}, which is canceled`)
         }
         return problems
       },

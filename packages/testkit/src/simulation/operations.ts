@@ -38,11 +38,26 @@ function openCarts(ctx: Context, withLines: boolean) {
   return query.execute()
 }
 
-/** An order to act on: mostly one still placed, sometimes any (a canceled one must refuse). */
-async function pickOrder(ctx: Context): Promise<{ id: string; total: number } | null> {
+/**
+ * An order to act on: mostly one still placed — for a refund mostly one with money captured, for a
+ * capture or a void one with money only held — sometimes any (a canceled one must refuse).
+ */
+async function pickOrder(ctx: Context, prefer?: 'captured' | 'held'): Promise<{ id: string; total: number } | null> {
   const placed = ctx.random.chance(0.85)
+  const preferred = prefer !== undefined && ctx.random.chance(0.7)
   let query = ctx.commerce.db.selectFrom('cw_orders').select(['id', 'total'])
   if (placed) query = query.where('status', '=', 'placed')
+  if (preferred) {
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('cw_payments as p')
+          .select('p.id')
+          .whereRef('p.order_id', '=', 'cw_orders.id')
+          .where((p) => (prefer === 'captured' ? p('p.captured_amount', '>', p.ref('p.refunded_amount')) : p('p.status', '=', 'authorized'))),
+      ),
+    )
+  }
   const rows = (await query.execute()).sort((a, b) => (a.id < b.id ? -1 : 1))
   if (rows.length === 0) return null
   const row = ctx.random.pick(rows)
@@ -191,7 +206,7 @@ export function coreOperations(mailbox: Mailbox): SimulationOperation[] {
       name: 'capture',
       weight: 3,
       async run(ctx) {
-        const order = await pickOrder(ctx)
+        const order = await pickOrder(ctx, 'held')
         if (!order) return null
         const amount = ctx.random.chance(0.5) ? undefined : ctx.random.int(1, Math.max(1, order.total))
         const behaviour = ctx.random.behaviour()
@@ -205,7 +220,7 @@ export function coreOperations(mailbox: Mailbox): SimulationOperation[] {
       name: 'void',
       weight: 1,
       async run(ctx) {
-        const order = await pickOrder(ctx)
+        const order = await pickOrder(ctx, 'held')
         if (!order) return null
         const behaviour = ctx.random.behaviour()
         ctx.gateway.script('void', behaviour)
@@ -218,7 +233,7 @@ export function coreOperations(mailbox: Mailbox): SimulationOperation[] {
       name: 'refund',
       weight: 3,
       async run(ctx) {
-        const order = await pickOrder(ctx)
+        const order = await pickOrder(ctx, 'captured')
         if (!order) return null
         const amount = ctx.random.chance(0.3) ? Math.max(1, order.total) : ctx.random.int(1, Math.max(1, Math.ceil(order.total / 2)))
         const behaviour = ctx.random.behaviour()

@@ -59,8 +59,9 @@ export interface SimulationContext<P extends readonly AnyPlugin[] = []> {
  * One kind of thing a shopper, a member of staff, the gateway or the process can do. The harness
  * picks operations by weight; several may run at once in one step. `run` returns what it did, for
  * the trace (ids, amounts, the gateway's behaviour), or `null` when there was nothing to do it to.
- * A `CommerceError` it throws is an outcome, recorded in the trace; any other error, or a code
- * outside the expected ones (`STORAGE`, `CONFIGURATION`), breaks the invariant `typed errors`.
+ * A `CommerceError` it throws is an outcome, recorded in the trace (a plugin's own codes
+ * included); any other error, or `STORAGE`, `CONFIGURATION` or `PROVIDER`, breaks the invariant
+ * `typed errors`.
  *
  * @example
  * ```ts
