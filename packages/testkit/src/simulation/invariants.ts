@@ -5,6 +5,9 @@ import type { SimulationInvariant } from './types.js'
  * What the harness's subscriber saw, kept outside the engine (it survives restarts, as another
  * system's database would): deliveries per event id, and the effect of each event applied once.
  */
+/** The id of the harness's own durable subscriber. */
+export const AUDIT_SUBSCRIBER = 'simulation.audit'
+
 export interface Audit {
   deliveries: Map<string, number>
   effects: Map<string, { type: string; payload: unknown }>
@@ -178,6 +181,33 @@ export function coreInvariants(audit: Audit): SimulationInvariant[] {
         for (const [key, quantity] of wanted) if ((reserved.get(key) ?? 0) !== quantity) problems.push(`order ${key.replace(' ', ', variant ')}: ${quantity} ordered, ${reserved.get(key) ?? 0} reserved`)
         const live = new Set(lines.map((l) => l.order_id))
         for (const r of held) if (r.order_id !== null && !live.has(r.order_id)) problems.push(`order ${r.order_id} is no longer waiting to ship, but ${r.quantity} of variant ${r.variant_id} stay reserved for it`)
+        return problems
+      },
+    },
+    {
+      // What a capture that ignored a lost race with a cancel does: real at the gateway and in the
+      // books alike, so only the order of things shows it. Events are read in the order they were
+      // written: their deliveries to the harness's subscriber are numbered as they are recorded, in
+      // the transaction that did what they announce.
+      name: 'a canceled order captures nothing after its cancel',
+      async check({ commerce }) {
+        const events = await commerce.db
+          .selectFrom('cw_outbox as e')
+          .innerJoin('cw_outbox_deliveries as d', 'd.event_id', 'e.id')
+          .select(['e.id', 'e.type', 'e.payload'])
+          .where('d.subscriber', '=', AUDIT_SUBSCRIBER)
+          .where('e.type', 'in', ['order.canceled', 'payment.captured'])
+          .orderBy('d.id')
+          .execute()
+        const canceled = new Set<string>()
+        const problems: string[] = []
+        for (const e of events) {
+          const payload = JSON.parse(e.payload) as { orderId?: string; payment?: { id: string; orderId: string | null }; amount?: number }
+          if (e.type === 'order.canceled') canceled.add(payload.orderId!)
+          else if (payload.payment?.orderId && canceled.has(payload.payment.orderId)) {
+            problems.push(`payment ${payload.payment.id}: ${payload.amount} captured after order ${payload.payment.orderId} was canceled (event ${e.id})`)
+          }
+        }
         return problems
       },
     },

@@ -194,7 +194,7 @@ export function coreOperations(mailbox: Mailbox): SimulationOperation[] {
         const old = all.filter((n) => mailbox.delivered.has(n.id))
         // Late and out of order: any few of the waiting ones; and now and then one delivered before, again.
         const batch = random.shuffle(waiting).slice(0, random.int(1, 3))
-        if (old.length > 0 && (batch.length === 0 || random.chance(0.25))) batch.push(random.pick(old))
+        if (old.length > 0 && (batch.length === 0 || random.chance(0.4))) batch.push(...random.shuffle(old).slice(0, random.int(1, 2)))
         if (batch.length === 0) return null
         const ids = batch.map((n) => `${n.id}:${n.type}`).join(',')
         ctx.note(`events=${ids}`)

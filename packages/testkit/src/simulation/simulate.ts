@@ -16,7 +16,7 @@ import { seededRandom } from '../deterministic/random.js'
 import { virtualClock, type VirtualClock } from '../deterministic/virtual-clock.js'
 import { testGateway, type GatewayBehaviour, type TestGateway } from '../payments/test-gateway.js'
 import { interceptStatements } from './intercept.js'
-import { coreInvariants, type Audit } from './invariants.js'
+import { AUDIT_SUBSCRIBER, coreInvariants, type Audit } from './invariants.js'
 import { coreOperations, deliverNotifications, type Mailbox } from './operations.js'
 import type {
   CoreOperationName,
@@ -148,7 +148,7 @@ export async function simulate<const P extends readonly AnyPlugin[] = []>(option
   let catalog: SimulationCatalog = { currency: 'USD', variantIds: [], locationIds: [], shippingOptionId: 'flat:standard' }
 
   const auditor: DurableSubscriber = {
-    id: 'simulation.audit',
+    id: AUDIT_SUBSCRIBER,
     events: '*',
     handle(event) {
       // A subscriber of an outside system: it fails now and then before doing its work, or after
