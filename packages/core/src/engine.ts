@@ -22,6 +22,8 @@ import { checkProviders } from './provider-checks.js'
 import type { Runtime } from './runtime.js'
 import { CartService } from './services/cart-service.js'
 import { CatalogService } from './services/catalog-service.js'
+import { MediaService } from './services/media-service.js'
+import type { MediaStore } from './ports/media-store.js'
 import { CheckoutService } from './services/checkout-service.js'
 import { InventoryService } from './services/inventory-service.js'
 import { OrderService } from './services/order-service.js'
@@ -123,6 +125,8 @@ export interface CommerceOptions<P extends readonly AnyPlugin[] = readonly AnyPl
    * For tests only.
    */
   testPoints?: Partial<TestPoints>
+  /** Where `commerce.media` stores image files (such as `fileSystemMedia()`); without one, images are kept by URL only. */
+  media?: MediaStore
 }
 
 const optionsSchema = z.object({
@@ -155,6 +159,7 @@ const optionsSchema = z.object({
     .optional(),
   secretBytes: z.custom<(size: number) => Uint8Array>((v) => typeof v === 'function', { message: 'pass a function (size) => Uint8Array' }).optional(),
   testPoints: z.record(z.string(), z.custom<(context: unknown) => unknown>((v) => typeof v === 'function')).optional(),
+  media: z.custom<MediaStore>((v) => ['put', 'get', 'delete', 'url'].every((m) => typeof (v as Record<string, unknown>)?.[m] === 'function'), { message: 'pass a MediaStore, such as fileSystemMedia()' }).optional(),
 })
 
 /**
@@ -163,6 +168,8 @@ const optionsSchema = z.object({
  */
 export interface CoreCommerce<E extends EventMap = CommerceEvents> {
   readonly catalog: CatalogService
+  /** Images of products and variants: references in the catalog, files in the `MediaStore`. */
+  readonly media: MediaService
   readonly inventory: InventoryService
   readonly carts: CartService
   readonly checkout: CheckoutService
@@ -373,6 +380,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
   let closed: Promise<void> | null = null
   const commerce: Record<string, unknown> = {
     catalog: new CatalogService(rt),
+    media: new MediaService(rt, config.media),
     inventory: new InventoryService(rt),
     carts: new CartService(rt),
     checkout,
@@ -446,5 +454,7 @@ const CORE_EVENTS: ReadonlySet<string> = new Set(
     'payment.operation_failed': true,
     'payment.dispute_opened': true,
     'payment.dispute_closed': true,
+    'media.added': true,
+    'media.removed': true,
   } satisfies Record<keyof CommerceEvents, true>),
 )

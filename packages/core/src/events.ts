@@ -36,6 +36,10 @@ export interface CommerceEvents {
   'payment.dispute_opened': { payment: Payment; dispute: PaymentDispute }
   /** The gateway reported a dispute on a payment closed; `dispute.reason` is its outcome when the gateway says. */
   'payment.dispute_closed': { payment: Payment; dispute: PaymentDispute }
+  /** An image was added to a product, or to one of its variants (`commerce.media.add`). */
+  'media.added': { mediaId: string; productId: string; variantId: string | null }
+  /** An image was removed (`commerce.media.remove`); a file the engine stored is deleted from the `MediaStore` after. */
+  'media.removed': { mediaId: string; productId: string; variantId: string | null }
 }
 
 export type CommerceEventName = keyof CommerceEvents

@@ -558,3 +558,29 @@ export interface Page<T> {
   items: T[]
   nextCursor: string | null
 }
+
+/**
+ * One image of a product, or of one of its variants (`variantId`), as `commerce.media` returns it:
+ * a reference to a file the engine stored through the `MediaStore` (`key`), or to an image hosted
+ * elsewhere (`key` null). `position` is its place in the product's one order (0 first).
+ */
+export interface Media {
+  id: string
+  productId: string
+  /** The variant it shows (the red shoe's pictures), or null for the whole product. */
+  variantId: string | null
+  position: number
+  /** Text for people who cannot see the image; null when none was given. */
+  alt: string | null
+  width: number | null
+  height: number | null
+  contentType: string | null
+  /** Bytes of the stored file; null for an external URL. */
+  size: number | null
+  /** The store's key of a file the engine stored; null for an external URL. */
+  key: string | null
+  /** Where to load it: the store's `url(key)`, or the external URL; null for a stored file when no store is configured. */
+  url: string | null
+  createdAt: string
+  updatedAt: string
+}

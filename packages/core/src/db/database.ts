@@ -281,6 +281,7 @@ export interface CoreDatabase {
   cw_outbox: OutboxTable
   cw_outbox_deliveries: OutboxDeliveryTable
   cw_counters: CounterTable
+  cw_media: import('./migration-0010-media.js').MediaTable
 }
 
 export type Db = Kysely<CoreDatabase>
