@@ -67,7 +67,7 @@ export {
   type UpdateVariantInput,
 } from './services/catalog-service.js'
 export type { PriceSource, PriceQuery, PriceAnswer, PriceStep, PriceExplanation, ExplainPriceInput } from './services/price-resolution.js'
-export { InventoryService, type CreateLocationInput, type SetStockInput, type AdjustStockInput, type ReservationsInput } from './services/inventory-service.js'
+export { InventoryService, type CreateLocationInput, type SetStockInput, type AdjustStockInput, type ReservationsInput, type SetInventoryPolicyInput } from './services/inventory-service.js'
 export {
   CartService,
   type CreateCartInput,

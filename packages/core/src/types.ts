@@ -23,9 +23,31 @@ export interface Variant {
   options: Record<string, string>
   weightGrams: number | null
   manageInventory: boolean
+  /** Whether the variant sells beyond stock: see {@link InventoryPolicy} and `inventory.setPolicy`. */
+  inventoryPolicy: InventoryPolicy
   prices: Price[]
   createdAt: string
   updatedAt: string
+}
+
+/**
+ * What a variant does when its stock runs out:
+ * - `deny` (the default): nothing is sold beyond stock, `backorderLimit` and `availableAt` are null;
+ * - `backorder`: up to `backorderLimit` units of the variant may be sold beyond stock (in all, not
+ *   per location), to ship when stock arrives;
+ * - `preorder`: until `availableAt`, units may be sold beyond stock, up to `backorderLimit` when
+ *   it is set (null: no limit). From `availableAt` on, the variant sells only what is in stock, as
+ *   `deny` does; the preorders already taken stay.
+ *
+ * @example
+ * ```ts
+ * const policy: InventoryPolicy = { policy: 'preorder', backorderLimit: null, availableAt: '2027-03-01T00:00:00.000Z' }
+ * ```
+ */
+export interface InventoryPolicy {
+  policy: 'deny' | 'backorder' | 'preorder'
+  backorderLimit: number | null
+  availableAt: string | null
 }
 
 export type ProductStatus = 'draft' | 'active' | 'archived'
@@ -57,7 +79,7 @@ export interface StockLocation {
   createdAt: string
 }
 
-/** Stock of one variant at one location. `available = onHand - reserved`, never negative. */
+/** Stock of one variant at one location. `available = onHand - reserved`, never below `-backorderAllowance`. */
 export interface InventoryLevel {
   variantId: string
   locationId: string
@@ -65,6 +87,11 @@ export interface InventoryLevel {
   reserved: number
   available: number
   lowStockThreshold: number | null
+  /**
+   * How far `available` may go below zero at this level: the variant's backorder or preorder
+   * allowance is held by one of its levels (see `inventory.setPolicy`); 0 elsewhere.
+   */
+  backorderAllowance: number
 }
 
 /**
@@ -314,8 +341,28 @@ export type PaymentStatus =
   | 'declined'
 export type FulfillmentStatus = 'unfulfilled' | 'fulfilled'
 
-/** An order line: a snapshot of what was bought, at the price paid. */
-export type OrderLine = LineItem
+/**
+ * Units of an order line sold beyond stock: `quantity` of the line's units were not on hand when
+ * the order was placed, under the variant's `backorder` or `preorder` policy; `availableAt` is the
+ * preorder's date (null for a backorder).
+ *
+ * @example
+ * ```ts
+ * const order = await commerce.orders.get(orderId)
+ * for (const line of order.lines) if (line.beyondStock) console.log(line.sku, line.beyondStock.quantity, line.beyondStock.availableAt)
+ * ```
+ */
+export interface BeyondStock {
+  policy: 'backorder' | 'preorder'
+  quantity: number
+  availableAt: string | null
+}
+
+/** An order line: a snapshot of what was bought, at the price paid, and how much of it was sold beyond stock. */
+export interface OrderLine extends LineItem {
+  /** Null when every unit was in stock. */
+  beyondStock: BeyondStock | null
+}
 
 /** A payment attempt on a cart, and later its order. */
 export interface Payment {

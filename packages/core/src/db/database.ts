@@ -26,6 +26,10 @@ export interface VariantTable {
   position: number
   created_at: Timestamp
   updated_at: Timestamp
+  /** `deny` (default), `backorder` or `preorder` (migration 0009). */
+  inventory_policy?: string
+  backorder_limit?: number | null
+  available_at?: Timestamp | null
 }
 
 export interface PriceTable {
@@ -52,6 +56,10 @@ export interface InventoryLevelTable {
   reserved: number
   low_stock_threshold: number | null
   updated_at: Timestamp
+  /** How far `on_hand - reserved` may go below zero here; the variant's policy, copied (migration 0009). */
+  backorder_allowance?: number
+  /** When the allowance stops applying to new reservations (a preorder's date); null: never. */
+  allowance_until?: Timestamp | null
 }
 
 export interface ReservationTable {
@@ -64,6 +72,8 @@ export interface ReservationTable {
   order_id: string | null
   status: string
   created_at: Timestamp
+  /** Units of this reservation that were not on hand when it was made (migration 0009). */
+  beyond_stock?: number
 }
 
 export interface CartTable {
@@ -219,6 +229,10 @@ export interface OrderLineTable {
   tax_total: number
   total: number
   position: number
+  /** Units of the line sold beyond stock, the policy that allowed it and the preorder's date (migration 0009). */
+  beyond_stock?: number
+  stock_policy?: string | null
+  available_at?: Timestamp | null
 }
 
 /** One adjustment as applied to one order line (`line_id`), or to the order's shipping (`line_id` null). */

@@ -9,6 +9,7 @@ import { tenders } from './migration-0005-tenders.js'
 import { customerActions } from './migration-0006-customer-actions.js'
 import { orderHolds } from './migration-0007-order-holds.js'
 import { rounding } from './migration-0008-rounding.js'
+import { inventoryPolicies } from './migration-0009-inventory-policies.js'
 import { media } from './migration-0010-media.js'
 
 /** Column types that differ between the SQL families. */
@@ -251,6 +252,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0006_customer_actions': customerActions,
   '0007_order_holds': orderHolds,
   '0008_rounding': rounding,
+  '0009_inventory_policies': inventoryPolicies,
   '0010_media': media,
 }
 

@@ -89,7 +89,7 @@ const writeCartAt = compiledQuery((db, $: CartFields & { cartId: string; version
 )
 
 /** A variant's sale status, stock and line details, one row per price tier in `currency` (one with null tier columns when there is none). */
-const variantForSale = compiledQuery((db, $: { variantId: string; currency: string }) =>
+const variantForSale = compiledQuery((db, $: { variantId: string; currency: string; now: string }) =>
   db
     .selectFrom('cw_variants as v')
     .innerJoin('cw_products as p', 'p.id', 'v.product_id')
@@ -106,7 +106,14 @@ const variantForSale = compiledQuery((db, $: { variantId: string; currency: stri
       'pr.min_quantity',
       eb
         .selectFrom('cw_inventory_levels as s')
-        .select(eb.fn.sum<number>(sql`s.on_hand - s.reserved`).as('available'))
+        // A backorder's or preorder's allowance counts while it applies, as in the write that reserves.
+        .select(
+          eb.fn
+            .sum<number>(
+              sql`s.on_hand - s.reserved + case when s.backorder_allowance > 0 and (s.allowance_until is null or s.allowance_until > ${$.now}) then s.backorder_allowance else 0 end`,
+            )
+            .as('available'),
+        )
         .whereRef('s.variant_id', '=', 'v.id')
         .as('available'),
     ])
@@ -119,7 +126,7 @@ const variantForSale = compiledQuery((db, $: { variantId: string; currency: stri
  * creation time.
  */
 async function sellableLine(rt: Runtime, currency: string, variantId: string, quantity: number): Promise<Omit<LoadedLine, 'id' | 'created_at'>> {
-  const rows = await read(rt, (db) => variantForSale.rows(db, { variantId, currency }))
+  const rows = await read(rt, (db) => variantForSale.rows(db, { variantId, currency, now: rt.now().toISOString() }))
   const variant = rows[0]
   if (!variant || variant.status !== 'active') throw notFound('Variant', variantId)
   const tiers: Price[] = []

@@ -7,6 +7,7 @@ import { keysetPage, pageSchema } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Page, Price, Product, ProductOption, ProductStatus, Variant } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
+import { inventoryPolicyOf } from './inventory-service.js'
 import { explainPriceSchema, explainVariantPrice, type ExplainPriceInput, type PriceExplanation } from './price-resolution.js'
 
 const priceSchema = z.strictObject({
@@ -141,6 +142,7 @@ export function toVariant(row: VariantTable, prices: PriceTable[]): Variant {
     options: parseJson<Record<string, string>>(row.options, {}),
     weightGrams: row.weight_grams,
     manageInventory: row.manage_inventory === 1,
+    inventoryPolicy: inventoryPolicyOf(row),
     prices: prices
       .filter((p) => p.variant_id === row.id)
       .map((p) => ({ currency: p.currency, amount: p.amount, minQuantity: p.min_quantity }))

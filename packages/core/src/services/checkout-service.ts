@@ -11,7 +11,7 @@ import { read, transact, type Emit, type Runtime } from '../runtime.js'
 import type { Cart, CheckoutResult, Order, PaymentStatus } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { loadCart, priceCart } from './cart-pricing.js'
-import { applyReservation, planReservation, releaseStock } from './inventory-service.js'
+import { applyReservation, beyondStockOf, planReservation, releaseStock } from './inventory-service.js'
 import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 import { insertOrderAdjustments } from './order-adjustments.js'
 import { insertOperation, orderPaymentStatus } from './payment-operations.js'
@@ -700,6 +700,7 @@ export async function placeOrder(
     ...holdColumns(hold, now),
   }
   const accessToken = attachAccessToken('order', order, rt.secretBytes)
+  const beyond = await beyondStockOf(tx, cart.id)
   const lines: OrderLineTable[] = cart.lines.map((l, position) => ({
     id: rt.ids('oline'),
     order_id: order.id,
@@ -715,6 +716,9 @@ export async function placeOrder(
     tax_total: l.taxTotal,
     total: l.total,
     position,
+    beyond_stock: beyond.get(l.variantId)?.quantity ?? 0,
+    stock_policy: beyond.get(l.variantId)?.policy ?? null,
+    available_at: beyond.get(l.variantId)?.availableAt ?? null,
   }))
   await insertOrder.execute(tx, order)
   await insertOrderLines.execute(tx, { lines })

@@ -3,10 +3,10 @@ import { z } from 'zod'
 import { allocateStock, type LevelSnapshot } from '../allocation.js'
 import { CommerceError, notFound, validationError } from '../errors.js'
 import { compiledQuery } from '../db/compiled-query.js'
-import type { Db, InventoryLevelTable, ReservationTable, Tx } from '../db/database.js'
-import { iso } from '../db/rows.js'
+import type { Db, Executor, InventoryLevelTable, ReservationTable, Tx, VariantTable } from '../db/database.js'
+import { iso, isoOrNull } from '../db/rows.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
-import type { InventoryLevel, Reservation, StockLocation } from '../types.js'
+import type { BeyondStock, InventoryLevel, InventoryPolicy, Reservation, StockLocation } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 
 const locationSchema = z.strictObject({
@@ -34,6 +34,48 @@ const reservationsSchema = z
     limit: z.number().int().min(1).max(1000).default(100),
   })
   .refine((q) => q.cartId || q.orderId || q.variantId, { message: 'give a cartId, an orderId or a variantId', path: ['cartId'] })
+
+const setPolicySchema = z.discriminatedUnion('policy', [
+  z.strictObject({ policy: z.literal('deny') }),
+  z.strictObject({ policy: z.literal('backorder'), backorderLimit: z.number().int().min(1).max(1_000_000) }),
+  z.strictObject({
+    policy: z.literal('preorder'),
+    availableAt: z.string().datetime({ offset: true }).max(40),
+    backorderLimit: z.number().int().min(1).max(1_000_000).nullable().optional(),
+  }),
+])
+
+/**
+ * Input of `inventory.setPolicy`: `deny`, `backorder` with a `backorderLimit`, or `preorder`
+ * until `availableAt` (ISO-8601), optionally with a `backorderLimit`.
+ *
+ * @example
+ * ```ts
+ * const input: SetInventoryPolicyInput = { policy: 'backorder', backorderLimit: 5 }
+ * await commerce.inventory.setPolicy(variantId, input)
+ * ```
+ */
+export type SetInventoryPolicyInput = z.input<typeof setPolicySchema>
+
+/** The allowance of a preorder without a limit: as many units as a level may hold. */
+const UNLIMITED = 1_000_000_000
+
+/** @internal A variant row's inventory policy, as on `Variant`. */
+export function inventoryPolicyOf(row: Pick<VariantTable, 'inventory_policy' | 'backorder_limit' | 'available_at'>): InventoryPolicy {
+  const policy = (row.inventory_policy ?? 'deny') as InventoryPolicy['policy']
+  return { policy, backorderLimit: row.backorder_limit ?? null, availableAt: isoOrNull(row.available_at ?? null) }
+}
+
+/**
+ * The allowance a level gives a reservation made at `now`: its `backorder_allowance` until
+ * `allowance_until` (a preorder's date), 0 from then on. The conditional write in
+ * {@link applyReservation} and the carts' availability check say the same in SQL.
+ */
+function allowanceAt(row: Pick<InventoryLevelTable, 'backorder_allowance' | 'allowance_until'>, now: string): number {
+  const allowance = row.backorder_allowance ?? 0
+  if (allowance === 0) return 0
+  return row.allowance_until == null || iso(row.allowance_until) > now ? allowance : 0
+}
 
 /** Input of `inventory.reservations`. */
 export type ReservationsInput = z.input<typeof reservationsSchema>
@@ -85,6 +127,7 @@ function toLevel(row: InventoryLevelTable): InventoryLevel {
     reserved: row.reserved,
     available: row.on_hand - row.reserved,
     lowStockThreshold: row.low_stock_threshold,
+    backorderAllowance: row.backorder_allowance ?? 0,
   }
 }
 
@@ -100,7 +143,7 @@ function trackedLevels(db: Db, $: { variantIds: string[] }) {
     .selectFrom('cw_inventory_levels as l')
     .innerJoin('cw_variants as v', 'v.id', 'l.variant_id')
     .innerJoin('cw_stock_locations as s', 's.id', 'l.location_id')
-    .select(['l.id', 'l.variant_id', 'l.location_id', 'l.on_hand', 'l.reserved', 'l.low_stock_threshold', 's.priority'])
+    .select(['l.id', 'l.variant_id', 'l.location_id', 'l.on_hand', 'l.reserved', 'l.low_stock_threshold', 'l.backorder_allowance', 'l.allowance_until', 's.priority'])
     .where('l.variant_id', 'in', $.variantIds)
     .where('v.manage_inventory', '=', 1)
     .orderBy('l.variant_id')
@@ -112,12 +155,24 @@ const levelsToReserve = compiledQuery(trackedLevels)
 /** The same, locking the levels (and only them) until the transaction ends: PostgreSQL. */
 const levelsToReserveForUpdate = compiledQuery((db, $: { variantIds: string[] }) => trackedLevels(db, $).forUpdate('l'))
 
+/**
+ * The one write that reserves: `available` may go below zero only by the level's allowance while
+ * it applies (`allowance_until`, a preorder's date, not reached), never past it. Returns the row
+ * as written, so the caller learns how many units went beyond stock.
+ */
 const reserveLevel = compiledQuery((db, $: { levelId: string; quantity: number; updatedAt: string }) =>
   db
     .updateTable('cw_inventory_levels')
     .set({ reserved: sql`reserved + ${$.quantity}`, updated_at: $.updatedAt })
     .where('id', '=', $.levelId)
-    .where(sql<boolean>`on_hand - reserved >= ${$.quantity}`),
+    .where(
+      sql<boolean>`on_hand - reserved + case when backorder_allowance > 0 and (allowance_until is null or allowance_until > ${$.updatedAt}) then backorder_allowance else 0 end >= ${$.quantity}`,
+    )
+    .returning(['on_hand', 'reserved']),
+)
+
+const setBeyondStock = compiledQuery((db, $: { id: string; beyondStock: number }) =>
+  db.updateTable('cw_reservations').set({ beyond_stock: $.beyondStock }).where('id', '=', $.id),
 )
 
 const insertReservations = compiledQuery((db, $: { reservations: Array<Omit<ReservationTable, 'created_at'> & { created_at: string }> }) =>
@@ -127,7 +182,7 @@ const insertReservations = compiledQuery((db, $: { reservations: Array<Omit<Rese
 /** Where a cart's units will be reserved: decided by {@link planReservation}, written by {@link applyReservation}. */
 export interface ReservationPlan {
   cartId: string
-  allocations: Array<{ levelId: string; variantId: string; locationId: string; quantity: number }>
+  allocations: Array<{ levelId: string; variantId: string; locationId: string; quantity: number; beyondStock: number }>
   levels: Map<string, { on_hand: number; reserved: number; low_stock_threshold: number | null }>
 }
 
@@ -168,10 +223,54 @@ export async function planReservation(rt: Runtime, tx: Tx, cartId: string, lines
     available: r.on_hand - r.reserved,
   }))
   const sorted = new Map(variantIds.filter((id) => requested.has(id)).map((id) => [id, requested.get(id)!]))
-  const { allocations, shortages } = allocateStock(sorted, snapshots)
+  const { allocations: inStock, shortages: short } = allocateStock(sorted, snapshots)
+  const allocations: ReservationPlan['allocations'] = inStock.map((a) => ({ ...a, beyondStock: 0 }))
+  const shortages = []
+  for (const s of short) {
+    const beyond = allocateBeyondStock(s.variantId, s.requested, snapshots, rows, rt.now().toISOString())
+    if (beyond) allocations.push(...beyond)
+    else shortages.push({ ...s, available: s.available + rows.filter((r) => r.variant_id === s.variantId).reduce((n, r) => n + allowanceAt(r, rt.now().toISOString()), 0) })
+  }
   if (shortages.length) throw await outOfStock(tx, shortages)
   allocations.sort((a, b) => (a.levelId < b.levelId ? -1 : a.levelId > b.levelId ? 1 : 0))
   return { cartId, allocations, levels: new Map(rows.map((r) => [r.id, r])) }
+}
+
+/**
+ * A variant's quantity when its stock is short: every unit in stock first (by priority), then the
+ * rest beyond stock at the levels whose allowance applies now, or null when that is not enough.
+ */
+function allocateBeyondStock(
+  variantId: string,
+  quantity: number,
+  snapshots: readonly LevelSnapshot[],
+  rows: ReadonlyArray<Pick<InventoryLevelTable, 'id' | 'backorder_allowance' | 'allowance_until'>>,
+  now: string,
+): ReservationPlan['allocations'] | null {
+  const levels = snapshots
+    .filter((l) => l.variantId === variantId)
+    .sort((a, b) => a.priority - b.priority || (a.locationId < b.locationId ? -1 : a.locationId > b.locationId ? 1 : 0))
+  const allowance = new Map(rows.map((r) => [r.id, allowanceAt(r, now)]))
+  const take = new Map<string, { inStock: number; beyond: number }>()
+  let left = quantity
+  for (const l of levels) {
+    const n = Math.min(left, Math.max(0, l.available))
+    if (n > 0) take.set(l.id, { inStock: n, beyond: 0 })
+    left -= n
+  }
+  for (const l of levels) {
+    if (left === 0) break
+    const room = (allowance.get(l.id) ?? 0) + Math.min(0, l.available)
+    const n = Math.min(left, Math.max(0, room))
+    if (n === 0) continue
+    const t = take.get(l.id) ?? { inStock: 0, beyond: 0 }
+    take.set(l.id, { inStock: t.inStock, beyond: t.beyond + n })
+    left -= n
+  }
+  if (left > 0) return null
+  return levels
+    .filter((l) => take.has(l.id))
+    .map((l) => ({ levelId: l.id, variantId, locationId: l.locationId, quantity: take.get(l.id)!.inStock + take.get(l.id)!.beyond, beyondStock: take.get(l.id)!.beyond }))
 }
 
 /**
@@ -182,9 +281,10 @@ export async function planReservation(rt: Runtime, tx: Tx, cartId: string, lines
 export async function applyReservation(rt: Runtime, tx: Tx, emit: Emit, plan: ReservationPlan | null): Promise<void> {
   if (!plan) return
   const now = rt.now().toISOString()
+  const ids = plan.allocations.map(() => rt.ids('res'))
   await insertReservations.execute(tx, {
-    reservations: plan.allocations.map((a) => ({
-      id: rt.ids('res'),
+    reservations: plan.allocations.map((a, i) => ({
+      id: ids[i]!,
       variant_id: a.variantId,
       location_id: a.locationId,
       level_id: a.levelId,
@@ -193,12 +293,16 @@ export async function applyReservation(rt: Runtime, tx: Tx, emit: Emit, plan: Re
       order_id: null,
       status: 'held',
       created_at: now,
+      beyond_stock: a.beyondStock,
     })),
   })
-  for (const a of plan.allocations) {
-    const reserved = await reserveLevel.affected(tx, { levelId: a.levelId, quantity: a.quantity, updatedAt: now })
+  for (const [i, a] of plan.allocations.entries()) {
+    const written = await reserveLevel.first(tx, { levelId: a.levelId, quantity: a.quantity, updatedAt: now })
     // Another checkout took the units since they were read: the whole transaction rolls back.
-    if (reserved !== 1) throw await outOfStock(tx, [{ variantId: a.variantId, requested: a.quantity, available: 0 }])
+    if (!written) throw await outOfStock(tx, [{ variantId: a.variantId, requested: a.quantity, available: 0 }])
+    // On PostgreSQL the level may have moved since it was read: what went beyond stock is what the write found.
+    const beyond = Math.min(a.quantity, Math.max(0, written.reserved - written.on_hand))
+    if (beyond !== a.beyondStock) await setBeyondStock.execute(tx, { id: ids[i]!, beyondStock: beyond })
     const row = plan.levels.get(a.levelId)!
     const available = row.on_hand - row.reserved - a.quantity
     if (row.low_stock_threshold !== null && available <= row.low_stock_threshold && row.on_hand - row.reserved > row.low_stock_threshold) {
@@ -238,6 +342,15 @@ async function settleStock(rt: Runtime, tx: Tx, owner: { cartId: string } | { or
   const reservations = await q.orderBy('level_id').execute()
   const now = rt.now().toISOString()
   for (const r of reservations) {
+    if (to === 'committed') {
+      // Units sold beyond stock cannot leave before they arrive: on-hand never goes below zero.
+      const level = await tx.selectFrom('cw_inventory_levels').select(['variant_id', 'location_id', 'on_hand']).where('id', '=', r.level_id).executeTakeFirst()
+      if (level && level.on_hand < r.quantity) {
+        throw new CommerceError('CONFLICT', `Only ${level.on_hand} units are on hand at the location; ${r.quantity} were sold beyond stock and have not arrived`, {
+          details: { variantId: level.variant_id, locationId: level.location_id, onHand: level.on_hand, quantity: r.quantity },
+        })
+      }
+    }
     await tx
       .updateTable('cw_inventory_levels')
       .set(
@@ -343,10 +456,15 @@ export class InventoryService {
       const now = rt.now().toISOString()
       const onHand = (existing?.on_hand ?? 0) + delta(existing?.on_hand ?? 0)
       const reserved = existing?.reserved ?? 0
+      const allowance = existing?.backorder_allowance ?? 0
       if (onHand > MAX_ON_HAND) {
         throw validationError('stock adjustment', [{ path: field, message: `on-hand would be ${onHand}; at most ${MAX_ON_HAND}` }])
       }
-      if (onHand < reserved) {
+      if (onHand < 0) {
+        throw validationError('stock adjustment', [{ path: field, message: `on-hand would be ${onHand}; at least 0` }])
+      }
+      // Units sold beyond stock (a backorder) may stay beyond it, by the level's allowance at most.
+      if (onHand - reserved < -allowance) {
         throw new CommerceError('CONFLICT', `On-hand cannot go below the ${reserved} units reserved for orders`, {
           details: { variantId, locationId, reserved, requestedOnHand: onHand },
         })
@@ -373,6 +491,83 @@ export class InventoryService {
       }
       emit('inventory.adjusted', { variantId, locationId, onHand, available: onHand - reserved })
       return toLevel(row)
+    })
+  }
+
+  /**
+   * Sets what a variant does when its stock runs out (see {@link InventoryPolicy}): `deny` (the
+   * default), `backorder` up to `backorderLimit` units beyond stock, or `preorder` until
+   * `availableAt` (optionally up to `backorderLimit`; from that date on it sells only what is in
+   * stock, as `deny`).
+   *
+   * The limit is the variant's, not each location's: it is held by one of the variant's stock
+   * levels, the one already beyond stock if any, else the one at the first location by priority
+   * (a level with no stock is made there when the variant has none). Units sold beyond stock are
+   * reserved at that level, so its `available` goes below zero, never past the limit: the write
+   * that reserves checks it, and so does the database. Lowering the limit below what is already
+   * sold beyond stock is a `CONFLICT` naming `backorderLimit`; a variant that does not manage
+   * stock, or a shop without a stock location, is `INVALID_STATE`.
+   *
+   * @example
+   * ```ts
+   * await commerce.inventory.setPolicy(variantId, { policy: 'backorder', backorderLimit: 5 })
+   * await commerce.inventory.setPolicy(variantId, { policy: 'preorder', availableAt: '2027-03-01T00:00:00Z' })
+   * const variant = (await commerce.catalog.getProduct(productId)).variants[0]!
+   * variant.inventoryPolicy // { policy: 'preorder', backorderLimit: null, availableAt: '2027-03-01T00:00:00.000Z' }
+   * ```
+   */
+  async setPolicy(variantId: string, input: SetInventoryPolicyInput): Promise<InventoryPolicy> {
+    const id = parseArg(fields.id, variantId, 'variantId')
+    const data = parseInput(setPolicySchema, input, 'inventory policy')
+    const rt = this.#rt
+    const availableAt = data.policy === 'preorder' ? new Date(data.availableAt).toISOString() : null
+    const limit = data.policy === 'deny' ? null : (data.backorderLimit ?? null)
+    const allowance = data.policy === 'deny' ? 0 : (limit ?? UNLIMITED)
+    return transact(rt, async (tx) => {
+      let vq = tx.selectFrom('cw_variants').select(['id', 'manage_inventory']).where('id', '=', id)
+      if (rt.storage.capabilities.rowLocks) vq = vq.forUpdate()
+      const variant = await vq.executeTakeFirst()
+      if (!variant) throw notFound('Variant', id)
+      if (variant.manage_inventory !== 1 && data.policy !== 'deny') {
+        throw new CommerceError('INVALID_STATE', `Variant ${id} does not manage stock: it never runs out`, { details: { variantId: id } })
+      }
+      let lq = tx
+        .selectFrom('cw_inventory_levels as l')
+        .innerJoin('cw_stock_locations as s', 's.id', 'l.location_id')
+        .select(['l.id', 'l.on_hand', 'l.reserved', 's.priority', 's.id as location_id'])
+        .where('l.variant_id', '=', id)
+        .orderBy('s.priority')
+        .orderBy('s.id')
+      if (rt.storage.capabilities.rowLocks) lq = lq.forUpdate('l')
+      const levels = await lq.execute()
+      const beyond = levels.filter((l) => l.on_hand - l.reserved < 0)
+      const sold = beyond.reduce((n, l) => n + (l.reserved - l.on_hand), 0)
+      if (sold > allowance) {
+        throw new CommerceError('CONFLICT', `${sold} units of variant ${id} are already sold beyond stock: backorderLimit cannot be lower`, {
+          details: { variantId: id, field: 'backorderLimit', soldBeyondStock: sold },
+        })
+      }
+      const now = rt.now().toISOString()
+      let holder = beyond[0]?.id ?? levels[0]?.id
+      if (!holder && allowance > 0) {
+        const location = await tx.selectFrom('cw_stock_locations').select('id').orderBy('priority').orderBy('id').executeTakeFirst()
+        if (!location) throw new CommerceError('INVALID_STATE', 'Create a stock location before selling beyond stock', { details: { variantId: id } })
+        holder = rt.ids('lvl')
+        await tx
+          .insertInto('cw_inventory_levels')
+          .values({ id: holder, variant_id: id, location_id: location.id, on_hand: 0, reserved: 0, low_stock_threshold: null, updated_at: now })
+          .execute()
+      }
+      await tx.updateTable('cw_inventory_levels').set({ backorder_allowance: 0, allowance_until: null, updated_at: now }).where('variant_id', '=', id).where('id', '!=', holder ?? '').execute()
+      if (holder) {
+        await tx.updateTable('cw_inventory_levels').set({ backorder_allowance: allowance, allowance_until: availableAt, updated_at: now }).where('id', '=', holder).execute()
+      }
+      await tx
+        .updateTable('cw_variants')
+        .set({ inventory_policy: data.policy, backorder_limit: limit, available_at: availableAt, updated_at: now })
+        .where('id', '=', id)
+        .execute()
+      return { policy: data.policy, backorderLimit: limit, availableAt }
     })
   }
 
@@ -423,4 +618,36 @@ export class InventoryService {
   async available(variantId: string): Promise<number> {
     return (await this.levels(variantId)).reduce((sum, l) => sum + l.available, 0)
   }
+}
+
+const beyondStockOfCart = compiledQuery((db, $: { cartId: string }) =>
+  db
+    .selectFrom('cw_reservations as r')
+    .innerJoin('cw_variants as v', 'v.id', 'r.variant_id')
+    .select(['r.variant_id', 'r.beyond_stock', 'v.inventory_policy', 'v.available_at'])
+    .where('r.cart_id', '=', $.cartId)
+    .where('r.status', '=', 'held')
+    .where('r.beyond_stock', '>', 0),
+)
+
+/**
+ * @internal What a cart's held reservations sold beyond stock, per variant: the order lines'
+ * snapshot when the cart becomes an order.
+ */
+export async function beyondStockOf(db: Executor, cartId: string): Promise<Map<string, BeyondStock>> {
+  const out = new Map<string, BeyondStock>()
+  for (const r of await beyondStockOfCart.rows(db as Db, { cartId })) {
+    const seen = out.get(r.variant_id)
+    if (seen) {
+      seen.quantity += r.beyond_stock ?? 0
+      continue
+    }
+    const preorder = r.inventory_policy === 'preorder'
+    out.set(r.variant_id, {
+      policy: preorder ? 'preorder' : 'backorder',
+      quantity: r.beyond_stock ?? 0,
+      availableAt: preorder ? isoOrNull(r.available_at ?? null) : null,
+    })
+  }
+  return out
 }

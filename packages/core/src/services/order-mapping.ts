@@ -73,6 +73,9 @@ function toLine(row: OrderLineTable): OrderLine {
     discountTotal: row.discount_total,
     taxTotal: row.tax_total,
     total: row.total,
+    beyondStock: row.beyond_stock
+      ? { policy: row.stock_policy === 'preorder' ? 'preorder' : 'backorder', quantity: row.beyond_stock, availableAt: isoOrNull(row.available_at ?? null) }
+      : null,
   }
 }
 
