@@ -22,6 +22,8 @@ import { checkProviders } from './provider-checks.js'
 import type { Runtime } from './runtime.js'
 import { CartService } from './services/cart-service.js'
 import { CatalogService } from './services/catalog-service.js'
+import { CategoryService } from './services/category-service.js'
+import { CollectionService } from './services/collection-service.js'
 import { MediaService } from './services/media-service.js'
 import type { MediaStore } from './ports/media-store.js'
 import { CheckoutService } from './services/checkout-service.js'
@@ -34,6 +36,7 @@ import { RecoveryScheduler, recoveryOptionsSchema, type RecoveryOptions } from '
 import { pointRunner, type TestPoints } from './test-points.js'
 import { parseOptions } from './validation.js'
 import { priceSourcesSchema, type PriceSource } from './services/price-resolution.js'
+import { catalogOptionsSchema, type CatalogOptions } from './services/catalog-texts.js'
 
 /** Everything `createCommerce` takes. Only `storage` is required. */
 export interface CommerceOptions<P extends readonly AnyPlugin[] = readonly AnyPlugin[]> {
@@ -127,6 +130,8 @@ export interface CommerceOptions<P extends readonly AnyPlugin[] = readonly AnyPl
   testPoints?: Partial<TestPoints>
   /** Where `commerce.media` stores image files (such as `fileSystemMedia()`); without one, images are kept by URL only. */
   media?: MediaStore
+  /** The catalog's default locale (the fallback of translations) and the visibility source of shopper listings. */
+  catalog?: CatalogOptions
 }
 
 const optionsSchema = z.object({
@@ -160,6 +165,7 @@ const optionsSchema = z.object({
   secretBytes: z.custom<(size: number) => Uint8Array>((v) => typeof v === 'function', { message: 'pass a function (size) => Uint8Array' }).optional(),
   testPoints: z.record(z.string(), z.custom<(context: unknown) => unknown>((v) => typeof v === 'function')).optional(),
   media: z.custom<MediaStore>((v) => ['put', 'get', 'delete', 'url'].every((m) => typeof (v as Record<string, unknown>)?.[m] === 'function'), { message: 'pass a MediaStore, such as fileSystemMedia()' }).optional(),
+  catalog: catalogOptionsSchema,
 })
 
 /**
@@ -168,6 +174,10 @@ const optionsSchema = z.object({
  */
 export interface CoreCommerce<E extends EventMap = CommerceEvents> {
   readonly catalog: CatalogService
+  /** The category tree and the products in each category. */
+  readonly categories: CategoryService
+  /** Hand-picked and rule-based collections of products. */
+  readonly collections: CollectionService
   /** Images of products and variants: references in the catalog, files in the `MediaStore`. */
   readonly media: MediaService
   readonly inventory: InventoryService
@@ -366,6 +376,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     onDeliveriesWritten: () => outbox?.kick(),
     point: pointRunner(config.testPoints as Partial<TestPoints> | undefined),
     eventSchemas,
+    catalog: config.catalog,
   }
   outbox = new Outbox(rt, config.outbox, dispatcherId)
   const retention = new RetentionService(rt, config.retention)
@@ -380,6 +391,8 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
   let closed: Promise<void> | null = null
   const commerce: Record<string, unknown> = {
     catalog: new CatalogService(rt),
+    categories: new CategoryService(rt),
+    collections: new CollectionService(rt),
     media: new MediaService(rt, config.media),
     inventory: new InventoryService(rt),
     carts: new CartService(rt),
@@ -433,6 +446,15 @@ const CORE_EVENTS: ReadonlySet<string> = new Set(
   Object.keys({
     'product.created': true,
     'product.updated': true,
+    'product.deleted': true,
+    'product.archived': true,
+    'category.created': true,
+    'category.updated': true,
+    'category.moved': true,
+    'category.deleted': true,
+    'collection.created': true,
+    'collection.updated': true,
+    'collection.deleted': true,
     'inventory.adjusted': true,
     'inventory.low_stock': true,
     'cart.created': true,

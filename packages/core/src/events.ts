@@ -8,6 +8,19 @@ import type { InventoryLevel, Order, Payment, PaymentDispute, PaymentOperation, 
 export interface CommerceEvents {
   'product.created': { productId: string; handle: string }
   'product.updated': { productId: string }
+  /** Deleted for good by `catalog.deleteProduct` (no order or cart referred to it). */
+  'product.deleted': { productId: string; handle: string }
+  /** Archived by `catalog.deleteProduct` instead of deleted, because orders or carts refer to it. */
+  'product.archived': { productId: string; reason: 'orders' | 'carts' }
+  'category.created': { categoryId: string; handle: string; parentId: string | null }
+  'category.updated': { categoryId: string }
+  /** Moved under another parent or to another position among its siblings. */
+  'category.moved': { categoryId: string; parentId: string | null; position: number }
+  'category.deleted': { categoryId: string }
+  'collection.created': { collectionId: string; handle: string }
+  /** Its texts, handle, rules or products changed. */
+  'collection.updated': { collectionId: string }
+  'collection.deleted': { collectionId: string }
   'inventory.adjusted': { variantId: string; locationId: string; onHand: number; available: number }
   'inventory.low_stock': { variantId: string; locationId: string; available: number; threshold: number }
   'cart.created': { cartId: string; currency: string }

@@ -65,7 +65,12 @@ export {
   type PriceInput,
   type ListProductsInput,
   type UpdateVariantInput,
+  type GetProductOptions,
+  type TranslationInput,
 } from './services/catalog-service.js'
+export { CategoryService, type CreateCategoryInput, type UpdateCategoryInput, type MoveCategoryInput, type ListedProductsInput } from './services/category-service.js'
+export { CollectionService, type CreateCollectionInput, type UpdateCollectionInput } from './services/collection-service.js'
+export type { CatalogOptions, VisibilitySource, VisibilityContext } from './services/catalog-texts.js'
 export type { PriceSource, PriceQuery, PriceAnswer, PriceStep, PriceExplanation, ExplainPriceInput } from './services/price-resolution.js'
 export { InventoryService, type CreateLocationInput, type SetStockInput, type AdjustStockInput, type ReservationsInput, type SetInventoryPolicyInput } from './services/inventory-service.js'
 export {

@@ -6,6 +6,11 @@ export interface Price {
   currency: string
   amount: number
   minQuantity: number
+  /**
+   * The price shown struck through ("was 129.00"), greater than `amount`; present only when set.
+   * Display only: carts and orders always charge `amount`.
+   */
+  compareAtAmount?: number
 }
 
 /** An option axis of a product, e.g. `{ name: 'Size', values: ['41', '42'] }`. */
@@ -22,6 +27,10 @@ export interface Variant {
   title: string
   options: Record<string, string>
   weightGrams: number | null
+  /** Package dimensions in millimetres, for shipping rates and customs; null when not given. */
+  lengthMm: number | null
+  widthMm: number | null
+  heightMm: number | null
   manageInventory: boolean
   /** Whether the variant sells beyond stock: see {@link InventoryPolicy} and `inventory.setPolicy`. */
   inventoryPolicy: InventoryPolicy
@@ -62,6 +71,15 @@ export interface Product {
   options: ProductOption[]
   variants: Variant[]
   metadata: Record<string, unknown>
+  /** The merchant's product type (`Shoes`), or null. */
+  productType: string | null
+  /** Tags as the merchant spelled them, in order; unique per product ignoring case. */
+  tags: string[]
+  material: string | null
+  /** Harmonized System code for customs: 6 to 10 digits. */
+  hsCode: string | null
+  /** ISO 3166-1 alpha-2 country of origin, upper case. */
+  countryOfOrigin: string | null
   createdAt: string
   updatedAt: string
 }
@@ -605,6 +623,52 @@ export interface Page<T> {
   items: T[]
   nextCursor: string | null
 }
+
+/** A category of the catalog tree: products in several categories, ordered within each. */
+export interface Category {
+  id: string
+  handle: string
+  title: string
+  description: string | null
+  /** null for a top-level category. */
+  parentId: string | null
+  /** Order among its siblings, from 0. */
+  position: number
+  createdAt: string
+  updatedAt: string
+}
+
+/** A category with its sub-categories, as `categories.tree()` returns it. */
+export interface CategoryNode extends Category {
+  children: CategoryNode[]
+}
+
+/**
+ * A rule of a rule-based collection: products with a tag, of a product type, with a variant
+ * priced (base price, one unit) within a range in a currency, or with a variant of an option value.
+ */
+export type CollectionRule =
+  | { field: 'tag'; value: string }
+  | { field: 'type'; value: string }
+  | { field: 'price'; currency: string; min?: number; max?: number }
+  | { field: 'option'; option: string; value: string }
+
+/** A collection: hand-picked (`manual`, an ordered product list) or `rules` (resolved when read). */
+export interface Collection {
+  id: string
+  handle: string
+  title: string
+  description: string | null
+  kind: 'manual' | 'rules'
+  /** How rules combine: every rule (`all`) or at least one (`any`). */
+  match: 'all' | 'any'
+  rules: CollectionRule[]
+  createdAt: string
+  updatedAt: string
+}
+
+/** What `catalog.deleteProduct` did: deleted the product, or archived it because orders or carts refer to it. */
+export type DeleteProductResult = { deleted: true; archived: false } | { deleted: false; archived: true; reason: 'orders' | 'carts' }
 
 /**
  * One image of a product, or of one of its variants (`variantId`), as `commerce.media` returns it:

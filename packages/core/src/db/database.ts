@@ -11,6 +11,10 @@ export interface ProductTable {
   status: string
   options: string
   metadata: string | null
+  product_type: string | null
+  material: string | null
+  hs_code: string | null
+  country_of_origin: string | null
   created_at: Timestamp
   updated_at: Timestamp
 }
@@ -22,6 +26,9 @@ export interface VariantTable {
   title: string
   options: string
   weight_grams: number | null
+  length_mm: number | null
+  width_mm: number | null
+  height_mm: number | null
   manage_inventory: number
   position: number
   created_at: Timestamp
@@ -38,6 +45,7 @@ export interface PriceTable {
   currency: string
   amount: number
   min_quantity: number
+  compare_at_amount: number | null
 }
 
 export interface StockLocationTable {
@@ -296,6 +304,82 @@ export interface CoreDatabase {
   cw_outbox_deliveries: OutboxDeliveryTable
   cw_counters: CounterTable
   cw_media: import('./migration-0010-media.js').MediaTable
+  cw_product_tags: ProductTagTable
+  cw_variant_option_values: VariantOptionValueTable
+  cw_categories: CategoryTable
+  cw_category_products: ListedProductTable & { category_id: string }
+  cw_collections: CollectionTable
+  cw_collection_products: ListedProductTable & { collection_id: string }
+  cw_collection_rules: CollectionRuleTable
+  cw_handle_redirects: HandleRedirectTable
+  cw_translations: TranslationTable
+}
+
+export interface ProductTagTable {
+  product_id: string
+  tag: string
+  name: string
+  position: number
+}
+
+export interface VariantOptionValueTable {
+  variant_id: string
+  product_id: string
+  option: string
+  value: string
+}
+
+export interface CategoryTable {
+  id: string
+  handle: string
+  title: string
+  description: string | null
+  parent_id: string | null
+  position: number
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface ListedProductTable {
+  product_id: string
+  position: number
+}
+
+export interface CollectionTable {
+  id: string
+  handle: string
+  title: string
+  description: string | null
+  kind: string
+  match_mode: string
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface CollectionRuleTable {
+  collection_id: string
+  position: number
+  field: string
+  option: string | null
+  value: string | null
+  currency: string | null
+  min_amount: number | null
+  max_amount: number | null
+}
+
+export interface HandleRedirectTable {
+  entity_type: string
+  handle: string
+  entity_id: string
+  created_at: Timestamp
+}
+
+export interface TranslationTable {
+  entity_type: string
+  entity_id: string
+  locale: string
+  field: string
+  value: string
 }
 
 export type Db = Kysely<CoreDatabase>

@@ -11,6 +11,7 @@ import { orderHolds } from './migration-0007-order-holds.js'
 import { rounding } from './migration-0008-rounding.js'
 import { inventoryPolicies } from './migration-0009-inventory-policies.js'
 import { media } from './migration-0010-media.js'
+import { catalogStructure } from './migration-0011-catalog-structure.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -254,6 +255,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0008_rounding': rounding,
   '0009_inventory_policies': inventoryPolicies,
   '0010_media': media,
+  '0011_catalog_structure': catalogStructure,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {

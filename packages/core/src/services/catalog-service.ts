@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { CommerceError, notFound, validationError, type FieldIssue } from '../errors.js'
-import type { PriceTable, ProductTable, Tx, VariantTable, Executor } from '../db/database.js'
+import type { PriceTable, ProductTable, ProductTagTable, Tx, VariantOptionValueTable, VariantTable, Executor } from '../db/database.js'
 import { iso, json, parseJson } from '../db/rows.js'
 import type { IdGenerator } from '../ids.js'
 import { keysetPage, pageSchema } from '../paging.js'
@@ -9,18 +9,63 @@ import type { Page, Price, Product, ProductOption, ProductStatus, Variant } from
 import { fields, parseArg, parseInput } from '../validation.js'
 import { inventoryPolicyOf } from './inventory-service.js'
 import { explainPriceSchema, explainVariantPrice, type ExplainPriceInput, type PriceExplanation } from './price-resolution.js'
+import type { DeleteProductResult } from '../types.js'
+import { catalogSettings, claimHandle, keepRedirect, loadTexts, localeSchema, optionField, redirectOf, translateProduct, visibleIds } from './catalog-texts.js'
 
-const priceSchema = z.strictObject({
-  currency: fields.currency,
-  amount: fields.amount,
-  minQuantity: z.number().int().min(1).max(10_000).default(1),
-})
+const priceSchema = z
+  .strictObject({
+    currency: fields.currency,
+    amount: fields.amount,
+    minQuantity: z.number().int().min(1).max(10_000).default(1),
+    compareAtAmount: fields.amount.nullable().optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.compareAtAmount != null && p.compareAtAmount <= p.amount) ctx.addIssue({ code: 'custom', path: ['compareAtAmount'], message: 'must be greater than amount' })
+  })
+
+const millimetres = z.number().int().min(0).max(100_000).nullable().optional()
+/** A tag: trimmed, inner whitespace collapsed, 1–64 characters. */
+const tagSchema = z
+  .string()
+  .transform((t) => t.trim().replace(/\s+/g, ' '))
+  .pipe(z.string().min(1).max(64))
+const tagsSchema = z.array(tagSchema).max(50)
+/** Product attributes beyond options, for customs and storefronts. */
+const attributeFields = {
+  productType: z.string().trim().min(1).max(64).nullable().optional(),
+  tags: tagsSchema.optional(),
+  material: z.string().trim().min(1).max(255).nullable().optional(),
+  hsCode: z.string().regex(/^\d{6,10}$/, 'an HS code is 6 to 10 digits').nullable().optional(),
+  countryOfOrigin: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 code such as PT')
+    .transform((c) => c.toUpperCase())
+    .refine(isRegion, 'not an ISO 3166-1 alpha-2 country')
+    .nullable()
+    .optional(),
+}
+
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' })
+/** True for an assigned ISO 3166-1 alpha-2 code (Intl knows its name). */
+function isRegion(code: string): boolean {
+  return regionNames.of(code) !== code
+}
+
+/** Tags unique ignoring case, the first spelling kept. */
+function uniqueTags(tags: readonly string[]): Array<{ tag: string; name: string }> {
+  const seen = new Map<string, string>()
+  for (const name of tags) if (!seen.has(name.toLowerCase())) seen.set(name.toLowerCase(), name)
+  return [...seen].map(([tag, name]) => ({ tag, name }))
+}
 
 const variantSchema = z.strictObject({
   sku: fields.sku,
   title: fields.shortText.optional(),
   options: fields.optionValues.default({}),
   weightGrams: z.number().int().min(0).max(10_000_000).nullable().optional(),
+  lengthMm: millimetres,
+  widthMm: millimetres,
+  heightMm: millimetres,
   manageInventory: z.boolean().default(true),
   prices: z.array(priceSchema).max(100).default([]),
 })
@@ -38,18 +83,24 @@ const createProductSchema = z.strictObject({
     .default([]),
   variants: z.array(variantSchema).min(1).max(250),
   metadata: fields.metadata.optional(),
+  ...attributeFields,
 })
 
 const updateProductSchema = z.strictObject({
   title: fields.shortText.optional(),
+  handle: fields.handle.optional(),
   description: fields.longText.nullable().optional(),
   status: statusSchema.optional(),
   metadata: fields.metadata.optional(),
+  ...attributeFields,
 })
 
 const updateVariantSchema = z.strictObject({
   title: fields.shortText.optional(),
   weightGrams: z.number().int().min(0).max(10_000_000).nullable().optional(),
+  lengthMm: millimetres,
+  widthMm: millimetres,
+  heightMm: millimetres,
   manageInventory: z.boolean().optional(),
 })
 
@@ -57,22 +108,73 @@ const updateVariantSchema = z.strictObject({
 const addVariantsSchema = z.strictObject({ variants: z.array(variantSchema).min(1).max(250) })
 const setPricesSchema = z.strictObject({ prices: z.array(priceSchema).max(100) })
 const idOrHandleSchema = z.string().min(1).max(120)
-const listProductsSchema = pageSchema.extend({ status: statusSchema.optional() })
+const listProductsSchema = pageSchema.extend({
+  status: statusSchema.optional(),
+  visibleOnly: z.boolean().default(false),
+  locale: localeSchema.optional(),
+  channel: z.string().trim().min(1).max(64).optional(),
+})
+const getProductSchema = z.strictObject({ locale: localeSchema.optional() })
+const translationFieldsSchema = z.record(z.string().max(200), z.string().trim().min(1).max(5000).nullable())
+const translationSchema = z.strictObject({
+  entity: z.discriminatedUnion('type', [
+    z.strictObject({ type: z.enum(['product', 'variant', 'category', 'collection']), id: fields.id }),
+    z.strictObject({ type: z.literal('option'), productId: fields.id, name: fields.optionName }),
+  ]),
+  locale: localeSchema,
+  fields: z.union([
+    z.strictObject({ title: z.string().trim().min(1).max(255).nullable().optional(), description: fields.longText.nullable().optional() }),
+    z.strictObject({ name: z.string().trim().min(1).max(64).nullable().optional(), values: translationFieldsSchema.optional() }),
+  ]),
+})
 
 /** Input of `catalog.createProduct`. */
 export type CreateProductInput = z.input<typeof createProductSchema>
 /** One variant in {@link CreateProductInput}. */
 export type VariantInput = z.input<typeof variantSchema>
-/** Input of `catalog.updateProduct`. */
-export type UpdateProductInput = z.input<typeof updateProductSchema>
-/** A price tier in input form. */
-export type PriceInput = z.input<typeof priceSchema>
 /**
- * Input of `catalog.listProducts`: paging, and optionally one status.
+ * Input of `catalog.updateProduct`. A new `handle` keeps the old one as a redirect: `getProduct`
+ * with it still finds the product. `tags` replaces every tag.
  *
  * @example
  * ```ts
- * const input: ListProductsInput = { status: 'active', limit: 50 }
+ * const input: UpdateProductInput = { handle: 'trail-runner-2', tags: ['Running', 'Trail'], hsCode: '640411' }
+ * await commerce.catalog.updateProduct(productId, input)
+ * ```
+ */
+export type UpdateProductInput = z.input<typeof updateProductSchema>
+/**
+ * Options of `catalog.getProduct`: `locale` (BCP 47) gives its texts in that locale, each
+ * falling back to the default locale's.
+ *
+ * @example
+ * ```ts
+ * const options: GetProductOptions = { locale: 'de-CH' }
+ * const product = await commerce.catalog.getProduct('trail-runner', options)
+ * ```
+ */
+export type GetProductOptions = z.input<typeof getProductSchema>
+/**
+ * Input of `catalog.setTranslations`: the entity, the locale and its texts. A text of `null`
+ * removes that translation. Product, category and collection: `title`, `description`; variant:
+ * `title`; option: `name` and `values` (by the option's own value).
+ *
+ * @example
+ * ```ts
+ * const input: TranslationInput = { entity: { type: 'option', productId, name: 'Color' }, locale: 'de', fields: { name: 'Farbe', values: { Red: 'Rot' } } }
+ * ```
+ */
+export type TranslationInput = z.input<typeof translationSchema>
+/** A price tier in input form. */
+export type PriceInput = z.input<typeof priceSchema>
+/**
+ * Input of `catalog.listProducts`: paging, and optionally one status. Shoppers' listings pass
+ * `visibleOnly: true`: active products only (never drafts or archived ones), filtered by the
+ * catalog's visibility source for `channel`. `locale` gives the texts in that locale.
+ *
+ * @example
+ * ```ts
+ * const input: ListProductsInput = { visibleOnly: true, locale: 'de', limit: 50 }
  * const page = await commerce.catalog.listProducts(input)
  * ```
  */
@@ -141,18 +243,21 @@ export function toVariant(row: VariantTable, prices: PriceTable[]): Variant {
     title: row.title,
     options: parseJson<Record<string, string>>(row.options, {}),
     weightGrams: row.weight_grams,
+    lengthMm: row.length_mm ?? null,
+    widthMm: row.width_mm ?? null,
+    heightMm: row.height_mm ?? null,
     manageInventory: row.manage_inventory === 1,
     inventoryPolicy: inventoryPolicyOf(row),
     prices: prices
       .filter((p) => p.variant_id === row.id)
-      .map((p) => ({ currency: p.currency, amount: p.amount, minQuantity: p.min_quantity }))
+      .map((p) => ({ currency: p.currency, amount: p.amount, minQuantity: p.min_quantity, ...(p.compare_at_amount == null ? {} : { compareAtAmount: Number(p.compare_at_amount) }) }))
       .sort((a, b) => (a.currency === b.currency ? a.minQuantity - b.minQuantity : a.currency < b.currency ? -1 : 1)),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   }
 }
 
-function toProduct(row: ProductTable, variants: VariantTable[], prices: PriceTable[]): Product {
+function toProduct(row: ProductTable, variants: VariantTable[], prices: PriceTable[], tags: ProductTagTable[]): Product {
   return {
     id: row.id,
     handle: row.handle,
@@ -165,6 +270,14 @@ function toProduct(row: ProductTable, variants: VariantTable[], prices: PriceTab
       .sort((a, b) => a.position - b.position)
       .map((v) => toVariant(v, prices)),
     metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
+    productType: row.product_type ?? null,
+    tags: tags
+      .filter((t) => t.product_id === row.id)
+      .sort((a, b) => a.position - b.position)
+      .map((t) => t.name),
+    material: row.material ?? null,
+    hsCode: row.hs_code ?? null,
+    countryOfOrigin: row.country_of_origin ?? null,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   }
@@ -180,18 +293,33 @@ export function unitPriceFor(prices: readonly Price[], currency: string, quantit
   return best ? best.amount : null
 }
 
-async function loadProducts(db: Executor, rows: ProductTable[]): Promise<Product[]> {
+/** @internal Products with their variants, prices and tags; in `locale` when given. */
+export async function loadProducts(db: Executor, rows: ProductTable[], rt?: Runtime, locale?: string): Promise<Product[]> {
   if (rows.length === 0) return []
-  const variants = await db.selectFrom('cw_variants').selectAll().where('product_id', 'in', rows.map((r) => r.id)).execute()
+  const ids = rows.map((r) => r.id)
+  const variants = await db.selectFrom('cw_variants').selectAll().where('product_id', 'in', ids).execute()
   const prices = variants.length
     ? await db.selectFrom('cw_prices').selectAll().where('variant_id', 'in', variants.map((v) => v.id)).execute()
     : []
-  return rows.map((row) => toProduct(row, variants, prices))
+  const tags = await db.selectFrom('cw_product_tags').selectAll().where('product_id', 'in', ids).execute()
+  const products = rows.map((row) => toProduct(row, variants, prices, tags))
+  if (!rt || !locale) return products
+  const texts = await loadTexts(rt, db, locale, [
+    { type: 'product', ids },
+    { type: 'option', ids },
+    { type: 'variant', ids: variants.map((v) => v.id) },
+  ])
+  return products.map((p) => translateProduct(p, texts))
+}
+
+function tagRows(productId: string, tags: readonly string[]): ProductTagTable[] {
+  return uniqueTags(tags).map((t, position) => ({ product_id: productId, tag: t.tag, name: t.name, position }))
 }
 
 function variantRows(ids: IdGenerator, productId: string, variants: Array<z.output<typeof variantSchema>>, options: ProductOption[], now: string, position = 0) {
   const variantValues: VariantTable[] = []
   const priceValues: PriceTable[] = []
+  const optionValues: VariantOptionValueTable[] = []
   variants.forEach((v, i) => {
     const id = ids('var')
     const title = v.title ?? (options.length ? options.map((o) => v.options[o.name]).join(' / ') : 'Default')
@@ -202,16 +330,27 @@ function variantRows(ids: IdGenerator, productId: string, variants: Array<z.outp
       title,
       options: JSON.stringify(v.options),
       weight_grams: v.weightGrams ?? null,
+      length_mm: v.lengthMm ?? null,
+      width_mm: v.widthMm ?? null,
+      height_mm: v.heightMm ?? null,
       manage_inventory: v.manageInventory ? 1 : 0,
       position: position + i,
       created_at: now,
       updated_at: now,
     })
     for (const p of v.prices) {
-      priceValues.push({ id: ids('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity })
+      priceValues.push({ id: ids('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity, compare_at_amount: p.compareAtAmount ?? null })
     }
+    for (const [option, value] of Object.entries(v.options)) optionValues.push({ variant_id: id, product_id: productId, option, value })
   })
-  return { variantValues, priceValues }
+  return { variantValues, priceValues, optionValues }
+}
+
+/** Writes variants with their prices and option value rows. */
+async function insertVariants(tx: Tx, rows: ReturnType<typeof variantRows>): Promise<void> {
+  await tx.insertInto('cw_variants').values(rows.variantValues).execute()
+  if (rows.priceValues.length) await tx.insertInto('cw_prices').values(rows.priceValues).execute()
+  if (rows.optionValues.length) await tx.insertInto('cw_variant_option_values').values(rows.optionValues).execute()
 }
 
 /**
@@ -247,6 +386,7 @@ export class CatalogService {
     const handle = data.handle ?? slugify(data.title)
     try {
       await transact(rt, async (tx, emit) => {
+        await claimHandle(tx, 'product', handle, null)
         await tx
           .insertInto('cw_products')
           .values({
@@ -257,13 +397,17 @@ export class CatalogService {
             status: data.status,
             options: JSON.stringify(data.options),
             metadata: json(data.metadata),
+            product_type: data.productType ?? null,
+            material: data.material ?? null,
+            hs_code: data.hsCode ?? null,
+            country_of_origin: data.countryOfOrigin ?? null,
             created_at: now,
             updated_at: now,
           })
           .execute()
-        const { variantValues, priceValues } = variantRows(rt.ids, id, data.variants, data.options, now)
-        await tx.insertInto('cw_variants').values(variantValues).execute()
-        if (priceValues.length) await tx.insertInto('cw_prices').values(priceValues).execute()
+        await insertVariants(tx, variantRows(rt.ids, id, data.variants, data.options, now))
+        const tags = tagRows(id, data.tags ?? [])
+        if (tags.length) await tx.insertInto('cw_product_tags').values(tags).execute()
         emit('product.created', { productId: id, handle })
       })
     } catch (error) {
@@ -315,9 +459,7 @@ export class CatalogService {
     const now = rt.now().toISOString()
     try {
       await transact(rt, async (tx, emit) => {
-        const { variantValues, priceValues } = variantRows(rt.ids, id, parsed, product.options, now, product.variants.length)
-        await tx.insertInto('cw_variants').values(variantValues).execute()
-        if (priceValues.length) await tx.insertInto('cw_prices').values(priceValues).execute()
+        await insertVariants(tx, variantRows(rt.ids, id, parsed, product.options, now, product.variants.length))
         await tx.updateTable('cw_products').set({ updated_at: now }).where('id', '=', id).execute()
         emit('product.updated', { productId: id })
       })
@@ -328,54 +470,218 @@ export class CatalogService {
   }
 
   /**
-   * The product with this id or handle; `NOT_FOUND` when there is none.
+   * The product with this id or handle, or a handle it used to have (a redirect kept when its
+   * handle changed); `NOT_FOUND` when there is none. Archived products are found too: their
+   * orders link to them. With `locale`, texts are in that locale, each falling back to the
+   * default locale's.
    *
    * @example
    * ```ts
-   * const product = await commerce.catalog.getProduct('trail-runner')
+   * const product = await commerce.catalog.getProduct('trail-runner', { locale: 'de' })
    * ```
    */
-  async getProduct(idOrHandle: string): Promise<Product> {
+  async getProduct(idOrHandle: string, options: GetProductOptions = {}): Promise<Product> {
     const key = parseArg(idOrHandleSchema, idOrHandle, 'idOrHandle')
-    const product = await read(this.#rt, async (db) => {
-      const row = await db.selectFrom('cw_products').selectAll().where((eb) => eb.or([eb('id', '=', key), eb('handle', '=', key)])).executeTakeFirst()
-      return row ? ((await loadProducts(db, [row]))[0] ?? null) : null
+    const { locale } = parseInput(getProductSchema, options, 'options')
+    const rt = this.#rt
+    const product = await read(rt, async (db) => {
+      let row = await db.selectFrom('cw_products').selectAll().where((eb) => eb.or([eb('id', '=', key), eb('handle', '=', key)])).executeTakeFirst()
+      if (!row) {
+        const target = await redirectOf(db, 'product', key)
+        if (target !== undefined) row = await db.selectFrom('cw_products').selectAll().where('id', '=', target).executeTakeFirst()
+      }
+      return row ? ((await loadProducts(db, [row], rt, locale))[0] ?? null) : null
     })
     if (!product) throw notFound('Product', key)
     return product
   }
 
-  /** Lists products, newest first, a page at a time. */
+  /**
+   * Lists products, newest first, a page at a time. `visibleOnly: true` is the shopper's listing:
+   * active products the visibility source shows (see {@link ListProductsInput}).
+   *
+   * @example
+   * ```ts
+   * const page = await commerce.catalog.listProducts({ visibleOnly: true, locale: 'de', limit: 24 })
+   * ```
+   */
   async listProducts(input: ListProductsInput = {}): Promise<Page<Product>> {
-    const { status, ...pageInput } = parseInput(listProductsSchema, input, 'page')
-    return read(this.#rt, (db) => {
+    const { status, visibleOnly, locale, channel, ...pageInput } = parseInput(listProductsSchema, input, 'page')
+    const rt = this.#rt
+    const page = await read(rt, (db) => {
       let q = db.selectFrom('cw_products').selectAll()
       if (status) q = q.where('status', '=', status)
-      return keysetPage(q, pageInput, (rows) => loadProducts(db, rows))
+      if (visibleOnly) q = q.where('status', '=', 'active')
+      return keysetPage(q, pageInput, (rows) => loadProducts(db, rows, rt, locale))
     })
+    if (!visibleOnly) return page
+    const shown = await visibleIds(rt, page.items.map((p) => p.id), { channel: channel ?? null, locale: locale ?? catalogSettings(rt).defaultLocale })
+    return { items: page.items.filter((p) => shown.has(p.id)), nextCursor: page.nextCursor }
   }
 
-  /** Updates a product's title, description, status or metadata. */
+  /**
+   * Updates a product's texts, status, metadata, handle, type, tags or attributes. A new handle
+   * keeps the old one as a redirect to this product; a handle that redirects to another product
+   * is `CONFLICT` until {@link CatalogService.dropRedirect} frees it.
+   *
+   * @example
+   * ```ts
+   * await commerce.catalog.updateProduct(productId, { handle: 'trail-runner-2', tags: ['Trail'] })
+   * ```
+   */
   async updateProduct(productId: string, input: UpdateProductInput): Promise<Product> {
     const id = parseArg(fields.id, productId, 'productId')
     const data = parseInput(updateProductSchema, input, 'product')
     const rt = this.#rt
-    await transact(rt, async (tx, emit) => {
-      const result = await tx
-        .updateTable('cw_products')
-        .set({
-          ...(data.title !== undefined ? { title: data.title } : {}),
-          ...(data.description !== undefined ? { description: data.description } : {}),
-          ...(data.status !== undefined ? { status: data.status } : {}),
-          ...(data.metadata !== undefined ? { metadata: json(data.metadata) } : {}),
-          updated_at: rt.now().toISOString(),
-        })
-        .where('id', '=', id)
-        .executeTakeFirst()
-      if (Number(result.numUpdatedRows) === 0) throw notFound('Product', id)
-      emit('product.updated', { productId: id })
-    }, { idempotent: true })
+    try {
+      await transact(rt, async (tx, emit) => {
+        const now = rt.now().toISOString()
+        const before = await tx.selectFrom('cw_products').select('handle').where('id', '=', id).executeTakeFirst()
+        if (!before) throw notFound('Product', id)
+        const newHandle = data.handle !== undefined && data.handle !== before.handle ? data.handle : undefined
+        if (newHandle !== undefined) await claimHandle(tx, 'product', newHandle, id)
+        await tx
+          .updateTable('cw_products')
+          .set({
+            ...(data.title !== undefined ? { title: data.title } : {}),
+            ...(newHandle !== undefined ? { handle: newHandle } : {}),
+            ...(data.description !== undefined ? { description: data.description } : {}),
+            ...(data.status !== undefined ? { status: data.status } : {}),
+            ...(data.metadata !== undefined ? { metadata: json(data.metadata) } : {}),
+            ...(data.productType !== undefined ? { product_type: data.productType } : {}),
+            ...(data.material !== undefined ? { material: data.material } : {}),
+            ...(data.hsCode !== undefined ? { hs_code: data.hsCode } : {}),
+            ...(data.countryOfOrigin !== undefined ? { country_of_origin: data.countryOfOrigin } : {}),
+            updated_at: now,
+          })
+          .where('id', '=', id)
+          .execute()
+        if (newHandle !== undefined) await keepRedirect(tx, 'product', before.handle, id, now)
+        if (data.tags !== undefined) {
+          await tx.deleteFrom('cw_product_tags').where('product_id', '=', id).execute()
+          const tags = tagRows(id, data.tags)
+          if (tags.length) await tx.insertInto('cw_product_tags').values(tags).execute()
+        }
+        emit('product.updated', { productId: id })
+      }, { idempotent: true })
+    } catch (error) {
+      throw data.handle === undefined ? error : await this.#conflict(error, { handle: data.handle, skus: [] })
+    }
     return this.getProduct(id)
+  }
+
+  /**
+   * Deletes a product, or archives it when orders or carts refer to it: an order keeps its lines
+   * (their snapshot of title, SKU and price) and the product stays findable by id and handle, but
+   * it leaves shopper listings. The result says which (`product.deleted` or `product.archived`).
+   * A deleted product's handle redirects are dropped with it.
+   *
+   * @example
+   * ```ts
+   * const result = await commerce.catalog.deleteProduct(productId)
+   * if (result.archived) console.log('kept for its orders')
+   * ```
+   */
+  async deleteProduct(productId: string): Promise<DeleteProductResult> {
+    const id = parseArg(fields.id, productId, 'productId')
+    const rt = this.#rt
+    return transact(rt, async (tx, emit) => {
+      const product = await tx.selectFrom('cw_products').select(['id', 'handle']).where('id', '=', id).executeTakeFirst()
+      if (!product) throw notFound('Product', id)
+      const ordered = await tx.selectFrom('cw_order_lines').select('id').where('product_id', '=', id).limit(1).executeTakeFirst()
+      const variantIds = tx.selectFrom('cw_variants').select('id').where('product_id', '=', id)
+      // A cart line or a reservation (even a released one) refers to the variant's rows.
+      const carted =
+        !ordered &&
+        ((await tx.selectFrom('cw_cart_lines').select('id').where('variant_id', 'in', variantIds).limit(1).executeTakeFirst()) ??
+          (await tx.selectFrom('cw_reservations').select('id').where('variant_id', 'in', variantIds).limit(1).executeTakeFirst()))
+      if (ordered || carted) {
+        const reason = ordered ? 'orders' : 'carts'
+        await tx.updateTable('cw_products').set({ status: 'archived', updated_at: rt.now().toISOString() }).where('id', '=', id).execute()
+        emit('product.archived', { productId: id, reason })
+        return { deleted: false, archived: true, reason } as const
+      }
+      await tx.deleteFrom('cw_translations').where('entity_type', 'in', ['product', 'option']).where('entity_id', '=', id).execute()
+      await tx.deleteFrom('cw_translations').where('entity_type', '=', 'variant').where('entity_id', 'in', variantIds).execute()
+      await tx.deleteFrom('cw_handle_redirects').where('entity_type', '=', 'product').where('entity_id', '=', id).execute()
+      await tx.deleteFrom('cw_products').where('id', '=', id).execute()
+      emit('product.deleted', { productId: id, handle: product.handle })
+      return { deleted: true, archived: false } as const
+    }, { idempotent: true })
+  }
+
+  /**
+   * Drops the redirect of an old handle, so that another product can take it; false when there
+   * was none.
+   *
+   * @example
+   * ```ts
+   * await commerce.catalog.dropRedirect('trail-runner')
+   * ```
+   */
+  async dropRedirect(handle: string): Promise<boolean> {
+    const key = parseArg(fields.handle, handle, 'handle')
+    return transact(this.#rt, async (tx) => {
+      const result = await tx.deleteFrom('cw_handle_redirects').where('entity_type', '=', 'product').where('handle', '=', key).executeTakeFirst()
+      return Number(result.numDeletedRows) > 0
+    }, { idempotent: true })
+  }
+
+  /**
+   * Sets the texts of a product, variant, option, category or collection in a locale (BCP 47);
+   * `null` removes one. Readers asking for that locale (`getProduct(id, { locale })`,
+   * `listProducts({ locale })`, the categories' and collections' reads) get these texts, each
+   * missing one falling back to a less specific locale (`de-CH` → `de`) and then to the entity's
+   * own text, which is in the default locale. `NOT_FOUND` for an unknown entity; `VALIDATION`
+   * for an option value the option does not have.
+   *
+   * @example
+   * ```ts
+   * await commerce.catalog.setTranslations({ type: 'product', id: productId }, 'de', { title: 'Trailläufer' })
+   * await commerce.catalog.setTranslations({ type: 'option', productId, name: 'Color' }, 'de', { name: 'Farbe', values: { Red: 'Rot' } })
+   * ```
+   */
+  async setTranslations(entity: TranslationInput['entity'], locale: string, texts: TranslationInput['fields']): Promise<void> {
+    const data = parseInput(translationSchema, { entity, locale, fields: texts }, 'translation')
+    const rt = this.#rt
+    const target = data.entity
+    const values: Array<{ field: string; value: string | null }> = []
+    const given = data.fields as { title?: string | null; description?: string | null; name?: string | null; values?: Record<string, string | null> }
+    const allowed: Record<string, readonly string[]> = { product: ['title', 'description'], variant: ['title'], category: ['title', 'description'], collection: ['title', 'description'], option: ['name', 'values'] }
+    const wrong = Object.keys(given).filter((k) => !allowed[target.type]!.includes(k))
+    if (wrong.length) throw validationError('translation', wrong.map((k) => ({ path: `fields.${k}`, message: `a ${target.type} has no translated ${k}` })))
+    await transact(rt, async (tx, emit) => {
+      let entityId: string
+      let productId: string | null = null
+      if (target.type === 'option') {
+        const product = await tx.selectFrom('cw_products').select(['id', 'options']).where('id', '=', target.productId).executeTakeFirst()
+        if (!product) throw notFound('Product', target.productId)
+        const option = parseJson<ProductOption[]>(product.options, []).find((o) => o.name === target.name)
+        if (!option) throw validationError('translation', [{ path: 'entity.name', message: 'the product has no such option' }])
+        const unknown = Object.keys(given.values ?? {}).filter((v) => !option.values.includes(v))
+        if (unknown.length) throw validationError('translation', unknown.map((v) => ({ path: `fields.values.${v}`, message: `not a value of ${option.name}` })))
+        if (given.name !== undefined) values.push({ field: optionField(option.name), value: given.name })
+        for (const [v, text] of Object.entries(given.values ?? {})) values.push({ field: optionField(option.name, v), value: text })
+        entityId = productId = product.id
+      } else {
+        const table = ({ product: 'cw_products', variant: 'cw_variants', category: 'cw_categories', collection: 'cw_collections' } as const)[target.type]
+        const row = await tx.selectFrom(table).select('id').where('id', '=', target.id).executeTakeFirst()
+        if (!row) throw notFound(target.type[0]!.toUpperCase() + target.type.slice(1), target.id)
+        entityId = row.id
+        if (given.title !== undefined) values.push({ field: 'title', value: given.title })
+        if (given.description !== undefined) values.push({ field: 'description', value: given.description })
+        if (target.type === 'product') productId = row.id
+        if (target.type === 'variant') productId = (await tx.selectFrom('cw_variants').select('product_id').where('id', '=', row.id).executeTakeFirstOrThrow()).product_id
+      }
+      const type = target.type
+      for (const { field, value } of values) {
+        await tx.deleteFrom('cw_translations').where('entity_type', '=', type).where('entity_id', '=', entityId).where('locale', '=', data.locale).where('field', '=', field).execute()
+        if (value !== null) await tx.insertInto('cw_translations').values({ entity_type: type, entity_id: entityId, locale: data.locale, field, value }).execute()
+      }
+      if (productId) emit('product.updated', { productId })
+      else if (type === 'category') emit('category.updated', { categoryId: entityId })
+      else emit('collection.updated', { collectionId: entityId })
+    }, { idempotent: true })
   }
 
   /**
@@ -419,6 +725,9 @@ export class CatalogService {
         .set({
           ...(data.title !== undefined ? { title: data.title } : {}),
           ...(data.weightGrams !== undefined ? { weight_grams: data.weightGrams } : {}),
+          ...(data.lengthMm !== undefined ? { length_mm: data.lengthMm } : {}),
+          ...(data.widthMm !== undefined ? { width_mm: data.widthMm } : {}),
+          ...(data.heightMm !== undefined ? { height_mm: data.heightMm } : {}),
           ...(data.manageInventory !== undefined ? { manage_inventory: data.manageInventory ? 1 : 0 } : {}),
           updated_at: rt.now().toISOString(),
         })
@@ -445,7 +754,7 @@ export class CatalogService {
       if (parsed.length) {
         await tx
           .insertInto('cw_prices')
-          .values(parsed.map((p) => ({ id: rt.ids('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity })))
+          .values(parsed.map((p) => ({ id: rt.ids('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity, compare_at_amount: p.compareAtAmount ?? null })))
           .execute()
       }
       await tx.updateTable('cw_variants').set({ updated_at: rt.now().toISOString() }).where('id', '=', id).execute()
