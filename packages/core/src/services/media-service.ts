@@ -277,7 +277,8 @@ export class MediaService {
    *
    * @example
    * ```ts
-   * await commerce.media.update(mediaId, { alt: 'Trail Runner in red, side view' })
+   * const [cover] = await commerce.media.list('trail-runner')
+   * await commerce.media.update(cover!.id, { alt: 'Trail Runner in red, side view' })
    * ```
    */
   async update(mediaId: string, input: UpdateMediaInput): Promise<Media> {
@@ -355,7 +356,8 @@ export class MediaService {
    *
    * @example
    * ```ts
-   * await commerce.media.remove(mediaId)
+   * const [cover] = await commerce.media.list('trail-runner')
+   * await commerce.media.remove(cover!.id)
    * ```
    */
   async remove(mediaId: string): Promise<void> {
