@@ -1,4 +1,4 @@
-export { reviews, type ReviewsService, type ReviewsOptions, type ReviewTables, type ReviewErrorCode } from './reviews.js'
+export { reviews, type CommerceWithReviews, type ReviewsService, type ReviewsOptions, type ReviewTables, type ReviewErrorCode } from './reviews.js'
 export { reviewEndpoints } from './endpoints.js'
 export {
   reviewEvents,

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import { CommerceError, definePlugin, ERASED_EMAIL, notFound, validationError, type EventsOf, type Page, type PluginContext, type PluginTx } from '@cartwright/core'
+import { CommerceError, definePlugin, type Commerce, ERASED_EMAIL, notFound, validationError, type EventsOf, type Page, type PluginContext, type PluginTx } from '@cartwright/core'
 import { reviewEndpoints } from './endpoints.js'
 import {
   idSchema,
@@ -18,7 +18,17 @@ import {
   type SubmitReviewInput,
 } from './schemas.js'
 
-/** The plugin's tables (prefix `reviews_`). */
+/**
+ * The plugin's tables (prefix `reviews_`), for a host's own read queries.
+ *
+ * @example
+ * ```ts
+ * import type { Kysely } from 'kysely'
+ *
+ * declare const db: Kysely<ReviewTables>
+ * const top = await db.selectFrom('reviews_summaries').selectAll().orderBy('review_count', 'desc').limit(10).execute()
+ * ```
+ */
 export interface ReviewTables {
   reviews_reviews: {
     id: string
@@ -47,14 +57,51 @@ type Ctx = PluginContext<ReviewTables, ReviewEvents, ReviewErrorCode>
 type Tx = PluginTx<ReviewTables, ReviewEvents>
 type Row = ReviewTables['reviews_reviews']
 
-/** The plugin's own error codes. */
+/**
+ * The plugin's own error codes: `REVIEW_STATE`, a moderation change the review's status does not
+ * allow (a removed review stays removed).
+ *
+ * @example
+ * ```ts
+ * import { isCommerceError } from '@cartwright/core'
+ *
+ * declare const shop: CommerceWithReviews
+ * try {
+ *   await shop.reviews.approve('rev_1')
+ * } catch (error) {
+ *   if (isCommerceError<ReviewErrorCode>(error, 'REVIEW_STATE')) console.log('already removed')
+ *   else throw error
+ * }
+ * ```
+ */
 export type ReviewErrorCode = 'REVIEW_STATE'
 
 const errorCodes = {
   REVIEW_STATE: { description: 'The review cannot make this moderation change from its status (a removed review stays removed)' },
 } as const
 
-/** Options of {@link reviews}. */
+/**
+ * An engine composed with this plugin (and maybe others): what a host passes to code that uses
+ * `commerce.reviews`.
+ *
+ * @example
+ * ```ts
+ * async function stars(shop: CommerceWithReviews, productId: string): Promise<string> {
+ *   const { average, count } = await shop.reviews.summary(productId)
+ *   return average === null ? 'no reviews yet' : `${average.toFixed(1)} of 5 (${count})`
+ * }
+ * ```
+ */
+export type CommerceWithReviews = Commerce<[ReturnType<typeof reviews>]>
+
+/**
+ * Options of {@link reviews}.
+ *
+ * @example
+ * ```ts
+ * const options: ReviewsOptions = { initialStatus: 'approved' } // publish without moderation
+ * ```
+ */
 export interface ReviewsOptions {
   /**
    * Status of a new review: `'pending'` (the default) holds it for moderation; `'approved'`
@@ -84,7 +131,8 @@ export interface ReviewsService {
    *
    * @example
    * ```ts
-   * const review = await commerce.reviews.submit({ productId: 'prod_1', email: 'ada@example.com', rating: 5, body: 'Light and grippy.' })
+   * declare const shop: CommerceWithReviews
+   * const review = await shop.reviews.submit({ productId: 'prod_1', email: 'ada@example.com', rating: 5, body: 'Light and grippy.' })
    * review.status // 'pending'
    * ```
    */
@@ -94,7 +142,8 @@ export interface ReviewsService {
    *
    * @example
    * ```ts
-   * const review = await commerce.reviews.get('rev_1')
+   * declare const shop: CommerceWithReviews
+   * const review = await shop.reviews.get('rev_1')
    * ```
    */
   get(reviewId: string): Promise<Review>
@@ -105,8 +154,9 @@ export interface ReviewsService {
    *
    * @example
    * ```ts
-   * const review = await commerce.reviews.approve('rev_1')
-   * const { count, average } = await commerce.reviews.summary(review.productId)
+   * declare const shop: CommerceWithReviews
+   * const review = await shop.reviews.approve('rev_1')
+   * const { count, average } = await shop.reviews.summary(review.productId)
    * ```
    */
   approve(reviewId: string): Promise<Review>
@@ -116,7 +166,8 @@ export interface ReviewsService {
    *
    * @example
    * ```ts
-   * await commerce.reviews.reject('rev_1', { reason: 'about the courier, not the product' })
+   * declare const shop: CommerceWithReviews
+   * await shop.reviews.reject('rev_1', { reason: 'about the courier, not the product' })
    * ```
    */
   reject(reviewId: string, input?: { reason?: string }): Promise<Review>
@@ -126,7 +177,8 @@ export interface ReviewsService {
    *
    * @example
    * ```ts
-   * await commerce.reviews.remove('rev_1')
+   * declare const shop: CommerceWithReviews
+   * await shop.reviews.remove('rev_1')
    * ```
    */
   remove(reviewId: string): Promise<Review>
@@ -135,7 +187,8 @@ export interface ReviewsService {
    *
    * @example
    * ```ts
-   * const queue = await commerce.reviews.list({ status: 'pending', limit: 50 })
+   * declare const shop: CommerceWithReviews
+   * const queue = await shop.reviews.list({ status: 'pending', limit: 50 })
    * for (const review of queue.items) console.log(review.email, review.rating, review.body)
    * ```
    */
@@ -145,8 +198,9 @@ export interface ReviewsService {
    *
    * @example
    * ```ts
-   * const first = await commerce.reviews.listPublished({ productId: 'prod_1', limit: 10 })
-   * const next = first.nextCursor ? await commerce.reviews.listPublished({ productId: 'prod_1', limit: 10, cursor: first.nextCursor }) : null
+   * declare const shop: CommerceWithReviews
+   * const first = await shop.reviews.listPublished({ productId: 'prod_1', limit: 10 })
+   * const next = first.nextCursor ? await shop.reviews.listPublished({ productId: 'prod_1', limit: 10, cursor: first.nextCursor }) : null
    * ```
    */
   listPublished(input: ListPublishedInput): Promise<Page<PublishedReview>>
@@ -156,7 +210,8 @@ export interface ReviewsService {
    *
    * @example
    * ```ts
-   * const { average, count } = await commerce.reviews.summary('prod_1')
+   * declare const shop: CommerceWithReviews
+   * const { average, count } = await shop.reviews.summary('prod_1')
    * const stars = average === null ? 'no reviews yet' : `${average.toFixed(1)} (${count})`
    * ```
    */

@@ -1,12 +1,27 @@
 import { z } from 'zod'
 import { validationError } from '@cartwright/core'
 
-/** A review's moderation status: `pending` until staff approve or reject it; `removed` is final. */
+/**
+ * A review's moderation status: `pending` until staff approve or reject it; `removed` is final.
+ *
+ * @example
+ * ```ts
+ * const visible = (status: ReviewStatus) => status === 'approved'
+ * ```
+ */
 export type ReviewStatus = 'pending' | 'approved' | 'rejected' | 'removed'
 
 export const REVIEW_STATUSES = ['pending', 'approved', 'rejected', 'removed'] as const
 
-/** Longest review body, in characters. */
+/**
+ * Longest review body, in characters (and {@link MAX_TITLE}, {@link MAX_NAME}, {@link MAX_REASON}
+ * for the other texts): a storefront form can use them as `maxlength`.
+ *
+ * @example
+ * ```ts
+ * const textarea = `<textarea name="body" maxlength="${MAX_BODY}"></textarea>`
+ * ```
+ */
 export const MAX_BODY = 5000
 /** Longest review title, in characters. */
 export const MAX_TITLE = 150
@@ -48,11 +63,32 @@ export const listSchema = z.strictObject({
 
 export const publishedListSchema = z.strictObject({ productId: idSchema, ...pageFields })
 
-/** Input of `reviews.submit`. */
+/**
+ * Input of `reviews.submit`.
+ *
+ * @example
+ * ```ts
+ * const input: SubmitReviewInput = { productId: 'prod_1', email: 'ada@example.com', rating: 4, title: 'Warm', body: 'Warm and soft.' }
+ * ```
+ */
 export type SubmitReviewInput = z.input<typeof submitSchema>
-/** Input of `reviews.list` (staff): any status, one product or all. */
+/**
+ * Input of `reviews.list` (staff): any status, one product or all.
+ *
+ * @example
+ * ```ts
+ * const queue: ListReviewsInput = { status: 'pending', limit: 50 }
+ * ```
+ */
 export type ListReviewsInput = z.input<typeof listSchema>
-/** Input of `reviews.listPublished` (shoppers): one product's approved reviews. */
+/**
+ * Input of `reviews.listPublished` (shoppers): one product's approved reviews.
+ *
+ * @example
+ * ```ts
+ * const firstPage: ListPublishedInput = { productId: 'prod_1', limit: 10 }
+ * ```
+ */
 export type ListPublishedInput = z.input<typeof publishedListSchema>
 
 /**
@@ -68,7 +104,15 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, subject: s
   )
 }
 
-/** A review as staff see it. */
+/**
+ * A review as staff see it, as a zod schema (the Admin endpoints' output).
+ *
+ * @example
+ * ```ts
+ * declare const body: unknown // a response of the Admin API
+ * const review = reviewSchema.parse(body)
+ * ```
+ */
 export const reviewSchema = z.object({
   id: z.string(),
   productId: z.string(),
@@ -85,10 +129,26 @@ export const reviewSchema = z.object({
   updatedAt: z.string(),
 })
 
-/** A review as shoppers see it: approved, without the reviewer's email. */
+/**
+ * A review as shoppers see it: approved, without the reviewer's email.
+ *
+ * @example
+ * ```ts
+ * declare const body: unknown // an item of the Store API's list
+ * const { rating, verifiedBuyer } = publishedReviewSchema.parse(body)
+ * ```
+ */
 export const publishedReviewSchema = reviewSchema.pick({ id: true, productId: true, name: true, rating: true, title: true, body: true, verifiedBuyer: true, createdAt: true })
 
-/** A product's rating over its approved reviews. */
+/**
+ * A product's rating over its approved reviews.
+ *
+ * @example
+ * ```ts
+ * declare const body: unknown // the Store API's summary
+ * const { average, count } = summarySchema.parse(body)
+ * ```
+ */
 export const summarySchema = z.object({
   productId: z.string(),
   /** Approved reviews. */
@@ -99,14 +159,50 @@ export const summarySchema = z.object({
   average: z.number().nullable(),
 })
 
-/** A review as staff see it (see {@link reviewSchema}). */
+/**
+ * A review as staff see it (see {@link reviewSchema}).
+ *
+ * @example
+ * ```ts
+ * const line = (r: Review) => `${r.rating}/5 by ${r.email}${r.verifiedBuyer ? ' (verified)' : ''}: ${r.status}`
+ * ```
+ */
 export type Review = z.output<typeof reviewSchema>
-/** A review as shoppers see it (see {@link publishedReviewSchema}). */
+/**
+ * A review as shoppers see it (see {@link publishedReviewSchema}).
+ *
+ * @example
+ * ```ts
+ * const byline = (r: PublishedReview) => `${r.name ?? 'A customer'}${r.verifiedBuyer ? ', verified buyer' : ''}`
+ * ```
+ */
 export type PublishedReview = z.output<typeof publishedReviewSchema>
-/** A product's rating over its approved reviews (see {@link summarySchema}). */
+/**
+ * A product's rating over its approved reviews (see {@link summarySchema}).
+ *
+ * @example
+ * ```ts
+ * const label = (s: ReviewSummary) => (s.average === null ? 'No reviews yet' : `${s.average.toFixed(1)} (${s.count})`)
+ * ```
+ */
 export type ReviewSummary = z.output<typeof summarySchema>
 
-/** The plugin's events, with their payload schemas. */
+/**
+ * The plugin's events, with their payload schemas: payloads are validated before the outbox write.
+ *
+ * @example
+ * ```ts
+ * import type { DurableSubscriber, EventsOf } from '@cartwright/core'
+ *
+ * const refreshCache: DurableSubscriber<EventsOf<typeof reviewEvents>> = {
+ *   id: 'refresh-rating-cache',
+ *   events: ['reviews.approved', 'reviews.removed'],
+ *   handle(event) {
+ *     if (event.type === 'reviews.approved' || event.type === 'reviews.removed') console.log(event.payload.productId, event.payload.summary.average)
+ *   },
+ * }
+ * ```
+ */
 export const reviewEvents = {
   /** A review was submitted and waits for moderation. */
   'reviews.submitted': z.strictObject({ reviewId: z.string(), productId: z.string(), rating: z.number().int(), verifiedBuyer: z.boolean() }),

@@ -188,6 +188,24 @@ describe.each(STORAGES)('reviews on %s', (storage) => {
     })
   })
 
+  describe('privacy', () => {
+    it("exports a person's reviews, and erase keeps the ratings counted without the email and name", async () => {
+      await shop.buy('ada@example.com', shop.shoe)
+      const r = await shop.commerce.reviews.submit({ productId: shop.shoe.id, email: 'Ada@Example.com', name: 'Ada', rating: 4, body: 'Good.' })
+      await shop.commerce.reviews.approve(r.id)
+
+      const data = await shop.commerce.privacy.export({ email: 'ada@example.com' })
+      expect((data.plugins.reviews as { reviews: Array<{ id: string }> }).reviews.map((x) => x.id)).toEqual([r.id])
+
+      await shop.commerce.privacy.erase({ email: 'ada@example.com' })
+      const { reviews, purchases } = await shop.tables()
+      expect(reviews).toMatchObject([{ id: r.id, name: null, status: 'approved', rating: 4 }])
+      expect(reviews[0]!.email).not.toMatch(/ada/i)
+      expect(purchases).toEqual([])
+      expect(await shop.commerce.reviews.summary(shop.shoe.id)).toMatchObject({ count: 1, ratingSum: 4 })
+    })
+  })
+
   describe('bad input', () => {
     it('is a VALIDATION error naming the field, and leaves every table unchanged', async () => {
       const r = await review(shop.shoe.id, 'a@example.com')
@@ -227,5 +245,20 @@ describe.each(STORAGES)('reviews on %s', (storage) => {
       expect(await rejection(shop.commerce.reviews.submit({ ...good, productId: 'prod_missing' }))).toMatchObject({ code: 'NOT_FOUND' })
       expect(await shop.tables()).toEqual(before)
     })
+  })
+})
+
+describe.each(STORAGES)('reviews published without moderation on %s', (storage) => {
+  it('counts a review from its submission when initialStatus is approved', async () => {
+    const shop = await openShop(storage, { initialStatus: 'approved' })
+    try {
+      const r = await shop.commerce.reviews.submit({ productId: shop.shoe.id, email: 'a@example.com', rating: 3, body: 'Fine.' })
+      expect(r.status).toBe('approved')
+      expect(await shop.commerce.reviews.summary(shop.shoe.id)).toMatchObject({ count: 1, ratingSum: 3, average: 3 })
+      await shop.commerce.reviews.remove(r.id)
+      expect(await shop.commerce.reviews.summary(shop.shoe.id)).toMatchObject({ count: 0, ratingSum: 0, average: null })
+    } finally {
+      await shop.close()
+    }
   })
 })
