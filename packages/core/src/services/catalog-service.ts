@@ -8,6 +8,7 @@ import { read, transact, type Runtime } from '../runtime.js'
 import type { Page, Price, Product, ProductOption, ProductStatus, Variant } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { inventoryPolicyOf } from './inventory-service.js'
+import { withMedia } from './media-service.js'
 import { explainPriceSchema, explainVariantPrice, type ExplainPriceInput, type PriceExplanation } from './price-resolution.js'
 import type { DeleteProductResult } from '../types.js'
 import { catalogSettings, claimHandle, keepRedirect, loadTexts, localeSchema, optionField, redirectOf, translateProduct, visibleIds } from './catalog-texts.js'
@@ -122,10 +123,13 @@ const translationSchema = z.strictObject({
     z.strictObject({ type: z.literal('option'), productId: fields.id, name: fields.optionName }),
   ]),
   locale: localeSchema,
-  fields: z.union([
-    z.strictObject({ title: z.string().trim().min(1).max(255).nullable().optional(), description: fields.longText.nullable().optional() }),
-    z.strictObject({ name: z.string().trim().min(1).max(64).nullable().optional(), values: translationFieldsSchema.optional() }),
-  ]),
+  // Which of these an entity has is checked against its type (product: title and description…).
+  fields: z.strictObject({
+    title: z.string().trim().min(1).max(255).nullable().optional(),
+    description: fields.longText.nullable().optional(),
+    name: z.string().trim().min(1).max(64).nullable().optional(),
+    values: translationFieldsSchema.optional(),
+  }),
 })
 
 /** Input of `catalog.createProduct`. */
@@ -278,6 +282,7 @@ function toProduct(row: ProductTable, variants: VariantTable[], prices: PriceTab
     material: row.material ?? null,
     hsCode: row.hs_code ?? null,
     countryOfOrigin: row.country_of_origin ?? null,
+    media: [],
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   }
@@ -302,7 +307,7 @@ export async function loadProducts(db: Executor, rows: ProductTable[], rt?: Runt
     ? await db.selectFrom('cw_prices').selectAll().where('variant_id', 'in', variants.map((v) => v.id)).execute()
     : []
   const tags = await db.selectFrom('cw_product_tags').selectAll().where('product_id', 'in', ids).execute()
-  const products = rows.map((row) => toProduct(row, variants, prices, tags))
+  const products = rt ? await withMedia(rt, db, rows.map((row) => toProduct(row, variants, prices, tags))) : rows.map((row) => toProduct(row, variants, prices, tags))
   if (!rt || !locale) return products
   const texts = await loadTexts(rt, db, locale, [
     { type: 'product', ids },
@@ -646,9 +651,9 @@ export class CatalogService {
     const rt = this.#rt
     const target = data.entity
     const values: Array<{ field: string; value: string | null }> = []
-    const given = data.fields as { title?: string | null; description?: string | null; name?: string | null; values?: Record<string, string | null> }
+    const given = data.fields
     const allowed: Record<string, readonly string[]> = { product: ['title', 'description'], variant: ['title'], category: ['title', 'description'], collection: ['title', 'description'], option: ['name', 'values'] }
-    const wrong = Object.keys(given).filter((k) => !allowed[target.type]!.includes(k))
+    const wrong = Object.keys(given).filter((k) => given[k as keyof typeof given] !== undefined && !allowed[target.type]!.includes(k))
     if (wrong.length) throw validationError('translation', wrong.map((k) => ({ path: `fields.${k}`, message: `a ${target.type} has no translated ${k}` })))
     await transact(rt, async (tx, emit) => {
       let entityId: string

@@ -364,6 +364,28 @@ const cases: Record<string, Case[]> = {
     ]
   })(),
 
+  'catalog.deleteProduct': [
+    nf('unknown product', (f) => f.commerce.catalog.deleteProduct(UNKNOWN.product)),
+    ...badIdArgument('product id', (id, f) => f.commerce.catalog.deleteProduct(id)),
+  ],
+
+  'catalog.dropRedirect': [
+    v('handle with spaces', (f) => f.commerce.catalog.dropRedirect('Not A Handle'), 'handle'),
+    v('handle empty', (f) => f.commerce.catalog.dropRedirect(''), 'handle'),
+    v('handle of 10,000 characters', (f) => f.commerce.catalog.dropRedirect('a'.repeat(10_000)), 'handle'),
+  ],
+
+  'catalog.setTranslations': [
+    nf('unknown product', (f) => f.commerce.catalog.setTranslations({ type: 'product', id: UNKNOWN.product }, 'de', { title: 'Schuh' })),
+    nf('unknown variant', (f) => f.commerce.catalog.setTranslations({ type: 'variant', id: UNKNOWN.variant }, 'de', { title: 'Blau' })),
+    v('locale not a language tag', (f) => f.commerce.catalog.setTranslations({ type: 'product', id: f.shoe.id }, 'not a locale', { title: 'Schuh' }), 'locale'),
+    v('locale of 10,000 characters', (f) => f.commerce.catalog.setTranslations({ type: 'product', id: f.shoe.id }, long, { title: 'Schuh' }), 'locale'),
+    v('entity type unknown', (f) => f.commerce.catalog.setTranslations({ type: 'order', id: f.shoe.id } as Loose, 'de', { title: 'Schuh' }), 'entity.type'),
+    v('title of 10,000 characters', (f) => f.commerce.catalog.setTranslations({ type: 'product', id: f.shoe.id }, 'de', { title: long }), 'fields.title'),
+    v('a field a variant has not', (f) => f.commerce.catalog.setTranslations({ type: 'variant', id: f.variantId }, 'de', { description: 'x' }), 'fields.description'),
+    v('an option value the option has not', (f) => f.commerce.catalog.setTranslations({ type: 'option', productId: f.shoe.id, name: 'Color' }, 'de', { values: { Green: 'Grün' } }), 'fields.values.Green'),
+  ],
+
   'inventory.createLocation': (() => {
     const call = (input: Loose, f: Fixture) => f.commerce.inventory.createLocation(input)
     const base = { name: 'Store', code: 'store' }
