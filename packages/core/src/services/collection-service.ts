@@ -12,8 +12,13 @@ import { catalogSettings, claimHandle, keepRedirect, localeSchema, redirectOf, v
 import { addListed, listedProducts, translateListed, type ListedProductsInput } from './category-service.js'
 
 const text64 = z.string().trim().min(1).max(64)
+/** A tag as products keep it: trimmed, inner whitespace collapsed (compared ignoring case). */
+const tag64 = z
+  .string()
+  .transform((t) => t.trim().replace(/\s+/g, ' '))
+  .pipe(z.string().min(1).max(64))
 const ruleSchema = z.discriminatedUnion('field', [
-  z.strictObject({ field: z.literal('tag'), value: text64 }),
+  z.strictObject({ field: z.literal('tag'), value: tag64 }),
   z.strictObject({ field: z.literal('type'), value: text64 }),
   z
     .strictObject({ field: z.literal('price'), currency: fields.currency, min: fields.amount.optional(), max: fields.amount.optional() })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { isCommerceError, type Cart, type Commerce, type CommerceErrorCode, type Order } from '@cartwright/core'
+import { isCommerceError, type Cart, type Commerce, type CommerceErrorCode, type Order, type Product } from '@cartwright/core'
 import type { TestGateway } from '@cartwright/testkit'
 import { address, key } from './shop.js'
 
@@ -152,6 +152,8 @@ export function refusalProblem(path: InjectionPath, error: unknown): string | nu
 }
 
 const trimmed = (text: string) => text.trim()
+/** A handle made from a key (lower case, dashes only). */
+const handleOf = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
 const json = (value: unknown) => JSON.stringify(value)
 
 /** Every row of `items` must have `field` equal to `value`: a filter returns nothing it excludes. */
@@ -310,6 +312,136 @@ export const INJECTION_PATHS: readonly InjectionPath[] = [
     accept(_t, text, result) {
       const product = result as { id: string; handle: string }
       assert.ok(product.id === text || product.handle === text, `getProduct(${json(text)}) found ${product.id} (${product.handle})`)
+    },
+  },
+  {
+    name: 'catalog.updateProduct tags, type and material',
+    field: ['tags', 'productType', 'material'],
+    kind: 'write',
+    prepare: async (t) => (await t.commerce.catalog.createProduct({ title: 'To tag', handle: key(), variants: [{ sku: key() }] })).id,
+    call: (t, text, productId) => t.commerce.catalog.updateProduct(productId as string, { tags: [text], productType: text, material: text }),
+    async accept(t, text, result) {
+      const product = await t.commerce.catalog.getProduct((result as { id: string }).id)
+      assert.deepEqual(product.tags, [text.trim().replace(/\s+/g, ' ')], 'tag read back, trimmed')
+      assert.equal(product.productType, trimmed(text), 'product type read back')
+      assert.equal(product.material, trimmed(text), 'material read back')
+    },
+  },
+  {
+    name: 'collections.create tag rule, then collections.products',
+    field: ['rules'],
+    kind: 'write',
+    call: async (t, text) => {
+      const collection = await t.commerce.collections.create({ title: 'By tag', handle: handleOf(key()), kind: 'rules', rules: [{ field: 'tag', value: text }] })
+      return t.commerce.collections.products(collection.id, { limit: 100 })
+    },
+    accept(_t, text, result) {
+      const wanted = text.trim().replace(/\s+/g, ' ').toLowerCase()
+      const strays = (result as { items: Array<{ tags: string[] }> }).items.filter((p) => !p.tags.some((tag) => tag.toLowerCase() === wanted))
+      assert.equal(strays.length, 0, `the tag rule ${json(text)} found products without the tag`)
+    },
+  },
+  {
+    name: 'collections.create option rule, then collections.products',
+    field: ['rules'],
+    kind: 'write',
+    call: async (t, text) => {
+      const collection = await t.commerce.collections.create({ title: 'By option', handle: handleOf(key()), kind: 'rules', match: 'any', rules: [{ field: 'option', option: text, value: text }, { field: 'type', value: text }] })
+      return t.commerce.collections.products(collection.id, { limit: 100 })
+    },
+    accept(_t, text, result) {
+      const strays = (result as { items: Product[] }).items.filter(
+        (p) => p.productType !== text.trim() && !p.variants.some((v) => Object.entries(v.options).some(([o, value]) => o === text.trim() && value === text.trim())),
+      )
+      assert.equal(strays.length, 0, `the option rule ${json(text)} found products that do not match`)
+    },
+  },
+  {
+    name: 'categories.create title and description',
+    field: ['title', 'description'],
+    kind: 'write',
+    call: (t, text) => t.commerce.categories.create({ title: text, description: text, handle: handleOf(key()) }),
+    async accept(t, text, result) {
+      const category = await t.commerce.categories.get((result as { id: string }).id)
+      assert.equal(category.title, trimmed(text), 'title read back')
+      assert.equal(category.description, text, 'description read back')
+    },
+  },
+  {
+    name: 'categories.get (id or handle)',
+    field: 'idOrHandle',
+    kind: 'read',
+    refusals: lookups,
+    call: (t, text) => t.commerce.categories.get(text),
+    accept(_t, text, result) {
+      const category = result as { id: string; handle: string }
+      assert.ok(category.id === text || category.handle === text, `categories.get(${json(text)}) found ${category.id}`)
+    },
+  },
+  {
+    name: 'categories.products cursor',
+    field: 'cursor',
+    kind: 'read',
+    prepare: async (t) => (await t.commerce.categories.create({ title: 'Paged', handle: handleOf(key()) })).id,
+    call: (t, text, categoryId) => t.commerce.categories.products(categoryId as string, { cursor: text }),
+  },
+  {
+    name: 'collections.get (id or handle)',
+    field: 'idOrHandle',
+    kind: 'read',
+    refusals: lookups,
+    call: (t, text) => t.commerce.collections.get(text),
+    accept(_t, text, result) {
+      const collection = result as { id: string; handle: string }
+      assert.ok(collection.id === text || collection.handle === text, `collections.get(${json(text)}) found ${collection.id}`)
+    },
+  },
+  {
+    name: 'catalog.setTranslations title, read back in its locale',
+    field: ['fields'],
+    kind: 'write',
+    prepare: async (t) => (await t.commerce.catalog.createProduct({ title: 'To translate', handle: key(), variants: [{ sku: key() }] })).id,
+    call: (t, text, productId) => t.commerce.catalog.setTranslations({ type: 'product', id: productId as string }, 'de', { title: text, description: text }),
+    async accept(t, text) {
+      const found = (await t.commerce.catalog.listProducts({ locale: 'de', limit: 100 })).items.filter((p) => p.title === trimmed(text))
+      assert.ok(found.length >= 1, 'the translated title is read back in its locale')
+    },
+  },
+  {
+    name: 'catalog.setTranslations locale and option value',
+    field: ['locale', 'fields'],
+    kind: 'write',
+    refusals: lookups,
+    call: async (t, text) => {
+      const { productId } = await t.commerce.catalog.getVariant(t.variantId)
+      return t.commerce.catalog.setTranslations({ type: 'option', productId, name: 'Size' }, text, { values: { [text]: 'x' } })
+    },
+  },
+  {
+    name: 'catalog.getProduct locale',
+    field: 'locale',
+    kind: 'read',
+    call: (t, text) => t.commerce.catalog.getProduct(t.order.lines[0]!.productId, { locale: text }),
+    accept(t, _text, result) {
+      assert.equal((result as { id: string }).id, t.order.lines[0]!.productId, 'the product asked for')
+    },
+  },
+  {
+    name: 'catalog.listProducts locale and channel',
+    field: ['locale', 'channel'],
+    kind: 'read',
+    call: (t, text) => t.commerce.catalog.listProducts({ visibleOnly: true, locale: text, channel: text }),
+    accept(_t, _text, result) {
+      onlyMatching((result as { items: Array<{ status: string }> }).items, (p) => p.status, 'active', 'listProducts visibleOnly')
+    },
+  },
+  {
+    name: 'catalog.dropRedirect handle',
+    field: 'handle',
+    kind: 'write',
+    call: (t, text) => t.commerce.catalog.dropRedirect(text),
+    accept(_t, text, result) {
+      assert.equal(result, false, `dropRedirect(${json(text)}) dropped a redirect no product left`)
     },
   },
   {
