@@ -376,6 +376,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     onDeliveriesWritten: () => outbox?.kick(),
     point: pointRunner(config.testPoints as Partial<TestPoints> | undefined),
     eventSchemas,
+    media: config.media,
     catalog: config.catalog,
   }
   outbox = new Outbox(rt, config.outbox, dispatcherId)

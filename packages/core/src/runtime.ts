@@ -47,6 +47,8 @@ export interface Runtime {
   closed?: boolean
   /** Plugins' event schemas by event name, for validation before the outbox write. */
   eventSchemas: Map<string, { plugin: string; schema: z.ZodType }>
+  /** Where media files live (`CommerceOptions.media`); stored images have no URL without it. */
+  media?: import('./ports/media-store.js').MediaStore
   /** `CommerceOptions.catalog`, parsed: the default locale and the visibility source. */
   catalog?: import('./services/catalog-texts.js').CatalogSettings
   /** The plugins, set up; filled once every `init` has run. */

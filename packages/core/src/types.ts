@@ -80,6 +80,8 @@ export interface Product {
   hsCode: string | null
   /** ISO 3166-1 alpha-2 country of origin, upper case. */
   countryOfOrigin: string | null
+  /** Its images in order, its variants' included (see `commerce.media`; `media.list` gives a variant's first). */
+  media: Media[]
   createdAt: string
   updatedAt: string
 }

@@ -307,7 +307,7 @@ export async function loadProducts(db: Executor, rows: ProductTable[], rt?: Runt
     ? await db.selectFrom('cw_prices').selectAll().where('variant_id', 'in', variants.map((v) => v.id)).execute()
     : []
   const tags = await db.selectFrom('cw_product_tags').selectAll().where('product_id', 'in', ids).execute()
-  const products = rt ? await withMedia(rt, db, rows.map((row) => toProduct(row, variants, prices, tags))) : rows.map((row) => toProduct(row, variants, prices, tags))
+  const products = await withMedia(rt?.media, db, rows.map((row) => toProduct(row, variants, prices, tags)))
   if (!rt || !locale) return products
   const texts = await loadTexts(rt, db, locale, [
     { type: 'product', ids },

@@ -102,6 +102,9 @@ describe.each(GUARDED_STORAGES)('commerce.media, on %s', (storage) => {
     const all = await media.list(s.boot.id)
     expect(ids(all)).toEqual([redFront.id, front.id, side.id, redSide.id])
     expect(all.map((m) => m.position)).toEqual([0, 1, 2, 3])
+    // The catalog's product carries them too, in the same order, with the store's URLs.
+    expect((await s.commerce.catalog.getProduct(s.boot.handle)).media).toEqual(all)
+    expect((await s.commerce.catalog.listProducts()).items.find((p) => p.id === s.boot.id)?.media).toEqual(all)
 
     // A stored file: under a key made from ids, served at the store's URL; an external one by its URL.
     expect(side).toMatchObject({ productId: s.boot.id, variantId: null, contentType: 'image/png', size: PNG.length, alt: 'Canvas Boot, side' })

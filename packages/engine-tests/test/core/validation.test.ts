@@ -7,6 +7,7 @@ import {
   CommerceError,
   ERASED_EMAIL,
   InventoryService,
+  MediaService,
   OrderService,
   PaymentService,
   PrivacyService,
@@ -77,6 +78,7 @@ const UNKNOWN = {
   order: 'order_00000000000000000000000000',
 }
 const TOO_BIG = Number.MAX_SAFE_INTEGER + 1 // 2^53
+const UNKNOWN_MEDIA = 'media_00000000000000000000000000'
 const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 // Calls are made with deliberately ill-typed arguments: the engine is called from JavaScript and HTTP too.
@@ -384,6 +386,59 @@ const cases: Record<string, Case[]> = {
     v('title of 10,000 characters', (f) => f.commerce.catalog.setTranslations({ type: 'product', id: f.shoe.id }, 'de', { title: long }), 'fields.title'),
     v('a field a variant has not', (f) => f.commerce.catalog.setTranslations({ type: 'variant', id: f.variantId }, 'de', { description: 'x' }), 'fields.description'),
     v('an option value the option has not', (f) => f.commerce.catalog.setTranslations({ type: 'option', productId: f.shoe.id, name: 'Color' }, 'de', { values: { Green: 'Grün' } }), 'fields.values.Green'),
+  ],
+
+  'media.add': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.media.add(f.shoe.id, input)
+    const base = { url: 'https://cdn.example.com/trail-runner.jpg', alt: 'Trail Runner' }
+    return [
+      nf('unknown product', (f) => f.commerce.media.add(UNKNOWN.product, base)),
+      ...badIdArgument('product id', (id, f) => f.commerce.media.add(id, base)),
+      ...badValues('url', [['javascript:', 'javascript:alert(1)'], ['ftp:', 'ftp://cdn.example.com/a.jpg'], ['with credentials', 'https://user:pw@cdn.example.com/a.jpg'], ['of 10,000 characters', `https://cdn.example.com/${long}`], ['a number', 1]], call, base),
+      ...badValues('alt', [['of 10,000 characters', long], ['a number', 1], ['with a NUL', 'a\u0000b']], call, base),
+      ...badValues('width', [['0', 0], ['fractional', 1.5], ['1e9', 1e9], ['NaN', Number.NaN], ['a numeric string', '100']], call, base),
+      ...badValues('height', [['negative', -1], ['Infinity', Number.POSITIVE_INFINITY]], call, base),
+      ...badValues('position', [['negative', -1], ['fractional', 0.5]], call, base),
+      ...badValues('variantId', [['of 10,000 characters', long], ['a number', 1]], call, base),
+      v('variantId of another product', (f) => call({ ...base, variantId: f.sock.variants[0]!.id }, f), 'variantId'),
+      v('neither a file nor a url', (f) => call({ alt: 'x' }, f), 'file'),
+      v('file bytes as text', (f) => call({ file: { bytes: 'iVBORw0KGgo=', contentType: 'image/png' } }, f), 'file.bytes'),
+      v('file bytes not of their type', (f) => call({ file: { bytes: Buffer.from('<html></html>'), contentType: 'image/png' } }, f), 'file.bytes'),
+      v('file of SVG', (f) => call({ file: { bytes: Buffer.from('<svg/>'), contentType: 'image/svg+xml' } }, f), 'file.contentType'),
+      ...extraFields(['id', 'key', 'size', 'productId'], call, base),
+      ...badWholeInput(call),
+    ]
+  })(),
+  'media.list': [
+    nf('unknown product', (f) => f.commerce.media.list(UNKNOWN.product)),
+    ...badIdArgument('product id', (id, f) => f.commerce.media.list(id)),
+    v('variantId of another product', (f) => f.commerce.media.list(f.shoe.id, { variantId: f.sock.variants[0]!.id }), 'variantId'),
+    ...badValues('variantId', [['of 10,000 characters', long], ['a number', 1]], (input, f) => f.commerce.media.list(f.shoe.id, input), {}),
+    ...badWholeInput((input, f) => f.commerce.media.list(f.shoe.id, input)),
+  ],
+  'media.update': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.media.update(UNKNOWN_MEDIA, input)
+    return [
+      nf('unknown media', (f) => call({ alt: 'x' }, f)),
+      ...[['of 10,000 characters', long], ['a number', 42], ['empty', ''], ['null', null]].map(([label, id]) => v(`media id ${label}`, (f) => f.commerce.media.update(id as Loose, { alt: 'x' }), 'mediaId')),
+      ...badValues('alt', [['of 10,000 characters', long], ['a number', 1]], call, {}),
+      ...badValues('width', [['0', 0], ['fractional', 1.5]], call, {}),
+      ...extraFields(['url', 'key', 'position', 'productId'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+  'media.reorder': [
+    nf('unknown product', (f) => f.commerce.media.reorder(UNKNOWN.product, [UNKNOWN_MEDIA])),
+    ...badIdArgument('product id', (id, f) => f.commerce.media.reorder(id, [UNKNOWN_MEDIA])),
+    v('mediaIds empty', (f) => f.commerce.media.reorder(f.shoe.id, []), 'mediaIds'),
+    v('mediaIds not the product\'s images', (f) => f.commerce.media.reorder(f.shoe.id, [UNKNOWN_MEDIA]), 'mediaIds'),
+    v('mediaIds naming one twice', (f) => f.commerce.media.reorder(f.shoe.id, [UNKNOWN_MEDIA, UNKNOWN_MEDIA]), 'mediaIds'),
+    v('mediaIds a string', (f) => f.commerce.media.reorder(f.shoe.id, UNKNOWN_MEDIA as Loose), 'mediaIds'),
+    v('a media id of 10,000 characters', (f) => f.commerce.media.reorder(f.shoe.id, [long]), 'mediaIds.0'),
+  ],
+  'media.remove': [
+    nf('unknown media', (f) => f.commerce.media.remove(UNKNOWN_MEDIA)),
+    ...[['of 10,000 characters', long], ['a number', 42], ['empty', ''], ['null', null]].map(([label, id]) => v(`media id ${label}`, (f) => f.commerce.media.remove(id as Loose), 'mediaId')),
   ],
 
   'inventory.createLocation': (() => {
@@ -876,6 +931,7 @@ describe('the table of cases', () => {
       payments: PaymentService,
       outbox: Outbox,
       privacy: PrivacyService,
+      media: MediaService,
     }
     const exempt: Record<string, string> = {
       'inventory.listLocations': 'takes no input',
