@@ -142,6 +142,7 @@ export type VariantInput = z.input<typeof variantSchema>
  *
  * @example
  * ```ts
+ * const { id: productId } = await commerce.catalog.getProduct('trail-runner')
  * const input: UpdateProductInput = { handle: 'trail-runner-2', tags: ['Running', 'Trail'], hsCode: '640411' }
  * await commerce.catalog.updateProduct(productId, input)
  * ```
@@ -165,6 +166,7 @@ export type GetProductOptions = z.input<typeof getProductSchema>
  *
  * @example
  * ```ts
+ * const { id: productId } = await commerce.catalog.getProduct('trail-runner')
  * const input: TranslationInput = { entity: { type: 'option', productId, name: 'Color' }, locale: 'de', fields: { name: 'Farbe', values: { Red: 'Rot' } } }
  * ```
  */
@@ -531,6 +533,7 @@ export class CatalogService {
    *
    * @example
    * ```ts
+   * const { id: productId } = await commerce.catalog.getProduct('trail-runner')
    * await commerce.catalog.updateProduct(productId, { handle: 'trail-runner-2', tags: ['Trail'] })
    * ```
    */
@@ -583,6 +586,7 @@ export class CatalogService {
    *
    * @example
    * ```ts
+   * const { id: productId } = await commerce.catalog.getProduct('trail-runner')
    * const result = await commerce.catalog.deleteProduct(productId)
    * if (result.archived) console.log('kept for its orders')
    * ```
@@ -642,6 +646,7 @@ export class CatalogService {
    *
    * @example
    * ```ts
+   * const { id: productId } = await commerce.catalog.getProduct('trail-runner')
    * await commerce.catalog.setTranslations({ type: 'product', id: productId }, 'de', { title: 'Trailläufer' })
    * await commerce.catalog.setTranslations({ type: 'option', productId, name: 'Color' }, 'de', { name: 'Farbe', values: { Red: 'Rot' } })
    * ```

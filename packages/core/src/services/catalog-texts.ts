@@ -40,11 +40,13 @@ export interface VisibilityContext {
  *
  * @example
  * ```ts
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
+ *
  * const published = new Map([['web', new Set(['prod_1'])]])
  * const visibility: VisibilitySource = {
  *   visible: (productIds, { channel }) => productIds.filter((id) => channel === null || published.get(channel)?.has(id)),
  * }
- * const commerce = await createCommerce({ storage, catalog: { visibility } })
+ * const commerce = await createCommerce({ storage: sqliteStorage({ filename: 'shop.db' }), catalog: { visibility } })
  * ```
  */
 export interface VisibilitySource {
@@ -58,7 +60,9 @@ export interface VisibilitySource {
  *
  * @example
  * ```ts
- * const commerce = await createCommerce({ storage, catalog: { defaultLocale: 'de' } })
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
+ *
+ * const commerce = await createCommerce({ storage: sqliteStorage({ filename: 'shop.db' }), catalog: { defaultLocale: 'de' } })
  * ```
  */
 export interface CatalogOptions {

@@ -41,6 +41,7 @@ const listedSchema = z.strictObject({
  *
  * @example
  * ```ts
+ * const shoes = await commerce.categories.get('shoes')
  * const input: CreateCategoryInput = { title: 'Running shoes', handle: 'running-shoes', parentId: shoes.id }
  * ```
  */
@@ -170,6 +171,7 @@ async function placeAmongSiblings(tx: Tx, parentId: string | null, moving: strin
  * ```ts
  * const shoes = await commerce.categories.create({ title: 'Shoes', handle: 'shoes' })
  * const running = await commerce.categories.create({ title: 'Running', handle: 'running', parentId: shoes.id })
+ * const { id: productId } = await commerce.catalog.getProduct('trail-runner')
  * await commerce.categories.addProducts(running.id, [productId])
  * const page = await commerce.categories.products(running.id, { visibleOnly: true })
  * ```
@@ -258,6 +260,7 @@ export class CategoryService {
    *
    * @example
    * ```ts
+   * const { id: categoryId } = await commerce.categories.get('running')
    * await commerce.categories.update(categoryId, { handle: 'trail-running' })
    * ```
    */
@@ -294,7 +297,8 @@ export class CategoryService {
    *
    * @example
    * ```ts
-   * await commerce.categories.move(runningId, { parentId: sportsId, position: 0 })
+   * const [running, sports] = [await commerce.categories.get('running'), await commerce.categories.get('sports')]
+   * await commerce.categories.move(running.id, { parentId: sports.id, position: 0 })
    * ```
    */
   async move(categoryId: string, input: MoveCategoryInput): Promise<Category> {
@@ -329,6 +333,7 @@ export class CategoryService {
    *
    * @example
    * ```ts
+   * const { id: categoryId } = await commerce.categories.get('running')
    * await commerce.categories.delete(categoryId)
    * ```
    */
@@ -355,7 +360,9 @@ export class CategoryService {
    *
    * @example
    * ```ts
-   * await commerce.categories.addProducts(categoryId, [shoeId, sockId])
+   * const { id: categoryId } = await commerce.categories.get('running')
+   * const [shoe, sock] = [await commerce.catalog.getProduct('trail-runner'), await commerce.catalog.getProduct('wool-sock')]
+   * await commerce.categories.addProducts(categoryId, [shoe.id, sock.id])
    * ```
    */
   async addProducts(categoryId: string, productIds: string[]): Promise<void> {
@@ -373,7 +380,9 @@ export class CategoryService {
    *
    * @example
    * ```ts
-   * await commerce.categories.removeProducts(categoryId, [sockId])
+   * const { id: categoryId } = await commerce.categories.get('running')
+   * const sock = await commerce.catalog.getProduct('wool-sock')
+   * await commerce.categories.removeProducts(categoryId, [sock.id])
    * ```
    */
   async removeProducts(categoryId: string, productIds: string[]): Promise<void> {
@@ -391,6 +400,7 @@ export class CategoryService {
    *
    * @example
    * ```ts
+   * const { id: categoryId } = await commerce.categories.get('running')
    * const page = await commerce.categories.products(categoryId, { visibleOnly: true, limit: 24 })
    * ```
    */

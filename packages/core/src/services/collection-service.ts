@@ -208,6 +208,7 @@ export class CollectionService {
    *
    * @example
    * ```ts
+   * const { id: collectionId } = await commerce.collections.get('sale')
    * await commerce.collections.update(collectionId, { rules: [{ field: 'type', value: 'Shoes' }] })
    * ```
    */
@@ -250,6 +251,7 @@ export class CollectionService {
    *
    * @example
    * ```ts
+   * const { id: collectionId } = await commerce.collections.get('sale')
    * await commerce.collections.delete(collectionId)
    * ```
    */
@@ -270,7 +272,9 @@ export class CollectionService {
    *
    * @example
    * ```ts
-   * await commerce.collections.addProducts(collectionId, [shoeId])
+   * const { id: collectionId } = await commerce.collections.get('sale')
+   * const shoe = await commerce.catalog.getProduct('trail-runner')
+   * await commerce.collections.addProducts(collectionId, [shoe.id])
    * ```
    */
   async addProducts(collectionId: string, productIds: string[]): Promise<void> {
@@ -288,7 +292,9 @@ export class CollectionService {
    *
    * @example
    * ```ts
-   * await commerce.collections.removeProducts(collectionId, [shoeId])
+   * const { id: collectionId } = await commerce.collections.get('sale')
+   * const shoe = await commerce.catalog.getProduct('trail-runner')
+   * await commerce.collections.removeProducts(collectionId, [shoe.id])
    * ```
    */
   async removeProducts(collectionId: string, productIds: string[]): Promise<void> {
@@ -307,6 +313,7 @@ export class CollectionService {
    *
    * @example
    * ```ts
+   * const { id: collectionId } = await commerce.collections.get('sale')
    * const page = await commerce.collections.products(collectionId, { visibleOnly: true, limit: 24 })
    * ```
    */
