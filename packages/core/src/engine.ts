@@ -25,6 +25,7 @@ import { CatalogService } from './services/catalog-service.js'
 import { CategoryService } from './services/category-service.js'
 import { CollectionService } from './services/collection-service.js'
 import { MediaService } from './services/media-service.js'
+import { SearchService } from './services/search-service.js'
 import type { MediaStore } from './ports/media-store.js'
 import { CheckoutService } from './services/checkout-service.js'
 import { InventoryService } from './services/inventory-service.js'
@@ -180,6 +181,8 @@ export interface CoreCommerce<E extends EventMap = CommerceEvents> {
   readonly collections: CollectionService
   /** Images of products and variants: references in the catalog, files in the `MediaStore`. */
   readonly media: MediaService
+  /** Text search over the catalog with filters and facets, for shoppers. */
+  readonly search: SearchService
   readonly inventory: InventoryService
   readonly carts: CartService
   readonly checkout: CheckoutService
@@ -395,6 +398,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     categories: new CategoryService(rt),
     collections: new CollectionService(rt),
     media: new MediaService(rt, config.media),
+    search: new SearchService(rt),
     inventory: new InventoryService(rt),
     carts: new CartService(rt),
     checkout,

@@ -69,6 +69,7 @@ export {
   type TranslationInput,
 } from './services/catalog-service.js'
 export { CategoryService, type CreateCategoryInput, type UpdateCategoryInput, type MoveCategoryInput, type ListedProductsInput } from './services/category-service.js'
+export { SearchService, type SearchInput, type SearchResult, type SearchHit, type SearchFacets } from './services/search-service.js'
 export { CollectionService, type CreateCollectionInput, type UpdateCollectionInput } from './services/collection-service.js'
 export type { CatalogOptions, VisibilitySource, VisibilityContext } from './services/catalog-texts.js'
 export type { PriceSource, PriceQuery, PriceAnswer, PriceStep, PriceExplanation, ExplainPriceInput } from './services/price-resolution.js'

@@ -1,3 +1,4 @@
+import { reindexChanged } from './services/search-index.js'
 import { CommerceError, isCommerceError } from './errors.js'
 import type { CommerceEventName, CommerceEvents, EventBus } from './events.js'
 import { insideTransactionalHook, type HookRegistry } from './hooks.js'
@@ -92,6 +93,8 @@ export async function transact<T>(rt: Runtime, work: (tx: Tx, emit: Emit) => Pro
     try {
       const result = await rt.db.transaction().execute(async (tx) => {
         const value = await work(tx, emit)
+        // Derived data in the same transaction: the search documents of products this one changed.
+        if (pending.length > 0) await reindexChanged(rt, tx, pending)
         if (pending.length > 0) deliveries = await writeOutbox(rt, tx, pending)
         committing = true
         return value

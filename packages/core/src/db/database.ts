@@ -313,6 +313,7 @@ export interface CoreDatabase {
   cw_collection_rules: CollectionRuleTable
   cw_handle_redirects: HandleRedirectTable
   cw_translations: TranslationTable
+  cw_search_documents: import('./migration-0012-search.js').SearchDocumentTable
 }
 
 export interface ProductTagTable {

@@ -12,6 +12,7 @@ import { rounding } from './migration-0008-rounding.js'
 import { inventoryPolicies } from './migration-0009-inventory-policies.js'
 import { media } from './migration-0010-media.js'
 import { catalogStructure } from './migration-0011-catalog-structure.js'
+import { search } from './migration-0012-search.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -256,6 +257,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0009_inventory_policies': inventoryPolicies,
   '0010_media': media,
   '0011_catalog_structure': catalogStructure,
+  '0012_search': search,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {
