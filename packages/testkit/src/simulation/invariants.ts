@@ -64,9 +64,10 @@ export function coreInvariants(audit: Audit): SimulationInvariant[] {
     {
       name: 'available = on hand − reserved ≥ 0',
       async check({ commerce }) {
-        const levels = await commerce.db.selectFrom('cw_inventory_levels').select(['id', 'variant_id', 'location_id', 'on_hand', 'reserved']).execute()
+        const levels = await commerce.db.selectFrom('cw_inventory_levels').select(['id', 'variant_id', 'location_id', 'on_hand', 'reserved', 'backorder_allowance']).execute()
+        // A level holding a backorder or preorder allowance may go below zero by it, never past it.
         return levels
-          .filter((l) => l.reserved < 0 || l.on_hand - l.reserved < 0)
+          .filter((l) => l.reserved < 0 || l.on_hand - l.reserved < -(l.backorder_allowance ?? 0))
           .map((l) => `level ${l.id} (variant ${l.variant_id} at ${l.location_id}): on hand ${l.on_hand}, reserved ${l.reserved}, available ${l.on_hand - l.reserved}`)
       },
     },
