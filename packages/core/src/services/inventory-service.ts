@@ -460,13 +460,12 @@ export class InventoryService {
       if (onHand > MAX_ON_HAND) {
         throw validationError('stock adjustment', [{ path: field, message: `on-hand would be ${onHand}; at most ${MAX_ON_HAND}` }])
       }
-      if (onHand < 0) {
-        throw validationError('stock adjustment', [{ path: field, message: `on-hand would be ${onHand}; at least 0` }])
-      }
       // Units sold beyond stock (a backorder) may stay beyond it, by the level's allowance at most.
-      if (onHand - reserved < -allowance) {
-        throw new CommerceError('CONFLICT', `On-hand cannot go below the ${reserved} units reserved for orders`, {
-          details: { variantId, locationId, reserved, requestedOnHand: onHand },
+      if (onHand < 0 || onHand - reserved < -allowance) {
+        const floor = Math.max(0, reserved - allowance)
+        const why = allowance > 0 ? `${reserved} units are reserved for orders, ${allowance} of them may wait beyond stock` : `the ${reserved} units reserved for orders`
+        throw new CommerceError('CONFLICT', `On-hand cannot go below ${allowance > 0 ? `${floor}: ${why}` : why}`, {
+          details: { variantId, locationId, reserved, requestedOnHand: onHand, ...(allowance > 0 ? { backorderAllowance: allowance } : {}) },
         })
       }
       let row: InventoryLevelTable

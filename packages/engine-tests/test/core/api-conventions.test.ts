@@ -224,6 +224,7 @@ describe('after close()', () => {
     'inventory.levels': (s) => s.commerce.inventory.levels(s.variantId),
     'inventory.available': (s) => s.commerce.inventory.available(s.variantId),
     'inventory.reservations': (s) => s.commerce.inventory.reservations({ cartId: s.cartId }),
+    'inventory.setPolicy': (s) => s.commerce.inventory.setPolicy(s.variantId, { policy: 'backorder', backorderLimit: 2 }),
     'carts.create': (s) => s.commerce.carts.create({ currency: 'USD' }),
     'carts.get': (s) => s.commerce.carts.get(s.cartId),
     'carts.addItem': (s) => s.commerce.carts.addItem(s.cartId, { variantId: s.variantId, quantity: 1 }),

@@ -68,7 +68,7 @@ async function firstCaught(fault: Planted, last: number): Promise<SimulationResu
 // stale plan is refused at the write (`OUT_OF_STOCK`) and every seed holds: it is the condition
 // that is tested.
 
-const RESERVE = /^update "cw_inventory_levels" set "reserved" = reserved \+ \?, "updated_at" = \? where "id" = \? and on_hand - reserved >= \?$/
+const RESERVE = /^update "cw_inventory_levels" set "reserved" = reserved \+ \?, "updated_at" = \? where "id" = \? and on_hand - reserved \+ case when .* end >= \? returning "on_hand", "reserved"$/
 const PLAN = /^select "l"\."id", "l"\."variant_id", "l"\."location_id", "l"\."on_hand", "l"\."reserved", /
 
 function stockCondition({ dropped }: { dropped: boolean }): Planted {
@@ -83,7 +83,8 @@ function stockCondition({ dropped }: { dropped: boolean }): Planted {
           return interceptStatements(sqliteStorage({ database }), {
             statement({ sql, parameters }) {
               if (PLAN.test(sql)) return { sql: sql.replace('"l"."reserved"', '0 as "reserved"'), parameters }
-              if (dropped && RESERVE.test(sql)) return { sql: sql.replace(/ and on_hand - reserved >= \?$/, ''), parameters: parameters.slice(0, -1) }
+              // The condition (with a backorder allowance's term) takes the last two parameters: the time and the quantity.
+              if (dropped && RESERVE.test(sql)) return { sql: sql.replace(/ and on_hand - reserved \+ case when .* end >= \? returning/, ' returning'), parameters: parameters.slice(0, -2) }
             },
           })
         },

@@ -241,6 +241,8 @@ export function upgradeChecksV010(copy: () => Promise<OldDatabase>): void {
           reserved: level.reserved,
           available: level.on_hand - level.reserved,
           lowStockThreshold: level.low_stock_threshold,
+          // Migration 0009: levels written before backorders have no allowance.
+          backorderAllowance: 0,
         })
       }
       expect(rows('cw_reservations').some((r) => r.status === 'held')).toBe(true)
