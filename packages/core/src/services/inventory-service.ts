@@ -511,8 +511,8 @@ export class InventoryService {
    * ```ts
    * await commerce.inventory.setPolicy(variantId, { policy: 'backorder', backorderLimit: 5 })
    * await commerce.inventory.setPolicy(variantId, { policy: 'preorder', availableAt: '2027-03-01T00:00:00Z' })
-   * const variant = (await commerce.catalog.getProduct(productId)).variants[0]!
-   * variant.inventoryPolicy // { policy: 'preorder', backorderLimit: null, availableAt: '2027-03-01T00:00:00.000Z' }
+   * const product = await commerce.catalog.getProduct('trail-runner')
+   * product.variants.find((v) => v.id === variantId)?.inventoryPolicy // { policy: 'preorder', backorderLimit: null, availableAt: '2027-03-01T00:00:00.000Z' }
    * ```
    */
   async setPolicy(variantId: string, input: SetInventoryPolicyInput): Promise<InventoryPolicy> {
