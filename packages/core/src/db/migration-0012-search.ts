@@ -63,6 +63,9 @@ export const search: CommerceMigration = {
       await reindexBatch(db, rows.map((r) => r.id), null)
       after = rows[rows.length - 1]!.id
     }
+    // Facets start from the products found: their option values and prices by product and variant.
+    await db.schema.createIndex('cw_variant_option_values_product').on('cw_variant_option_values').columns(['product_id', 'option', 'value', 'variant_id']).execute()
+    await db.schema.createIndex('cw_prices_variant_currency').on('cw_prices').columns(['variant_id', 'currency', 'min_quantity', 'amount']).execute()
     // Sorting by what sells: the order lines of a product.
     await db.schema.createIndex('cw_order_lines_product').on('cw_order_lines').columns(['product_id', 'quantity']).execute()
   },

@@ -137,35 +137,35 @@ export class SearchService {
       throw new CommerceError('VALIDATION', 'Invalid search input: sort: relevance needs a query', { details: { issues: [{ path: 'sort', message: 'relevance needs a query' }] } })
     }
     return read(rt, async (db) => {
-      const matched = words ? matchQuery(rt, words, locale) : null
-      const results = await this.#page(db, data, matched, sort, offset)
-      const total = await countProducts(db, data, matched)
-      const facets = data.facets ? await computeFacets(db, data, matched) : null
-      const rows = results.length
-        ? await db
-            .selectFrom('cw_products')
-            .selectAll()
-            .where('id', 'in', results.map((r) => r.id))
-            .execute()
-        : []
+      // Once: the products the words and product-level filters let through (with their score),
+      // then those with a variant that passes the variant-level filters. Everything after reads
+      // from these ids, so the text match and the category tree are evaluated once per search.
+      const candidates = await candidateProducts(db, data, words ? matchQuery(rt, words, locale) : null)
+      const found = candidates.size ? await passing(db, [...candidates.keys()], data) : []
+      const total = found.length
+      let pageIds: string[]
+      if (sort === 'relevance') {
+        pageIds = found.sort((x, y) => candidates.get(y)!.score - candidates.get(x)!.score || (candidates.get(x)!.createdAt < candidates.get(y)!.createdAt ? 1 : -1) || (x < y ? -1 : 1)).slice(offset, offset + data.limit)
+      } else {
+        pageIds = found.length ? await this.#page(db, data, found, sort, offset) : []
+      }
+      const facets = data.facets ? (candidates.size ? await computeFacets(db, data, [...candidates.keys()], found) : EMPTY_FACETS) : null
+      const rows = pageIds.length ? await db.selectFrom('cw_products').selectAll().where('id', 'in', pageIds).execute() : []
       const byId = new Map((await loadProducts(db, rows, rt, data.locale)).map((p) => [p.id, p]))
-      let ordered = results.map((r) => byId.get(r.id)).filter((p): p is Product => p !== undefined)
+      let ordered = pageIds.map((id) => byId.get(id)).filter((p): p is Product => p !== undefined)
       if (ordered.length) {
         const visible = await visibleIds(rt, ordered.map((p) => p.id), { channel: data.channel ?? null, locale })
         ordered = ordered.filter((p) => visible.has(p.id))
       }
       const items = ordered.map((product) => ({ product, variantId: bestVariant(product, data, words) }))
-      const next = offset + results.length
-      return { items, total, facets, nextCursor: results.length === data.limit && next < total ? encodeOffset(next) : null }
+      const next = offset + pageIds.length
+      return { items, total, facets, nextCursor: pageIds.length === data.limit && next < total ? encodeOffset(next) : null }
     })
   }
 
-  async #page(db: Executor, data: Data, matched: ReturnType<typeof matchQuery> | null, sort: string, offset: number) {
-    let q = db.selectFrom('cw_products as p').select(['p.id'])
-    if (matched) q = q.innerJoin(matched.as('m'), 'm.id', 'p.id')
-    q = q.where((eb) => productConditions(eb, data, matched !== null)).where((eb) => eb.exists(variantsOf(eb, data, null)))
-    if (sort === 'relevance') q = q.orderBy(sql`m.score`, 'desc')
-    else if (sort === 'newest') q = q.orderBy('p.created_at', 'desc')
+  async #page(db: Executor, data: Data, found: string[], sort: string, offset: number): Promise<string[]> {
+    let q = db.selectFrom('cw_products as p').select(['p.id']).where('p.id', 'in', found)
+    if (sort === 'newest') q = q.orderBy('p.created_at', 'desc')
     else if (sort === 'best_selling') {
       q = q.orderBy((eb) => eb.selectFrom('cw_order_lines as l').select(sql<number>`coalesce(sum(l.quantity), 0)`.as('units')).whereRef('l.product_id', '=', 'p.id'), 'desc')
     } else {
@@ -180,8 +180,39 @@ export class SearchService {
           .where((e) => variantConditions(e as unknown as VariantEb, data, null))
       q = q.orderBy((eb) => lowest(eb), sort === 'price_asc' ? 'asc' : 'desc')
     }
-    return q.orderBy('p.created_at', 'desc').orderBy('p.id').limit(data.limit).offset(offset).execute()
+    const rows = await q.orderBy('p.created_at', 'desc').orderBy('p.id').limit(data.limit).offset(offset).execute()
+    return rows.map((r) => r.id)
   }
+}
+
+/** The most products a search considers (the best matches first): a bound on the ids it carries between queries. */
+export const MAX_CANDIDATES = 20_000
+
+/** Products the words (when given) and the product-level filters let through, with their score. */
+async function candidateProducts(db: Executor, data: Data, matched: ReturnType<typeof matchQuery> | null): Promise<Map<string, { score: number; createdAt: string }>> {
+  let q = db.selectFrom('cw_products as p').select(['p.id', 'p.created_at'])
+  if (matched) q = q.innerJoin(matched.as('m'), 'm.id', 'p.id').select(sql<number>`m.score`.as('score'))
+  q = q.where((eb) => productConditions(eb, data))
+  q = matched ? q.orderBy(sql`m.score`, 'desc') : q.orderBy('p.created_at', 'desc')
+  const rows = (await q.orderBy('p.id').limit(MAX_CANDIDATES).execute()) as Array<{ id: string; created_at: unknown; score?: number }>
+  return new Map(rows.map((r) => [r.id, { score: Number(r.score ?? 0), createdAt: String(r.created_at) }]))
+}
+
+/** Of `ids`, those with a variant that passes the variant-level filters. */
+async function passing(db: Executor, ids: string[], data: Data): Promise<string[]> {
+  if (!data.options && !data.price && !data.inStock) {
+    // No variant-level filter: a product passes with any variant at all.
+    const rows = await db.selectFrom('cw_variants').select('product_id').distinct().where('product_id', 'in', ids).execute()
+    return rows.map((r) => r.product_id)
+  }
+  const rows = await db
+    .selectFrom('cw_variants as v')
+    .select('v.product_id')
+    .distinct()
+    .where('v.product_id', 'in', ids)
+    .where((eb) => variantConditions(eb as unknown as VariantEb, data, null))
+    .execute()
+  return rows.map((r) => r.product_id)
 }
 
 /** The products matching every word, with their best score in the locale's documents (higher is better). */
@@ -208,7 +239,7 @@ function matchQuery(rt: Runtime, words: string[], locale: string) {
 }
 
 /** The product-level filters, on `p`. */
-function productConditions(eb: Eb, data: Data, _matched: boolean): Expression<SqlBool> {
+function productConditions(eb: Eb, data: Data): Expression<SqlBool> {
   const conditions: Array<Expression<SqlBool>> = [eb('p.status', '=', 'active')]
   if (data.categoryId) {
     conditions.push(
@@ -271,26 +302,7 @@ function variantConditions(eb: VariantEb, data: Data, except: string | null): Ex
   return conditions.length ? eb.and(conditions) : sql<SqlBool>`1 = 1`
 }
 
-/** A product's variants that pass the variant-level filters. */
-function variantsOf(eb: Eb, data: Data, except: string | null) {
-  return eb
-    .selectFrom('cw_variants as v')
-    .select('v.id')
-    .whereRef('v.product_id', '=', 'p.id')
-    .where((e) => variantConditions(e as unknown as VariantEb, data, except))
-}
-
-async function countProducts(db: Executor, data: Data, matched: ReturnType<typeof matchQuery> | null): Promise<number> {
-  let q = db.selectFrom('cw_products as p').select((eb) => eb.fn.countAll<number>().as('n'))
-  if (matched) q = q.innerJoin(matched.as('m'), 'm.id', 'p.id')
-  const row = await q
-    .where((eb) => productConditions(eb, data, matched !== null))
-    .where((eb) => eb.exists(variantsOf(eb, data, null)))
-    .executeTakeFirst()
-  return Number(row?.n ?? 0)
-}
-
-async function computeFacets(db: Executor, data: Data, matched: ReturnType<typeof matchQuery> | null): Promise<SearchFacets> {
+async function computeFacets(db: Executor, data: Data, candidates: string[], found: string[]): Promise<SearchFacets> {
   const options: SearchFacets['options'] = {}
   const filtered = Object.keys(data.options ?? {})
   // Options no filter names: one query under every filter. Each filtered option: under every filter but its own.
@@ -298,27 +310,22 @@ async function computeFacets(db: Executor, data: Data, matched: ReturnType<typeo
     let q = db
       .selectFrom('cw_variant_option_values as o')
       .innerJoin('cw_variants as v', 'v.id', 'o.variant_id')
-      .innerJoin('cw_products as p', 'p.id', 'o.product_id')
       .select(['o.option', 'o.value', (eb) => eb.fn.count<number>('o.product_id').distinct().as('n')])
-    if (matched) q = q.innerJoin(matched.as('m'), 'm.id', 'p.id')
-    q = q.where((eb) => productConditions(eb as unknown as Eb, data, matched !== null)).where((eb) => variantConditions(eb as unknown as VariantEb, data, except))
+      .where('o.product_id', 'in', candidates)
+      .where((eb) => variantConditions(eb as unknown as VariantEb, data, except))
     q = except === null ? (filtered.length ? q.where('o.option', 'not in', filtered) : q) : q.where('o.option', '=', except)
     for (const row of await q.groupBy(['o.option', 'o.value']).execute()) {
       ;(options[row.option] ??= []).push({ value: row.value, count: Number(row.n) })
     }
   }
   for (const values of Object.values(options)) values.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+  if (found.length === 0) return { options, categories: [], price: [] }
 
-  const results = (eb: ExpressionBuilder<CoreDatabase, never>) => {
-    let q = eb.selectFrom('cw_products as p').select('p.id')
-    if (matched) q = q.innerJoin(matched.as('m'), 'm.id', 'p.id')
-    return q.where((e) => productConditions(e as unknown as Eb, data, matched !== null)).where((e) => e.exists(variantsOf(e as unknown as Eb, data, null)))
-  }
   const categoryRows = await db
     .selectFrom('cw_category_products as cp')
     .innerJoin('cw_categories as c', 'c.id', 'cp.category_id')
     .select(['c.id', 'c.handle', 'c.title', (eb) => eb.fn.count<number>('cp.product_id').distinct().as('n')])
-    .where((eb) => eb('cp.product_id', 'in', results(eb as unknown as ExpressionBuilder<CoreDatabase, never>)))
+    .where('cp.product_id', 'in', found)
     .groupBy(['c.id', 'c.handle', 'c.title'])
     .execute()
   const categories = categoryRows
@@ -331,10 +338,10 @@ async function computeFacets(db: Executor, data: Data, matched: ReturnType<typeo
       .selectFrom('cw_prices as pr')
       .innerJoin('cw_variants as v', 'v.id', 'pr.variant_id')
       .select(['v.product_id', (eb) => eb.fn.min<number>('pr.amount').as('lowest')])
+      .where('v.product_id', 'in', found)
       .where('pr.currency', '=', data.currency)
       .where('pr.min_quantity', '=', 1)
       .where((eb) => variantConditions(eb as unknown as VariantEb, data, null))
-      .where((eb) => eb('v.product_id', 'in', results(eb as unknown as ExpressionBuilder<CoreDatabase, never>)))
       .groupBy('v.product_id')
       .execute()
     price = priceRanges(
