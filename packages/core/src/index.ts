@@ -68,6 +68,7 @@ export {
   type GetProductOptions,
   type TranslationInput,
 } from './services/catalog-service.js'
+export { MAX_BULK_PRODUCTS, type BulkProductInput, type CreateProductsResult } from './services/catalog-bulk.js'
 export { CategoryService, type CreateCategoryInput, type UpdateCategoryInput, type MoveCategoryInput, type ListedProductsInput } from './services/category-service.js'
 export { SearchService, type SearchInput, type SearchResult, type SearchHit, type SearchFacets } from './services/search-service.js'
 export { CollectionService, type CreateCollectionInput, type UpdateCollectionInput } from './services/collection-service.js'

@@ -11,6 +11,7 @@ import { inventoryPolicyOf } from './inventory-service.js'
 import { withMedia } from './media-service.js'
 import { explainPriceSchema, explainVariantPrice, type ExplainPriceInput, type PriceExplanation } from './price-resolution.js'
 import type { DeleteProductResult } from '../types.js'
+import { createProductsInBulk, type BulkProductInput, type CreateProductsResult } from './catalog-bulk.js'
 import { catalogSettings, claimHandle, keepRedirect, loadTexts, localeSchema, optionField, redirectOf, translateProduct, visibleIds } from './catalog-texts.js'
 
 const priceSchema = z
@@ -73,7 +74,8 @@ const variantSchema = z.strictObject({
 
 const statusSchema = z.enum(['draft', 'active', 'archived'])
 
-const createProductSchema = z.strictObject({
+/** @internal Shared with the bulk write (catalog-bulk.ts). */
+export const createProductSchema = z.strictObject({
   title: fields.shortText,
   handle: fields.handle.optional(),
   description: fields.longText.nullable().optional(),
@@ -196,7 +198,8 @@ export type ListProductsInput = z.input<typeof listProductsSchema>
  */
 export type UpdateVariantInput = z.input<typeof updateVariantSchema>
 
-function slugify(title: string): string {
+/** @internal */
+export function slugify(title: string): string {
   const slug = title
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -207,7 +210,8 @@ function slugify(title: string): string {
   return slug || 'product'
 }
 
-function checkVariantOptions(options: ProductOption[], variants: Array<z.output<typeof variantSchema>>, offset = 0): FieldIssue[] {
+/** @internal */
+export function checkVariantOptions(options: ProductOption[], variants: Array<z.output<typeof variantSchema>>, offset = 0): FieldIssue[] {
   const issues: FieldIssue[] = []
   const seen = new Map<string, number>()
   const names = options.map((o) => o.name)
@@ -319,11 +323,13 @@ export async function loadProducts(db: Executor, rows: ProductTable[], rt?: Runt
   return products.map((p) => translateProduct(p, texts))
 }
 
-function tagRows(productId: string, tags: readonly string[]): ProductTagTable[] {
+/** @internal */
+export function tagRows(productId: string, tags: readonly string[]): ProductTagTable[] {
   return uniqueTags(tags).map((t, position) => ({ product_id: productId, tag: t.tag, name: t.name, position }))
 }
 
-function variantRows(ids: IdGenerator, productId: string, variants: Array<z.output<typeof variantSchema>>, options: ProductOption[], now: string, position = 0) {
+/** @internal */
+export function variantRows(ids: IdGenerator, productId: string, variants: Array<z.output<typeof variantSchema>>, options: ProductOption[], now: string, position = 0) {
   const variantValues: VariantTable[] = []
   const priceValues: PriceTable[] = []
   const optionValues: VariantOptionValueTable[] = []
@@ -421,6 +427,22 @@ export class CatalogService {
       throw await this.#conflict(error, { handle, skus: data.variants.map((v) => v.sku) })
     }
     return this.getProduct(id)
+  }
+
+  /**
+   * Creates many products in one transaction: every input is validated first, and one bad input
+   * writes nothing (see {@link createProductsInBulk}).
+   *
+   * @example
+   * ```ts
+   * const { products } = await commerce.catalog.createProducts([
+   *   { title: 'Wool Sock', variants: [{ sku: 'WS-1', prices: [{ currency: 'USD', amount: 900 }] }], categories: ['socks'], stock: [{ sku: 'WS-1', location: 'main', onHand: 40 }] },
+   *   { title: 'Trail Runner', variants: [{ sku: 'TR-1', prices: [{ currency: 'USD', amount: 12900 }] }] },
+   * ])
+   * ```
+   */
+  async createProducts(inputs: BulkProductInput[]): Promise<CreateProductsResult> {
+    return createProductsInBulk(this.#rt, inputs)
   }
 
   /**
