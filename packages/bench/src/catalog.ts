@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import pg from 'pg'
 import { createCommerce, type Commerce, type StorageAdapter } from '@cartwright/core'
 import { postgresStorage } from '@cartwright/storage-postgres'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
@@ -44,12 +45,20 @@ async function storage(): Promise<{ adapter: () => StorageAdapter; done: () => P
     url = server.url
     stop = () => server.stop()
   }
-  const { freshDatabase } = await import('../../storage-postgres/test/support/fresh-database.js')
-  const database = await freshDatabase({ adminUrl: url })
+  const name = `cartwright_catalog_${Date.now().toString(36)}`
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  await admin.query(`create database ${admin.escapeIdentifier(name)}`)
+  await admin.end()
+  const database = new URL(url)
+  database.pathname = `/${name}`
   return {
-    adapter: () => postgresStorage({ connectionString: database.url }),
+    adapter: () => postgresStorage({ connectionString: database.toString() }),
     done: async () => {
-      await database.drop()
+      const client = new pg.Client({ connectionString: url })
+      await client.connect()
+      await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`)
+      await client.end()
       await stop()
     },
   }
