@@ -79,7 +79,8 @@ export interface SearchResult {
   nextCursor: string | null
 }
 
-type Data = z.output<typeof searchSchema>
+/** The parsed input, and the instant a preorder's allowance is compared with. */
+type Data = z.output<typeof searchSchema> & { now: string }
 type Eb = ExpressionBuilder<CoreDatabase & { p: CoreDatabase['cw_products'] }, 'p'>
 type VariantEb = ExpressionBuilder<CoreDatabase & { v: CoreDatabase['cw_variants'] }, 'v'>
 
@@ -121,7 +122,7 @@ export class SearchService {
 
   /** Finds products by words and filters, a page at a time, with facets (see {@link SearchInput}). */
   async products(input: SearchInput = {}): Promise<SearchResult> {
-    const data = parseInput(searchSchema, input, 'search')
+    const data: Data = { ...parseInput(searchSchema, input, 'search'), now: this.#rt.now().toISOString() }
     if ((data.price || data.sort === 'price_asc' || data.sort === 'price_desc' || data.priceRanges) && !data.currency) {
       throw new CommerceError('VALIDATION', 'Invalid search input: currency: needed to filter, sort or count by price', {
         details: { issues: [{ path: 'currency', message: 'needed to filter, sort or count by price' }] },
@@ -291,7 +292,10 @@ function variantConditions(eb: VariantEb, data: Data, except: string | null): Ex
         eb(
           eb
             .selectFrom('cw_inventory_levels as il')
-            .select(sql<number>`coalesce(sum(il.on_hand - il.reserved + il.backorder_allowance), 0)`.as('sellable'))
+            // What can be sold now: stock, plus a backorder or preorder allowance that still applies.
+            .select(
+              sql<number>`coalesce(sum(il.on_hand - il.reserved + case when il.allowance_until is null or il.allowance_until > ${data.now} then il.backorder_allowance else 0 end), 0)`.as('sellable'),
+            )
             .whereRef('il.variant_id', '=', 'v.id'),
           '>',
           0,

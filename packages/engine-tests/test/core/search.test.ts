@@ -100,6 +100,12 @@ describe.each(GUARDED_STORAGES)('search on %s', (storage) => {
     expect(inStock.facets!.options.Size!.find((s) => s.value === '44')).toBeUndefined()
     expect((await shop.commerce.search.products({ ...red, options: { Color: ['Red'], Size: ['44'] }, inStock: true })).items).toEqual([])
     expect((await shop.commerce.search.products({ ...red, options: { Color: ['Red'], Size: ['44'] } })).items.map((h) => h.product.id)).toEqual([runner.id])
+    // On backorder, the sold-out size can be bought again: in stock for search.
+    const red44 = variant(runner, 'Red', '44').id
+    await shop.commerce.inventory.setPolicy(red44, { policy: 'backorder', backorderLimit: 2 })
+    expect((await shop.commerce.search.products({ ...red, options: { Color: ['Red'], Size: ['44'] }, inStock: true })).items.map((h) => h.product.id)).toEqual([runner.id])
+    await shop.commerce.inventory.setPolicy(red44, { policy: 'deny' })
+    expect((await shop.commerce.search.products({ ...red, options: { Color: ['Red'], Size: ['44'] }, inStock: true })).items).toEqual([])
   })
 
   it('filters by category with its subcategories, by tag, and sorts by price', async () => {

@@ -187,7 +187,7 @@ const captureIgnoresCancel: Planted = {
  * to give the money back, leaves the gateway holding it for a canceled order.
  */
 const FAULTS: Array<{ name: string; fault: Planted; seeds: number; invariants: string[] }> = [
-  { name: 'the stock condition skipped', fault: stockCondition({ dropped: true }), seeds: 50, invariants: ['available = on hand − reserved ≥ 0'] },
+  { name: 'the stock condition skipped', fault: stockCondition({ dropped: true }), seeds: 50, invariants: ['available = on hand − reserved ≥ −backorder allowance'] },
   {
     name: 'webhook dedup skipped',
     fault: webhookDedupSkipped,

@@ -62,7 +62,7 @@ const sumBy = <T>(rows: readonly T[], key: (row: T) => string, amount: (row: T) 
 export function coreInvariants(audit: Audit): SimulationInvariant[] {
   return [
     {
-      name: 'available = on hand − reserved ≥ 0',
+      name: 'available = on hand − reserved ≥ −backorder allowance',
       async check({ commerce }) {
         const levels = await commerce.db.selectFrom('cw_inventory_levels').select(['id', 'variant_id', 'location_id', 'on_hand', 'reserved', 'backorder_allowance']).execute()
         // A level holding a backorder or preorder allowance may go below zero by it, never past it.
