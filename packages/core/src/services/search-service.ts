@@ -1,7 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely'
 import { z } from 'zod'
 import type { CoreDatabase, Executor } from '../db/database.js'
-import { CommerceError } from '../errors.js'
+import { validationError } from '../errors.js'
 import { read, type Runtime } from '../runtime.js'
 import type { Product } from '../types.js'
 import { fields, parseInput } from '../validation.js'
@@ -90,9 +90,7 @@ function decodeOffset(cursor: string | undefined): number {
   if (cursor === undefined) return 0
   const match = /^o([0-9]{1,6})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
   if (!match || Buffer.from(`o${match[1]}`).toString('base64url') !== cursor) {
-    throw new CommerceError('VALIDATION', 'Invalid search input: cursor: not a cursor this search returned', {
-      details: { issues: [{ path: 'cursor', message: 'not a cursor this search returned' }] },
-    })
+    throw validationError('search', [{ path: 'cursor', message: 'not a cursor this search returned' }])
   }
   return Number(match[1])
 }
@@ -124,9 +122,7 @@ export class SearchService {
   async products(input: SearchInput = {}): Promise<SearchResult> {
     const data: Data = { ...parseInput(searchSchema, input, 'search'), now: this.#rt.now().toISOString() }
     if ((data.price || data.sort === 'price_asc' || data.sort === 'price_desc' || data.priceRanges) && !data.currency) {
-      throw new CommerceError('VALIDATION', 'Invalid search input: currency: needed to filter, sort or count by price', {
-        details: { issues: [{ path: 'currency', message: 'needed to filter, sort or count by price' }] },
-      })
+      throw validationError('search', [{ path: 'currency', message: 'needed to filter, sort or count by price' }])
     }
     const offset = decodeOffset(data.cursor)
     const words = data.query === undefined ? null : queryWords(data.query)
@@ -135,7 +131,7 @@ export class SearchService {
     const locale = data.locale ?? catalogSettings(rt).defaultLocale
     const sort = data.sort ?? (words ? 'relevance' : 'newest')
     if (sort === 'relevance' && !words) {
-      throw new CommerceError('VALIDATION', 'Invalid search input: sort: relevance needs a query', { details: { issues: [{ path: 'sort', message: 'relevance needs a query' }] } })
+      throw validationError('search', [{ path: 'sort', message: 'relevance needs a query' }])
     }
     return read(rt, async (db) => {
       // Once: the products the words and product-level filters let through (with their score),

@@ -8,6 +8,7 @@ import {
   ERASED_EMAIL,
   InventoryService,
   MediaService,
+  SearchService,
   OrderService,
   PaymentService,
   PrivacyService,
@@ -298,6 +299,30 @@ const cases: Record<string, Case[]> = {
     ]
   })(),
 
+  'search.products': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.search.products(input)
+    return [
+      ...badValues('query', [['of 201 characters', 'x'.repeat(201)], ['a number', 1], ['null', null]], call, {}),
+      ...badValues('locale', [['not a language tag', 'not a locale!'], ['a number', 1]], call, {}),
+      ...badValues('categoryId', [['of 10,000 characters', long], ['a number', 1]], call, {}),
+      ...badValues('tags', [['a string', 'trail'], ['of 21 tags', Array.from({ length: 21 }, (_, i) => `t${i}`)]], call, {}),
+      v('tags with a blank tag', (f) => call({ tags: [' '] }, f), 'tags.0'),
+      ...badValues('options', [['a list', ['Size']]], call, {}),
+      v('options with a value list of 51', (f) => call({ options: { Size: Array.from({ length: 51 }, (_, i) => String(i)) } }, f), 'options.Size'),
+      v('options with an empty value list', (f) => call({ options: { Size: [] } }, f), 'options.Size'),
+      ...badValues('currency', [['unknown', 'XXX'], ['a number', 840]], call, {}),
+      v('price negative', (f) => call({ currency: 'USD', price: { min: -1 } }, f), 'price.min'),
+      v('price fractional', (f) => call({ currency: 'USD', price: { max: 1.5 } }, f), 'price.max'),
+      v('price with an unknown field', (f) => call({ currency: 'USD', price: { from: 1 } }, f), 'price.from'),
+      ...badValues('sort', [['unknown', 'name'], ['SQL', 'created_at desc; drop table cw_products']], call, {}),
+      ...badValues('limit', [['0', 0], ['101', 101], ['fractional', 2.5]], call, {}),
+      ...badValues('cursor', [['not one this search returned', 'bm9wZQ'], ['of 201 characters', 'x'.repeat(201)]], call, {}),
+      v('price sort without a currency', (f) => call({ sort: 'price_asc' }, f), 'currency'),
+      v('relevance sort without a query', (f) => call({ sort: 'relevance' }, f), 'sort'),
+      ...extraFields(['orderBy', 'where', 'status'], call, {}),
+    ]
+  })(),
+
   'catalog.updateProduct': (() => {
     const call = (input: Loose, f: Fixture) => f.commerce.catalog.updateProduct(f.shoe.id, input)
     return [
@@ -472,6 +497,18 @@ const cases: Record<string, Case[]> = {
       v('extra field reserved', at('reserved', 0), 'reserved'),
       v('extra field available', at('available', 100), 'available'),
       ...badWholeInput(call),
+    ]
+  })(),
+
+  'inventory.setPolicy': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.inventory.setPolicy(f.variantId, input)
+    return [
+      nf('unknown variant', (f) => f.commerce.inventory.setPolicy(UNKNOWN.variant, { policy: 'deny' })),
+      ...badIdArgument('variant id', (id, f) => f.commerce.inventory.setPolicy(id, { policy: 'deny' })),
+      ...badValues('policy', [['unknown', 'oversell'], ['a number', 1], ['null', null]], call, { policy: 'deny' }),
+      ...badValues('backorderLimit', [['0', 0], ['negative', -1], ['fractional', 1.5], ['above 1e6', 1_000_001], ['a numeric string', '5']], call, { policy: 'backorder', backorderLimit: 5 }),
+      ...badValues('availableAt', [['not a date', 'tomorrow'], ['without an offset', '2030-01-01T00:00:00'], ['a number', 1]], call, { policy: 'preorder', availableAt: '2030-01-01T00:00:00Z' }),
+      ...extraFields(['backorderLimit'], call, { policy: 'deny' }),
     ]
   })(),
 
@@ -932,6 +969,7 @@ describe('the table of cases', () => {
       outbox: Outbox,
       privacy: PrivacyService,
       media: MediaService,
+      search: SearchService,
     }
     const exempt: Record<string, string> = {
       'inventory.listLocations': 'takes no input',
