@@ -167,7 +167,7 @@ export interface ImportsService {
  * const shop: CommerceWithImports = await createCommerce({ storage: sqliteStorage({ filename: 'shop.db' }), plugins: [importExport()] })
  * ```
  */
-export type CommerceWithImports = Commerce & { imports: ImportsService }
+export type CommerceWithImports = Commerce<[ReturnType<typeof importExport>]>
 
 type Ctx = PluginContext<ImportTables>
 
