@@ -74,6 +74,8 @@ export interface ImportOptions {
  *
  * @example
  * ```ts
+ * declare const shop: CommerceWithImports
+ * declare const file: string
  * const report: ImportReport = await shop.imports.importCsv(file)
  * if (report.status === 'rejected') for (const r of report.rejected) console.log(`row ${r.row} ${r.column}: ${r.reason}`)
  * ```
@@ -144,6 +146,7 @@ function text(file: unknown): string {
  * @example
  * ```ts
  * declare const shop: CommerceWithImports
+ * declare const csvText: string
  * const report = await shop.imports.importCsv(csvText, { defaultLocation: 'main' })
  * for await (const chunk of shop.imports.exportCsv()) process.stdout.write(chunk)
  * ```
@@ -164,6 +167,9 @@ export interface ImportsService {
  *
  * @example
  * ```ts
+ * import { createCommerce } from '@cartwright/core'
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
+ *
  * const shop: CommerceWithImports = await createCommerce({ storage: sqliteStorage({ filename: 'shop.db' }), plugins: [importExport()] })
  * ```
  */
