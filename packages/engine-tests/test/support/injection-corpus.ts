@@ -850,6 +850,75 @@ export const INJECTION_PATHS: readonly InjectionPath[] = [
     refusals: lookups,
     call: (t, text) => t.commerce.outbox.retry(text as unknown as number),
   },
+  {
+    name: 'search.products query',
+    field: 'query',
+    kind: 'read',
+    call: (t, text) => t.commerce.search.products({ query: text, limit: 100 }),
+    async accept(_t, _text, result) {
+      // Words are only ever data: whatever is found is an active product, each once.
+      const { items, total } = result as { items: Array<{ product: { id: string; status: string } }>; total: number }
+      for (const hit of items) assert.equal(hit.product.status, 'active', `search found ${hit.product.id}, which is ${hit.product.status}`)
+      assert.equal(new Set(items.map((h) => h.product.id)).size, items.length, 'a product found twice')
+      assert.ok(total >= items.length, 'total below the page')
+    },
+  },
+  {
+    name: 'search.products sort',
+    field: 'sort',
+    kind: 'read',
+    call: (t, text) => t.commerce.search.products({ query: 'trail', sort: text as 'newest' }),
+  },
+  {
+    name: 'search.products option filter, name and value',
+    field: 'options',
+    kind: 'read',
+    call: (t, text) => t.commerce.search.products({ options: { [text]: [text] }, limit: 100 }),
+    accept(_t, text, result) {
+      // Other paths of the corpus made products with such options: only those may be found.
+      for (const { product } of (result as { items: Array<{ product: Product }> }).items) {
+        assert.ok(product.variants.some((v) => (v.options as Record<string, string>)[text] === text), `search by option ${json(text)} found ${product.id}, which has no such variant`)
+      }
+    },
+  },
+  {
+    name: 'search.products tag and type filters',
+    field: ['tags', 'productType'],
+    kind: 'read',
+    call: (t, text) => t.commerce.search.products({ tags: [text], productType: text, limit: 100 }),
+    accept(_t, text, result) {
+      // Other paths of the corpus tagged products with such texts: only those may be found.
+      for (const { product } of (result as { items: Array<{ product: Product }> }).items) {
+        assert.ok(
+          product.tags.some((tag) => tag.toLowerCase() === text.trim().replace(/\s+/g, ' ').toLowerCase()) && product.productType === text.trim(),
+          `search by tag and type ${json(text)} found ${product.id} (${json(product.tags)}, ${json(product.productType)})`,
+        )
+      }
+    },
+  },
+  {
+    name: 'search.products category and collection ids',
+    field: ['categoryId', 'collectionId'],
+    kind: 'read',
+    call: (t, text) => t.commerce.search.products({ categoryId: text, collectionId: text }),
+    accept: mustBeEmpty('search in a category'),
+  },
+  {
+    name: 'search.products cursor',
+    field: 'cursor',
+    kind: 'read',
+    extra: (t) => [{ name: 'a products list cursor', text: t.cursors.products }],
+    call: (t, text) => t.commerce.search.products({ query: 'trail', cursor: text }),
+  },
+  {
+    name: 'search.products locale',
+    field: 'locale',
+    kind: 'read',
+    call: (t, text) => t.commerce.search.products({ query: 'trail', locale: text }),
+    accept(_t, _text, result) {
+      assert.ok(Array.isArray((result as { items: unknown[] }).items))
+    },
+  },
 ]
 
 /** List methods and the option names a caller could try to sort or select columns with. */
@@ -860,6 +929,7 @@ export const LIST_METHODS: ReadonlyArray<{ name: string; call(commerce: Commerce
   { name: 'inventory.reservations', call: (c, input) => c.inventory.reservations(input) },
   { name: 'payments.listUnmatchedEvents', call: (c, input) => c.payments.listUnmatchedEvents(input) },
   { name: 'outbox.list', call: (c, input) => c.outbox.list(input) },
+  { name: 'search.products', call: (c, input) => c.search.products(input) },
 ]
 
 /** Identifiers a caller might pass to choose a sort or a column: none is on any allow-list. */
