@@ -299,6 +299,21 @@ const cases: Record<string, Case[]> = {
     ]
   })(),
 
+  'catalog.createProducts': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.catalog.createProducts(input)
+    const one = () => ({ title: 'Sock', variants: [{ sku: key(), prices: [{ currency: 'USD', amount: 900 }] }] })
+    return [
+      v('products not a list', (f) => call({ title: 'Sock' }, f), 'products'),
+      v('products empty', (f) => call([], f), 'products'),
+      v('a product without a title', (f) => call([one(), { variants: [{ sku: key() }] }], f), 'products.1.title'),
+      v('a price negative', (f) => call([{ ...one(), variants: [{ sku: key(), prices: [{ currency: 'USD', amount: -1 }] }] }], f), 'products.0.variants.0.prices.0.amount'),
+      v('a currency unknown', (f) => call([{ ...one(), variants: [{ sku: key(), prices: [{ currency: 'XXX', amount: 1 }] }] }], f), 'products.0.variants.0.prices.0.currency'),
+      v('a SKU twice', (f) => call([{ ...one(), variants: [{ sku: 'DUP-SKU-1' }] }, { ...one(), variants: [{ sku: 'DUP-SKU-1' }] }], f), 'products.1.variants.0.sku'),
+      v('stock negative', (f) => call([{ ...one(), stock: [{ sku: 'X', location: 'main', onHand: -1 }] }], f), 'products.0.stock.0.onHand'),
+      v('an extra field', (f) => call([{ ...one(), price: 1 }], f), 'products.0.price'),
+    ]
+  })(),
+
   'search.products': (() => {
     const call = (input: Loose, f: Fixture) => f.commerce.search.products(input)
     return [
