@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { Expression, ExpressionBuilder, SqlBool } from 'kysely'
 import { CommerceError, notFound, validationError } from '../errors.js'
-import type { CollectionRuleTable, CollectionTable, CoreDatabase, Tx } from '../db/database.js'
+import type { CollectionRuleTable, CollectionTable, CoreDatabase, Executor, Tx } from '../db/database.js'
 import { iso } from '../db/rows.js'
 import { keysetPage } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
@@ -129,6 +129,24 @@ function ruleCondition(eb: ProductEb, rule: CollectionRule): Expression<SqlBool>
       if (rule.max !== undefined) q = q.where('pr.amount', '<=', rule.max)
       return eb.exists(q)
     }
+  }
+}
+
+/**
+ * A collection's membership as a condition on `p` (cw_products), for queries of other services
+ * (search): hand-picked products, or the collection's rules; null for an unknown collection.
+ * @internal
+ */
+export async function collectionMembership(db: Executor, collectionId: string): Promise<((eb: ProductEb) => Expression<SqlBool>) | null> {
+  const row = await db.selectFrom('cw_collections').select(['kind', 'match_mode']).where('id', '=', collectionId).executeTakeFirst()
+  if (!row) return null
+  if (row.kind === 'manual') {
+    return (eb) => eb('p.id', 'in', eb.selectFrom('cw_collection_products as cc').select('cc.product_id').where('cc.collection_id', '=', collectionId))
+  }
+  const rules = (await db.selectFrom('cw_collection_rules').selectAll().where('collection_id', '=', collectionId).orderBy('position').execute()).map(toRule)
+  return (eb) => {
+    const conditions = rules.map((r) => ruleCondition(eb, r))
+    return row.match_mode === 'any' ? eb.or(conditions) : eb.and(conditions)
   }
 }
 

@@ -7,6 +7,7 @@ import type { Product } from '../types.js'
 import { fields, parseInput } from '../validation.js'
 import { loadProducts } from './catalog-service.js'
 import { catalogSettings, localeChain, localeSchema, visibleIds } from './catalog-texts.js'
+import { collectionMembership } from './collection-service.js'
 import { normalizeSearchText, queryWords } from './search-index.js'
 
 const MAX_OPTIONS = 10
@@ -187,9 +188,13 @@ export const MAX_CANDIDATES = 20_000
 
 /** Products the words (when given) and the product-level filters let through, with their score. */
 async function candidateProducts(db: Executor, data: Data, matched: ReturnType<typeof matchQuery> | null): Promise<Map<string, { score: number; createdAt: string }>> {
+  // A collection, hand-picked or by rules: its membership as a condition (an unknown one holds nothing).
+  const member = data.collectionId ? await collectionMembership(db, data.collectionId) : undefined
+  if (member === null) return new Map()
   let q = db.selectFrom('cw_products as p').select(['p.id', 'p.created_at'])
   if (matched) q = q.innerJoin(matched.as('m'), 'm.id', 'p.id').select(sql<number>`m.score`.as('score'))
   q = q.where((eb) => productConditions(eb, data))
+  if (member) q = q.where((eb) => member(eb as never))
   q = matched ? q.orderBy(sql`m.score`, 'desc') : q.orderBy('p.created_at', 'desc')
   const rows = (await q.orderBy('p.id').limit(MAX_CANDIDATES).execute()) as Array<{ id: string; created_at: unknown; score?: number }>
   return new Map(rows.map((r) => [r.id, { score: Number(r.score ?? 0), createdAt: String(r.created_at) }]))
@@ -253,9 +258,6 @@ function productConditions(eb: Eb, data: Data): Expression<SqlBool> {
           ),
       ),
     )
-  }
-  if (data.collectionId) {
-    conditions.push(eb('p.id', 'in', eb.selectFrom('cw_collection_products as cc').select('cc.product_id').where('cc.collection_id', '=', data.collectionId)))
   }
   for (const tag of data.tags ?? []) {
     conditions.push(eb.exists(eb.selectFrom('cw_product_tags as t').select('t.product_id').whereRef('t.product_id', '=', 'p.id').where('t.tag', '=', tag.toLowerCase())))

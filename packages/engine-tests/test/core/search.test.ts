@@ -115,6 +115,16 @@ describe.each(GUARDED_STORAGES)('search on %s', (storage) => {
     expect(tagged.items.map((h) => h.product.id)).toEqual([hiker.id, runner.id])
   })
 
+  it('filters by a collection, hand-picked or by rules', async () => {
+    const running = await shop.commerce.collections.create({ title: 'Running', handle: 'running-x', kind: 'rules', rules: [{ field: 'tag', value: 'running' }] })
+    const found = await shop.commerce.search.products({ collectionId: running.id, sort: 'price_asc', currency: 'USD' })
+    expect(found.items.map((h) => h.product.title)).toEqual(['Road Runner', 'Trail Runner'])
+    const picked = await shop.commerce.collections.create({ title: 'Picked', handle: 'picked-x', kind: 'manual' })
+    await shop.commerce.collections.addProducts(picked.id, [sneaker.id])
+    expect((await shop.commerce.search.products({ query: 'red', collectionId: picked.id })).items.map((h) => h.product.id)).toEqual([sneaker.id])
+    expect((await shop.commerce.search.products({ collectionId: 'coll_unknown' })).items).toEqual([])
+  })
+
   it('pages with a cursor and a total', async () => {
     const first = await shop.commerce.search.products({ query: 'runner', limit: 1 })
     expect(first.total).toBe(2)
