@@ -64,6 +64,9 @@ export const search: CommerceMigration = {
       after = rows[rows.length - 1]!.id
     }
     // Facets start from the products found: their option values and prices by product and variant.
+    // The index by (option, value) goes: without statistics, SQLite preferred it to the products' ids
+    // and read every row of an option (a facet of 100 products read 50,000 rows).
+    await db.schema.dropIndex('cw_variant_option_values_value').execute()
     await db.schema.createIndex('cw_variant_option_values_product').on('cw_variant_option_values').columns(['product_id', 'option', 'value', 'variant_id']).execute()
     await db.schema.createIndex('cw_prices_variant_currency').on('cw_prices').columns(['variant_id', 'currency', 'min_quantity', 'amount']).execute()
     // Sorting by what sells: the order lines of a product.
