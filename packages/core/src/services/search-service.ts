@@ -1,6 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely'
 import { z } from 'zod'
 import type { CoreDatabase, Executor } from '../db/database.js'
+import { iso } from '../db/rows.js'
 import { validationError } from '../errors.js'
 import { read, type Runtime } from '../runtime.js'
 import type { Product } from '../types.js'
@@ -139,15 +140,32 @@ export class SearchService {
       // then those with a variant that passes the variant-level filters. Everything after reads
       // from these ids, so the text match and the category tree are evaluated once per search.
       const candidates = await candidateProducts(db, data, words ? matchQuery(rt, words, locale) : null)
-      const found = candidates.size ? await passing(db, [...candidates.keys()], data) : []
-      const total = found.length
+      const byRelevance = (x: string, y: string) =>
+        candidates.get(y)!.score - candidates.get(x)!.score || (candidates.get(x)!.createdAt < candidates.get(y)!.createdAt ? 1 : -1) || (x < y ? -1 : 1)
+      let found: string[]
       let pageIds: string[]
-      if (sort === 'relevance') {
-        pageIds = found.sort((x, y) => candidates.get(y)!.score - candidates.get(x)!.score || (candidates.get(x)!.createdAt < candidates.get(y)!.createdAt ? 1 : -1) || (x < y ? -1 : 1)).slice(offset, offset + data.limit)
+      let facets: SearchFacets | null
+      if (candidates.size > 0 && candidates.size <= IN_MEMORY_CANDIDATES) {
+        // Few products (a category page, a narrow search): read their variants once and filter,
+        // count and sort them here — four small reads instead of a query per facet.
+        const view = await variantView(db, data, [...candidates.keys()])
+        found = view.found
+        if (sort === 'relevance') found.sort(byRelevance)
+        else if (sort === 'newest') found.sort((x, y) => (candidates.get(x)!.createdAt < candidates.get(y)!.createdAt ? 1 : candidates.get(x)!.createdAt > candidates.get(y)!.createdAt ? -1 : x < y ? -1 : 1))
+        else if (sort === 'price_asc' || sort === 'price_desc') {
+          const sign = sort === 'price_asc' ? 1 : -1
+          const price = (id: string) => view.lowest.get(id) ?? (sign > 0 ? Number.MAX_SAFE_INTEGER : -1)
+          found.sort((x, y) => sign * (price(x) - price(y)) || (candidates.get(x)!.createdAt < candidates.get(y)!.createdAt ? 1 : -1) || (x < y ? -1 : 1))
+        }
+        pageIds = sort === 'best_selling' ? (found.length ? await this.#page(db, data, found, sort, offset) : []) : found.slice(offset, offset + data.limit)
+        facets = data.facets ? await view.facets() : null
       } else {
-        pageIds = found.length ? await this.#page(db, data, found, sort, offset) : []
+        found = candidates.size ? await passing(db, [...candidates.keys()], data) : []
+        if (sort === 'relevance') pageIds = found.sort(byRelevance).slice(offset, offset + data.limit)
+        else pageIds = found.length ? await this.#page(db, data, found, sort, offset) : []
+        facets = data.facets ? (candidates.size ? await computeFacets(db, data, [...candidates.keys()], found) : EMPTY_FACETS) : null
       }
-      const facets = data.facets ? (candidates.size ? await computeFacets(db, data, [...candidates.keys()], found) : EMPTY_FACETS) : null
+      const total = found.length
       const rows = pageIds.length ? await db.selectFrom('cw_products').selectAll().where('id', 'in', pageIds).execute() : []
       const byId = new Map((await loadProducts(db, rows, rt, data.locale)).map((p) => [p.id, p]))
       let ordered = pageIds.map((id) => byId.get(id)).filter((p): p is Product => p !== undefined)
@@ -197,7 +215,109 @@ async function candidateProducts(db: Executor, data: Data, matched: ReturnType<t
   if (member) q = q.where((eb) => member(eb as never))
   q = matched ? q.orderBy(sql`m.score`, 'desc') : q.orderBy('p.created_at', 'desc')
   const rows = (await q.orderBy('p.id').limit(MAX_CANDIDATES).execute()) as Array<{ id: string; created_at: unknown; score?: number }>
-  return new Map(rows.map((r) => [r.id, { score: Number(r.score ?? 0), createdAt: String(r.created_at) }]))
+  return new Map(rows.map((r) => [r.id, { score: Number(r.score ?? 0), createdAt: iso(r.created_at as string | Date) }]))
+}
+
+/** Up to this many candidate products, a search filters, counts and sorts their variants in memory. */
+const IN_MEMORY_CANDIDATES = 2_000
+
+/**
+ * The variants of `ids` as the filters see them: which pass every variant-level filter, or every
+ * one but an option's own; the products found; each one's lowest passing price; and the facets,
+ * counted from the same rows, so that the SQL path and this one agree.
+ */
+async function variantView(db: Executor, data: Data, ids: string[]) {
+  const variants = await db
+    .selectFrom('cw_variants as v')
+    .select(['v.id', 'v.product_id', 'v.manage_inventory'])
+    .$if(data.currency !== undefined, (q) =>
+      q.select((eb) =>
+        eb
+          .selectFrom('cw_prices as pr')
+          .select('pr.amount')
+          .whereRef('pr.variant_id', '=', 'v.id')
+          .where('pr.currency', '=', data.currency!)
+          .where('pr.min_quantity', '=', 1)
+          .limit(1)
+          .as('amount'),
+      ),
+    )
+    .$if(data.inStock, (q) =>
+      q.select(
+        sql<number>`(select coalesce(sum(il.on_hand - il.reserved + case when il.allowance_until is null or il.allowance_until > ${data.now} then il.backorder_allowance else 0 end), 0) from cw_inventory_levels il where il.variant_id = v.id)`.as('sellable'),
+      ),
+    )
+    .where('v.product_id', 'in', ids)
+    .execute()
+  const values = await db.selectFrom('cw_variant_option_values').select(['variant_id', 'option', 'value']).where('product_id', 'in', ids).execute()
+  const optionsOf = new Map<string, Map<string, string>>()
+  for (const row of values) {
+    const map = optionsOf.get(row.variant_id) ?? new Map<string, string>()
+    map.set(row.option, row.value)
+    optionsOf.set(row.variant_id, map)
+  }
+  const filters = Object.entries(data.options ?? {})
+  // Everything but the options: price and stock.
+  const base = (v: (typeof variants)[number]): boolean => {
+    const row = v as unknown as { amount?: number | string | null; sellable?: number | string | null }
+    if (data.price) {
+      if (row.amount === null || row.amount === undefined) return false
+      const amount = Number(row.amount)
+      if (data.price.min !== undefined && amount < data.price.min) return false
+      if (data.price.max !== undefined && amount > data.price.max) return false
+    }
+    if (data.inStock && Number(v.manage_inventory) !== 0 && !(Number(row.sellable ?? 0) > 0)) return false
+    return true
+  }
+  const passes = (v: (typeof variants)[number], except: string | null): boolean => {
+    if (!base(v)) return false
+    const mine = optionsOf.get(v.id)
+    return filters.every(([option, wanted]) => option === except || wanted.includes(mine?.get(option) ?? '\u0000'))
+  }
+  const passing = variants.filter((v) => passes(v, null))
+  const foundSet = new Set(passing.map((v) => v.product_id))
+  const lowest = new Map<string, number>()
+  if (data.currency) {
+    for (const v of passing) {
+      const amount = (v as unknown as { amount?: number | string | null }).amount
+      if (amount === null || amount === undefined) continue
+      const current = lowest.get(v.product_id)
+      if (current === undefined || Number(amount) < current) lowest.set(v.product_id, Number(amount))
+    }
+  }
+  const found = ids.filter((id) => foundSet.has(id))
+  return {
+    found,
+    lowest,
+    async facets(): Promise<SearchFacets> {
+      const counted = new Map<string, Map<string, Set<string>>>()
+      const filtered = new Set(filters.map(([option]) => option))
+      const all = new Set(passing.map((v) => v.id))
+      for (const v of variants) {
+        const mine = optionsOf.get(v.id)
+        if (!mine) continue
+        for (const [option, value] of mine) {
+          // An option's counts hold under every filter but its own.
+          if (!(filtered.has(option) ? passes(v, option) : all.has(v.id))) continue
+          const byValue = counted.get(option) ?? new Map<string, Set<string>>()
+          const products = byValue.get(value) ?? new Set<string>()
+          products.add(v.product_id)
+          byValue.set(value, products)
+          counted.set(option, byValue)
+        }
+      }
+      const options: SearchFacets['options'] = {}
+      for (const [option, byValue] of counted) {
+        options[option] = [...byValue]
+          .map(([value, products]) => ({ value, count: products.size }))
+          .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+      }
+      if (found.length === 0) return { options, categories: [], price: [] }
+      const categories = await categoryFacet(db, found)
+      const price = data.currency ? priceRanges([...lowest.values()], data.priceRanges) : []
+      return { options, categories, price }
+    },
+  }
 }
 
 /** Of `ids`, those with a variant that passes the variant-level filters. */
@@ -323,16 +443,7 @@ async function computeFacets(db: Executor, data: Data, candidates: string[], fou
   for (const values of Object.values(options)) values.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
   if (found.length === 0) return { options, categories: [], price: [] }
 
-  const categoryRows = await db
-    .selectFrom('cw_category_products as cp')
-    .innerJoin('cw_categories as c', 'c.id', 'cp.category_id')
-    .select(['c.id', 'c.handle', 'c.title', (eb) => eb.fn.count<number>('cp.product_id').distinct().as('n')])
-    .where('cp.product_id', 'in', found)
-    .groupBy(['c.id', 'c.handle', 'c.title'])
-    .execute()
-  const categories = categoryRows
-    .map((c) => ({ id: c.id, handle: c.handle, title: c.title, count: Number(c.n) }))
-    .sort((a, b) => b.count - a.count || (a.handle < b.handle ? -1 : 1))
+  const categories = await categoryFacet(db, found)
 
   let price: SearchFacets['price'] = []
   if (data.currency) {
@@ -352,6 +463,18 @@ async function computeFacets(db: Executor, data: Data, candidates: string[], fou
     )
   }
   return { options, categories, price }
+}
+
+/** The categories `found` are in (directly), with how many each holds. */
+async function categoryFacet(db: Executor, found: string[]): Promise<SearchFacets['categories']> {
+  const rows = await db
+    .selectFrom('cw_category_products as cp')
+    .innerJoin('cw_categories as c', 'c.id', 'cp.category_id')
+    .select(['c.id', 'c.handle', 'c.title', (eb) => eb.fn.count<number>('cp.product_id').distinct().as('n')])
+    .where('cp.product_id', 'in', found)
+    .groupBy(['c.id', 'c.handle', 'c.title'])
+    .execute()
+  return rows.map((c) => ({ id: c.id, handle: c.handle, title: c.title, count: Number(c.n) })).sort((a, b) => b.count - a.count || (a.handle < b.handle ? -1 : 1))
 }
 
 /** Counts per range; the bounds given, or five "nice" ranges fitted to the prices. */
