@@ -140,8 +140,17 @@ export class SearchService {
       // then those with a variant that passes the variant-level filters. Everything after reads
       // from these ids, so the text match and the category tree are evaluated once per search.
       const candidates = await candidateProducts(db, data, words ? matchQuery(rt, words, locale) : null)
-      const byRelevance = (x: string, y: string) =>
-        candidates.get(y)!.score - candidates.get(x)!.score || (candidates.get(x)!.createdAt < candidates.get(y)!.createdAt ? 1 : -1) || (x < y ? -1 : 1)
+      // What the channel may not show is not found, counted or paged (when a visibility source is set).
+      if (candidates.size > 0 && catalogSettings(rt).visibility) {
+        const visible = await visibleIds(rt, [...candidates.keys()], { channel: data.channel ?? null, locale })
+        for (const id of [...candidates.keys()]) if (!visible.has(id)) candidates.delete(id)
+      }
+      // Newest first, then by id: a total order, the same on both storages.
+      const newer = (x: string, y: string) => {
+        const [a, b] = [candidates.get(x)!.createdAt, candidates.get(y)!.createdAt]
+        return a < b ? 1 : a > b ? -1 : x < y ? -1 : x > y ? 1 : 0
+      }
+      const byRelevance = (x: string, y: string) => candidates.get(y)!.score - candidates.get(x)!.score || newer(x, y)
       let found: string[]
       let pageIds: string[]
       let facets: SearchFacets | null
@@ -151,11 +160,11 @@ export class SearchService {
         const view = await variantView(db, data, [...candidates.keys()])
         found = view.found
         if (sort === 'relevance') found.sort(byRelevance)
-        else if (sort === 'newest') found.sort((x, y) => (candidates.get(x)!.createdAt < candidates.get(y)!.createdAt ? 1 : candidates.get(x)!.createdAt > candidates.get(y)!.createdAt ? -1 : x < y ? -1 : 1))
+        else if (sort === 'newest') found.sort(newer)
         else if (sort === 'price_asc' || sort === 'price_desc') {
           const sign = sort === 'price_asc' ? 1 : -1
           const price = (id: string) => view.lowest.get(id) ?? (sign > 0 ? Number.MAX_SAFE_INTEGER : -1)
-          found.sort((x, y) => sign * (price(x) - price(y)) || (candidates.get(x)!.createdAt < candidates.get(y)!.createdAt ? 1 : -1) || (x < y ? -1 : 1))
+          found.sort((x, y) => sign * (price(x) - price(y)) || newer(x, y))
         }
         pageIds = sort === 'best_selling' ? (found.length ? await this.#page(db, data, found, sort, offset) : []) : found.slice(offset, offset + data.limit)
         facets = data.facets ? await view.facets() : null
@@ -168,11 +177,7 @@ export class SearchService {
       const total = found.length
       const rows = pageIds.length ? await db.selectFrom('cw_products').selectAll().where('id', 'in', pageIds).execute() : []
       const byId = new Map((await loadProducts(db, rows, rt, data.locale)).map((p) => [p.id, p]))
-      let ordered = pageIds.map((id) => byId.get(id)).filter((p): p is Product => p !== undefined)
-      if (ordered.length) {
-        const visible = await visibleIds(rt, ordered.map((p) => p.id), { channel: data.channel ?? null, locale })
-        ordered = ordered.filter((p) => visible.has(p.id))
-      }
+      const ordered = pageIds.map((id) => byId.get(id)).filter((p): p is Product => p !== undefined)
       const items = ordered.map((product) => ({ product, variantId: bestVariant(product, data, words) }))
       const next = offset + pageIds.length
       return { items, total, facets, nextCursor: pageIds.length === data.limit && next < total ? encodeOffset(next) : null }
@@ -258,9 +263,9 @@ async function variantView(db: Executor, data: Data, ids: string[]) {
   }
   const filters = Object.entries(data.options ?? {})
   // Everything but the options: price and stock.
-  const base = (v: (typeof variants)[number]): boolean => {
+  const base = (v: (typeof variants)[number], withPrice = true): boolean => {
     const row = v as unknown as { amount?: number | string | null; sellable?: number | string | null }
-    if (data.price) {
+    if (data.price && withPrice) {
       if (row.amount === null || row.amount === undefined) return false
       const amount = Number(row.amount)
       if (data.price.min !== undefined && amount < data.price.min) return false
@@ -269,8 +274,8 @@ async function variantView(db: Executor, data: Data, ids: string[]) {
     if (data.inStock && Number(v.manage_inventory) !== 0 && !(Number(row.sellable ?? 0) > 0)) return false
     return true
   }
-  const passes = (v: (typeof variants)[number], except: string | null): boolean => {
-    if (!base(v)) return false
+  const passes = (v: (typeof variants)[number], except: string | null, withPrice = true): boolean => {
+    if (!base(v, withPrice)) return false
     const mine = optionsOf.get(v.id)
     return filters.every(([option, wanted]) => option === except || wanted.includes(mine?.get(option) ?? '\u0000'))
   }
@@ -314,7 +319,17 @@ async function variantView(db: Executor, data: Data, ids: string[]) {
       }
       if (found.length === 0) return { options, categories: [], price: [] }
       const categories = await categoryFacet(db, found)
-      const price = data.currency ? priceRanges([...lowest.values()], data.priceRanges) : []
+      // The price facet, like an option's, holds under every filter but its own (the price range).
+      const unpriced = new Map<string, number>()
+      if (data.currency) {
+        for (const v of variants) {
+          const amount = (v as unknown as { amount?: number | string | null }).amount
+          if (amount === null || amount === undefined || !passes(v, null, false)) continue
+          const current = unpriced.get(v.product_id)
+          if (current === undefined || Number(amount) < current) unpriced.set(v.product_id, Number(amount))
+        }
+      }
+      const price = data.currency ? priceRanges([...unpriced.values()], data.priceRanges) : []
       return { options, categories, price }
     },
   }
@@ -451,10 +466,11 @@ async function computeFacets(db: Executor, data: Data, candidates: string[], fou
       .selectFrom('cw_prices as pr')
       .innerJoin('cw_variants as v', 'v.id', 'pr.variant_id')
       .select(['v.product_id', (eb) => eb.fn.min<number>('pr.amount').as('lowest')])
-      .where('v.product_id', 'in', found)
+      // Under every filter but its own: the candidates, with the price range left out.
+      .where('v.product_id', 'in', data.price ? candidates : found)
       .where('pr.currency', '=', data.currency)
       .where('pr.min_quantity', '=', 1)
-      .where((eb) => variantConditions(eb as unknown as VariantEb, data, null))
+      .where((eb) => variantConditions(eb as unknown as VariantEb, { ...data, price: undefined }, null))
       .groupBy('v.product_id')
       .execute()
     price = priceRanges(
@@ -491,13 +507,13 @@ function priceRanges(prices: number[], bounds: number[] | undefined): SearchFace
 }
 
 function niceBounds(lowest: number, highest: number): number[] {
-  const span = Math.max(1, highest - lowest)
-  const raw = span / 5
+  // Whole minor units only: a step of 1, 2 or 5 × 10^k, at least 1.
+  const raw = Math.max(1, (highest - lowest) / 5)
   const magnitude = 10 ** Math.floor(Math.log10(raw))
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude
+  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude)
   const start = Math.floor(lowest / step) * step
   const bounds: number[] = []
-  for (let b = start; b <= highest; b += step) bounds.push(b)
+  for (let i = 0; start + i * step <= highest; i++) bounds.push(start + i * step)
   return bounds
 }
 

@@ -125,6 +125,24 @@ describe.each(GUARDED_STORAGES)('search on %s', (storage) => {
     expect((await shop.commerce.search.products({ collectionId: 'coll_unknown' })).items).toEqual([])
   })
 
+  it('counts prices in whole minor units, under every filter but the price range itself', async () => {
+    const found = await shop.commerce.search.products({ query: 'runner', currency: 'USD', price: { min: 12_000 } })
+    expect(found.items.map((h) => h.product.id)).toEqual([runner.id])
+    const ranges = found.facets!.price
+    for (const range of ranges) expect(Number.isInteger(range.min) && (range.max === null || Number.isInteger(range.max)), JSON.stringify(range)).toBe(true)
+    // The Road Runner is outside the chosen range but still counted in its own, so it can be chosen.
+    expect(ranges.reduce((n, r) => n + r.count, 0)).toBe(2)
+    // Prices 12 apart: the ranges' step is still a whole number of minor units.
+    const socks = [
+      await shop.commerce.catalog.createProduct({ title: 'Pebble Sock', handle: 'pebble-sock', status: 'active', variants: [{ sku: 'PS-1', prices: [{ currency: 'USD', amount: 1999 }] }] }),
+      await shop.commerce.catalog.createProduct({ title: 'Pebble Lace', handle: 'pebble-lace', status: 'active', variants: [{ sku: 'PL-1', prices: [{ currency: 'USD', amount: 2011 }] }] }),
+    ]
+    const pebbles = (await shop.commerce.search.products({ query: 'pebble', currency: 'USD' })).facets!.price
+    for (const socksRange of pebbles) expect(Number.isInteger(socksRange.min) && (socksRange.max === null || Number.isInteger(socksRange.max)), JSON.stringify(pebbles)).toBe(true)
+    expect(pebbles.reduce((n, r) => n + r.count, 0)).toBe(2)
+    for (const sock of socks) await shop.commerce.catalog.deleteProduct(sock.id)
+  })
+
   it('pages with a cursor and a total', async () => {
     const first = await shop.commerce.search.products({ query: 'runner', limit: 1 })
     expect(first.total).toBe(2)
@@ -152,5 +170,27 @@ describe.each(GUARDED_STORAGES)('search on %s', (storage) => {
     expect((await shop.commerce.search.products({ query: 'trail hiker' })).items).toEqual([])
     await shop.commerce.catalog.updateProduct(hiker.id, { status: 'archived' })
     expect((await shop.commerce.search.products({ query: 'summit' })).items).toEqual([])
+  })
+})
+
+describe.each(GUARDED_STORAGES)('search with a visibility source, on %s', (storage) => {
+  it('neither finds, counts nor pages a product the channel may not show', async () => {
+    let hidden = ''
+    const shop = await openShop({ storage, catalog: { visibility: { visible: (ids, { channel }) => ids.filter((id) => channel !== 'web' || id !== hidden) } } })
+    try {
+      await shop.commerce.catalog.updateProduct(shop.shoe.id, { status: 'draft' })
+      const make = (title: string, handle: string) =>
+        shop.commerce.catalog.createProduct({ title, handle, status: 'active', options: [{ name: 'Size', values: ['42'] }], variants: [{ sku: handle, options: { Size: '42' }, prices: [{ currency: 'USD', amount: 1000 }] }] })
+      const shown = await make('Glow Runner', 'glow-runner')
+      hidden = (await make('Glow Hiker', 'glow-hiker')).id
+      const web = await shop.commerce.search.products({ query: 'glow', channel: 'web', limit: 1 })
+      expect(web.items.map((h) => h.product.id)).toEqual([shown.id])
+      expect(web.total).toBe(1)
+      expect(web.nextCursor).toBeNull()
+      expect(web.facets!.options.Size).toEqual([{ value: '42', count: 1 }])
+      expect((await shop.commerce.search.products({ query: 'glow', channel: 'shop' })).total).toBe(2)
+    } finally {
+      await shop.close()
+    }
   })
 })
