@@ -84,27 +84,34 @@ export function parseCsv(text: string): string[][] {
   return rows
 }
 
-/** Characters that make a spreadsheet read a cell as a formula. */
-const FORMULA = /^[=+\-@\t\r]/
+/** What export guards with a leading `'`: a formula-like value, or one that already starts with `'`. */
+const GUARDED = /^[=+\-@\t\r']/
 
 /**
- * One CSV cell: quoted when it holds a comma, quote or line break; a cell that a spreadsheet
+ * One CSV cell: quoted when it holds a comma, quote or line break. A cell that a spreadsheet
  * would run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a
- * leading `'`, which import takes off again.
+ * leading `'`, and so does a value that itself starts with `'`, so that import, in a file marked
+ * as Cartwright's export (its `Cartwright Export` column), takes exactly one `'` off and gets the
+ * value back byte for byte.
  *
  * @example
  * ```ts
  * csvCell('=HYPERLINK("x")') // `"'=HYPERLINK(""x"")"`
+ * csvCell("'-Sale") // `''-Sale`
  * ```
  */
 export function csvCell(value: string): string {
-  const text = FORMULA.test(value) ? `'${value}` : value
+  const text = GUARDED.test(value) ? `'${value}` : value
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
 }
 
-/** A cell as imported: the `'` that export puts before a formula-like value is taken off. */
-export function fromCell(value: string): string {
-  return value.length > 1 && value[0] === "'" && FORMULA.test(value.slice(1)) ? value.slice(1) : value
+/**
+ * A cell as imported. In a file written by Cartwright's export (`exported`), the one `'` that
+ * export put before a guarded value is taken off; in any other file a cell is read as written,
+ * so a merchant's own `'-Sale` stays `'-Sale`.
+ */
+export function fromCell(value: string, exported: boolean): string {
+  return exported && value.length > 1 && value[0] === "'" && GUARDED.test(value.slice(1)) ? value.slice(1) : value
 }
 
 /** One CSV line, CRLF-terminated. */

@@ -107,7 +107,11 @@ export async function* exportCsvChunks(commerce: Commerce, settings: ExportSetti
   }
 }
 
-/** The catalog as a JSON array, one product per chunk, in the shape `importJson` reads. */
+/**
+ * The catalog as a JSON array, one product per chunk, in the shape `importJson` reads: every
+ * field `catalog.createProducts` takes (every price tier and currency with its compare-at, stock
+ * at every location, variant titles, dimensions and images), and each variant's `inventoryPolicy`.
+ */
 export async function* exportJsonChunks(commerce: Commerce, settings: ExportSettings): AsyncGenerator<string> {
   const categories = await categoryHandles(commerce)
   const locations = new Map((await commerce.inventory.listLocations()).map((l) => [l.id, l]))
@@ -137,6 +141,7 @@ export async function* exportJsonChunks(commerce: Commerce, settings: ExportSett
         widthMm: v.widthMm,
         heightMm: v.heightMm,
         manageInventory: v.manageInventory,
+        inventoryPolicy: v.inventoryPolicy,
         prices: v.prices,
       })),
       categories: categories.get(product.id) ?? [],

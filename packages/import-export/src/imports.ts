@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
+import { sql } from 'kysely'
 import { definePlugin, isCommerceError, MAX_BULK_PRODUCTS, validationError, type BulkProductInput, type Commerce, type PluginContext } from '@cartwright/core'
 import { parseCsv } from './csv.js'
 import { exportCsvChunks, exportJsonChunks } from './export.js'
 import { readCsvRows, type ParsedProduct, type RejectedRow } from './layout.js'
 
 /**
- * The plugin's table: one row per batched import, so that an interrupted one resumes.
+ * The plugin's tables: `imports_jobs`, one row per batched import, and `imports_batches`, one row
+ * per batch of it (the products each committed batch created), so that an interrupted or failed
+ * import resumes.
  *
  * @example
  * ```ts
@@ -26,9 +29,22 @@ export interface ImportTables {
     batches: number
     /** The last batch written (0-based); -1 before the first. */
     last_batch: number
-    status: 'running' | 'done'
+    /** `failed`: the batch after `last_batch` was refused; a corrected file resumes there. */
+    status: 'running' | 'done' | 'failed'
     created_at: string | Date
     updated_at: string | Date
+  }
+  imports_batches: {
+    job_id: string
+    /** The batch's index in the file (0-based). */
+    batch: number
+    /** SHA-256 of the batch's products as read from the file. */
+    input_hash: string
+    /** `pending` from just before its write until it is recorded `committed`. */
+    status: 'pending' | 'committed'
+    /** JSON: the ids of the products the batch created (empty while pending). */
+    product_ids: string
+    started_at: string | Date
   }
 }
 
@@ -191,6 +207,35 @@ function columnOf(path: string[]): string | null {
   return head === undefined ? null : (columns[head] ?? null)
 }
 
+const policySchema = z.discriminatedUnion('policy', [
+  z.object({ policy: z.literal('deny'), backorderLimit: z.null().optional(), availableAt: z.null().optional() }),
+  z.object({ policy: z.literal('backorder'), backorderLimit: z.number().int().min(1).max(1_000_000), availableAt: z.null().optional() }),
+  z.object({ policy: z.literal('preorder'), backorderLimit: z.number().int().min(1).max(1_000_000).nullable().optional(), availableAt: z.string().datetime({ offset: true }).max(40) }),
+])
+
+/**
+ * A JSON product without its variants' `inventoryPolicy` (core's `createProducts` does not take
+ * one: it is restored by `inventory.setPolicy` once the product is written), the policies to set
+ * (`deny`, the default, is not), and what is wrong with them.
+ */
+function withoutPolicies(raw: unknown): { input: BulkProductInput; policies: NonNullable<ParsedProduct['policies']>; issues: Array<{ path: string; message: string }> } {
+  const policies: NonNullable<ParsedProduct['policies']> = []
+  const issues: Array<{ path: string; message: string }> = []
+  const product = raw as BulkProductInput
+  if (typeof raw !== 'object' || raw === null || !Array.isArray(product.variants)) return { input: product, policies, issues }
+  const variants = product.variants.map((variant, j) => {
+    if (typeof variant !== 'object' || variant === null || !('inventoryPolicy' in variant)) return variant
+    const { inventoryPolicy, ...rest } = variant as typeof variant & { inventoryPolicy: unknown }
+    const parsed = policySchema.safeParse(inventoryPolicy)
+    if (!parsed.success) for (const i of parsed.error.issues) issues.push({ path: ['variants', j, 'inventoryPolicy', ...i.path].join('.'), message: i.message })
+    else if (parsed.data.policy !== 'deny' && rest.manageInventory === false) issues.push({ path: `variants.${j}.inventoryPolicy.policy`, message: 'a variant that does not manage stock never runs out: its policy is deny' })
+    else if (parsed.data.policy === 'backorder') policies.push({ sku: rest.sku, policy: { policy: 'backorder', backorderLimit: parsed.data.backorderLimit } })
+    else if (parsed.data.policy === 'preorder') policies.push({ sku: rest.sku, policy: { policy: 'preorder', availableAt: parsed.data.availableAt, backorderLimit: parsed.data.backorderLimit ?? null } })
+    return rest
+  })
+  return { input: { ...product, variants }, policies, issues }
+}
+
 /** Core's error about a batch, as rejected rows of the file. */
 function rowsOf(error: unknown, batch: ParsedProduct[], json: boolean): RejectedRow[] | null {
   if (!isCommerceError(error) || (error.code !== 'VALIDATION' && error.code !== 'CONFLICT')) return null
@@ -251,6 +296,20 @@ export function importExport() {
           await db.schema.createIndex('imports_jobs_file').on('imports_jobs').columns(['file_hash', 'batch_size', 'status']).execute()
         },
       },
+      '0002_import_batches': {
+        async up(db) {
+          await db.schema
+            .createTable('imports_batches')
+            .addColumn('job_id', 'text', (c) => c.notNull())
+            .addColumn('batch', 'integer', (c) => c.notNull())
+            .addColumn('input_hash', 'text', (c) => c.notNull())
+            .addColumn('status', 'text', (c) => c.notNull())
+            .addColumn('product_ids', 'text', (c) => c.notNull())
+            .addColumn('started_at', 'text', (c) => c.notNull())
+            .addPrimaryKeyConstraint('imports_batches_pk', ['job_id', 'batch'])
+            .execute()
+        },
+      },
     },
     init(ctx: Ctx): ImportsService {
       const run = async (source: string, parsed: { products: ParsedProduct[]; rejected: RejectedRow[]; warnings: string[]; rowsTotal: number }, options: z.output<typeof importOptionsSchema>, json: boolean): Promise<ImportReport> => {
@@ -277,6 +336,7 @@ export function importExport() {
             if (rows) return report('rejected', rows)
             throw error
           }
+          await applyPolicies(all)
           await options.onProgress?.({ rowsDone: parsed.rowsTotal, rowsTotal: parsed.rowsTotal, batch: 1, batches: 1 })
           return report('imported', [])
         }
@@ -284,42 +344,128 @@ export function importExport() {
         const batches: ParsedProduct[][] = []
         for (let i = 0; i < all.length; i += size) batches.push(all.slice(i, i + size))
         const hash = createHash('sha256').update(source).digest('hex')
+        const hashes = batches.map((b) => createHash('sha256').update(JSON.stringify(b.map((p) => [p.input, p.policies ?? []]))).digest('hex'))
         const now = () => ctx.now().toISOString()
-        let job = await ctx.db.selectFrom('imports_jobs').selectAll().where('file_hash', '=', hash).where('batch_size', '=', size).where('status', '=', 'running').orderBy('created_at', 'desc').executeTakeFirst()
-        const resumedAfterBatch = job ? job.last_batch : null
-        if (!job) {
-          job = { id: ctx.newId('imp'), file_hash: hash, batch_size: size, batches: batches.length, last_batch: -1, status: 'running', created_at: now(), updated_at: now() }
-          const row = job
+        const found = await resumable(batches, hashes, size)
+        let jobId: string
+        let start = 0
+        let adopted: string[] | null = null
+        const resumedAfterBatch = found ? found.start - 1 : null
+        if (found) {
+          ;({ start, adopted } = found)
+          jobId = found.job.id
+          const at = start
+          await ctx.transaction(async (tx) => {
+            await tx.db.updateTable('imports_jobs').set({ file_hash: hash, batches: batches.length, last_batch: at - 1, status: 'running', updated_at: now() }).where('id', '=', jobId).execute()
+            await tx.db.deleteFrom('imports_batches').where('job_id', '=', jobId).where('batch', adopted ? '>' : '>=', at).execute()
+          })
+        } else {
+          jobId = ctx.newId('imp')
+          const row = { id: jobId, file_hash: hash, batch_size: size, batches: batches.length, last_batch: -1, status: 'running' as const, created_at: now(), updated_at: now() }
           await ctx.transaction((tx) => tx.db.insertInto('imports_jobs').values(row).execute())
         }
-        const jobId = job.id
         const rowsUpTo = (k: number) => batches.slice(0, k + 1).reduce((n, b) => n + b.reduce((m, p) => m + p.rows, 0), 0)
-        for (let k = job.last_batch + 1; k < batches.length; k++) {
+        for (let k = start; k < batches.length; k++) {
           const batch = batches[k]!
-          try {
-            await ctx.commerce.catalog.createProducts(batch.map((p) => p.input))
-          } catch (error) {
-            // Resuming: the batch after the recorded one may have committed just before the
-            // interruption, before the job recorded it. Then every handle of it is taken.
-            const handles = new Set(((isCommerceError(error, 'CONFLICT') ? (error.details.conflicts as Array<{ field: string }> | undefined) : undefined) ?? []).filter((c) => c.field.endsWith('.handle')).map((c) => c.field))
-            const committedEarlier = k === job.last_batch + 1 && resumedAfterBatch !== null && batch.every((_, i) => handles.has(`products.${i}.handle`))
-            if (!committedEarlier) {
+          let ids: string[]
+          if (k === start && adopted) ids = adopted
+          else {
+            // Marked pending before the write: a cut between the write's commit and the record
+            // below leaves a pending batch, which resuming adopts only if its products are there,
+            // made after this mark, with exactly the batch's SKUs.
+            await ctx.transaction((tx) => tx.db.insertInto('imports_batches').values({ job_id: jobId, batch: k, input_hash: hashes[k]!, status: 'pending', product_ids: '[]', started_at: now() }).execute())
+            try {
+              ids = (await ctx.commerce.catalog.createProducts(batch.map((p) => p.input))).products.map((p) => p.id)
+            } catch (error) {
               const rows = rowsOf(error, batch, json)
-              if (rows) return report('rejected', rows, jobId, resumedAfterBatch, batches.slice(0, k).flat())
-              throw error
+              if (!rows) throw error
+              // Refused: nothing of it was written. The job keeps its committed batches, and the
+              // corrected file (same batch size) resumes at this batch.
+              await ctx.transaction(async (tx) => {
+                await tx.db.deleteFrom('imports_batches').where('job_id', '=', jobId).where('batch', '=', k).execute()
+                await tx.db.updateTable('imports_jobs').set({ status: 'failed', last_batch: k - 1, updated_at: now() }).where('id', '=', jobId).execute()
+              })
+              return report('rejected', rows, jobId, resumedAfterBatch, batches.slice(0, k).flat())
             }
           }
-          await ctx.transaction((tx) =>
-            tx.db
+          await applyPolicies(batch)
+          const recorded = ids
+          await ctx.transaction(async (tx) => {
+            await tx.db.updateTable('imports_batches').set({ status: 'committed', product_ids: JSON.stringify(recorded) }).where('job_id', '=', jobId).where('batch', '=', k).execute()
+            await tx.db
               .updateTable('imports_jobs')
               .set({ last_batch: k, status: k === batches.length - 1 ? 'done' : 'running', updated_at: now() })
               .where('id', '=', jobId)
-              .execute(),
-          )
+              .execute()
+          })
           await options.onProgress?.({ rowsDone: rowsUpTo(k), rowsTotal: parsed.rowsTotal, batch: k + 1, batches: batches.length })
         }
         if (batches.length === 0) await ctx.transaction((tx) => tx.db.updateTable('imports_jobs').set({ status: 'done', updated_at: now() }).where('id', '=', jobId).execute())
         return report('imported', [], jobId, resumedAfterBatch)
+      }
+
+      /** Restores each variant's inventory policy (JSON's `inventoryPolicy`) once its product is written. */
+      const applyPolicies = async (batch: ParsedProduct[]) => {
+        for (const p of batch) {
+          for (const { sku, policy } of p.policies ?? []) {
+            const variant = await ctx.commerce.catalog.getVariantBySku(sku)
+            await ctx.commerce.inventory.setPolicy(variant.id, policy)
+          }
+        }
+      }
+
+      /** Which of the ids are products in the catalog. */
+      const existing = async (ids: string[]): Promise<Set<string>> => {
+        const out = new Set<string>()
+        for (let i = 0; i < ids.length; i += 500) {
+          const part = ids.slice(i, i + 500)
+          const rows = await sql<{ id: string }>`select id from cw_products where id in (${sql.join(part)})`.execute(ctx.db)
+          for (const r of rows.rows) out.add(r.id)
+        }
+        return out
+      }
+
+      /**
+       * A job to resume for this file: the newest running or failed job of the same batch size
+       * whose first batches are exactly this file's (same products read, same hash) and whose
+       * products, by the ids it recorded, are all still in the catalog. `start` is the first batch
+       * to write; `adopted`, the ids of a pending batch found written (its products carry the
+       * batch's handles and exactly its SKUs, and were created after the batch was marked).
+       */
+      const resumable = async (batches: ParsedProduct[][], hashes: string[], size: number) => {
+        const jobs = await ctx.db.selectFrom('imports_jobs').selectAll().where('batch_size', '=', size).where('status', 'in', ['running', 'failed']).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(20).execute()
+        for (const job of jobs) {
+          const records = await ctx.db.selectFrom('imports_batches').selectAll().where('job_id', '=', job.id).orderBy('batch').execute()
+          let k = 0
+          for (; k < batches.length; k++) {
+            const r = records[k]
+            if (!r || r.batch !== k || r.status !== 'committed' || r.input_hash !== hashes[k]) break
+            const ids = JSON.parse(r.product_ids) as string[]
+            if ((await existing(ids)).size !== ids.length) break
+          }
+          const pending = records[k]
+          let adopted: string[] | null = null
+          if (pending && pending.batch === k && pending.status === 'pending' && pending.input_hash === hashes[k]) adopted = await written(batches[k]!, new Date(pending.started_at).getTime())
+          if (k > 0 || adopted) return { job, start: k, adopted }
+        }
+        return null
+      }
+
+      /** The ids of a batch's products if all of them are in the catalog, made at or after `since`, each with exactly its SKUs. */
+      const written = async (batch: ParsedProduct[], since: number): Promise<string[] | null> => {
+        const handles = batch.map((p) => p.input.handle)
+        if (handles.some((h) => h === undefined)) return null
+        const products = (await sql<{ id: string; handle: string; created_at: string | Date }>`select id, handle, created_at from cw_products where handle in (${sql.join(handles)})`.execute(ctx.db)).rows
+        const byHandle = new Map(products.map((p) => [p.handle, p]))
+        const ids: string[] = []
+        for (const p of batch) {
+          const row = byHandle.get(p.input.handle!)
+          if (!row || new Date(row.created_at).getTime() < since) return null
+          const skus = (await sql<{ sku: string }>`select sku from cw_variants where product_id = ${row.id}`.execute(ctx.db)).rows.map((v) => v.sku).sort()
+          if (JSON.stringify(skus) !== JSON.stringify(p.input.variants.map((v) => v.sku).sort())) return null
+          ids.push(row.id)
+        }
+        return ids
       }
 
       return {
@@ -340,13 +486,19 @@ export function importExport() {
             throw validationError('file', [{ path: 'file', message: `is not JSON: ${(error as Error).message}` }])
           }
           if (!Array.isArray(value)) throw validationError('file', [{ path: 'file', message: 'must be a JSON array of products' }])
-          const products: ParsedProduct[] = value.map((input, i) => ({
-            input: input as BulkProductInput,
-            row: i + 1,
-            variantRows: Array.isArray((input as BulkProductInput)?.variants) ? (input as BulkProductInput).variants.map(() => i + 1) : [],
-            rows: 1,
-          }))
-          return run(source, { products, rejected: [], warnings: [], rowsTotal: products.length }, settings, true)
+          const rejected: RejectedRow[] = []
+          const products: ParsedProduct[] = value.map((raw, i) => {
+            const { input, policies, issues } = withoutPolicies(raw)
+            for (const issue of issues) rejected.push({ row: i + 1, column: issue.path, reason: issue.message })
+            return {
+              input,
+              row: i + 1,
+              variantRows: Array.isArray(input?.variants) ? input.variants.map(() => i + 1) : [],
+              rows: 1,
+              ...(policies.length ? { policies } : {}),
+            }
+          })
+          return run(source, { products, rejected, warnings: [], rowsTotal: products.length }, settings, true)
         },
         async *exportCsv(options = {}) {
           const settings = parse(exportOptionsSchema, options, 'options')

@@ -1,9 +1,10 @@
-import { isCurrency, parseAmount, type BulkProductInput } from '@cartwright/core'
+import { currencyExponent, isCurrency, parseAmount, type BulkProductInput, type SetInventoryPolicyInput } from '@cartwright/core'
 import { fromCell } from './csv.js'
 
 /**
  * The CSV columns, in the order export writes them: Shopify's product export columns, then
- * Cartwright's (`Currency`, `Category`, `Location`). See the package README for each.
+ * Cartwright's (`Currency`, `Category`, `Location`, and `Cartwright Export`, whose presence in the
+ * header marks a file written by Cartwright's export). See the package README for each.
  *
  * @example
  * ```ts
@@ -37,6 +38,7 @@ export const CSV_COLUMNS = [
   'Currency',
   'Category',
   'Location',
+  'Cartwright Export',
 ] as const
 
 /** A CSV column name. */
@@ -66,6 +68,8 @@ export interface ParsedProduct {
   variantRows: number[]
   /** Rows of the file this product spans. */
   rows: number
+  /** Inventory policies to set once the product is written (JSON's `inventoryPolicy`), by SKU. */
+  policies?: Array<{ sku: string; policy: SetInventoryPolicyInput }>
 }
 
 const OPTION_COLUMNS = [1, 2, 3].map((n) => ({ name: `Option${n} Name` as CsvColumn, value: `Option${n} Value` as CsvColumn }))
@@ -93,9 +97,11 @@ export function readCsvRows(rows: string[][], settings: CsvReadOptions): { produ
   }
   if (rejected.length) return { products: [], rejected, warnings, dataRows: rows.length - 1 }
 
+  // Only Cartwright's own export guards cells with a `'`: only in its files is one taken off.
+  const exported = index.has('Cartwright Export')
   const cell = (r: string[], c: CsvColumn) => {
     const i = index.get(c)
-    return i === undefined ? '' : fromCell((r[i] ?? '').trim())
+    return i === undefined ? '' : fromCell((r[i] ?? '').trim(), exported)
   }
   const products: ParsedProduct[] = []
   const byHandle = new Map<string, ParsedProduct & { optionNames: string[]; values: Array<Set<string>> }>()
@@ -241,8 +247,18 @@ export function readCsvRows(rows: string[][], settings: CsvReadOptions): { produ
       reject(column, `negative price ${text}`)
       return undefined
     }
+    // Shopify writes every price with two decimals (JPY as 1500.00): zeros beyond the currency's
+    // exponent are dropped, exactly; any other digit there is refused, never rounded.
+    const exponent = currencyExponent(currency)
+    const match = /^(\d+)(?:\.(\d+))?$/.exec(text)
+    const fraction = match?.[2] ?? ''
+    const extra = fraction.slice(exponent)
+    if (!match || !/^0*$/.test(extra)) {
+      reject(column, `${JSON.stringify(text)} is not an amount in ${currency} (${exponent} decimals)`)
+      return undefined
+    }
     try {
-      return parseAmount(text, currency)
+      return parseAmount(fraction.length > exponent ? `${match[1]}${exponent ? `.${fraction.slice(0, exponent)}` : ''}` : text, currency)
     } catch {
       reject(column, `${JSON.stringify(text)} is not an amount in ${currency}`)
       return undefined
