@@ -18,6 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
+import { sql } from 'kysely'
 import { createCommerce, type Commerce, type StorageAdapter } from '@cartwright/core'
 import { postgresStorage } from '@cartwright/storage-postgres'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
@@ -119,6 +120,9 @@ try {
   const commerce = await createCommerce({ storage: place.adapter(), outbox: { enabled: false }, recovery: { enabled: false }, onListenerError: () => undefined })
   console.log(`seeding ${PRODUCTS} products × ${SIZES.length * COLORS.length} variants on ${POSTGRES ? 'PostgreSQL' : 'SQLite'}…`)
   const { categoryIds } = await seed(commerce)
+  // Statistics, as a live database has them (PostgreSQL's autovacuum, SQLite's PRAGMA optimize): without
+  // them a planner freshly bulk-loaded may scan whole tables.
+  await sql`analyze`.execute(commerce.db)
   const sample = await commerce.search.products({ query: family(7) })
   const listing = await commerce.search.products({ categoryId: categoryIds[3]!, options: { Size: ['42'] } })
   console.log(`a family word finds ${sample.total} products; a category with Size 42 holds ${listing.total}`)
