@@ -131,3 +131,47 @@ export async function snapshot(shop: Shop) {
   } while (cursor)
   return out
 }
+
+/**
+ * The whole catalog as comparable data, everything `exportJson` carries: every product field,
+ * every variant field (prices with tiers and compare-at, dimensions, inventory policy), stock at
+ * every location, and images with the variant they belong to.
+ */
+export async function fullSnapshot(shop: Shop) {
+  const { commerce } = shop
+  const base = await snapshot(shop)
+  const locations = new Map((await commerce.inventory.listLocations()).map((l) => [l.id, l.code]))
+  const out: Record<string, unknown> = {}
+  let cursor: string | undefined
+  do {
+    const page = await commerce.catalog.listProducts({ limit: 100, ...(cursor ? { cursor } : {}) })
+    for (const p of page.items) {
+      const skus = new Map(p.variants.map((v) => [v.id, v.sku]))
+      out[p.handle] = {
+        ...(base[p.handle] as object),
+        metadata: p.metadata,
+        material: p.material,
+        hsCode: p.hsCode,
+        countryOfOrigin: p.countryOfOrigin,
+        images: p.media.map((m) => [m.url, m.alt, m.variantId ? skus.get(m.variantId) : null]),
+        variants: await Promise.all(
+          p.variants.map(async (v) => ({
+            sku: v.sku,
+            title: v.title,
+            options: v.options,
+            weightGrams: v.weightGrams,
+            lengthMm: v.lengthMm,
+            widthMm: v.widthMm,
+            heightMm: v.heightMm,
+            manageInventory: v.manageInventory,
+            inventoryPolicy: v.inventoryPolicy,
+            prices: v.prices,
+            stock: (await commerce.inventory.levels(v.id)).map((l) => [locations.get(l.locationId), l.onHand]).sort(),
+          })),
+        ),
+      }
+    }
+    cursor = page.nextCursor ?? undefined
+  } while (cursor)
+  return out
+}
