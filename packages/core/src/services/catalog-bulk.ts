@@ -5,7 +5,7 @@ import type { MediaTable } from '../db/migration-0010-media.js'
 import { json } from '../db/rows.js'
 import { transact, type Runtime } from '../runtime.js'
 import { fields, parseInput } from '../validation.js'
-import { checkVariantOptions, createProductSchema, slugify, tagRows, variantRows, type CreateProductInput } from './catalog-service.js'
+import { checkVariantOptions, createProductSchema, productRow, slugify, tagRows, variantRows, type CreateProductInput } from './catalog-service.js'
 import { MAX_MEDIA_PER_PRODUCT } from './media-service.js'
 
 /** The most products one `catalog.createProducts` call writes. */
@@ -151,21 +151,7 @@ export async function createProductsInBulk(rt: Runtime, inputs: BulkProductInput
       const media: MediaTable[] = []
       const listed = new Map<string, string[]>()
       for (const { data, handle, id } of planned) {
-        productRows.push({
-          id,
-          handle,
-          title: data.title,
-          description: data.description ?? null,
-          status: data.status,
-          options: JSON.stringify(data.options),
-          metadata: json(data.metadata),
-          product_type: data.productType ?? null,
-          material: data.material ?? null,
-          hs_code: data.hsCode ?? null,
-          country_of_origin: data.countryOfOrigin ?? null,
-          created_at: now,
-          updated_at: now,
-        })
+        productRows.push(productRow(id, handle, data, now))
         const rows = variantRows(rt.ids, id, data.variants, data.options, now)
         variantValues.push(...rows.variantValues)
         priceValues.push(...rows.priceValues)

@@ -323,6 +323,28 @@ export async function loadProducts(db: Executor, rows: ProductTable[], rt?: Runt
   return products.map((p) => translateProduct(p, texts))
 }
 
+/**
+ * The `cw_products` row of a product being created from its parsed input.
+ * @internal Shared by `createProduct` and the bulk `createProducts`.
+ */
+export function productRow(id: string, handle: string, data: z.output<typeof createProductSchema>, now: string): ProductTable {
+  return {
+    id,
+    handle,
+    title: data.title,
+    description: data.description ?? null,
+    status: data.status,
+    options: JSON.stringify(data.options),
+    metadata: json(data.metadata),
+    product_type: data.productType ?? null,
+    material: data.material ?? null,
+    hs_code: data.hsCode ?? null,
+    country_of_origin: data.countryOfOrigin ?? null,
+    created_at: now,
+    updated_at: now,
+  }
+}
+
 /** @internal */
 export function tagRows(productId: string, tags: readonly string[]): ProductTagTable[] {
   return uniqueTags(tags).map((t, position) => ({ product_id: productId, tag: t.tag, name: t.name, position }))
@@ -400,24 +422,7 @@ export class CatalogService {
     try {
       await transact(rt, async (tx, emit) => {
         await claimHandle(tx, 'product', handle, null)
-        await tx
-          .insertInto('cw_products')
-          .values({
-            id,
-            handle,
-            title: data.title,
-            description: data.description ?? null,
-            status: data.status,
-            options: JSON.stringify(data.options),
-            metadata: json(data.metadata),
-            product_type: data.productType ?? null,
-            material: data.material ?? null,
-            hs_code: data.hsCode ?? null,
-            country_of_origin: data.countryOfOrigin ?? null,
-            created_at: now,
-            updated_at: now,
-          })
-          .execute()
+        await tx.insertInto('cw_products').values(productRow(id, handle, data, now)).execute()
         await insertVariants(tx, variantRows(rt.ids, id, data.variants, data.options, now))
         const tags = tagRows(id, data.tags ?? [])
         if (tags.length) await tx.insertInto('cw_product_tags').values(tags).execute()

@@ -26,9 +26,12 @@ const moveCategorySchema = z.strictObject({
   parentId: fields.id.nullable(),
   position: z.number().int().min(0).max(100_000).optional(),
 })
-const readSchema = z.strictObject({ locale: localeSchema.optional() })
-const addProductsSchema = z.strictObject({ productIds: z.array(fields.id).min(1).max(250) })
-const listedSchema = z.strictObject({
+/** @internal Reading a category or a collection: the locale of its texts. */
+export const readSchema = z.strictObject({ locale: localeSchema.optional() })
+/** @internal Products added to or removed from a category or a collection. */
+export const addProductsSchema = z.strictObject({ productIds: z.array(fields.id).min(1).max(250) })
+/** @internal A page of a category's or a collection's products. */
+export const listedSchema = z.strictObject({
   limit: z.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
   visibleOnly: z.boolean().default(false),

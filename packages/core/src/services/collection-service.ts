@@ -9,7 +9,7 @@ import type { Collection, CollectionRule, Page, Product } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { loadProducts } from './catalog-service.js'
 import { catalogSettings, claimHandle, keepRedirect, localeSchema, redirectOf, visibleIds } from './catalog-texts.js'
-import { addListed, listedProducts, translateListed, type ListedProductsInput } from './category-service.js'
+import { addListed, addProductsSchema, listedProducts, listedSchema, readSchema, translateListed, type ListedProductsInput } from './category-service.js'
 
 const text64 = z.string().trim().min(1).max(64)
 /** A tag as products keep it: trimmed, inner whitespace collapsed (compared ignoring case). */
@@ -46,15 +46,6 @@ const updateCollectionSchema = z.strictObject({
   description: fields.longText.nullable().optional(),
   match: z.enum(['all', 'any']).optional(),
   rules: rulesSchema.min(1).optional(),
-})
-const productIdsSchema = z.strictObject({ productIds: z.array(fields.id).min(1).max(250) })
-const readSchema = z.strictObject({ locale: localeSchema.optional() })
-const listedSchema = z.strictObject({
-  limit: z.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
-  visibleOnly: z.boolean().default(false),
-  locale: localeSchema.optional(),
-  channel: z.string().trim().min(1).max(64).optional(),
 })
 
 /**
@@ -297,7 +288,7 @@ export class CollectionService {
    */
   async addProducts(collectionId: string, productIds: string[]): Promise<void> {
     const id = parseArg(fields.id, collectionId, 'collectionId')
-    const { productIds: ids } = parseInput(productIdsSchema, { productIds }, 'products')
+    const { productIds: ids } = parseInput(addProductsSchema, { productIds }, 'products')
     await transact(this.#rt, async (tx, emit) => {
       await manual(tx, id)
       await addListed(tx, 'cw_collection_products', { collection_id: id }, ids)
@@ -317,7 +308,7 @@ export class CollectionService {
    */
   async removeProducts(collectionId: string, productIds: string[]): Promise<void> {
     const id = parseArg(fields.id, collectionId, 'collectionId')
-    const { productIds: ids } = parseInput(productIdsSchema, { productIds }, 'products')
+    const { productIds: ids } = parseInput(addProductsSchema, { productIds }, 'products')
     await transact(this.#rt, async (tx, emit) => {
       await manual(tx, id)
       await tx.deleteFrom('cw_collection_products').where('collection_id', '=', id).where('product_id', 'in', ids).execute()
