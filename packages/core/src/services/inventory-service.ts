@@ -452,8 +452,19 @@ export class InventoryService {
       if (!location) throw notFound('Stock location', locationId)
       let q = tx.selectFrom('cw_inventory_levels').selectAll().where('variant_id', '=', variantId).where('location_id', '=', locationId)
       if (rt.storage.capabilities.rowLocks) q = q.forUpdate()
-      const existing = await q.executeTakeFirst()
       const now = rt.now().toISOString()
+      let existing = await q.executeTakeFirst()
+      if (!existing) {
+        // The level's first stock. Two first adjustments at once: one inserts, the other's insert
+        // does nothing (on PostgreSQL, once the first has committed) and it reads the level the first
+        // made, locked, as any later adjustment would. Rolled back with the rest if refused below.
+        await tx
+          .insertInto('cw_inventory_levels')
+          .values({ id: rt.ids('lvl'), variant_id: variantId, location_id: locationId, on_hand: 0, reserved: 0, low_stock_threshold: null, updated_at: now })
+          .onConflict((oc) => oc.columns(['variant_id', 'location_id']).doNothing())
+          .execute()
+        existing = await q.executeTakeFirstOrThrow()
+      }
       const onHand = (existing?.on_hand ?? 0) + delta(existing?.on_hand ?? 0)
       const reserved = existing?.reserved ?? 0
       const allowance = existing?.backorder_allowance ?? 0
@@ -468,26 +479,12 @@ export class InventoryService {
           details: { variantId, locationId, reserved, requestedOnHand: onHand, ...(allowance > 0 ? { backorderAllowance: allowance } : {}) },
         })
       }
-      let row: InventoryLevelTable
-      if (existing) {
-        row = { ...existing, on_hand: onHand, updated_at: now, ...(threshold !== undefined ? { low_stock_threshold: threshold } : {}) }
-        await tx
-          .updateTable('cw_inventory_levels')
-          .set({ on_hand: onHand, updated_at: now, ...(threshold !== undefined ? { low_stock_threshold: threshold } : {}) })
-          .where('id', '=', existing.id)
-          .execute()
-      } else {
-        row = {
-          id: rt.ids('lvl'),
-          variant_id: variantId,
-          location_id: locationId,
-          on_hand: onHand,
-          reserved: 0,
-          low_stock_threshold: threshold ?? null,
-          updated_at: now,
-        }
-        await tx.insertInto('cw_inventory_levels').values(row).execute()
-      }
+      const row: InventoryLevelTable = { ...existing, on_hand: onHand, updated_at: now, ...(threshold !== undefined ? { low_stock_threshold: threshold } : {}) }
+      await tx
+        .updateTable('cw_inventory_levels')
+        .set({ on_hand: onHand, updated_at: now, ...(threshold !== undefined ? { low_stock_threshold: threshold } : {}) })
+        .where('id', '=', existing.id)
+        .execute()
       emit('inventory.adjusted', { variantId, locationId, onHand, available: onHand - reserved })
       return toLevel(row)
     })

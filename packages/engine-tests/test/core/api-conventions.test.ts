@@ -205,6 +205,7 @@ describe('after close()', () => {
   /** One call per public method, with input that would be accepted on an open engine. */
   const calls: Record<string, (s: Shop) => Promise<unknown>> = {
     'catalog.createProduct': (s) => s.commerce.catalog.createProduct({ title: 'Cup', variants: [{ sku: 'CUP-1' }] }),
+    'catalog.createProducts': (s) => s.commerce.catalog.createProducts([{ title: 'Cup', variants: [{ sku: 'CUP-2' }] }]),
     'catalog.addVariants': (s) => s.commerce.catalog.addVariants(s.productId, [{ sku: 'MUG-2' }]),
     'catalog.getProduct': (s) => s.commerce.catalog.getProduct(s.productId),
     'catalog.listProducts': (s) => s.commerce.catalog.listProducts(),
