@@ -12,7 +12,7 @@ import { withMedia } from './media-service.js'
 import { explainPriceSchema, explainVariantPrice, type ExplainPriceInput, type PriceExplanation } from './price-resolution.js'
 import type { DeleteProductResult } from '../types.js'
 import { createProductsInBulk, type BulkProductInput, type CreateProductsResult } from './catalog-bulk.js'
-import { catalogSettings, claimHandle, keepRedirect, loadTexts, localeSchema, optionField, redirectOf, translateProduct, visibleIds } from './catalog-texts.js'
+import { catalogSettings, claimHandle, keepRedirect, loadTexts, localeSchema, optionField, rowByIdOrHandle, translateProduct, visibleIds } from './catalog-texts.js'
 
 const priceSchema = z
   .strictObject({
@@ -519,11 +519,7 @@ export class CatalogService {
     const { locale } = parseInput(getProductSchema, options, 'options')
     const rt = this.#rt
     const product = await read(rt, async (db) => {
-      let row = await db.selectFrom('cw_products').selectAll().where((eb) => eb.or([eb('id', '=', key), eb('handle', '=', key)])).executeTakeFirst()
-      if (!row) {
-        const target = await redirectOf(db, 'product', key)
-        if (target !== undefined) row = await db.selectFrom('cw_products').selectAll().where('id', '=', target).executeTakeFirst()
-      }
+      const row = await rowByIdOrHandle(db, 'product', key)
       return row ? ((await loadProducts(db, [row], rt, locale))[0] ?? null) : null
     })
     if (!product) throw notFound('Product', key)

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { CommerceError } from '../errors.js'
-import type { Executor, Tx } from '../db/database.js'
+import type { CoreDatabase, Executor, Tx } from '../db/database.js'
 import type { Runtime } from '../runtime.js'
 import type { Product } from '../types.js'
 
@@ -166,6 +166,23 @@ export async function visibleIds(rt: Runtime, ids: readonly string[], context: V
 
 /** Kinds of entity a handle belongs to. */
 export type HandleEntity = 'product' | 'category' | 'collection'
+
+const HANDLE_TABLES = { product: 'cw_products', category: 'cw_categories', collection: 'cw_collections' } as const
+
+/**
+ * The row of the entity with this id, handle or old handle (a redirect), or undefined: the one
+ * lookup behind `catalog.getProduct`, `categories.get` and `collections.get`.
+ */
+export async function rowByIdOrHandle<T extends HandleEntity>(db: Executor | Tx, type: T, key: string): Promise<CoreDatabase[(typeof HANDLE_TABLES)[T]] | undefined> {
+  // One shape of query for the three tables: id, handle, then the redirects.
+  const table = HANDLE_TABLES[type] as 'cw_products'
+  let row = await db.selectFrom(table).selectAll().where((eb) => eb.or([eb('id', '=', key), eb('handle', '=', key)])).executeTakeFirst()
+  if (!row) {
+    const target = await redirectOf(db, type, key)
+    if (target !== undefined) row = await db.selectFrom(table).selectAll().where('id', '=', target).executeTakeFirst()
+  }
+  return row as CoreDatabase[(typeof HANDLE_TABLES)[T]] | undefined
+}
 
 /** The id a redirect of `handle` leads to, or undefined. */
 export async function redirectOf(db: Executor | Tx, type: HandleEntity, handle: string): Promise<string | undefined> {

@@ -5,7 +5,7 @@ import { iso } from '../db/rows.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Category, CategoryNode, Page, Product } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
-import { claimHandle, keepRedirect, loadTexts, localeSchema, redirectOf, visibleIds } from './catalog-texts.js'
+import { claimHandle, keepRedirect, loadTexts, localeSchema, rowByIdOrHandle, visibleIds } from './catalog-texts.js'
 import { loadProducts } from './catalog-service.js'
 import { catalogSettings } from './catalog-texts.js'
 
@@ -228,11 +228,7 @@ export class CategoryService {
     const { locale } = parseInput(readSchema, options, 'options')
     const rt = this.#rt
     const found = await read(rt, async (db) => {
-      let row = await db.selectFrom('cw_categories').selectAll().where((eb) => eb.or([eb('id', '=', key), eb('handle', '=', key)])).executeTakeFirst()
-      if (!row) {
-        const target = await redirectOf(db, 'category', key)
-        if (target !== undefined) row = await db.selectFrom('cw_categories').selectAll().where('id', '=', target).executeTakeFirst()
-      }
+      const row = await rowByIdOrHandle(db, 'category', key)
       if (!row) return null
       return (await translate(rt, db, [toCategory(row)], locale))[0]!
     })

@@ -8,7 +8,7 @@ import { read, transact, type Runtime } from '../runtime.js'
 import type { Collection, CollectionRule, Page, Product } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { loadProducts } from './catalog-service.js'
-import { catalogSettings, claimHandle, keepRedirect, localeSchema, redirectOf, visibleIds } from './catalog-texts.js'
+import { catalogSettings, claimHandle, keepRedirect, localeSchema, rowByIdOrHandle, visibleIds } from './catalog-texts.js'
 import { addListed, addProductsSchema, listedProducts, listedSchema, readSchema, translateListed, type ListedProductsInput } from './category-service.js'
 
 const text64 = z.string().trim().min(1).max(64)
@@ -199,11 +199,7 @@ export class CollectionService {
     const { locale } = parseInput(readSchema, options, 'options')
     const rt = this.#rt
     const found = await read(rt, async (db) => {
-      let row = await db.selectFrom('cw_collections').selectAll().where((eb) => eb.or([eb('id', '=', key), eb('handle', '=', key)])).executeTakeFirst()
-      if (!row) {
-        const target = await redirectOf(db, 'collection', key)
-        if (target !== undefined) row = await db.selectFrom('cw_collections').selectAll().where('id', '=', target).executeTakeFirst()
-      }
+      const row = await rowByIdOrHandle(db, 'collection', key)
       if (!row) return null
       const rules = await db.selectFrom('cw_collection_rules').selectAll().where('collection_id', '=', row.id).orderBy('position').execute()
       return (await translateListed(rt, db, [toCollection(row, rules)], locale, 'collection'))[0]!
