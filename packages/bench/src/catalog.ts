@@ -10,10 +10,11 @@
  *   cd packages/bench && pnpm bench:catalog                        # SQLite file
  *   BENCH_STORAGE=postgres pnpm bench:catalog                      # PostgreSQL (CARTWRIGHT_PG_URL, or an embedded server)
  *   BENCH_PRODUCTS=2000 BENCH_N=100 pnpm bench:catalog             # smaller
+ *   BENCH_DB=/tmp/catalog.db pnpm bench:catalog                    # seed this file (SQLite) or database (PostgreSQL) once, reuse it after
  *
  * Targets: p99 < 5 ms on SQLite, < 10 ms on PostgreSQL.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -25,6 +26,7 @@ import { sqliteStorage } from '@cartwright/storage-sqlite'
 
 const PRODUCTS = Number(process.env['BENCH_PRODUCTS'] ?? 10_000)
 const N = Number(process.env['BENCH_N'] ?? 300)
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 200)
 const POSTGRES = process.env['BENCH_STORAGE'] === 'postgres'
 const SIZES = ['40', '41', '42', '43', '44']
 const COLORS = ['Red', 'Blue']
@@ -33,10 +35,15 @@ const FAMILIES = 100
 /** Words that name a family: each appears in about 1% of the titles. */
 const family = (i: number) => `fam${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`
 
-async function storage(): Promise<{ adapter: () => StorageAdapter; done: () => Promise<void> }> {
+async function storage(): Promise<{ adapter: () => StorageAdapter; done: () => Promise<void>; seeded: boolean }> {
+  const keep = process.env['BENCH_DB']
+  if (!POSTGRES && keep) {
+    // A file kept between runs: seeded by the first, reused (migrated) by the next.
+    return { adapter: () => sqliteStorage({ filename: keep }), done: async () => {}, seeded: existsSync(keep) }
+  }
   if (!POSTGRES) {
     const dir = mkdtempSync(join(tmpdir(), 'cartwright-catalog-'))
-    return { adapter: () => sqliteStorage({ filename: join(dir, 'catalog.db') }), done: async () => rmSync(dir, { recursive: true, force: true }) }
+    return { adapter: () => sqliteStorage({ filename: join(dir, 'catalog.db') }), done: async () => rmSync(dir, { recursive: true, force: true }), seeded: false }
   }
   let url = process.env['CARTWRIGHT_PG_URL']
   let stop = async () => {}
@@ -46,16 +53,21 @@ async function storage(): Promise<{ adapter: () => StorageAdapter; done: () => P
     url = server.url
     stop = () => server.stop()
   }
-  const name = `cartwright_catalog_${Date.now().toString(36)}`
+  // BENCH_DB names a database kept between runs (seeded by the first); else a new one, dropped after.
+  const kept = process.env['BENCH_DB']
+  const name = kept ?? `cartwright_catalog_${Date.now().toString(36)}`
   const admin = new pg.Client({ connectionString: url })
   await admin.connect()
-  await admin.query(`create database ${admin.escapeIdentifier(name)}`)
+  const exists = (await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1
+  if (!exists) await admin.query(`create database ${admin.escapeIdentifier(name)}`)
   await admin.end()
   const database = new URL(url)
   database.pathname = `/${name}`
   return {
+    seeded: exists,
     adapter: () => postgresStorage({ connectionString: database.toString() }),
     done: async () => {
+      if (kept) return stop()
       const client = new pg.Client({ connectionString: url })
       await client.connect()
       await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`)
@@ -104,7 +116,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function time(name: string, call: (i: number) => Promise<unknown>): Promise<{ name: string; p50: number; p99: number; max: number }> {
-  for (let i = 0; i < 20; i++) await call(i)
+  // Warm up first (the JIT, the statement caches, the page cache): what a shop that has been up a while sees.
+  for (let i = 0; i < WARMUP; i++) await call(i)
   const samples: number[] = []
   for (let i = 0; i < N; i++) {
     const t = performance.now()
@@ -118,8 +131,10 @@ async function time(name: string, call: (i: number) => Promise<unknown>): Promis
 const place = await storage()
 try {
   const commerce = await createCommerce({ storage: place.adapter(), outbox: { enabled: false }, recovery: { enabled: false }, onListenerError: () => undefined })
-  console.log(`seeding ${PRODUCTS} products × ${SIZES.length * COLORS.length} variants on ${POSTGRES ? 'PostgreSQL' : 'SQLite'}…`)
-  const { categoryIds } = await seed(commerce)
+  if (!place.seeded) console.log(`seeding ${PRODUCTS} products × ${SIZES.length * COLORS.length} variants on ${POSTGRES ? 'PostgreSQL' : 'SQLite'}…`)
+  const { categoryIds } = place.seeded
+    ? { categoryIds: await Promise.all(Array.from({ length: CATEGORIES }, async (_, c) => (await commerce.categories.get(`category-${c}`)).id)) }
+    : await seed(commerce)
   // Statistics, as a live database has them (PostgreSQL's autovacuum, SQLite's PRAGMA optimize): without
   // them a planner freshly bulk-loaded may scan whole tables.
   await sql`analyze`.execute(commerce.db)

@@ -314,6 +314,7 @@ export interface CoreDatabase {
   cw_handle_redirects: HandleRedirectTable
   cw_translations: TranslationTable
   cw_search_documents: import('./migration-0012-search.js').SearchDocumentTable
+  cw_search_products: import('./migration-0013-search-summaries.js').SearchProductTable
 }
 
 export interface ProductTagTable {

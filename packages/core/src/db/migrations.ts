@@ -13,6 +13,7 @@ import { inventoryPolicies } from './migration-0009-inventory-policies.js'
 import { media } from './migration-0010-media.js'
 import { catalogStructure } from './migration-0011-catalog-structure.js'
 import { search } from './migration-0012-search.js'
+import { searchSummaries } from './migration-0013-search-summaries.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -258,6 +259,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0010_media': media,
   '0011_catalog_structure': catalogStructure,
   '0012_search': search,
+  '0013_search_summaries': searchSummaries,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {

@@ -268,6 +268,21 @@ export function toVariant(row: VariantTable, prices: PriceTable[]): Variant {
 }
 
 function toProduct(row: ProductTable, variants: VariantTable[], prices: PriceTable[], tags: ProductTagTable[]): Product {
+  return productOf(
+    row,
+    variants
+      .filter((v) => v.product_id === row.id)
+      .sort((a, b) => a.position - b.position)
+      .map((v) => toVariant(v, prices)),
+    tags
+      .filter((t) => t.product_id === row.id)
+      .sort((a, b) => a.position - b.position)
+      .map((t) => t.name),
+  )
+}
+
+/** @internal A product from its row, its variants (in position order) and tag names (in order); no media yet. */
+export function productOf(row: ProductTable, variants: Variant[], tags: string[]): Product {
   return {
     id: row.id,
     handle: row.handle,
@@ -275,16 +290,10 @@ function toProduct(row: ProductTable, variants: VariantTable[], prices: PriceTab
     description: row.description,
     status: row.status as ProductStatus,
     options: parseJson<ProductOption[]>(row.options, []),
-    variants: variants
-      .filter((v) => v.product_id === row.id)
-      .sort((a, b) => a.position - b.position)
-      .map((v) => toVariant(v, prices)),
+    variants,
     metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
     productType: row.product_type ?? null,
-    tags: tags
-      .filter((t) => t.product_id === row.id)
-      .sort((a, b) => a.position - b.position)
-      .map((t) => t.name),
+    tags,
     material: row.material ?? null,
     hsCode: row.hs_code ?? null,
     countryOfOrigin: row.country_of_origin ?? null,
@@ -313,12 +322,21 @@ export async function loadProducts(db: Executor, rows: ProductTable[], rt?: Runt
     ? await db.selectFrom('cw_prices').selectAll().where('variant_id', 'in', variants.map((v) => v.id)).execute()
     : []
   const tags = await db.selectFrom('cw_product_tags').selectAll().where('product_id', 'in', ids).execute()
-  const products = await withMedia(rt?.media, db, rows.map((row) => toProduct(row, variants, prices, tags)))
-  if (!rt || !locale) return products
+  return finishProducts(db, rows.map((row) => toProduct(row, variants, prices, tags)), rt, locale)
+}
+
+/** @internal Products given their variants and tags: with their images, and in `locale` when given. */
+export async function finishProducts(db: Executor, built: Product[], rt?: Runtime, locale?: string): Promise<Product[]> {
+  return inLocale(db, await withMedia(rt?.media, db, built), rt, locale)
+}
+
+/** @internal Products with their texts in `locale` (when given, with the catalog's fallback). */
+export async function inLocale(db: Executor, products: Product[], rt?: Runtime, locale?: string): Promise<Product[]> {
+  if (!rt || !locale || products.length === 0) return products
   const texts = await loadTexts(rt, db, locale, [
-    { type: 'product', ids },
-    { type: 'option', ids },
-    { type: 'variant', ids: variants.map((v) => v.id) },
+    { type: 'product', ids: products.map((p) => p.id) },
+    { type: 'option', ids: products.map((p) => p.id) },
+    { type: 'variant', ids: products.flatMap((p) => p.variants.map((v) => v.id)) },
   ])
   return products.map((p) => translateProduct(p, texts))
 }

@@ -519,8 +519,8 @@ export class InventoryService {
     const availableAt = data.policy === 'preorder' ? new Date(data.availableAt).toISOString() : null
     const limit = data.policy === 'deny' ? null : (data.backorderLimit ?? null)
     const allowance = data.policy === 'deny' ? 0 : (limit ?? UNLIMITED)
-    return transact(rt, async (tx) => {
-      let vq = tx.selectFrom('cw_variants').select(['id', 'manage_inventory']).where('id', '=', id)
+    return transact(rt, async (tx, emit) => {
+      let vq = tx.selectFrom('cw_variants').select(['id', 'product_id', 'manage_inventory']).where('id', '=', id)
       if (rt.storage.capabilities.rowLocks) vq = vq.forUpdate()
       const variant = await vq.executeTakeFirst()
       if (!variant) throw notFound('Variant', id)
@@ -563,6 +563,8 @@ export class InventoryService {
         .set({ inventory_policy: data.policy, backorder_limit: limit, available_at: availableAt, updated_at: now })
         .where('id', '=', id)
         .execute()
+      // The variant as the catalog shows it changed (its policy): search's summary of it is rewritten.
+      emit('product.updated', { productId: variant.product_id })
       return { policy: data.policy, backorderLimit: limit, availableAt }
     })
   }

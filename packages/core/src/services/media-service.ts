@@ -129,7 +129,8 @@ export type ListMediaInput = z.input<typeof listSchema>
  */
 export type UpdateMediaInput = z.input<typeof updateSchema>
 
-function toMedia(row: MediaTable, store: MediaStore | undefined): Media {
+/** @internal A media reference as the API shows it (its URL from the store when the engine stored the file). */
+export function toMedia(row: MediaTable, store: MediaStore | undefined): Media {
   return {
     id: row.id,
     productId: row.product_id,

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type { CoreDatabase, Executor, Tx } from '../db/database.js'
 import type { Runtime } from '../runtime.js'
 import { catalogSettings, localeChain, optionField } from './catalog-texts.js'
+import { summarizeBatch } from './search-summary.js'
 
 /**
  * The search index: one document per product and locale, written in the transaction that changed
@@ -47,7 +48,7 @@ export async function reindexChanged(rt: Runtime, tx: Tx, events: ReadonlyArray<
 }
 
 /**
- * Writes the search documents of `productIds` afresh from the catalog as `tx` sees it: the
+ * Writes the search documents and summaries (`search-summary.ts`) of `productIds` afresh from the catalog as `tx` sees it: the
  * product's own texts (locale `''`), and one document per locale it has a translation in
  * (each text in that locale where translated, else its own). A product that no longer exists
  * keeps none.
@@ -56,7 +57,10 @@ export async function reindexProducts(rt: Runtime, tx: Tx, productIds: readonly 
   const ids = [...new Set(productIds)]
   if (ids.length === 0) return
   const defaultLocale = catalogSettings(rt).defaultLocale
-  for (let i = 0; i < ids.length; i += 500) await reindexBatch(tx, ids.slice(i, i + 500), defaultLocale)
+  for (let i = 0; i < ids.length; i += 500) {
+    await reindexBatch(tx, ids.slice(i, i + 500), defaultLocale)
+    await summarizeBatch(tx, ids.slice(i, i + 500))
+  }
 }
 
 /**

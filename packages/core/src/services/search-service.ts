@@ -6,10 +6,10 @@ import { validationError } from '../errors.js'
 import { read, type Runtime } from '../runtime.js'
 import type { Product } from '../types.js'
 import { fields, parseInput } from '../validation.js'
-import { loadProducts } from './catalog-service.js'
 import { catalogSettings, localeChain, localeSchema, visibleIds } from './catalog-texts.js'
 import { collectionMembership } from './collection-service.js'
 import { normalizeSearchText, queryWords } from './search-index.js'
+import { summarizedProducts, type FacetRow } from './search-summary.js'
 
 const MAX_OPTIONS = 10
 
@@ -102,8 +102,8 @@ const encodeOffset = (offset: number): string => Buffer.from(`o${offset}`).toStr
 /**
  * Search and filters over the catalog, for shoppers: active products only, each one a hit once,
  * with facets for the current filter. Text search runs on SQLite's FTS5 and PostgreSQL's full-text
- * search over the same normalized words (lower case, accents dropped), every word required, each a
- * prefix (`run` finds `runner`); the title weighs most. A query of no words (only punctuation or
+ * search over the same normalized words (lower case, accents dropped), every word required, the
+ * last one a prefix, as a shopper types (`trail run` finds `Trail Runner`); the title weighs most. A query of no words (only punctuation or
  * operators) finds nothing. User text is only ever a bound parameter.
  *
  * @example
@@ -139,7 +139,7 @@ export class SearchService {
       // Once: the products the words and product-level filters let through (with their score),
       // then those with a variant that passes the variant-level filters. Everything after reads
       // from these ids, so the text match and the category tree are evaluated once per search.
-      const candidates = await candidateProducts(db, data, words ? matchQuery(rt, words, locale) : null)
+      const candidates = await candidateProducts(rt, db, data, words ? matchQuery(rt, words, locale) : null)
       // What the channel may not show is not found, counted or paged (when a visibility source is set).
       if (candidates.size > 0 && catalogSettings(rt).visibility) {
         const visible = await visibleIds(rt, [...candidates.keys()], { channel: data.channel ?? null, locale })
@@ -157,7 +157,7 @@ export class SearchService {
       if (candidates.size > 0 && candidates.size <= IN_MEMORY_CANDIDATES) {
         // Few products (a category page, a narrow search): read their variants once and filter,
         // count and sort them here — four small reads instead of a query per facet.
-        const view = await variantView(db, data, [...candidates.keys()])
+        const view = await variantView(db, data, candidates)
         found = view.found
         if (sort === 'relevance') found.sort(byRelevance)
         else if (sort === 'newest') found.sort(newer)
@@ -175,8 +175,7 @@ export class SearchService {
         facets = data.facets ? (candidates.size ? await computeFacets(db, data, [...candidates.keys()], found) : EMPTY_FACETS) : null
       }
       const total = found.length
-      const rows = pageIds.length ? await db.selectFrom('cw_products').selectAll().where('id', 'in', pageIds).execute() : []
-      const byId = new Map((await loadProducts(db, rows, rt, data.locale)).map((p) => [p.id, p]))
+      const byId = new Map((await summarizedProducts(db, pageIds, rt, data.locale)).map((p) => [p.id, p]))
       const ordered = pageIds.map((id) => byId.get(id)).filter((p): p is Product => p !== undefined)
       const items = ordered.map((product) => ({ product, variantId: bestVariant(product, data, words) }))
       const next = offset + pageIds.length
@@ -209,129 +208,205 @@ export class SearchService {
 /** The most products a search considers (the best matches first): a bound on the ids it carries between queries. */
 export const MAX_CANDIDATES = 20_000
 
-/** Products the words (when given) and the product-level filters let through, with their score. */
-async function candidateProducts(db: Executor, data: Data, matched: ReturnType<typeof matchQuery> | null): Promise<Map<string, { score: number; createdAt: string }>> {
+/** A candidate product: its score for the words, when it was made, and its facet row (JSON) when the search is in memory. */
+interface Candidate {
+  score: number
+  createdAt: string
+  facets: string | null
+  /** JSON `[[id, handle, title], …]`: the categories it is in (directly); read with the facet row. */
+  categories: string | null
+}
+
+/**
+ * Products the words (when given) and the product-level filters let through, with their score. Up
+ * to {@link IN_MEMORY_CANDIDATES} come with their facet rows, read in the same query; more are
+ * read again without them.
+ */
+async function candidateProducts(rt: Runtime, db: Executor, data: Data, matched: ReturnType<typeof matchQuery> | null): Promise<Map<string, Candidate>> {
   // A collection, hand-picked or by rules: its membership as a condition (an unknown one holds nothing).
   const member = data.collectionId ? await collectionMembership(db, data.collectionId) : undefined
   if (member === null) return new Map()
-  let q = db.selectFrom('cw_products as p').select(['p.id', 'p.created_at'])
-  if (matched) q = q.innerJoin(matched.as('m'), 'm.id', 'p.id').select(sql<number>`m.score`.as('score'))
-  q = q.where((eb) => productConditions(eb, data))
-  if (member) q = q.where((eb) => member(eb as never))
-  q = matched ? q.orderBy(sql`m.score`, 'desc') : q.orderBy('p.created_at', 'desc')
-  const rows = (await q.orderBy('p.id').limit(MAX_CANDIDATES).execute()) as Array<{ id: string; created_at: unknown; score?: number }>
-  return new Map(rows.map((r) => [r.id, { score: Number(r.score ?? 0), createdAt: iso(r.created_at as string | Date) }]))
+  const postgres = rt.storage.family === 'postgres'
+  const query = (withFacets: boolean, limit: number) => {
+    // PostgreSQL: the matches once (materialized), and the products fetched by their ids — left to
+    // itself the planner reads every product to join a hundred.
+    let q =
+      matched && postgres
+        ? db
+            .with((cte) => cte('m').materialized(), () => matched as never)
+            .selectFrom('cw_products as p')
+            .innerJoin(sql<{ id: string; score: number }>`m`.as('m'), 'm.id', 'p.id')
+            .where(sql<SqlBool>`p.id = any(array(select id from m))`)
+            .select(['p.id', 'p.created_at'])
+        : db.selectFrom('cw_products as p').select(['p.id', 'p.created_at'])
+    if (withFacets) q = q.leftJoin('cw_search_products as s', 's.product_id', 'p.id').select(['s.facets', categoriesOf(rt).as('categories')])
+    if (matched && !postgres) q = q.innerJoin(matched.as('m'), 'm.id', 'p.id')
+    if (matched) q = q.select(sql<number>`m.score`.as('score'))
+    q = q.where((eb) => productConditions(eb, data))
+    if (member) q = q.where((eb) => member(eb as never))
+    q = matched ? q.orderBy(sql`m.score`, 'desc') : q.orderBy('p.created_at', 'desc')
+    return q.orderBy('p.id').limit(limit).execute() as Promise<Array<{ id: string; created_at: unknown; score?: number; facets?: string | null; categories?: string | null }>>
+  }
+  let rows = await query(true, IN_MEMORY_CANDIDATES + 1)
+  if (rows.length > IN_MEMORY_CANDIDATES) rows = await query(false, MAX_CANDIDATES)
+  return new Map(rows.map((r) => [r.id, { score: Number(r.score ?? 0), createdAt: iso(r.created_at as string | Date), facets: r.facets ?? null, categories: r.categories ?? null }]))
+}
+
+/** The categories a product (`p`) is in, directly, as JSON `[[id, handle, title], …]` (null or `[]`: none). */
+function categoriesOf(rt: Runtime) {
+  return rt.storage.family === 'postgres'
+    ? sql<string | null>`(select json_agg(json_build_array(c.id, c.handle, c.title))::text from cw_categories c where c.id = any(array(select cp.category_id from cw_category_products cp where cp.product_id = p.id)))`
+    : sql<string | null>`(select json_group_array(json_array(c.id, c.handle, c.title)) from cw_category_products cp join cw_categories c on c.id = cp.category_id where cp.product_id = p.id)`
 }
 
 /** Up to this many candidate products, a search filters, counts and sorts their variants in memory. */
 const IN_MEMORY_CANDIDATES = 2_000
 
 /**
- * The variants of `ids` as the filters see them: which pass every variant-level filter, or every
- * one but an option's own; the products found; each one's lowest passing price; and the facets,
- * counted from the same rows, so that the SQL path and this one agree.
+ * The variants of the candidates as the filters see them (from their facet rows): which pass every
+ * variant-level filter, or every one but an option's own; the products found; each one's lowest
+ * passing price; and the facets, counted from the same rows, so that the SQL path and this one agree.
  */
-async function variantView(db: Executor, data: Data, ids: string[]) {
-  const variants = await db
-    .selectFrom('cw_variants as v')
-    .select(['v.id', 'v.product_id', 'v.manage_inventory'])
-    .$if(data.currency !== undefined, (q) =>
-      q.select((eb) =>
-        eb
-          .selectFrom('cw_prices as pr')
-          .select('pr.amount')
-          .whereRef('pr.variant_id', '=', 'v.id')
-          .where('pr.currency', '=', data.currency!)
-          .where('pr.min_quantity', '=', 1)
-          .limit(1)
-          .as('amount'),
-      ),
-    )
-    .$if(data.inStock, (q) =>
-      q.select(
-        sql<number>`(select coalesce(sum(il.on_hand - il.reserved + case when il.allowance_until is null or il.allowance_until > ${data.now} then il.backorder_allowance else 0 end), 0) from cw_inventory_levels il where il.variant_id = v.id)`.as('sellable'),
-      ),
-    )
-    .where('v.product_id', 'in', ids)
-    .execute()
-  const values = await db.selectFrom('cw_variant_option_values').select(['variant_id', 'option', 'value']).where('product_id', 'in', ids).execute()
-  const optionsOf = new Map<string, Map<string, string>>()
-  for (const row of values) {
-    const map = optionsOf.get(row.variant_id) ?? new Map<string, string>()
-    map.set(row.option, row.value)
-    optionsOf.set(row.variant_id, map)
-  }
+async function variantView(db: Executor, data: Data, candidates: Map<string, Candidate>) {
   const filters = Object.entries(data.options ?? {})
+  const products: ViewProduct[] = []
+  for (const [id, candidate] of candidates) {
+    if (candidate.facets === null) continue
+    const row = JSON.parse(candidate.facets) as FacetRow
+    const wanted = filters.map(([option, values]) => {
+      const at = row.o.indexOf(option)
+      return { option, at, ok: at < 0 ? [] : row.x[at]!.map((value) => values.includes(value)) }
+    })
+    products.push({ id, row, currency: data.currency ? row.c.indexOf(data.currency) : -1, wanted, sellable: null, pass: [] })
+  }
+  if (data.inStock) await readSellable(db, data, products)
+  const amountOf = (p: ViewProduct, v: number): number | null => (p.currency < 0 ? null : (p.row.v[v]![2][p.currency] ?? null))
   // Everything but the options: price and stock.
-  const base = (v: (typeof variants)[number], withPrice = true): boolean => {
-    const row = v as unknown as { amount?: number | string | null; sellable?: number | string | null }
+  const base = (p: ViewProduct, v: number, withPrice: boolean): boolean => {
     if (data.price && withPrice) {
-      if (row.amount === null || row.amount === undefined) return false
-      const amount = Number(row.amount)
+      const amount = amountOf(p, v)
+      if (amount === null) return false
       if (data.price.min !== undefined && amount < data.price.min) return false
       if (data.price.max !== undefined && amount > data.price.max) return false
     }
-    if (data.inStock && Number(v.manage_inventory) !== 0 && !(Number(row.sellable ?? 0) > 0)) return false
+    if (data.inStock && p.row.v[v]![0] !== 0 && !(p.sellable![v]! > 0)) return false
     return true
   }
-  const passes = (v: (typeof variants)[number], except: string | null, withPrice = true): boolean => {
-    if (!base(v, withPrice)) return false
-    const mine = optionsOf.get(v.id)
-    return filters.every(([option, wanted]) => option === except || wanted.includes(mine?.get(option) ?? '\u0000'))
-  }
-  const passing = variants.filter((v) => passes(v, null))
-  const foundSet = new Set(passing.map((v) => v.product_id))
+  const passes = (p: ViewProduct, v: number, except: string | null, withPrice = true): boolean =>
+    base(p, v, withPrice) && p.wanted.every((w) => w.option === except || (w.at >= 0 && w.ok[p.row.v[v]![1][w.at]!] === true))
+  const found: string[] = []
   const lowest = new Map<string, number>()
-  if (data.currency) {
-    for (const v of passing) {
-      const amount = (v as unknown as { amount?: number | string | null }).amount
-      if (amount === null || amount === undefined) continue
-      const current = lowest.get(v.product_id)
-      if (current === undefined || Number(amount) < current) lowest.set(v.product_id, Number(amount))
+  for (const p of products) {
+    p.pass = p.row.v.map((_, v) => passes(p, v, null))
+    if (!p.pass.includes(true)) continue
+    found.push(p.id)
+    for (let v = 0; v < p.pass.length; v++) {
+      const amount = p.pass[v] ? amountOf(p, v) : null
+      if (amount !== null && !(amount >= (lowest.get(p.id) ?? Infinity))) lowest.set(p.id, amount)
     }
   }
-  const found = ids.filter((id) => foundSet.has(id))
   return {
     found,
     lowest,
     async facets(): Promise<SearchFacets> {
-      const counted = new Map<string, Map<string, Set<string>>>()
+      const counted = new Map<string, Map<string, number>>()
       const filtered = new Set(filters.map(([option]) => option))
-      const all = new Set(passing.map((v) => v.id))
-      for (const v of variants) {
-        const mine = optionsOf.get(v.id)
-        if (!mine) continue
-        for (const [option, value] of mine) {
-          // An option's counts hold under every filter but its own.
-          if (!(filtered.has(option) ? passes(v, option) : all.has(v.id))) continue
-          const byValue = counted.get(option) ?? new Map<string, Set<string>>()
-          const products = byValue.get(value) ?? new Set<string>()
-          products.add(v.product_id)
-          byValue.set(value, products)
+      for (const p of products) {
+        p.row.o.forEach((option, at) => {
+          // Each value of the option this product has a counted variant in, once per product;
+          // an option's counts hold under every filter but its own.
+          const seen = new Set<number>()
+          for (let v = 0; v < p.row.v.length; v++) {
+            const value = p.row.v[v]![1][at]!
+            if (value < 0 || seen.has(value)) continue
+            if (filtered.has(option) ? passes(p, v, option) : p.pass[v]) seen.add(value)
+          }
+          if (seen.size === 0) return
+          const byValue = counted.get(option) ?? new Map<string, number>()
+          for (const value of seen) byValue.set(p.row.x[at]![value]!, (byValue.get(p.row.x[at]![value]!) ?? 0) + 1)
           counted.set(option, byValue)
-        }
+        })
       }
       const options: SearchFacets['options'] = {}
       for (const [option, byValue] of counted) {
         options[option] = [...byValue]
-          .map(([value, products]) => ({ value, count: products.size }))
+          .map(([value, count]) => ({ value, count }))
           .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
       }
       if (found.length === 0) return { options, categories: [], price: [] }
-      const categories = await categoryFacet(db, found)
-      // The price facet, like an option's, holds under every filter but its own (the price range).
-      const unpriced = new Map<string, number>()
-      if (data.currency) {
-        for (const v of variants) {
-          const amount = (v as unknown as { amount?: number | string | null }).amount
-          if (amount === null || amount === undefined || !passes(v, null, false)) continue
-          const current = unpriced.get(v.product_id)
-          if (current === undefined || Number(amount) < current) unpriced.set(v.product_id, Number(amount))
+      // The categories the products found are in, from their candidate rows (the same counts as categoryFacet's).
+      const byCategory = new Map<string, { id: string; handle: string; title: string; count: number }>()
+      for (const id of found) {
+        const listed = candidates.get(id)!.categories
+        for (const [categoryId, handle, title] of listed === null ? [] : (JSON.parse(listed) as Array<[string, string, string]>)) {
+          const entry = byCategory.get(categoryId) ?? { id: categoryId, handle, title, count: 0 }
+          entry.count++
+          byCategory.set(categoryId, entry)
         }
       }
-      const price = data.currency ? priceRanges([...unpriced.values()], data.priceRanges) : []
+      const categories = sortCategories([...byCategory.values()])
+      // The price facet, like an option's, holds under every filter but its own (the price range):
+      // each product's lowest price among its variants that pass the other filters.
+      const unpriced: number[] = []
+      if (data.currency) {
+        for (const p of products) {
+          let low = Infinity
+          for (let v = 0; v < p.row.v.length; v++) {
+            const amount = amountOf(p, v)
+            if (amount !== null && amount < low && passes(p, v, null, false)) low = amount
+          }
+          if (low !== Infinity) unpriced.push(low)
+        }
+      }
+      const price = data.currency ? priceRanges(unpriced, data.priceRanges) : []
       return { options, categories, price }
     },
+  }
+}
+
+/** A candidate as the in-memory path filters it: its facet row, the search's currency and option filters resolved against it. */
+interface ViewProduct {
+  id: string
+  row: FacetRow
+  /** The search's currency among the row's (`row.c`); -1: none asked for, or no price in it. */
+  currency: number
+  /** Per option filter: where the option is in `row.o` (-1: the product has no such option), and which of its values are wanted. */
+  wanted: Array<{ option: string; at: number; ok: boolean[] }>
+  /** Per variant, what it can sell now (read only when stock matters). */
+  sellable: number[] | null
+  /** Per variant, whether it passes every filter. */
+  pass: boolean[]
+}
+
+/** What each variant of `products` that tracks stock can sell now: stock, and an allowance that still applies. */
+async function readSellable(db: Executor, data: Data, products: ViewProduct[]): Promise<void> {
+  // Stock is not in the summary (a checkout would rewrite it). The variants' ids are, apart.
+  const idsOf = new Map<string, string[]>()
+  for (let i = 0; i < products.length; i += 1000) {
+    const rows = await db
+      .selectFrom('cw_search_products')
+      .select(['product_id', 'variant_ids'])
+      .where('product_id', 'in', products.slice(i, i + 1000).map((p) => p.id))
+      .execute()
+    for (const row of rows) idsOf.set(row.product_id, JSON.parse(row.variant_ids) as string[])
+  }
+  const tracked = products.flatMap((p) => (idsOf.get(p.id) ?? []).filter((_, v) => p.row.v[v]?.[0] !== 0))
+  const sellable = new Map<string, number>()
+  for (let i = 0; i < tracked.length; i += 5000) {
+    const rows = await db
+      .selectFrom('cw_inventory_levels as il')
+      .select([
+        'il.variant_id',
+        sql<number>`sum(il.on_hand - il.reserved + case when il.allowance_until is null or il.allowance_until > ${data.now} then il.backorder_allowance else 0 end)`.as('sellable'),
+      ])
+      .where('il.variant_id', 'in', tracked.slice(i, i + 5000))
+      .groupBy('il.variant_id')
+      .execute()
+    for (const row of rows) sellable.set(row.variant_id, Number(row.sellable))
+  }
+  for (const p of products) {
+    const ids = idsOf.get(p.id) ?? []
+    p.sellable = p.row.v.map((_, v) => (ids[v] === undefined ? 0 : (sellable.get(ids[v]!) ?? 0)))
   }
 }
 
@@ -352,26 +427,36 @@ async function passing(db: Executor, ids: string[], data: Data): Promise<string[
   return rows.map((r) => r.product_id)
 }
 
-/** The products matching every word, with their best score in the locale's documents (higher is better). */
+/**
+ * The products matching every word, with their best score in the locale's documents (higher is
+ * better). The full-text index finds the documents; the score is the same SQL on both storages, so
+ * both rank alike: each word the title holds counts 10, each the rest of the document holds 1
+ * (the last word as a prefix there too). Ties go to the newest product.
+ */
 function matchQuery(rt: Runtime, words: string[], locale: string) {
   // The locale's documents (most specific first) and the products' own texts ('').
   const locales = [...new Set([...localeChain(locale, catalogSettings(rt).defaultLocale), ''])]
-  if (rt.storage.family === 'postgres') {
-    // Words are letters and digits only (normalized): each a prefix, every one required.
-    const tsquery = words.map((w) => `${w}:*`).join(' & ')
-    return sql<{ id: string; score: number }>`(select d.product_id as id, max(ts_rank(d.tsv, to_tsquery('simple', ${tsquery}))) as score
+  const postgres = rt.storage.family === 'postgres'
+  // Titles are normalized: words between single spaces. A word is in the title when ' word ' is in
+  // ' title ' (the last word: when ' word' is, as a prefix).
+  const inTitle = (w: string, last: boolean) =>
+    postgres ? sql`strpos(' ' || d.title || ' ', ${last ? ` ${w}` : ` ${w} `}) > 0` : sql`instr(' ' || d.title || ' ', ${last ? ` ${w}` : ` ${w} `}) > 0`
+  const score = sql.join(
+    words.map((w, i) => sql`(case when ${inTitle(w, i === words.length - 1)} then 10 else 1 end)`),
+    sql` + `,
+  )
+  if (postgres) {
+    // Words are letters and digits only (normalized): every one required, the last a prefix.
+    const tsquery = words.map((w, i) => (i === words.length - 1 ? `${w}:*` : w)).join(' & ')
+    return sql<{ id: string; score: number }>`(select d.product_id as id, max(${score}) as score
       from cw_search_documents d
       where d.tsv @@ to_tsquery('simple', ${tsquery}) and d.locale in (${sql.join(locales)})
       group by d.product_id)`
   }
-  const match = words.map((w) => `"${w}"*`).join(' ')
-  // bm25 is lower for a better match: its negation ranks like PostgreSQL's rank.
-  // bm25() runs only in the full-text query itself (not under an aggregate or a join the planner
-  // reorders): rank there, materialized, then join and group.
-  return sql<{ id: string; score: number }>`(with f as materialized (select rowid as doc, -bm25(cw_search_fts, 10.0, 1.0) as score from cw_search_fts where cw_search_fts match ${match})
-    select d.product_id as id, max(f.score) as score
-    from f join cw_search_documents d on d.id = f.doc
-    where d.locale in (${sql.join(locales)})
+  const match = words.map((w, i) => (i === words.length - 1 ? `"${w}"*` : `"${w}"`)).join(' ')
+  return sql<{ id: string; score: number }>`(select d.product_id as id, max(${score}) as score
+    from cw_search_documents d
+    where d.id in (select rowid from cw_search_fts where cw_search_fts match ${match}) and d.locale in (${sql.join(locales)})
     group by d.product_id)`
 }
 
@@ -490,7 +575,12 @@ async function categoryFacet(db: Executor, found: string[]): Promise<SearchFacet
     .where('cp.product_id', 'in', found)
     .groupBy(['c.id', 'c.handle', 'c.title'])
     .execute()
-  return rows.map((c) => ({ id: c.id, handle: c.handle, title: c.title, count: Number(c.n) })).sort((a, b) => b.count - a.count || (a.handle < b.handle ? -1 : 1))
+  return sortCategories(rows.map((c) => ({ id: c.id, handle: c.handle, title: c.title, count: Number(c.n) })))
+}
+
+/** Most products first, then by handle. */
+function sortCategories(list: SearchFacets['categories']): SearchFacets['categories'] {
+  return list.sort((a, b) => b.count - a.count || (a.handle < b.handle ? -1 : 1))
 }
 
 /** Counts per range; the bounds given, or five "nice" ranges fitted to the prices. */

@@ -73,6 +73,13 @@ describe.each(GUARDED_STORAGES)('search on %s', (storage) => {
     expect(found.total).toBe(found.items.length)
   })
 
+  it('takes the last word as a prefix, as a shopper types, and the others as whole words', async () => {
+    const typing = await shop.commerce.search.products({ query: 'trail run' })
+    expect(typing.items.map((h) => h.product.id)).toEqual([runner.id])
+    const whole = await shop.commerce.search.products({ query: 'run trail' })
+    expect(whole.items).toEqual([])
+  })
+
   it('finds it in German too, by the translated colour, with the texts in German', async () => {
     const found = await shop.commerce.search.products({ query: 'Trail Runner rot', locale: 'de' })
     expect(found.items[0]!.product.id).toBe(runner.id)
@@ -189,6 +196,32 @@ describe.each(GUARDED_STORAGES)('search with a visibility source, on %s', (stora
       expect(web.nextCursor).toBeNull()
       expect(web.facets!.options.Size).toEqual([{ value: '42', count: 1 }])
       expect((await shop.commerce.search.products({ query: 'glow', channel: 'shop' })).total).toBe(2)
+    } finally {
+      await shop.close()
+    }
+  })
+})
+
+describe.each(GUARDED_STORAGES)('search ranking, on %s', (storage) => {
+  it('ranks a product by the words its title holds, then the newest first, the same on both storages', async () => {
+    // A minute between products: "newest" never depends on two made in the same millisecond.
+    let clock = Date.parse('2026-06-01T00:00:00Z')
+    const shop = await openShop({ storage, now: () => new Date(clock) })
+    try {
+      const make = (title: string, handle: string, description: string) => {
+        clock += 60_000
+        return shop.commerce.catalog.createProduct({ title, handle, description, status: 'active', variants: [{ sku: handle, prices: [{ currency: 'USD', amount: 1000 }] }] })
+      }
+      const bag = await make('Canvas Bag', 'canvas-bag', 'Big enough for a beach towel.')
+      const towel = await make('Beach Towel', 'beach-towel', 'Cotton.')
+      const large = await make('Beach Towel XL', 'beach-towel-xl', 'Cotton, for two.')
+      const blanket = await make('Beach Blanket', 'beach-blanket', 'Wool, as big as a towel.')
+      // Both words in the title (20) before one in the title (11) before none (2); ties: newest first.
+      const found = await shop.commerce.search.products({ query: 'beach towel' })
+      expect(found.items.map((h) => h.product.id)).toEqual([large.id, towel.id, blanket.id, bag.id])
+      // The last word as a prefix counts in the title too.
+      const typing = await shop.commerce.search.products({ query: 'cotton tow' })
+      expect(typing.items.map((h) => h.product.id)).toEqual([large.id, towel.id])
     } finally {
       await shop.close()
     }

@@ -224,6 +224,13 @@ export function upgradeChecksV010(copy: () => Promise<OldDatabase>): void {
           expect(read.variants.find((v) => v.id === variant.id)!.prices).toHaveLength(prices.length)
         }
       }
+      // Search indexes and summarizes the products a release had (migrations 0012 and 0013): each
+      // active one is found, as the catalog reads it.
+      const active = rows('cw_products').filter((p) => p.status === 'active')
+      expect(active.length).toBeGreaterThan(0)
+      const found = await commerce.search.products({ limit: 100 })
+      expect(found.items.map((h) => h.product.id).sort()).toEqual(active.map((p) => p.id).sort())
+      for (const hit of found.items) expect(hit.product).toEqual(await commerce.catalog.getProduct(hit.product.id))
     } finally {
       await close()
     }
