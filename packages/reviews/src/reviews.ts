@@ -50,6 +50,8 @@ export interface ReviewTables {
   reviews_summaries: { product_id: string; review_count: number; rating_sum: number }
   /** Products bought per order and email (lower case), written when the order is placed, deleted when it is canceled. */
   reviews_purchases: { order_id: string; product_id: string; email_key: string }
+  /** One row per (reviewer, product) ever bought or reviewed: the lock that orders a purchase and a review of it. */
+  reviews_buyers: { email_key: string; product_id: string }
 }
 
 type ReviewEvents = EventsOf<typeof reviewEvents>
@@ -284,6 +286,18 @@ export function reviews(options: ReviewsOptions = {}) {
           await db.schema.createIndex('reviews_purchases_buyer').on('reviews_purchases').columns(['email_key', 'product_id']).execute()
         },
       },
+      '0002_buyer_locks': {
+        async up(db) {
+          // A purchase and a review of it may commit at once; each first locks this row, so the one
+          // that commits second sees the other (see lockBuyer).
+          await db.schema
+            .createTable('reviews_buyers')
+            .addColumn('email_key', 'text', (c) => c.notNull())
+            .addColumn('product_id', 'text', (c) => c.notNull())
+            .addPrimaryKeyConstraint('reviews_buyers_pk', ['email_key', 'product_id'])
+            .execute()
+        },
+      },
     },
     subscribers: [
       {
@@ -306,6 +320,7 @@ export function reviews(options: ReviewsOptions = {}) {
         const productIds = [...new Set(order.lines.map((l) => l.productId))]
         if (productIds.length === 0) return
         const emailKey = order.email.toLowerCase()
+        await lockBuyer(tx, emailKey, productIds)
         await tx.db
           .insertInto('reviews_purchases')
           .values(productIds.map((productId) => ({ order_id: order.id, product_id: productId, email_key: emailKey })))
@@ -336,6 +351,7 @@ export function reviews(options: ReviewsOptions = {}) {
           const key = email.toLowerCase()
           await tx.db.updateTable('reviews_reviews').set({ email: ERASED_EMAIL, email_key: ERASED_EMAIL, name: null, updated_at: ctx.now().toISOString() }).where('email_key', '=', key).execute()
           await tx.db.deleteFrom('reviews_purchases').where('email_key', '=', key).execute()
+          await tx.db.deleteFrom('reviews_buyers').where('email_key', '=', key).execute()
         },
       })
 
@@ -383,6 +399,9 @@ export function reviews(options: ReviewsOptions = {}) {
           await ctx.commerce.catalog.getProduct(data.productId)
           const emailKey = data.email.toLowerCase()
           return ctx.transaction(async (tx) => {
+            // After the lock, a purchase committing at the same moment is either seen here or
+            // sees this review (its update of verified_buyer waits for this transaction).
+            await lockBuyer(tx, emailKey, [data.productId])
             const bought = await tx.db
               .selectFrom('reviews_purchases')
               .select('order_id')
@@ -489,12 +508,33 @@ async function summaryIn(db: Kysely<ReviewTables> | Transaction<ReviewTables>, p
   return { productId, count, ratingSum, average: count === 0 ? null : ratingSum / count }
 }
 
+/**
+ * Locks the (reviewer, product) rows, creating them when new: a purchase being placed and a review
+ * being submitted for the same reviewer and product then run one after the other. Without it, on
+ * PostgreSQL a review could read "not bought" while the purchase was not yet committed, and the
+ * purchase's update of verified_buyer not see the review: a verified buyer left unverified. An
+ * UPDATE takes the row lock on PostgreSQL (SQLite serializes writers anyway); ids in order, so two
+ * orders of several products never wait on each other in a cycle.
+ */
+async function lockBuyer(tx: Tx, emailKey: string, productIds: string[]): Promise<void> {
+  const ids = [...new Set(productIds)].sort()
+  await tx.db
+    .insertInto('reviews_buyers')
+    .values(ids.map((product_id) => ({ email_key: emailKey, product_id })))
+    .onConflict((oc) => oc.columns(['email_key', 'product_id']).doNothing())
+    .execute()
+  for (const productId of ids) {
+    await tx.db.updateTable('reviews_buyers').set({ email_key: emailKey }).where('email_key', '=', emailKey).where('product_id', '=', productId).execute()
+  }
+}
+
 /** Forgets a canceled order's purchases, and marks unverified the reviews no other order verifies. */
 async function forgetOrder(tx: Tx, orderId: string): Promise<void> {
   const gone = await tx.db.selectFrom('reviews_purchases').selectAll().where('order_id', '=', orderId).execute()
   if (gone.length === 0) return
   await tx.db.deleteFrom('reviews_purchases').where('order_id', '=', orderId).execute()
   for (const { product_id, email_key } of gone) {
+    await lockBuyer(tx, email_key, [product_id])
     const other = await tx.db.selectFrom('reviews_purchases').select('order_id').where('email_key', '=', email_key).where('product_id', '=', product_id).limit(1).executeTakeFirst()
     if (other) continue
     await tx.db.updateTable('reviews_reviews').set({ verified_buyer: 0 }).where('email_key', '=', email_key).where('product_id', '=', product_id).where('verified_buyer', '=', 1).execute()

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { definePlugin } from '@cartwright/core'
 import { openShop, random, rejection, STORAGES, type ReviewShop } from './support.js'
 
 describe.each(STORAGES)('reviews on %s', (storage) => {
@@ -202,6 +203,7 @@ describe.each(STORAGES)('reviews on %s', (storage) => {
       expect(reviews).toMatchObject([{ id: r.id, name: null, status: 'approved', rating: 4 }])
       expect(reviews[0]!.email).not.toMatch(/ada/i)
       expect(purchases).toEqual([])
+      expect((await shop.tables()).buyers).toEqual([])
       expect(await shop.commerce.reviews.summary(shop.shoe.id)).toMatchObject({ count: 1, ratingSum: 4 })
     })
   })
@@ -258,6 +260,47 @@ describe.each(STORAGES)('reviews published without moderation on %s', (storage) 
       await shop.commerce.reviews.remove(r.id)
       expect(await shop.commerce.reviews.summary(shop.shoe.id)).toMatchObject({ count: 0, ratingSum: 0, average: null })
     } finally {
+      await shop.close()
+    }
+  })
+})
+
+describe('a purchase and a review of it committing at once, on postgres', () => {
+  it.skipIf(!STORAGES.includes('postgres'))('leave the review verified, whichever commits first', async () => {
+    // A plugin after reviews holds the placing transaction open, after reviews' own hook has run.
+    let reached!: () => void
+    const atPlace = new Promise<void>((resolve) => (reached = resolve))
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const holder = definePlugin({
+      id: 'holder',
+      init(ctx) {
+        ctx.hooks.hook('checkout.place', async () => {
+          reached()
+          await gate
+        })
+      },
+    })
+    const shop = await openShop('postgres', {}, [holder])
+    try {
+      const placing = shop.buy('ada@example.com', shop.shoe)
+      await atPlace
+      // The review is submitted while the purchase is written but not committed.
+      let submitted = false
+      const submitting = shop.commerce.reviews.submit({ productId: shop.shoe.id, email: 'ada@example.com', rating: 5, body: 'Great.' }).then((r) => {
+        submitted = true
+        return r
+      })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      // It waits for the purchase (the buyer's lock) rather than decide "not bought" on its own.
+      expect(submitted).toBe(false)
+      open()
+      await placing
+      const review = await submitting
+      expect(review.verifiedBuyer).toBe(true)
+      expect((await shop.commerce.reviews.get(review.id)).verifiedBuyer).toBe(true)
+    } finally {
+      open()
       await shop.close()
     }
   })

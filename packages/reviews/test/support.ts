@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
-import { createCommerce, fixedRateTax, flatRateShipping, isCommerceError, testPayments, type Order, type Product } from '@cartwright/core'
+import { createCommerce, fixedRateTax, flatRateShipping, isCommerceError, testPayments, type Order, type Plugin, type Product } from '@cartwright/core'
 import { postgresStorage } from '@cartwright/storage-postgres'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 // The PostgreSQL test harness is the adapter's own: a fresh database per shop on the server the
@@ -13,23 +13,24 @@ export const STORAGES: ReadonlyArray<'sqlite' | 'postgres'> = process.env.CARTWR
 
 const address = { firstName: 'Ada', lastName: 'Lovelace', line1: '1 Analytical St', city: 'London', postalCode: 'N1 9GU', country: 'GB' }
 
-async function engineOn(storage: 'sqlite' | 'postgres', options: ReviewsOptions, database: FreshDatabase | undefined) {
+async function engineOn(storage: 'sqlite' | 'postgres', options: ReviewsOptions, database: FreshDatabase | undefined, extra: Plugin[]) {
   return createCommerce({
     storage: storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 10 } }),
     payments: [testPayments()],
     shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 500 } }] })],
     tax: fixedRateTax({ rate: '8' }),
-    plugins: [reviews(options)],
+    // The extra plugins (a test's own) add nothing to the engine's types: typed as no plugins at all.
+    plugins: [reviews(options), ...(extra as [])],
     onListenerError: () => undefined,
   })
 }
 
 export type ReviewShop = Awaited<ReturnType<typeof openShop>>
 
-/** An engine with the reviews plugin on a new database, and two products in stock to buy and review. */
-export async function openShop(storage: 'sqlite' | 'postgres', options: ReviewsOptions = {}) {
+/** An engine with the reviews plugin (then `plugins`) on a new database, and two products in stock to buy and review. */
+export async function openShop(storage: 'sqlite' | 'postgres', options: ReviewsOptions = {}, plugins: Plugin[] = []) {
   const database = storage === 'postgres' ? await freshDatabase() : undefined
-  const commerce = await engineOn(storage, options, database)
+  const commerce = await engineOn(storage, options, database, plugins)
   const location = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
   const product = async (title: string, sku: string): Promise<Product> => {
     const p = await commerce.catalog.createProduct({ title, variants: [{ sku, prices: [{ currency: 'USD', amount: 12900 }] }] })
@@ -61,6 +62,7 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: ReviewsO
         reviews: await rows('select id, product_id, email, email_key, name, rating, title, body, status, verified_buyer, rejection_reason from reviews_reviews order by id'),
         summaries: await rows('select product_id, review_count, rating_sum from reviews_summaries order by product_id'),
         purchases: await rows('select order_id, product_id, email_key from reviews_purchases order by order_id, product_id'),
+        buyers: await rows('select email_key, product_id from reviews_buyers order by email_key, product_id'),
       }
     },
     /** The approved ratings of a product, straight from the reviews table. */
