@@ -195,8 +195,17 @@ export interface ReservationPlan {
  * committed row, so nothing can oversell, and the hot row of a popular variant is locked only
  * from that write to the commit. A variant split over several locations is locked here instead
  * (in a fixed order: variant, then id), so its allocation cannot go stale.
+ *
+ * `locationIds` (a sales channel's stock locations) restricts the levels reserved at to those
+ * locations; null: every location.
  */
-export async function planReservation(rt: Runtime, tx: Tx, cartId: string, lines: readonly ReservationLine[]): Promise<ReservationPlan | null> {
+export async function planReservation(
+  rt: Runtime,
+  tx: Tx,
+  cartId: string,
+  lines: readonly ReservationLine[],
+  locationIds: readonly string[] | null = null,
+): Promise<ReservationPlan | null> {
   const requested = new Map<string, number>()
   for (const line of lines) requested.set(line.variantId, (requested.get(line.variantId) ?? 0) + line.quantity)
   if (requested.size === 0) return null
@@ -206,6 +215,11 @@ export async function planReservation(rt: Runtime, tx: Tx, cartId: string, lines
     const perVariant = new Map<string, number>()
     for (const r of rows) perVariant.set(r.variant_id, (perVariant.get(r.variant_id) ?? 0) + 1)
     if ([...perVariant.values()].some((n) => n > 1)) rows = await levelsToReserveForUpdate.rows(tx, { variantIds })
+  }
+  // A channel's cart: only the levels at the channel's locations are candidates.
+  if (locationIds) {
+    const allowed = new Set(locationIds)
+    rows = rows.filter((r) => allowed.has(r.location_id))
   }
   // A variant without levels above either does not manage stock (nothing to reserve) or has none.
   const withLevels = new Set(rows.map((r) => r.variant_id))
@@ -517,6 +531,10 @@ export class InventoryService {
     const data = parseInput(setPolicySchema, input, 'inventory policy')
     const rt = this.#rt
     const availableAt = data.policy === 'preorder' ? new Date(data.availableAt).toISOString() : null
+    // A preorder's allowance ends at its date: one already past would sell nothing beyond stock.
+    if (availableAt !== null && availableAt <= rt.now().toISOString()) {
+      throw validationError('inventory policy', [{ path: 'availableAt', message: 'must be in the future' }])
+    }
     const limit = data.policy === 'deny' ? null : (data.backorderLimit ?? null)
     const allowance = data.policy === 'deny' ? 0 : (limit ?? UNLIMITED)
     return transact(rt, async (tx, emit) => {

@@ -171,6 +171,8 @@ describe.each(GUARDED_STORAGES)('selling beyond stock on %s', (storage) => {
       [variantId, { policy: 'backorder', backorderLimit: '5' }, 'VALIDATION', 'backorderLimit'],
       [variantId, { policy: 'preorder' }, 'VALIDATION', 'availableAt'],
       [variantId, { policy: 'preorder', availableAt: 'next spring' }, 'VALIDATION', 'availableAt'],
+      // A date already past would sell nothing beyond stock.
+      [variantId, { policy: 'preorder', availableAt: '2020-01-01T00:00:00Z' }, 'VALIDATION', 'availableAt'],
       [variantId, { policy: 'preorder', availableAt: '2027-02-01T00:00:00Z', backorderLimit: 0 }, 'VALIDATION', 'backorderLimit'],
       [variantId, { policy: 'deny', backorderLimit: 3 }, 'VALIDATION', 'backorderLimit'],
       [variantId, { policy: 'backorder', backorderLimit: 2 }, 'CONFLICT', 'backorderLimit'],
