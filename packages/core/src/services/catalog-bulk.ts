@@ -150,7 +150,11 @@ export async function createProductsInBulk(rt: Runtime, inputs: BulkProductInput
       const levels: InventoryLevelTable[] = []
       const media: MediaTable[] = []
       const listed = new Map<string, string[]>()
-      for (const { data, handle, id } of planned) {
+      // The same location named by its code and by its id is one location: a second count for it is
+      // refused like a second count under one name (before the insert would say CONFLICT).
+      const counted = new Set<string>()
+      const recounted: FieldIssue[] = []
+      for (const [i, { data, handle, id }] of planned.entries()) {
         productRows.push(productRow(id, handle, data, now))
         const rows = variantRows(rt.ids, id, data.variants, data.options, now)
         variantValues.push(...rows.variantValues)
@@ -158,7 +162,10 @@ export async function createProductsInBulk(rt: Runtime, inputs: BulkProductInput
         optionValues.push(...rows.optionValues)
         tags.push(...tagRows(id, data.tags ?? []))
         const variantOf = new Map(rows.variantValues.map((v) => [v.sku, v.id]))
-        for (const s of data.stock ?? []) {
+        for (const [j, s] of (data.stock ?? []).entries()) {
+          const key = `${s.sku}\u0000${locations.get(s.location)!}`
+          if (counted.has(key)) recounted.push({ path: `products.${i}.stock.${j}`, message: `a second count for ${s.sku} at ${s.location} (the same location as an earlier count)` })
+          counted.add(key)
           levels.push({ id: rt.ids('lvl'), variant_id: variantOf.get(s.sku)!, location_id: locations.get(s.location)!, on_hand: s.onHand, reserved: 0, low_stock_threshold: null, updated_at: now })
         }
         data.images?.forEach((m, position) => {
@@ -183,6 +190,7 @@ export async function createProductsInBulk(rt: Runtime, inputs: BulkProductInput
           listed.set(category, [...(listed.get(category) ?? []), id])
         }
       }
+      if (recounted.length) throw withInputs(validationError('products', recounted))
       await insertChunked(tx, 'cw_products', productRows)
       await insertChunked(tx, 'cw_variants', variantValues)
       await insertChunked(tx, 'cw_prices', priceValues)

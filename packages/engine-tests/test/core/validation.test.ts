@@ -310,6 +310,14 @@ const cases: Record<string, Case[]> = {
       v('a currency unknown', (f) => call([{ ...one(), variants: [{ sku: key(), prices: [{ currency: 'XXX', amount: 1 }] }] }], f), 'products.0.variants.0.prices.0.currency'),
       v('a SKU twice', (f) => call([{ ...one(), variants: [{ sku: 'DUP-SKU-1' }] }, { ...one(), variants: [{ sku: 'DUP-SKU-1' }] }], f), 'products.1.variants.0.sku'),
       v('stock negative', (f) => call([{ ...one(), stock: [{ sku: 'X', location: 'main', onHand: -1 }] }], f), 'products.0.stock.0.onHand'),
+      v(
+        'one location counted twice, by its code and by its id',
+        (f) => {
+          const sku = key()
+          return call([{ title: 'Counted Twice', variants: [{ sku }], stock: [{ sku, location: 'main', onHand: 1 }, { sku, location: f.locationId, onHand: 2 }] }], f)
+        },
+        'products.0.stock.1',
+      ),
       v('an extra field', (f) => call([{ ...one(), price: 1 }], f), 'products.0.price'),
     ]
   })(),
