@@ -24,6 +24,7 @@ import { CartService } from './services/cart-service.js'
 import { CatalogService } from './services/catalog-service.js'
 import { CategoryService } from './services/category-service.js'
 import { CollectionService } from './services/collection-service.js'
+import { ChannelService } from './services/channel-service.js'
 import { MediaService } from './services/media-service.js'
 import { SearchService } from './services/search-service.js'
 import type { MediaStore } from './ports/media-store.js'
@@ -179,6 +180,8 @@ export interface CoreCommerce<E extends EventMap = CommerceEvents> {
   readonly categories: CategoryService
   /** Hand-picked and rule-based collections of products. */
   readonly collections: CollectionService
+  /** Sales channels: their currencies, locales, stock locations and published products. */
+  readonly channels: ChannelService
   /** Images of products and variants: references in the catalog, files in the `MediaStore`. */
   readonly media: MediaService
   /** Text search over the catalog with filters and facets, for shoppers. */
@@ -397,6 +400,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     catalog: new CatalogService(rt),
     categories: new CategoryService(rt),
     collections: new CollectionService(rt),
+    channels: new ChannelService(rt),
     media: new MediaService(rt, config.media),
     search: new SearchService(rt),
     inventory: new InventoryService(rt),
@@ -460,6 +464,8 @@ const CORE_EVENTS: ReadonlySet<string> = new Set(
     'collection.created': true,
     'collection.updated': true,
     'collection.deleted': true,
+    'channel.created': true,
+    'channel.updated': true,
     'inventory.adjusted': true,
     'inventory.low_stock': true,
     'cart.created': true,

@@ -21,6 +21,9 @@ export interface CommerceEvents {
   /** Its texts, handle, rules or products changed. */
   'collection.updated': { collectionId: string }
   'collection.deleted': { collectionId: string }
+  'channel.created': { channelId: string; code: string }
+  /** Its settings or its published products changed. */
+  'channel.updated': { channelId: string }
   'inventory.adjusted': { variantId: string; locationId: string; onHand: number; available: number }
   'inventory.low_stock': { variantId: string; locationId: string; available: number; threshold: number }
   'cart.created': { cartId: string; currency: string }

@@ -273,6 +273,13 @@ export interface Cart {
   status: CartStatus
   email: string | null
   customerId: string | null
+  /** The sales channel the cart was opened in (`carts.create({ channelId })`), or null. */
+  channelId: string | null
+  /**
+   * Whether prices are shown and charged tax-inclusive for this cart: its channel's setting when
+   * the cart was opened, false without a channel. Stored and exposed only: tax does not read it yet.
+   */
+  taxInclusive: boolean
   shippingAddress: Address | null
   billingAddress: Address | null
   shippingMethod: ShippingMethod | null
@@ -459,6 +466,8 @@ export interface Order {
   fulfillmentStatus: FulfillmentStatus
   email: string
   customerId: string | null
+  /** The sales channel of the cart it was placed from, or null. */
+  channelId: string | null
   shippingAddress: Address | null
   billingAddress: Address | null
   shippingMethod: ShippingMethod | null

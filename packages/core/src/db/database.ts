@@ -101,6 +101,10 @@ export interface CartTable {
   updated_at: Timestamp
   /** SHA-256 (hex) of the cart's access token; null for a cart written before tokens existed, until one is issued. */
   access_token_hash: string | null
+  /** The sales channel the cart is in; null: none (migration 0014). */
+  channel_id?: string | null
+  /** The channel's tax-inclusive setting when the cart was opened (1 or 0); null without a channel. */
+  tax_inclusive?: number | null
 }
 
 export interface CartLineTable {
@@ -220,6 +224,8 @@ export interface OrderTable {
    * sum of its parts that the table's check constraint requires.
    */
   rounding_total?: number
+  /** The sales channel of the cart the order was placed from; null: none (migration 0014). */
+  channel_id?: string | null
 }
 
 export interface OrderLineTable {
@@ -315,6 +321,8 @@ export interface CoreDatabase {
   cw_translations: TranslationTable
   cw_search_documents: import('./migration-0012-search.js').SearchDocumentTable
   cw_search_products: import('./migration-0013-search-summaries.js').SearchProductTable
+  cw_channels: import('./migration-0014-channels.js').ChannelTable
+  cw_channel_products: import('./migration-0014-channels.js').ChannelProductTable
 }
 
 export interface ProductTagTable {

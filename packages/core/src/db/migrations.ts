@@ -14,6 +14,7 @@ import { media } from './migration-0010-media.js'
 import { catalogStructure } from './migration-0011-catalog-structure.js'
 import { search } from './migration-0012-search.js'
 import { searchSummaries } from './migration-0013-search-summaries.js'
+import { channels } from './migration-0014-channels.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -260,6 +261,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0011_catalog_structure': catalogStructure,
   '0012_search': search,
   '0013_search_summaries': searchSummaries,
+  '0014_channels': channels,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {

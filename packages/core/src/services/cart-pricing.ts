@@ -209,6 +209,8 @@ function cartShell(cart: LoadedCart, shippingMethod: ShippingMethod | null): Car
     status: row.status as Cart['status'],
     email: row.email,
     customerId: row.customer_id,
+    channelId: row.channel_id ?? null,
+    taxInclusive: Number(row.tax_inclusive ?? 0) === 1,
     shippingAddress: parseJson<Address | null>(row.shipping_address, null),
     billingAddress: parseJson<Address | null>(row.billing_address, null),
     shippingMethod,

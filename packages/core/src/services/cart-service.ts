@@ -11,12 +11,15 @@ import { addressSchema, fields, parseArg, parseInput } from '../validation.js'
 import { unitPriceFor } from './catalog-service.js'
 import { loadCart, priceCart, quoteShipping, resolveChangedLines, type LoadedCart, type LoadedLine, type ShippingOption } from './cart-pricing.js'
 import { hookScope } from './checkout-plugins.js'
+import { channelAvailability, channelForCart } from './channel-service.js'
 
 const createCartSchema = z.strictObject({
   currency: fields.currency,
   email: fields.email.optional(),
   customerId: fields.id.optional(),
   metadata: fields.metadata.optional(),
+  /** The sales channel the cart is opened in (`channels`); the currency must be one of its. */
+  channelId: fields.id.optional(),
 })
 
 const optionIdSchema = z.string().min(1).max(200)
@@ -125,10 +128,16 @@ const variantForSale = compiledQuery((db, $: { variantId: string; currency: stri
  * that quantity, in stock) and returns the variant as a line of that quantity, without id or
  * creation time.
  */
-async function sellableLine(rt: Runtime, currency: string, variantId: string, quantity: number): Promise<Omit<LoadedLine, 'id' | 'created_at'>> {
+async function sellableLine(rt: Runtime, currency: string, variantId: string, quantity: number, channelId: string | null = null): Promise<Omit<LoadedLine, 'id' | 'created_at'>> {
   const rows = await read(rt, (db) => variantForSale.rows(db, { variantId, currency, now: rt.now().toISOString() }))
   const variant = rows[0]
   if (!variant || variant.status !== 'active') throw notFound('Variant', variantId)
+  // In a channel: only its published products, and only the stock at its locations (see channels).
+  if (channelId) {
+    const scope = await read(rt, (db) => channelAvailability(db, channelId, variant.product_id, variantId, rt.now().toISOString()))
+    if (!scope.published) throw notFound('Variant', variantId)
+    if (scope.available !== null) variant.available = scope.available
+  }
   const tiers: Price[] = []
   for (const r of rows) if (r.amount !== null && r.min_quantity !== null) tiers.push({ currency, amount: r.amount, minQuantity: r.min_quantity })
   const unitPrice = unitPriceFor(tiers, currency, quantity)
@@ -279,6 +288,8 @@ export class CartService {
       status: 'open',
       email: data.email ?? null,
       customer_id: data.customerId ?? null,
+      channel_id: data.channelId ?? null,
+      tax_inclusive: null,
       shipping_address: null,
       billing_address: null,
       shipping_option_id: null,
@@ -291,6 +302,7 @@ export class CartService {
       access_token_hash: token.hash,
     }
     await transact(rt, async (tx, emit) => {
+      if (data.channelId) row.tax_inclusive = await channelForCart(tx, data.channelId, data.currency)
       await insertCart.execute(tx, row)
       emit('cart.created', { cartId: row.id, currency: row.currency })
     })
@@ -401,7 +413,7 @@ export class CartService {
         const existing = cart.lines.find((l) => l.variant_id === data.variantId)
         const quantity = (existing?.quantity ?? 0) + data.quantity
         if (quantity > 10_000) throw validationError('cart line', [{ path: 'quantity', message: `the line would hold ${quantity}; at most 10000` }])
-        const sellable = await sellableLine(rt, cart.row.currency, data.variantId, quantity)
+        const sellable = await sellableLine(rt, cart.row.currency, data.variantId, quantity, cart.row.channel_id ?? null)
         const emitAdded = (emit: Emit) => emit('cart.item_added', { cartId: id, variantId: data.variantId, quantity: data.quantity })
         if (existing) {
           return {
@@ -449,7 +461,7 @@ export class CartService {
             },
           }
         }
-        if (data.quantity > existing.quantity) await sellableLine(rt, cart.row.currency, existing.variant_id, data.quantity)
+        if (data.quantity > existing.quantity) await sellableLine(rt, cart.row.currency, existing.variant_id, data.quantity, cart.row.channel_id ?? null)
         return {
           lines: cart.lines.map((l) => (l === existing ? withQuantity(l, data.quantity, cart.row.currency) : l)),
           lowers: data.quantity <= existing.quantity,

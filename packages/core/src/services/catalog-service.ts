@@ -13,6 +13,7 @@ import { explainPriceSchema, explainVariantPrice, type ExplainPriceInput, type P
 import type { DeleteProductResult } from '../types.js'
 import { createProductsInBulk, type BulkProductInput, type CreateProductsResult } from './catalog-bulk.js'
 import { catalogSettings, claimHandle, keepRedirect, loadTexts, localeSchema, optionField, rowByIdOrHandle, translateProduct, visibleIds } from './catalog-texts.js'
+import { coreChannelId } from './channel-service.js'
 
 const priceSchema = z
   .strictObject({
@@ -556,10 +557,13 @@ export class CatalogService {
   async listProducts(input: ListProductsInput = {}): Promise<Page<Product>> {
     const { status, visibleOnly, locale, channel, ...pageInput } = parseInput(listProductsSchema, input, 'page')
     const rt = this.#rt
-    const page = await read(rt, (db) => {
+    const page = await read(rt, async (db) => {
       let q = db.selectFrom('cw_products').selectAll()
       if (status) q = q.where('status', '=', status)
       if (visibleOnly) q = q.where('status', '=', 'active')
+      // A core sales channel: only the products published to it.
+      const channelId = await coreChannelId(db, channel)
+      if (channelId) q = q.where('id', 'in', (eb) => eb.selectFrom('cw_channel_products').select('product_id').where('channel_id', '=', channelId))
       return keysetPage(q, pageInput, (rows) => loadProducts(db, rows, rt, locale))
     })
     if (!visibleOnly) return page

@@ -8,6 +8,7 @@ import { fields, parseArg, parseInput } from '../validation.js'
 import { claimHandle, keepRedirect, loadTexts, localeSchema, rowByIdOrHandle, visibleIds } from './catalog-texts.js'
 import { loadProducts } from './catalog-service.js'
 import { catalogSettings } from './catalog-texts.js'
+import { coreChannelId } from './channel-service.js'
 
 const createCategorySchema = z.strictObject({
   title: fields.shortText,
@@ -130,6 +131,9 @@ export async function listedProducts(
     .select('l.position as listed_position')
     .where(`l.${owner.column}` as 'l.category_id', '=', owner.id)
   if (input.visibleOnly) q = q.where('p.status', '=', 'active')
+  // A core sales channel: only the products published to it.
+  const channelId = await coreChannelId(db, input.channel)
+  if (channelId) q = q.where('p.id', 'in', (eb) => eb.selectFrom('cw_channel_products as cp').select('cp.product_id').where('cp.channel_id', '=', channelId))
   if (after) q = q.where((eb) => eb.or([eb('l.position', '>', after.position), eb.and([eb('l.position', '=', after.position), eb('l.product_id', '>', after.id)])]))
   const rows = await q.orderBy('l.position').orderBy('l.product_id').limit(input.limit + 1).execute()
   const page = rows.slice(0, input.limit)

@@ -12,6 +12,7 @@ import type { Cart, CheckoutResult, Order, PaymentStatus } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { loadCart, priceCart } from './cart-pricing.js'
 import { applyReservation, beyondStockOf, planReservation, releaseStock } from './inventory-service.js'
+import { channelLocations } from './channel-service.js'
 import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 import { insertOrderAdjustments } from './order-adjustments.js'
 import { insertOperation, orderPaymentStatus } from './payment-operations.js'
@@ -284,7 +285,8 @@ export class CheckoutService {
       }
       if (!priced || cart.version !== before.cart!.row.version) return { kind: 'reprice' }
 
-      const plan = await planReservation(rt, tx, cartId, before.cart!.lines.map((l) => ({ variantId: l.variant_id, quantity: l.quantity })))
+      const locations = before.cart!.row.channel_id ? await channelLocations(tx, before.cart!.row.channel_id) : null
+      const plan = await planReservation(rt, tx, cartId, before.cart!.lines.map((l) => ({ variantId: l.variant_id, quantity: l.quantity })), locations)
       const stamp = now.toISOString()
       const payment: PaymentTable = {
         id: rt.ids('pay'),
@@ -682,6 +684,7 @@ export async function placeOrder(
     fulfillment_status: 'unfulfilled',
     email: cart.email!,
     customer_id: cart.customerId,
+    channel_id: cart.channelId,
     shipping_address: json(cart.shippingAddress),
     billing_address: json(cart.billingAddress ?? cart.shippingAddress),
     shipping_method: json(cart.shippingMethod),

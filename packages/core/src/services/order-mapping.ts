@@ -111,6 +111,7 @@ export function toOrder(row: OrderTable, lines: OrderLineTable[], payments: Paym
     fulfillmentStatus: row.fulfillment_status as Order['fulfillmentStatus'],
     email: row.email,
     customerId: row.customer_id,
+    channelId: row.channel_id ?? null,
     shippingAddress: parseJson<Address | null>(row.shipping_address, null),
     billingAddress: parseJson<Address | null>(row.billing_address, null),
     shippingMethod: parseJson<ShippingMethod | null>(row.shipping_method, null),

@@ -14,6 +14,8 @@ import { heldError, heldEvent, holdColumns } from './order-holds.js'
 
 const listSchema = pageSchema.extend({
   customerId: fields.id.optional(),
+  /** Only orders placed from carts in this sales channel. */
+  channelId: fields.id.optional(),
   // Not empty: an empty filter would match every order, not none.
   email: z.string().min(1).max(320).optional(),
   status: z.enum(['placed', 'canceled', 'completed']).optional(),
@@ -106,12 +108,13 @@ export class OrderService {
     return order
   }
 
-  /** Orders, newest first, a page at a time; filter by customer, email or status. */
+  /** Orders, newest first, a page at a time; filter by customer, sales channel, email or status. */
   async list(input: ListOrdersInput = {}): Promise<Page<Order>> {
     const data = parseInput(listSchema, input, 'order list')
     return read(this.#rt, (db) => {
       let q = db.selectFrom('cw_orders').selectAll()
       if (data.customerId) q = q.where('customer_id', '=', data.customerId)
+      if (data.channelId) q = q.where('channel_id', '=', data.channelId)
       if (data.email) q = q.where('email', '=', data.email)
       if (data.status) q = q.where('status', '=', data.status)
       if (data.held !== undefined) q = q.where('held_at', data.held ? 'is not' : 'is', null)

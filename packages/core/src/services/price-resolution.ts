@@ -42,7 +42,7 @@ export interface PriceQuery {
   currency: string
   /** The cart's customer, or null for a guest cart. */
   customerId: string | null
-  /** The sales channel; always null until channels exist. */
+  /** The sales channel of the cart (`cart.channelId`), or the one `explainPrice` was asked for; null: none. */
   channelId: string | null
   /** The lines to price, in the cart's order; answer one price (or `undefined`) per line, in this order. */
   lines: Array<{
@@ -310,7 +310,7 @@ async function resolveAll(
 export async function resolveLinePrices(
   rt: Pick<Runtime, 'storage' | 'priceSources'>,
   db: Kysely<any>,
-  cart: { currency: string; customer_id: string | null },
+  cart: { currency: string; customer_id: string | null; channel_id?: string | null | undefined },
   lines: ReadonlyArray<{ variant_id: string; quantity: number; tiers: Price[]; unitPrice: number | null }>,
 ): Promise<void> {
   if (lines.length === 0) return
@@ -318,7 +318,7 @@ export async function resolveLinePrices(
   const query: PriceQuery = {
     currency: cart.currency,
     customerId: cart.customer_id,
-    channelId: null,
+    channelId: cart.channel_id ?? null,
     lines: lines.map((l, i) => ({ variantId: l.variant_id, quantity: l.quantity, base: base[i]! })),
   }
   const { above, below } = await resolveAll(rt, query, db)

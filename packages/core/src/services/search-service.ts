@@ -7,6 +7,7 @@ import { read, type Runtime } from '../runtime.js'
 import type { Product } from '../types.js'
 import { fields, parseInput } from '../validation.js'
 import { catalogSettings, localeChain, localeSchema, visibleIds } from './catalog-texts.js'
+import { coreChannelId } from './channel-service.js'
 import { collectionMembership } from './collection-service.js'
 import { normalizeSearchText, queryWords } from './search-index.js'
 import { summarizedProducts, type FacetRow } from './search-summary.js'
@@ -226,6 +227,8 @@ async function candidateProducts(rt: Runtime, db: Executor, data: Data, matched:
   // A collection, hand-picked or by rules: its membership as a condition (an unknown one holds nothing).
   const member = data.collectionId ? await collectionMembership(db, data.collectionId) : undefined
   if (member === null) return new Map()
+  // A core sales channel: only the products published to it (the visibility source still applies).
+  const channelId = await coreChannelId(db, data.channel)
   const postgres = rt.storage.family === 'postgres'
   const query = (withFacets: boolean, limit: number) => {
     // PostgreSQL: the matches once (materialized), and the products fetched by their ids — left to
@@ -244,6 +247,7 @@ async function candidateProducts(rt: Runtime, db: Executor, data: Data, matched:
     if (matched) q = q.select(sql<number>`m.score`.as('score'))
     q = q.where((eb) => productConditions(eb, data))
     if (member) q = q.where((eb) => member(eb as never))
+    if (channelId) q = q.where('p.id', 'in', (eb) => eb.selectFrom('cw_channel_products as cp').select('cp.product_id').where('cp.channel_id', '=', channelId))
     q = matched ? q.orderBy(sql`m.score`, 'desc') : q.orderBy('p.created_at', 'desc')
     return q.orderBy('p.id').limit(limit).execute() as Promise<Array<{ id: string; created_at: unknown; score?: number; facets?: string | null; categories?: string | null }>>
   }
