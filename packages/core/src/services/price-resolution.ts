@@ -44,6 +44,11 @@ export interface PriceQuery {
   customerId: string | null
   /** The sales channel of the cart (`cart.channelId`), or the one `explainPrice` was asked for; null: none. */
   channelId: string | null
+  /**
+   * The cart being priced, or null for `catalog.explainPrice` (no cart): a source that prices one
+   * cart only (a quote accepted into it) keys its rows by this id.
+   */
+  cartId?: string | null
   /** The lines to price, in the cart's order; answer one price (or `undefined`) per line, in this order. */
   lines: Array<{
     variantId: string
@@ -310,7 +315,7 @@ async function resolveAll(
 export async function resolveLinePrices(
   rt: Pick<Runtime, 'storage' | 'priceSources'>,
   db: Kysely<any>,
-  cart: { currency: string; customer_id: string | null; channel_id?: string | null | undefined },
+  cart: { id?: string; currency: string; customer_id: string | null; channel_id?: string | null | undefined },
   lines: ReadonlyArray<{ variant_id: string; quantity: number; tiers: Price[]; unitPrice: number | null }>,
 ): Promise<void> {
   if (lines.length === 0) return
@@ -319,6 +324,7 @@ export async function resolveLinePrices(
     currency: cart.currency,
     customerId: cart.customer_id,
     channelId: cart.channel_id ?? null,
+    cartId: cart.id ?? null,
     lines: lines.map((l, i) => ({ variantId: l.variant_id, quantity: l.quantity, base: base[i]! })),
   }
   const { above, below } = await resolveAll(rt, query, db)
@@ -342,7 +348,7 @@ export async function explainVariantPrice(
   const baseTier = tiers.find((p) => p.minQuantity === 1)
   let tier: Price | null = null
   for (const p of tiers) if (p.minQuantity <= quantity && (!tier || p.minQuantity > tier.minQuantity)) tier = p
-  const query: PriceQuery = { currency, customerId, channelId, lines: [{ variantId: variant.id, quantity, base: tier?.amount ?? null }] }
+  const query: PriceQuery = { currency, customerId, channelId, cartId: null, lines: [{ variantId: variant.id, quantity, base: tier?.amount ?? null }] }
   const { above, below } = rt.priceSources.length ? await resolveAll(rt, query, db) : { above: [[]], below: [[]] }
   const fromSource = (found: Found): PriceStep => ({
     source: found.source.id,

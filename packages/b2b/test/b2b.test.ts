@@ -1,0 +1,334 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { openShop, rejection, STORAGES, type B2bShop } from './support.js'
+
+describe.each(STORAGES)('b2b on %s', (storage) => {
+  let shop: B2bShop
+  beforeEach(async () => {
+    shop = await openShop(storage)
+  })
+  afterEach(() => shop.close())
+
+  /** A company with a buyer (limit 500.00), an approver and an admin; credit 1,000.00. */
+  async function company(creditLimit: number | null = 100_000) {
+    const { b2b } = shop.commerce
+    const acme = await b2b.createCompany({ name: 'Acme', creditLimit, netDays: 30 })
+    await b2b.addMember({ companyId: acme.id, customerId: 'cus_buyer', role: 'buyer', spendingLimit: 50_000 })
+    await b2b.addMember({ companyId: acme.id, customerId: 'cus_approver', role: 'approver' })
+    await b2b.addMember({ companyId: acme.id, customerId: 'cus_admin', role: 'admin' })
+    return acme
+  }
+
+  describe('price lists', () => {
+    async function wholesale() {
+      const group = await shop.commerce.customers.createGroup('wholesale', 'Wholesale')
+      await shop.commerce.customers.addToGroup(group.id, 'cus_wholesale')
+      const list = await shop.commerce.b2b.createPriceList({
+        name: 'Wholesale 2026',
+        groupId: group.id,
+        currency: 'USD',
+        taxInclusive: false,
+        prices: [
+          { variantId: shop.bolt, amount: 800 },
+          { variantId: shop.bolt, amount: 750, minQuantity: 40 },
+        ],
+      })
+      return { group, list }
+    }
+
+    it('a wholesale customer buying 50 pays the list tier 7.50, with the list and the tier as reasons; a retail customer pays the base 10.00', async () => {
+      const { list } = await wholesale()
+      const explained = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', quantity: 50, customerId: 'cus_wholesale' })
+      expect(explained.amount).toBe(750)
+      expect(explained.source).toBe('b2b-price-tier')
+      expect(explained.chain.map((s) => [s.source, s.amount, s.applied, s.overriddenBy ?? null])).toEqual([
+        ['base', 1000, false, 'b2b-price-tier'],
+        ['b2b-price-list', 800, false, 'b2b-price-tier'],
+        ['b2b-price-tier', 750, true, null],
+      ])
+      expect(explained.chain[1]!.label).toBe(`Wholesale 2026 (list ${list.id})`)
+      expect(explained.chain[2]!.label).toBe(`Wholesale 2026 from 40 (list ${list.id})`)
+      expect(explained.chain[2]!.note).toContain("instead of the list's 800")
+
+      const retail = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', quantity: 50, customerId: 'cus_retail' })
+      expect([retail.amount, retail.source, retail.chain.length]).toEqual([1000, 'base', 1])
+
+      // Below the tier, the list's own price.
+      const few = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', quantity: 39, customerId: 'cus_wholesale' })
+      expect([few.amount, few.source]).toEqual([800, 'b2b-price-list'])
+
+      // A cart prices its line the same way.
+      const cart = await shop.cart('cus_wholesale', [[shop.bolt, 50]])
+      expect(cart.lines[0]!.unitPrice).toBe(750)
+      expect(cart.totals.subtotal).toBe(37_500)
+    })
+
+    it('precedence: a list for the channel before a list for every channel, then the lowest price; lists out of their dates or currency do not apply', async () => {
+      const { b2b, customers } = shop.commerce
+      const group = await customers.createGroup('trade', 'Trade')
+      await customers.addToGroup(group.id, 'cus_trade')
+      const other = await customers.createGroup('vip', 'VIP')
+      await customers.addToGroup(other.id, 'cus_trade')
+      const cheap = await b2b.createPriceList({ name: 'Everywhere', groupId: group.id, currency: 'USD', prices: [{ variantId: shop.bolt, amount: 700 }] })
+      await b2b.createPriceList({ name: 'VIP', groupId: other.id, currency: 'USD', prices: [{ variantId: shop.bolt, amount: 650 }] })
+      const web = await b2b.createPriceList({ name: 'Web', groupId: group.id, currency: 'USD', channelId: 'chn_web', prices: [{ variantId: shop.bolt, amount: 900 }] })
+      await b2b.createPriceList({ name: 'Expired', groupId: group.id, currency: 'USD', startsAt: '2000-01-01T00:00:00Z', endsAt: '2001-01-01T00:00:00Z', prices: [{ variantId: shop.bolt, amount: 100 }] })
+      await b2b.createPriceList({ name: 'Future', groupId: group.id, currency: 'USD', startsAt: '2999-01-01T00:00:00Z', prices: [{ variantId: shop.bolt, amount: 100 }] })
+      await b2b.createPriceList({ name: 'Euro', groupId: group.id, currency: 'EUR', prices: [{ variantId: shop.bolt, amount: 100 }] })
+
+      const anywhere = await b2b.getPriceList(cheap.id)
+      expect(anywhere.prices).toEqual([{ variantId: shop.bolt, amount: 700, minQuantity: 1 }])
+      const noChannel = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: 'cus_trade' })
+      expect([noChannel.amount, noChannel.chain.at(-1)!.label]).toEqual([650, expect.stringContaining('VIP')])
+      const inWeb = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: 'cus_trade', channelId: 'chn_web' })
+      expect([inWeb.amount, inWeb.chain.at(-1)!.label]).toEqual([900, `Web (list ${web.id})`])
+      const inShop = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: 'cus_trade', channelId: 'chn_shop' })
+      expect(inShop.amount).toBe(650)
+
+      await b2b.deletePriceList(web.id)
+      expect((await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: 'cus_trade', channelId: 'chn_web' })).amount).toBe(650)
+    })
+  })
+
+  describe('approvals', () => {
+    it('a 650.00 cart of a buyer limited to 500.00 is refused until approved, with no stock reserved and no payment taken; approved, it is placed', async () => {
+      await company()
+      const cart = await shop.cart('cus_buyer', [[shop.drill, 2]])
+      expect(cart.totals.total).toBe(65_000)
+
+      const refused = await rejection(shop.checkout(cart.id))
+      expect(refused.code).toBe('B2B_APPROVAL_REQUIRED')
+      expect(refused.details).toMatchObject({ cartId: cart.id, total: 65_000, spendingLimit: 50_000, approvalStatus: null })
+      expect(shop.gateway.authorizations()).toBe(0)
+      expect(await shop.rows(`select id from cw_payments where cart_id = '${cart.id}'`)).toEqual([])
+      expect(await shop.rows(`select id from cw_reservations where cart_id = '${cart.id}'`)).toEqual([])
+      expect((await shop.commerce.carts.get(cart.id)).status).toBe('open')
+
+      const approval = await shop.commerce.b2b.requestApproval(cart.id)
+      expect([approval.status, approval.cartVersion, approval.total]).toEqual(['pending', cart.version, 65_000])
+      // Pending is not approved.
+      expect((await rejection(shop.checkout(cart.id))).details.approvalStatus).toBe('pending')
+      expect(await shop.rows(`select id from cw_reservations where cart_id = '${cart.id}'`)).toEqual([])
+
+      // A buyer cannot approve, nor can a member of another company.
+      expect((await rejection(shop.commerce.b2b.approve({ approvalId: approval.id, approverId: 'cus_buyer' }))).code).toBe('B2B_FORBIDDEN')
+      const approved = await shop.commerce.b2b.approve({ approvalId: approval.id, approverId: 'cus_approver' })
+      expect([approved.status, approved.decidedBy]).toEqual(['approved', 'cus_approver'])
+
+      const order = await shop.checkout(cart.id)
+      expect(order.status).not.toBe('requires_action')
+      if (order.status === 'requires_action') return
+      expect(order.totals.total).toBe(65_000)
+      expect(shop.gateway.authorizations()).toBe(1)
+      expect((await shop.commerce.b2b.orderLink(order.id))?.approvalId).toBe(approval.id)
+    })
+
+    it('a cart changed after its approval is refused again, and needs a new approval', async () => {
+      await company()
+      const cart = await shop.cart('cus_buyer', [[shop.drill, 2]])
+      const first = await shop.commerce.b2b.requestApproval(cart.id)
+      await shop.commerce.b2b.approve({ approvalId: first.id, approverId: 'cus_admin' })
+      await shop.commerce.carts.addItem(cart.id, { variantId: shop.bolt, quantity: 1 })
+
+      const refused = await rejection(shop.checkout(cart.id))
+      expect(refused.code).toBe('B2B_APPROVAL_REQUIRED')
+      expect(refused.message).toContain('changed after it was approved')
+      expect(shop.gateway.authorizations()).toBe(0)
+      expect(await shop.rows(`select id from cw_reservations where cart_id = '${cart.id}'`)).toEqual([])
+
+      const second = await shop.commerce.b2b.requestApproval(cart.id)
+      expect(second.total).toBe(66_000)
+      await shop.commerce.b2b.approve({ approvalId: second.id, approverId: 'cus_approver' })
+      const order = await shop.checkout(cart.id)
+      expect(order.status === 'requires_action' ? null : order.totals.total).toBe(66_000)
+    })
+
+    it('a rejected cart is refused, the buyer is told by the status and an event, and a decided approval cannot be decided again', async () => {
+      await company()
+      const told: unknown[] = []
+      shop.commerce.events.on('b2b.approval_rejected', (payload) => void told.push(payload))
+      const cart = await shop.cart('cus_buyer', [[shop.drill, 2]])
+      const approval = await shop.commerce.b2b.requestApproval(cart.id)
+      const rejected = await shop.commerce.b2b.reject({ approvalId: approval.id, approverId: 'cus_approver', reason: 'over budget' })
+      expect([rejected.status, rejected.reason]).toEqual(['rejected', 'over budget'])
+      expect(told).toEqual([{ approvalId: approval.id, companyId: approval.companyId, cartId: cart.id, buyerId: 'cus_buyer', approverId: 'cus_approver', reason: 'over budget' }])
+      expect((await shop.commerce.b2b.approvalOf(cart.id))?.status).toBe('rejected')
+      const refused = await rejection(shop.checkout(cart.id))
+      expect([refused.code, refused.details.approvalStatus]).toEqual(['B2B_APPROVAL_REQUIRED', 'rejected'])
+      expect((await rejection(shop.commerce.b2b.approve({ approvalId: approval.id, approverId: 'cus_approver' }))).code).toBe('B2B_STATE')
+      const outbox = await shop.rows(`select type from cw_outbox where type like 'b2b.%' order by type`)
+      expect(outbox.map((r) => r.type)).toEqual(['b2b.approval_rejected', 'b2b.approval_requested'])
+    })
+
+    it('a cart within the limit needs no approval', async () => {
+      await company()
+      const cart = await shop.cart('cus_buyer', [[shop.bolt, 50]])
+      const order = await shop.checkout(cart.id)
+      expect(order.status === 'requires_action' ? null : order.totals.total).toBe(50_000)
+    })
+  })
+
+  describe('minimum order quantities and increments', () => {
+    it('a line below the minimum or off the increment is refused, naming the variant, and the cart is unchanged', async () => {
+      await shop.commerce.b2b.setQuantityRule({ variantId: shop.bolt, minQuantity: 12, increment: 6 })
+      const cart = await shop.commerce.carts.create({ currency: 'USD' })
+      const below = await rejection(shop.commerce.carts.addItem(cart.id, { variantId: shop.bolt, quantity: 6 }))
+      expect([below.code, below.details.variantId, below.details.minQuantity]).toEqual(['B2B_QUANTITY_RULE', shop.bolt, 12])
+      expect((await shop.commerce.carts.get(cart.id)).lines).toEqual([])
+
+      await shop.commerce.carts.addItem(cart.id, { variantId: shop.bolt, quantity: 12 })
+      const off = await rejection(shop.commerce.carts.addItem(cart.id, { variantId: shop.bolt, quantity: 1 }))
+      expect([off.code, off.details.variantId, off.details.quantity]).toEqual(['B2B_QUANTITY_RULE', shop.bolt, 13])
+      const [line] = (await shop.commerce.carts.get(cart.id)).lines
+      expect(line!.quantity).toBe(12)
+      await shop.commerce.carts.addItem(cart.id, { variantId: shop.bolt, quantity: 6 })
+      expect((await shop.commerce.carts.get(cart.id)).lines[0]!.quantity).toBe(18)
+      // Other variants are free.
+      await shop.commerce.carts.addItem(cart.id, { variantId: shop.drill, quantity: 1 })
+    })
+  })
+
+  describe('pay by invoice', () => {
+    it('takes the company credit at claim, refuses what would pass the limit, and gives it back on cancel and on payment', async () => {
+      const acme = await company(100_000)
+      const first = await shop.cart('cus_buyer', [[shop.bolt, 40]])
+      const order = await shop.checkout(first.id, 'invoice')
+      if (order.status === 'requires_action') throw new Error('unexpected action')
+      expect((await shop.commerce.b2b.getCompany(acme.id)).creditUsed).toBe(40_000)
+      const invoice = await shop.commerce.b2b.invoiceOf(order.id)
+      expect([invoice?.amount, invoice?.status]).toEqual([40_000, 'open'])
+      expect(Date.parse(invoice!.dueAt!) - Date.parse(order.createdAt)).toBeGreaterThanOrEqual(30 * 86_400_000 - 1000)
+
+      // 400 + 400 fits in 1,000; a third 400 does not.
+      const second = await shop.cart('cus_buyer', [[shop.bolt, 40]])
+      const placed = await shop.checkout(second.id, 'invoice')
+      const third = await shop.cart('cus_buyer', [[shop.bolt, 40]])
+      const refused = await rejection(shop.checkout(third.id, 'invoice'))
+      expect(refused.code).toBe('B2B_CREDIT_LIMIT')
+      expect(await shop.rows(`select id from cw_payments where cart_id = '${third.id}'`)).toEqual([])
+      expect(await shop.rows(`select id from cw_reservations where cart_id = '${third.id}'`)).toEqual([])
+      expect((await shop.commerce.b2b.getCompany(acme.id)).creditUsed).toBe(80_000)
+
+      await shop.commerce.orders.cancel(order.id)
+      expect((await shop.commerce.b2b.getCompany(acme.id)).creditUsed).toBe(40_000)
+      expect((await shop.commerce.b2b.invoiceOf(order.id))?.status).toBe('released')
+      if (placed.status === 'requires_action') throw new Error('unexpected action')
+      await shop.commerce.b2b.markInvoicePaid(placed.id)
+      expect((await shop.commerce.b2b.getCompany(acme.id)).creditUsed).toBe(0)
+      expect((await rejection(shop.commerce.b2b.markInvoicePaid(placed.id))).code).toBe('B2B_STATE')
+      // Now the third fits.
+      await shop.checkout(third.id, 'invoice')
+      expect((await shop.commerce.b2b.getCompany(acme.id)).creditUsed).toBe(40_000)
+    })
+
+    it('a customer outside any company, or a company without credit, cannot pay by invoice', async () => {
+      const guest = await shop.cart(null, [[shop.bolt, 1]])
+      expect((await rejection(shop.checkout(guest.id, 'invoice'))).code).toBe('B2B_CREDIT_LIMIT')
+      await company(null)
+      const member = await shop.cart('cus_buyer', [[shop.bolt, 1]])
+      expect((await rejection(shop.checkout(member.id, 'invoice'))).code).toBe('B2B_CREDIT_LIMIT')
+      expect(shop.gateway.authorizations()).toBe(0)
+    })
+  })
+
+  describe('purchase orders and quotes', () => {
+    it("a cart's PO number is kept for its order", async () => {
+      const cart = await shop.cart('cus_buyer', [[shop.bolt, 1]])
+      await shop.commerce.b2b.setPurchaseOrder({ cartId: cart.id, poNumber: 'PO-2026-118' })
+      const order = await shop.checkout(cart.id)
+      if (order.status === 'requires_action') throw new Error('unexpected action')
+      expect(await shop.commerce.b2b.orderLink(order.id)).toEqual({ orderId: order.id, cartId: cart.id, poNumber: 'PO-2026-118', quoteId: null, approvalId: null })
+      expect((await rejection(shop.commerce.b2b.setPurchaseOrder({ cartId: cart.id, poNumber: 'PO-2' }))).code).toBe('B2B_STATE')
+    })
+
+    it('a sent quote is accepted once into a cart priced by it, and its order links the quote; an expired quote cannot be accepted', async () => {
+      const acme = await company()
+      const quote = await shop.commerce.b2b.createQuote({
+        companyId: acme.id,
+        buyerId: 'cus_buyer',
+        currency: 'USD',
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+        lines: [{ variantId: shop.bolt, quantity: 30, unitPrice: 690 }],
+      })
+      expect(quote.status).toBe('draft')
+      expect((await rejection(shop.commerce.b2b.acceptQuote(quote.id))).code).toBe('B2B_STATE')
+      await shop.commerce.b2b.sendQuote(quote.id)
+      const { cartId } = await shop.commerce.b2b.acceptQuote(quote.id)
+      expect((await rejection(shop.commerce.b2b.acceptQuote(quote.id))).code).toBe('B2B_STATE')
+      const cart = await shop.commerce.carts.get(cartId)
+      expect([cart.customerId, cart.lines[0]!.quantity, cart.lines[0]!.unitPrice]).toEqual(['cus_buyer', 30, 690])
+      // The quote prices its own cart only.
+      const other = await shop.cart('cus_buyer', [[shop.bolt, 30]])
+      expect(other.lines[0]!.unitPrice).toBe(1000)
+
+      await shop.commerce.carts.update(cartId, { email: 'buyer@example.com', shippingAddress: { firstName: 'A', lastName: 'B', line1: '1 St', city: 'X', postalCode: '1', country: 'GB' } })
+      await shop.commerce.carts.setShippingOption(cartId, 'flat:standard')
+      const order = await shop.checkout(cartId)
+      if (order.status === 'requires_action') throw new Error('unexpected action')
+      expect(order.totals.total).toBe(20_700)
+      expect((await shop.commerce.b2b.orderLink(order.id))?.quoteId).toBe(quote.id)
+      expect((await shop.commerce.b2b.getQuote(quote.id))).toMatchObject({ status: 'ordered', orderId: order.id })
+
+      const stale = await shop.commerce.b2b.createQuote({ companyId: acme.id, buyerId: 'cus_buyer', currency: 'USD', expiresAt: new Date(Date.now() + 50).toISOString(), lines: [{ variantId: shop.bolt, quantity: 1, unitPrice: 1 }] })
+      await shop.commerce.b2b.sendQuote(stale.id)
+      await new Promise((r) => setTimeout(r, 60))
+      expect((await rejection(shop.commerce.b2b.acceptQuote(stale.id))).code).toBe('B2B_QUOTE_EXPIRED')
+      expect((await shop.commerce.b2b.getQuote(stale.id)).status).toBe('expired')
+    })
+  })
+
+  describe('bad input', () => {
+    it('every method refuses bad input with VALIDATION naming the field, and writes nothing', async () => {
+      const acme = await company()
+      const before = await shop.b2bTables()
+      const { b2b } = shop.commerce
+      const cases: Array<[() => Promise<unknown>, string]> = [
+        [() => b2b.createPriceList({ name: '', groupId: 'g', currency: 'USD' }), 'name'],
+        [() => b2b.createPriceList({ name: 'x', groupId: 'g', currency: 'usd' }), 'currency'],
+        [() => b2b.createPriceList({ name: 'x', groupId: 'g', currency: 'USD', prices: [{ variantId: shop.bolt, amount: 1.5 }] }), 'prices.0.amount'],
+        [() => b2b.createPriceList({ name: 'x', groupId: 'g', currency: 'USD', startsAt: '2026-02-01T00:00:00Z', endsAt: '2026-01-01T00:00:00Z' }), 'endsAt'],
+        [() => b2b.createPriceList({ name: 'x', groupId: 'g', currency: 'USD', extra: 1 } as never), ''],
+        [() => b2b.getPriceList(42 as never), 'listId'],
+        [() => b2b.deletePriceList('' as never), 'listId'],
+        [() => b2b.createCompany({ name: 'x', creditLimit: -1 }), 'creditLimit'],
+        [() => b2b.getCompany(null as never), 'companyId'],
+        [() => b2b.addMember({ companyId: acme.id, customerId: 'c', role: 'owner' as never }), 'role'],
+        [() => b2b.addMember({ companyId: acme.id, customerId: 'c', role: 'buyer', spendingLimit: 1e300 }), 'spendingLimit'],
+        [() => b2b.membership(undefined as never), 'customerId'],
+        [() => b2b.requestApproval({} as never), 'cartId'],
+        [() => b2b.approve({ approvalId: 'a' } as never), 'approverId'],
+        [() => b2b.reject({ approvalId: 'a', approverId: 'b', reason: 'x'.repeat(501) }), 'reason'],
+        [() => b2b.approvalOf(1 as never), 'cartId'],
+        [() => b2b.setPurchaseOrder({ cartId: 'c', poNumber: '' }), 'poNumber'],
+        [() => b2b.setPurchaseOrder({ cartId: 'c', poNumber: 'PO\n1' }), 'poNumber'],
+        [() => b2b.orderLink('' as never), 'orderId'],
+        [() => b2b.setQuantityRule({ variantId: shop.bolt, minQuantity: 0 }), 'minQuantity'],
+        [() => b2b.setQuantityRule({ variantId: shop.bolt, minQuantity: 10, increment: 3 }), 'minQuantity'],
+        [() => b2b.createQuote({ companyId: acme.id, buyerId: 'cus_buyer', currency: 'USD', expiresAt: 'tomorrow', lines: [{ variantId: shop.bolt, quantity: 1, unitPrice: 1 }] }), 'expiresAt'],
+        [() => b2b.createQuote({ companyId: acme.id, buyerId: 'cus_buyer', currency: 'USD', expiresAt: '2999-01-01T00:00:00Z', lines: [] }), 'lines'],
+        [() => b2b.sendQuote(7 as never), 'quoteId'],
+        [() => b2b.acceptQuote(7 as never), 'quoteId'],
+        [() => b2b.getQuote(7 as never), 'quoteId'],
+        [() => b2b.invoiceOf(7 as never), 'orderId'],
+        [() => b2b.markInvoicePaid(7 as never), 'orderId'],
+      ]
+      for (const [call, field] of cases) {
+        const error = await rejection(call())
+        expect(error.code, `${error.message}`).toBe('VALIDATION')
+        expect(error.fields, error.message).toContain(field)
+      }
+      expect(await shop.b2bTables()).toEqual(before)
+      // Unknown ids: NOT_FOUND, nothing written.
+      const unknown = [
+        () => b2b.getPriceList('pl_none'),
+        () => b2b.getCompany('co_none'),
+        () => b2b.getQuote('quo_none'),
+        () => b2b.approve({ approvalId: 'apr_none', approverId: 'cus_admin' }),
+        () => b2b.setQuantityRule({ variantId: 'var_none' }),
+      ]
+      for (const call of unknown) {
+        expect((await rejection(call())).code).toBe('NOT_FOUND')
+      }
+      expect(await shop.b2bTables()).toEqual(before)
+    })
+  })
+})
