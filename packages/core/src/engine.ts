@@ -475,6 +475,7 @@ const CORE_EVENTS: ReadonlySet<string> = new Set(
     'cart.updated': true,
     'order.placed': true,
     'order.canceled': true,
+    'order.customer_assigned': true,
     'order.fulfilled': true,
     'order.completed': true,
     'order.held': true,

@@ -33,6 +33,8 @@ export interface CommerceEvents {
   'cart.updated': { cartId: string }
   'order.placed': { order: Order }
   'order.canceled': { orderId: string; number: number; reason: string | null }
+  /** A guest's orders were attached to the customer who verified their email (`orders.assignCustomer`). */
+  'order.customer_assigned': { customerId: string; orderIds: string[] }
   'order.fulfilled': { orderId: string; number: number }
   /** Fulfilled with its payment captured. */
   'order.completed': { orderId: string; number: number }

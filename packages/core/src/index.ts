@@ -93,6 +93,7 @@ export {
   type RefundInput,
   type CancelInput,
   type HoldInput,
+  type AssignCustomerInput,
 } from './services/order-service.js'
 export { PrivacyService, ERASED_EMAIL, type PrivacySubjectInput, type PrivacyExport, type EraseResult } from './services/privacy-service.js'
 export { PaymentService, type ListPaymentsInput, type RecoverPaymentsInput, type ListUnmatchedEventsInput, type WebhookResult } from './services/payment-service.js'

@@ -30,6 +30,8 @@ const updateCartSchema = z.strictObject({
   shippingAddress: addressSchema.nullable().optional(),
   billingAddress: addressSchema.nullable().optional(),
   metadata: fields.metadata.optional(),
+  /** The customer the cart belongs to (their prices apply), or null for a guest's. */
+  customerId: fields.id.nullable().optional(),
 })
 
 /** Input of `carts.create`. */
@@ -67,7 +69,7 @@ function assertOpen(row: CartTable): void {
 }
 
 /** The columns of a cart that its owner changes (email, addresses, shipping choice, metadata). */
-type CartFields = Pick<CartTable, 'email' | 'shipping_address' | 'billing_address' | 'shipping_option_id' | 'metadata'>
+type CartFields = Pick<CartTable, 'email' | 'shipping_address' | 'billing_address' | 'shipping_option_id' | 'metadata' | 'customer_id'>
 
 /**
  * Writes a cart's fields and bumps its version, only if the cart is still open at the version the
@@ -83,6 +85,7 @@ const writeCartAt = compiledQuery((db, $: CartFields & { cartId: string; version
       billing_address: $.billing_address,
       shipping_option_id: $.shipping_option_id,
       metadata: $.metadata,
+      customer_id: $.customer_id,
       version: sql`version + 1`,
       updated_at: $.updatedAt,
     })
@@ -483,7 +486,10 @@ export class CartService {
     return this.updateItem(cartId, lineId, { quantity: 0 })
   }
 
-  /** Sets the email and addresses. Pass `null` to clear a field. */
+  /**
+   * Sets the email, addresses and customer. Pass `null` to clear a field. A new `customerId` gives
+   * the cart to that customer (null: to a guest), and its lines are priced again for them.
+   */
   async update(cartId: string, input: UpdateCartInput): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const data = parseInput(updateCartSchema, input, 'cart')
@@ -492,12 +498,42 @@ export class CartService {
     if (data.shippingAddress !== undefined) changes.shipping_address = json(data.shippingAddress)
     if (data.billingAddress !== undefined) changes.billing_address = json(data.billingAddress)
     if (data.metadata !== undefined) changes.metadata = json(data.metadata)
-    return this.#mutate(id, () => ({
+    if (data.customerId !== undefined) changes.customer_id = data.customerId
+    return this.#mutate(id, (cart) => ({
       fields: changes,
+      // Another customer, other prices: the lines are priced again for the cart's new owner.
+      ...(data.customerId !== undefined && data.customerId !== cart.row.customer_id ? { lines: cart.lines } : {}),
       async write(_tx, emit) {
         emit('cart.updated', { cartId: id })
       },
     }))
+  }
+
+  /**
+   * The customer's open cart, priced like `get`: the one changed last when they have several, null
+   * when they have none.
+   *
+   * @example
+   * ```ts
+   * const cart = (await commerce.carts.openForCustomer('cus_1')) ?? (await commerce.carts.create({ currency: 'USD', customerId: 'cus_1' }))
+   * ```
+   */
+  async openForCustomer(customerId: string): Promise<Cart | null> {
+    const customer = parseArg(fields.id, customerId, 'customerId')
+    const rt = this.#rt
+    const cart = await read(rt, async (db) => {
+      const row = await db
+        .selectFrom('cw_carts')
+        .select('id')
+        .where('customer_id', '=', customer)
+        .where('status', '=', 'open')
+        .orderBy('updated_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+      return row ? loadCart(rt, db, row.id) : null
+    })
+    return cart ? priceCart(rt, cart) : null
   }
 
   /** Shipping options for the cart's address, freshly quoted. Needs a shipping address (`INVALID_STATE`). */
@@ -571,6 +607,7 @@ export class CartService {
           billing_address: row.billing_address,
           shipping_option_id: row.shipping_option_id,
           metadata: row.metadata,
+          customer_id: row.customer_id,
           cartId,
           version: current.row.version,
           updatedAt: now,

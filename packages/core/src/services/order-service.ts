@@ -1,7 +1,8 @@
+import { sql, type ExpressionBuilder } from 'kysely'
 import { z } from 'zod'
 import { attachAccessToken, noMatchFor, readAccessToken, sameTokenHash, type AccessTokenKind } from '../access-tokens.js'
 import { CommerceError, notFound } from '../errors.js'
-import type { Db, OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
+import type { CoreDatabase, Db, OrderTable, PaymentOperationTable, PaymentTable, Tx } from '../db/database.js'
 import { keysetPage, pageSchema } from '../paging.js'
 import { engineClosed, read, transact, type Runtime } from '../runtime.js'
 import type { Order, Page, PaymentStatus } from '../types.js'
@@ -34,9 +35,20 @@ const refundSchema = z.strictObject({
 const cancelSchema = z.strictObject({ reason: z.string().max(500).optional(), idempotencyKey: fields.idempotencyKey.optional() })
 const holdSchema = z.strictObject({ reason: z.string().trim().min(1).max(500) })
 const orderNumberSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
+const assignCustomerSchema = z.strictObject({ email: fields.email, customerId: fields.id })
 
 /** Input of `orders.list`. */
 export type ListOrdersInput = z.input<typeof listSchema>
+/**
+ * Input of `orders.assignCustomer`: a verified email and the customer who owns it.
+ *
+ * @example
+ * ```ts
+ * const input: AssignCustomerInput = { email: 'ada@example.com', customerId: 'cus_1' }
+ * await commerce.orders.assignCustomer(input)
+ * ```
+ */
+export type AssignCustomerInput = z.input<typeof assignCustomerSchema>
 /** Input of `orders.capturePayment`. */
 export type CaptureInput = z.input<typeof captureSchema>
 /** Input of `orders.voidPayment`. */
@@ -119,6 +131,38 @@ export class OrderService {
       if (data.status) q = q.where('status', '=', data.status)
       if (data.held !== undefined) q = q.where('held_at', data.held ? 'is not' : 'is', null)
       return keysetPage(q, data, (rows) => loadOrders(db, rows))
+    })
+  }
+
+  /**
+   * Attaches a guest's orders to a customer: every order placed with `email` (in any case) that
+   * has no customer gets `customerId`; orders of another customer are left alone. Call it only once
+   * the customer has proven they own the email (a verified address): it hands them the orders'
+   * history. Emits `order.customer_assigned` with the order ids when any changed. Returns the ids.
+   *
+   * @example
+   * ```ts
+   * // After the customer clicked the verification link sent to ada@example.com:
+   * const { orderIds } = await commerce.orders.assignCustomer({ email: 'ada@example.com', customerId: 'cus_1' })
+   * ```
+   */
+  async assignCustomer(input: AssignCustomerInput): Promise<{ orderIds: string[] }> {
+    const data = parseInput(assignCustomerSchema, input, 'order customer')
+    const rt = this.#rt
+    return transact(rt, async (tx, emit) => {
+      const guest = (eb: ExpressionBuilder<CoreDatabase, 'cw_orders'>) =>
+        eb.and([eb(sql<string>`lower(email)`, '=', data.email.toLowerCase()), eb('customer_id', 'is', null)])
+      const rows = await tx.selectFrom('cw_orders').select('id').where(guest).orderBy('id').execute()
+      if (rows.length === 0) return { orderIds: [] }
+      const orderIds = rows.map((r) => r.id)
+      await tx
+        .updateTable('cw_orders')
+        .set({ customer_id: data.customerId, updated_at: rt.now().toISOString() })
+        .where('id', 'in', orderIds)
+        .where('customer_id', 'is', null)
+        .execute()
+      emit('order.customer_assigned', { customerId: data.customerId, orderIds })
+      return { orderIds }
     })
   }
 

@@ -46,9 +46,9 @@ export const ERASED_EMAIL = 'erased@erased.invalid'
  * transactional hook: a call back into the engine from there is refused with `INVALID_STATE`.
  *
  * Erasure anonymizes rather than deletes: an order stays for the books (its lines, totals and
- * payments), without its email, addresses or customer link. Events already in the outbox keep their
- * payloads until `retention.prune()` removes them; a checkout in flight keeps its snapshot until it
- * ends.
+ * payments), without its email, addresses or customer link. Events in the outbox that announced
+ * the subject's orders or carts lose the same data from their payloads; a checkout in flight keeps
+ * its snapshot until it ends.
  *
  * @example
  * ```ts
@@ -102,7 +102,9 @@ export class PrivacyService {
     const rt = this.#rt
     return transact(rt, async (tx, emit) => {
       const now = rt.now().toISOString()
-      // First, while the carts still match: a cart's checkout snapshot repeats its email and
+      // First, while the orders and carts still match: events repeat what they announced.
+      await scrubOutbox(tx, who)
+      // While the carts still match: a cart's checkout snapshot repeats its email and
       // addresses; one still being placed keeps it.
       await erasing(tx, 'cw_carts', who).set({ checkout: null }).where('status', '!=', 'completing').execute()
       const orders = await erasing(tx, 'cw_orders', who)
@@ -131,6 +133,69 @@ export class PrivacyService {
       }
       return { orders: Number(orders.numUpdatedRows), carts: Number(carts.numUpdatedRows), plugins: ran }
     })
+  }
+}
+
+/** Address fields that say who or where a person is (a country alone does not). */
+const PERSONAL_ADDRESS_FIELDS = ['firstName', 'lastName', 'company', 'line1', 'line2', 'city', 'postalCode', 'phone'] as const
+
+/**
+ * Events in the outbox repeat what they announced: an `order.placed` carries the order with its
+ * email and addresses. The payloads that mention the subject's email, customer id, or one of
+ * their orders or carts lose the subject's email (replaced by {@link ERASED_EMAIL}), customer id
+ * and every address holding one of the subject's name, street, city, postcode or phone strings.
+ */
+async function scrubOutbox(tx: Tx, who: PrivacySubject): Promise<void> {
+  const orders = await matching(tx, 'cw_orders', who).select(['id', 'email', 'shipping_address', 'billing_address']).execute()
+  const carts = await matching(tx, 'cw_carts', who).select(['id', 'email', 'shipping_address', 'billing_address']).execute()
+  const emails = new Set<string>()
+  const personal = new Set<string>()
+  if (who.email) emails.add(who.email.toLowerCase())
+  for (const row of [...orders, ...carts]) {
+    if (row.email && row.email.toLowerCase() !== ERASED_EMAIL) emails.add(row.email.toLowerCase())
+    for (const raw of [row.shipping_address, row.billing_address]) {
+      const address = parseJson<Record<string, unknown> | null>(raw, null)
+      for (const key of PERSONAL_ADDRESS_FIELDS) {
+        const value = address?.[key]
+        if (typeof value === 'string' && value.trim() !== '') personal.add(value.trim().toLowerCase())
+      }
+    }
+  }
+  const needles = [...emails, ...(who.customerId ? [who.customerId] : []), ...orders.map((o) => o.id), ...carts.map((c) => c.id)]
+  if (needles.length === 0) return
+  const customerId = who.customerId
+  const scrub = (value: unknown, key: string | null): unknown => {
+    if (typeof value === 'string') {
+      const lower = value.toLowerCase()
+      if (emails.has(lower)) return ERASED_EMAIL
+      if (customerId !== null && value === customerId) return null
+      if (key !== null && (PERSONAL_ADDRESS_FIELDS as readonly string[]).includes(key) && personal.has(value.trim().toLowerCase())) return null
+      return value
+    }
+    if (Array.isArray(value)) return value.map((v) => scrub(v, null))
+    if (value && typeof value === 'object') {
+      const entries = Object.entries(value as Record<string, unknown>)
+      // An address holding any of the subject's strings goes whole: what is left would still point at them.
+      const isAddress = 'line1' in value && 'country' in value
+      if (isAddress && entries.some(([k, v]) => (PERSONAL_ADDRESS_FIELDS as readonly string[]).includes(k) && typeof v === 'string' && personal.has(v.trim().toLowerCase()))) return null
+      return Object.fromEntries(entries.map(([k, v]) => [k, scrub(v, k)]))
+    }
+    return value
+  }
+  // Unescaped: a `_` or `%` in a needle only widens the match, and only exact values are scrubbed.
+  // Chunks keep each statement's parameters well under both storages' limits.
+  for (let i = 0; i < needles.length; i += 200) {
+    const chunk = needles.slice(i, i + 200)
+    const rows = await tx
+      .selectFrom('cw_outbox')
+      .select(['id', 'payload'])
+      .where((eb) => eb.or(chunk.map((n) => eb(sql<string>`lower(payload)`, 'like', `%${n.toLowerCase()}%`))))
+      .execute()
+    for (const row of rows) {
+      const before = row.payload
+      const after = JSON.stringify(scrub(JSON.parse(before), null))
+      if (after !== before) await tx.updateTable('cw_outbox').set({ payload: after }).where('id', '=', row.id).execute()
+    }
   }
 }
 
