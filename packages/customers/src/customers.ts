@@ -1,0 +1,1256 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2'
+import { sql, type Kysely } from 'kysely'
+import {
+  CommerceError,
+  definePlugin,
+  isCommerceError,
+  notFound,
+  validationError,
+  type Address,
+  type Cart,
+  type ColumnTypes,
+  type Commerce,
+  type EventsOf,
+  type Page,
+  type PluginContext,
+  type PluginTx,
+} from '@cartwright/core'
+import {
+  addAddressSchema,
+  changePasswordSchema,
+  consentSchema,
+  createCustomerSchema,
+  createGroupSchema,
+  customerEvents,
+  idSchema,
+  listSchema,
+  loginSchema,
+  mergeSchema,
+  noteSchema,
+  parse,
+  paymentMethodSchema,
+  registerSchema,
+  requestResetSchema,
+  resetSchema,
+  tagSchema,
+  tokenInputSchema,
+  updateAddressSchema,
+  updateCustomerSchema,
+  type AddAddressInput,
+  type AddNoteInput,
+  type ConsentInput,
+  type CreateCustomerInput,
+  type CreateGroupInput,
+  type ListCustomersInput,
+  type LoginInput,
+  type MergeCartsInput,
+  type PaymentMethodInput,
+  type RegisterInput,
+  type UpdateAddressInput,
+  type UpdateCustomerInput,
+} from './schemas.js'
+
+/**
+ * The plugin's tables (prefix `customers_`). `customers_groups` and `customers_group_members` are
+ * read by other plugins (`@cartwright/b2b` prices by group): their names and columns are stable.
+ *
+ * @example
+ * ```ts
+ * import type { Kysely } from 'kysely'
+ *
+ * declare const db: Kysely<CustomerTables>
+ * const wholesale = await db.selectFrom('customers_group_members as m').innerJoin('customers_groups as g', 'g.id', 'm.group_id').select('m.customer_id').where('g.code', '=', 'wholesale').execute()
+ * ```
+ */
+export interface CustomerTables {
+  customers_customers: {
+    id: string
+    email: string
+    /** The email in lower case: unique. */
+    email_key: string
+    first_name: string | null
+    last_name: string | null
+    phone: string | null
+    locale: string | null
+    metadata: string
+    /** argon2id (PHC string); null for a customer made by staff without an account. */
+    password_hash: string | null
+    email_verified_at: string | Date | null
+    default_shipping_address_id: string | null
+    default_billing_address_id: string | null
+    erased_at: string | Date | null
+    created_at: string | Date
+    updated_at: string | Date
+  }
+  customers_addresses: { id: string; customer_id: string; label: string | null; address: string; created_at: string | Date }
+  customers_groups: { id: string; code: string; name: string }
+  customers_group_members: { group_id: string; customer_id: string }
+  customers_tags: { customer_id: string; tag: string }
+  customers_notes: { id: string; customer_id: string; author: string; body: string; created_at: string | Date }
+  customers_consents: { id: string; customer_id: string; granted: number; source: string; at: string | Date }
+  customers_payment_methods: { id: string; customer_id: string; provider: string; reference: string; label: string; created_at: string | Date }
+  customers_timeline: { id: string; customer_id: string; kind: string; ref_id: string | null; summary: string; at: string | Date }
+  /** Verification and reset tokens, by the SHA-256 of the token: the token itself is never stored. */
+  customers_tokens: { token_hash: string; customer_id: string; purpose: string; expires_at: string | Date; used_at: string | Date | null; created_at: string | Date }
+  /** Sessions, by the SHA-256 of their token. */
+  customers_sessions: {
+    token_hash: string
+    id: string
+    customer_id: string
+    created_at: string | Date
+    expires_at: string | Date
+    revoked_at: string | Date | null
+  }
+  /** Failed logins in a row, per account (`account:<customer id>`) and per client (`client:<client id>`). */
+  customers_attempts: { key: string; failures: number; locked_until: string | Date | null; updated_at: string | Date }
+}
+
+/**
+ * The plugin's own error codes. `INVALID_CREDENTIALS` answers every failed login alike (unknown
+ * email, wrong password, locked account or client); `TOKEN_INVALID` every token that cannot be
+ * used (unknown, used, voided, expired); `SESSION_INVALID` a session token that opens nothing;
+ * `EMAIL_TAKEN` an email another customer has.
+ *
+ * @example
+ * ```ts
+ * import { isCommerceError } from '@cartwright/core'
+ *
+ * declare const shop: CommerceWithCustomers
+ * try {
+ *   await shop.customers.accounts.login({ email: 'ada@example.com', password: 'guess', clientId: '203.0.113.7' })
+ * } catch (error) {
+ *   if (isCommerceError<CustomerErrorCode>(error, 'INVALID_CREDENTIALS')) console.log('wrong email or password')
+ *   else throw error
+ * }
+ * ```
+ */
+export type CustomerErrorCode = 'INVALID_CREDENTIALS' | 'TOKEN_INVALID' | 'SESSION_INVALID' | 'EMAIL_TAKEN'
+
+const errorCodes = {
+  INVALID_CREDENTIALS: { description: 'The email or the password is wrong (or too many attempts failed): one answer for all' },
+  TOKEN_INVALID: { description: 'The verification or reset token is unknown, used, replaced by a newer one, or expired' },
+  SESSION_INVALID: { description: 'The session token is unknown, revoked or expired' },
+  EMAIL_TAKEN: { description: 'Another customer has this email' },
+} as const
+
+/**
+ * Options of {@link customers}.
+ *
+ * @example
+ * ```ts
+ * const options: CustomersOptions = { hashing: { memoryCost: 1024, timeCost: 1 } } // fast, for tests only
+ * ```
+ */
+export interface CustomersOptions {
+  /** argon2id parameters; the defaults are the library's recommended ones (19 MiB, 2 passes, 1 lane). Lower them in tests only. */
+  hashing?: { memoryCost?: number; timeCost?: number; parallelism?: number }
+  /** How long a verification token is good for, in ms (default 24 h). */
+  verificationTtlMs?: number
+  /** How long a reset token is good for, in ms (default 1 h). */
+  resetTtlMs?: number
+  /** How long a session lasts, in ms (default 30 days). */
+  sessionTtlMs?: number
+  /** Wrong passwords in a row that lock an account (default 20). */
+  maxAccountFailures?: number
+  /** Failed logins in a row that lock a client (default 100: a client may try several accounts). */
+  maxClientFailures?: number
+  /** How long a lock lasts, in ms (default 15 min). */
+  lockoutMs?: number
+}
+
+/**
+ * A customer as staff and the customer see it: never a password hash.
+ *
+ * @example
+ * ```ts
+ * const greeting = (c: Customer) => `Hello ${c.firstName ?? c.email}`
+ * ```
+ */
+export interface Customer {
+  id: string
+  email: string
+  emailVerified: boolean
+  firstName: string | null
+  lastName: string | null
+  phone: string | null
+  locale: string | null
+  metadata: Record<string, string>
+  hasAccount: boolean
+  defaultShippingAddressId: string | null
+  defaultBillingAddressId: string | null
+  groups: string[]
+  tags: string[]
+  marketingConsent: { granted: boolean; source: string; at: string } | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** A saved address. @example `const line = (a: SavedAddress) => `${a.address.line1}, ${a.address.city}`` */
+export interface SavedAddress {
+  id: string
+  customerId: string
+  label: string | null
+  address: Address
+  defaultShipping: boolean
+  defaultBilling: boolean
+  createdAt: string
+}
+
+/** A customer group. @example `const isWholesale = (g: CustomerGroup) => g.code === 'wholesale'` */
+export interface CustomerGroup {
+  id: string
+  code: string
+  name: string
+}
+
+/** A staff note. @example `const byline = (n: CustomerNote) => `${n.author}: ${n.body}`` */
+export interface CustomerNote {
+  id: string
+  customerId: string
+  author: string
+  body: string
+  createdAt: string
+}
+
+/** A payment method the provider keeps, by its reference. @example `const shown = (m: SavedPaymentMethod) => m.label` */
+export interface SavedPaymentMethod {
+  id: string
+  customerId: string
+  provider: string
+  reference: string
+  label: string
+  createdAt: string
+}
+
+/** An entry of a customer's timeline. @example `const line = (e: TimelineEntry) => `${e.at} ${e.kind}: ${e.summary}`` */
+export interface TimelineEntry {
+  id: string
+  kind: 'registered' | 'created' | 'order_placed' | 'orders_attached' | 'note' | 'email_sent' | 'consent' | 'email_verified' | 'password_changed' | 'privacy_export' | 'privacy_erase' | 'carts_merged'
+  refId: string | null
+  summary: string
+  at: string
+}
+
+/** A session as its owner lists it: never its token or the token's hash. @example `const open = (s: SessionInfo) => s.revokedAt === null` */
+export interface SessionInfo {
+  id: string
+  customerId: string
+  createdAt: string
+  expiresAt: string
+  revokedAt: string | null
+}
+
+/**
+ * What the cart merge did to one variant: the quantity wanted (the customer's line plus the
+ * guest's), the quantity the merged line holds, and why it holds less.
+ *
+ * @example
+ * ```ts
+ * const message = (c: MergeCap) => `Only ${c.quantity} of ${c.variantId} could be kept (${c.reason})`
+ * ```
+ */
+export interface MergeCap {
+  variantId: string
+  requested: number
+  quantity: number
+  reason: 'stock' | 'line_limit' | 'unavailable'
+}
+
+/** The result of a cart merge. @example `const notice = (m: MergeResult) => m.caps.length ? 'Some quantities were lowered' : ''` */
+export interface MergeResult {
+  cart: Cart
+  caps: MergeCap[]
+}
+
+/** The result of a login: the session token (shown once: keep it in a cookie) and the customer. @example `const cookie = (l: LoginResult) => l.sessionToken` */
+export interface LoginResult {
+  sessionToken: string
+  session: SessionInfo
+  customer: Customer
+  /** The merge of the guest cart passed to `login`, when one was. */
+  merge: MergeResult | null
+}
+
+type Events = EventsOf<typeof customerEvents>
+type Ctx = PluginContext<CustomerTables, Events, CustomerErrorCode>
+type Tx = PluginTx<CustomerTables, Events>
+type Row = CustomerTables['customers_customers']
+type Reader = Ctx['db'] | Tx['db']
+
+/** Longest a cart line may be (core refuses more). */
+const LINE_LIMIT = 10_000
+
+const iso = (value: string | Date): string => (value instanceof Date ? value : new Date(value)).toISOString()
+const isoOrNull = (value: string | Date | null): string | null => (value === null ? null : iso(value))
+const sha256 = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex')
+const newToken = (): string => randomBytes(32).toString('base64url')
+/** Constant-time equality of two hex hashes of equal length. */
+const sameHash = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'))
+
+/**
+ * An engine composed with this plugin: what a host passes to code that uses `commerce.customers`.
+ *
+ * @example
+ * ```ts
+ * async function me(shop: CommerceWithCustomers, sessionToken: string) {
+ *   return shop.customers.accounts.authenticate(sessionToken)
+ * }
+ * ```
+ */
+export type CommerceWithCustomers = Commerce<[ReturnType<typeof customers>]>
+
+/**
+ * Customers and accounts as a plugin: profiles with an address book, groups, tags, staff notes,
+ * marketing consent, saved payment-method references and a timeline; accounts with argon2id
+ * passwords, email verification and password reset by single-use expiring tokens stored only as
+ * SHA-256 hashes, sessions, and login attempts limited per account and per client; guest orders
+ * attached when an email is verified; a guest cart merged into the customer's at login. Adds
+ * `commerce.customers` ({@link CustomersService}), its events and its share of privacy export and
+ * erase.
+ *
+ * @example
+ * ```ts
+ * import { createCommerce } from '@cartwright/core'
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
+ *
+ * const shop = await createCommerce({ storage: sqliteStorage({ filename: 'shop.db' }), plugins: [customers()] })
+ * const ada = await shop.customers.accounts.register({ email: 'ada@example.com', password: 'correct horse battery' })
+ * const token = await shop.customers.accounts.mintVerificationToken(ada.id) // in the mailer
+ * await shop.customers.accounts.verifyEmail({ token })
+ * const { sessionToken } = await shop.customers.accounts.login({ email: 'ada@example.com', password: 'correct horse battery', clientId: '203.0.113.7' })
+ * ```
+ */
+export function customers(options: CustomersOptions = {}) {
+  const hashing = { algorithm: 2 /* Argon2id */, memoryCost: options.hashing?.memoryCost ?? 19_456, timeCost: options.hashing?.timeCost ?? 2, parallelism: options.hashing?.parallelism ?? 1 }
+  const verificationTtl = options.verificationTtlMs ?? 24 * 3600_000
+  const resetTtl = options.resetTtlMs ?? 3600_000
+  const sessionTtl = options.sessionTtlMs ?? 30 * 24 * 3600_000
+  const maxAccountFailures = options.maxAccountFailures ?? 20
+  const maxClientFailures = options.maxClientFailures ?? 100
+  const lockoutMs = options.lockoutMs ?? 15 * 60_000
+  let context: Ctx | null = null
+
+  return definePlugin({
+    id: 'customers',
+    events: customerEvents,
+    errorCodes,
+    migrations: { '0001_customers': { up: migrate } },
+    subscribers: [
+      {
+        // The timeline learns of an order from the outbox: at least once, so the entry is keyed by the order.
+        id: 'customers-timeline-orders',
+        events: ['order.placed'],
+        async handle(event) {
+          if (event.type !== 'order.placed' || !context) return
+          const { order } = event.payload as { order: { id: string; number: number; customerId: string | null; totals: { total: number }; currency: string } }
+          if (!order.customerId) return
+          const ctx = context
+          await ctx.transaction(async (tx) => {
+            const exists = await tx.db.selectFrom('customers_customers').select('id').where('id', '=', order.customerId!).executeTakeFirst()
+            if (exists) await addTimeline(ctx, tx, order.customerId!, 'order_placed', order.id, `Order ${order.number} placed (${order.totals.total} ${order.currency} minor units)`)
+          })
+        },
+      },
+    ],
+    init(ctx: Ctx): CustomersService {
+      context = ctx
+      let dummyHash: Promise<string> | null = null
+      const hashPassword = (password: string) => argonHash(password, hashing)
+      /** A hash to verify against when the email is unknown: the same work as a wrong password. */
+      const dummy = () => (dummyHash ??= argonHash(newToken(), hashing))
+      const invalidCredentials = () => ctx.error('INVALID_CREDENTIALS', 'The email or the password is wrong')
+      const tokenInvalid = () => ctx.error('TOKEN_INVALID', 'This link is invalid or has expired')
+
+      const rowById = async (db: Reader, id: string): Promise<Row> => {
+        const row = await db.selectFrom('customers_customers').selectAll().where('id', '=', id).where('erased_at', 'is', null).executeTakeFirst()
+        if (!row) throw notFound('Customer', id)
+        return row
+      }
+      const load = async (db: Reader, row: Row): Promise<Customer> => toCustomer(db, row)
+      const get = async (id: string): Promise<Customer> => load(ctx.db, await rowById(ctx.db, id))
+      const emailFree = async (db: Reader, emailKey: string, except: string | null) => {
+        const other = await db.selectFrom('customers_customers').select('id').where('email_key', '=', emailKey).executeTakeFirst()
+        if (other && other.id !== except) throw ctx.error('EMAIL_TAKEN', 'Another customer has this email', { details: { fields: ['email'] } })
+      }
+
+      const insertCustomer = async (tx: Tx, data: { email: string; firstName?: string | null; lastName?: string | null; phone?: string | null; locale?: string | null; metadata?: Record<string, string> }, passwordHash: string | null): Promise<Row> => {
+        const emailKey = data.email.toLowerCase()
+        await emailFree(tx.db, emailKey, null)
+        const now = ctx.now().toISOString()
+        const row: Row = {
+          id: ctx.newId('cus'),
+          email: data.email,
+          email_key: emailKey,
+          first_name: data.firstName ?? null,
+          last_name: data.lastName ?? null,
+          phone: data.phone ?? null,
+          locale: data.locale ?? null,
+          metadata: JSON.stringify(data.metadata ?? {}),
+          password_hash: passwordHash,
+          email_verified_at: null,
+          default_shipping_address_id: null,
+          default_billing_address_id: null,
+          erased_at: null,
+          created_at: now,
+          updated_at: now,
+        }
+        await tx.db.insertInto('customers_customers').values(row).execute()
+        tx.emit('customers.created', { customerId: row.id, registered: passwordHash !== null })
+        await addTimeline(ctx, tx, row.id, passwordHash ? 'registered' : 'created', null, passwordHash ? 'Registered an account' : 'Created by staff')
+        return row
+      }
+
+      /** Records a failed login for the account (when known) and the client; locks either at its limit. */
+      const countFailure = async (customerId: string | null, clientId: string) => {
+        await ctx.transaction(async (tx) => {
+          const now = ctx.now()
+          const bump = async (key: string, max: number) => {
+            const row = await tx.db.selectFrom('customers_attempts').selectAll().where('key', '=', key).executeTakeFirst()
+            // A lock that ran out starts a fresh count.
+            const expired = row?.locked_until != null && new Date(row.locked_until).getTime() <= now.getTime()
+            const failures = (row && !expired ? Number(row.failures) : 0) + 1
+            const lockedUntil = failures >= max ? new Date(now.getTime() + lockoutMs).toISOString() : null
+            const values = { failures, locked_until: lockedUntil, updated_at: now.toISOString() }
+            if (row) await tx.db.updateTable('customers_attempts').set(values).where('key', '=', key).execute()
+            else await tx.db.insertInto('customers_attempts').values({ key, ...values }).onConflict((oc) => oc.column('key').doUpdateSet({ failures: sql`customers_attempts.failures + 1`, updated_at: values.updated_at })).execute()
+            return lockedUntil
+          }
+          if (customerId) {
+            const until = await bump(`account:${customerId}`, maxAccountFailures)
+            if (until) tx.emit('customers.locked_out', { customerId, until })
+          }
+          await bump(`client:${clientId}`, maxClientFailures)
+        })
+      }
+      const locked = async (key: string): Promise<boolean> => {
+        const row = await ctx.db.selectFrom('customers_attempts').select('locked_until').where('key', '=', key).executeTakeFirst()
+        return row?.locked_until != null && new Date(row.locked_until).getTime() > ctx.now().getTime()
+      }
+
+      const mint = async (customerId: string, purpose: 'verify' | 'reset', ttl: number): Promise<string> => {
+        const id = parse(idSchema, customerId, 'customer id', 'customerId')
+        const token = newToken()
+        await ctx.transaction(async (tx) => {
+          await rowById(tx.db, id)
+          // A new mail voids every earlier token of its kind: only the last link works.
+          await tx.db.deleteFrom('customers_tokens').where('customer_id', '=', id).where('purpose', '=', purpose).execute()
+          const now = ctx.now()
+          await tx.db
+            .insertInto('customers_tokens')
+            .values({ token_hash: sha256(token), customer_id: id, purpose, expires_at: new Date(now.getTime() + ttl).toISOString(), used_at: null, created_at: now.toISOString() })
+            .execute()
+          await addTimeline(ctx, tx, id, 'email_sent', null, purpose === 'verify' ? 'Verification email sent' : 'Password reset email sent')
+        })
+        return token
+      }
+
+      /** Uses a token once, in `tx`: the conditional update lets only one of two concurrent uses through. */
+      const consume = async (tx: Tx, token: string, purpose: 'verify' | 'reset'): Promise<string> => {
+        const digest = sha256(token)
+        const row = await tx.db.selectFrom('customers_tokens').selectAll().where('token_hash', '=', digest).executeTakeFirst()
+        if (!row || !sameHash(row.token_hash, digest) || row.purpose !== purpose) throw tokenInvalid()
+        if (row.used_at !== null) throw tokenInvalid()
+        const now = ctx.now()
+        if (new Date(row.expires_at).getTime() <= now.getTime()) throw tokenInvalid()
+        const used = await tx.db.updateTable('customers_tokens').set({ used_at: now.toISOString() }).where('token_hash', '=', digest).where('used_at', 'is', null).executeTakeFirst()
+        if (Number(used.numUpdatedRows) !== 1) throw tokenInvalid()
+        return row.customer_id
+      }
+
+      const openSession = async (tx: Tx, customerId: string): Promise<{ token: string; session: SessionInfo }> => {
+        const token = newToken()
+        const now = ctx.now()
+        const row = { token_hash: sha256(token), id: ctx.newId('ses'), customer_id: customerId, created_at: now.toISOString(), expires_at: new Date(now.getTime() + sessionTtl).toISOString(), revoked_at: null }
+        await tx.db.insertInto('customers_sessions').values(row).execute()
+        tx.emit('customers.logged_in', { customerId, sessionId: row.id })
+        return { token, session: toSession(row) }
+      }
+
+      const mergeCarts = async (input: MergeCartsInput): Promise<MergeResult> => {
+        const data = parse(mergeSchema, input, 'cart merge')
+        const customer = await get(data.customerId)
+        const carts = ctx.commerce.carts
+        const guest = await carts.get(data.guestCartId)
+        if (guest.status !== 'open') throw new CommerceError('INVALID_STATE', `Cart ${guest.id} is ${guest.status} and cannot be merged`, { details: { fields: ['guestCartId'] } })
+        if (guest.customerId !== null && guest.customerId !== customer.id) {
+          throw new CommerceError('INVALID_STATE', `Cart ${guest.id} belongs to another customer`, { details: { fields: ['guestCartId'] } })
+        }
+        const own = await carts.openForCustomer(customer.id)
+        // No open cart of their own, or the guest cart is already theirs: it becomes theirs as it is.
+        if (!own || own.id === guest.id || own.currency !== guest.currency) {
+          if (own && own.id !== guest.id && own.currency !== guest.currency) {
+            // Carts in two currencies are not added up: the guest cart, the latest, becomes the customer's.
+          }
+          const cart = await carts.update(guest.id, { customerId: customer.id, ...(guest.email ? {} : { email: customer.email }) })
+          await ctx.transaction(async (tx) => {
+            tx.emit('customers.carts_merged', { customerId: customer.id, cartId: cart.id, guestCartId: guest.id })
+            await addTimeline(ctx, tx, customer.id, 'carts_merged', cart.id, 'Guest cart taken over at login')
+          })
+          return { cart, caps: [] }
+        }
+        const caps: MergeCap[] = []
+        let cart = own
+        for (const line of guest.lines) {
+          const mine = cart.lines.find((l) => l.variantId === line.variantId)
+          const requested = (mine?.quantity ?? 0) + line.quantity
+          let target = requested
+          if (target > LINE_LIMIT) {
+            target = LINE_LIMIT
+            caps.push({ variantId: line.variantId, requested, quantity: target, reason: 'line_limit' })
+          }
+          const set = async (quantity: number) => {
+            const current = cart.lines.find((l) => l.variantId === line.variantId)
+            if (current) return current.quantity === quantity ? cart : carts.updateItem(cart.id, current.id, { quantity })
+            return carts.addItem(cart.id, { variantId: line.variantId, quantity })
+          }
+          try {
+            cart = await set(target)
+          } catch (error) {
+            if (isCommerceError(error, 'OUT_OF_STOCK')) {
+              const shortage = (error.details.shortages as Array<{ variantId: string; available: number }> | undefined)?.find((s) => s.variantId === line.variantId)
+              const available = Math.max(0, Math.min(target, Number(shortage?.available ?? 0)))
+              // Never below what the customer's own line already held.
+              const keep = Math.max(available, mine?.quantity ?? 0)
+              const capIndex = caps.findIndex((c) => c.variantId === line.variantId)
+              if (capIndex >= 0) caps.splice(capIndex, 1)
+              caps.push({ variantId: line.variantId, requested, quantity: keep, reason: 'stock' })
+              if (keep > (mine?.quantity ?? 0)) cart = await set(keep)
+            } else if (isCommerceError(error, 'NOT_FOUND') || isCommerceError(error, 'INVALID_STATE')) {
+              // No longer for sale, or not priced in the cart's currency: left out, and said so.
+              caps.push({ variantId: line.variantId, requested, quantity: mine?.quantity ?? 0, reason: 'unavailable' })
+            } else {
+              throw error
+            }
+          }
+        }
+        // The guest cart is emptied: its lines now live in the customer's cart.
+        for (const line of guest.lines) await carts.removeItem(guest.id, line.id)
+        await ctx.transaction(async (tx) => {
+          tx.emit('customers.carts_merged', { customerId: customer.id, cartId: cart.id, guestCartId: guest.id })
+          await addTimeline(ctx, tx, customer.id, 'carts_merged', cart.id, `Guest cart merged${caps.length ? `, ${caps.length} line(s) capped` : ''}`)
+        })
+        return { cart: await carts.get(cart.id), caps }
+      }
+
+      ctx.privacy({
+        async export({ email, customerId }, db) {
+          const rows = await subjectRows(db, email, customerId)
+          if (rows.length === 0) return undefined
+          const out = []
+          for (const row of rows) {
+            out.push({
+              profile: await toCustomer(db, row),
+              addresses: (await db.selectFrom('customers_addresses').selectAll().where('customer_id', '=', row.id).orderBy('created_at').orderBy('id').execute()).map((a) => toAddress(a, row)),
+              notes: (await db.selectFrom('customers_notes').selectAll().where('customer_id', '=', row.id).orderBy('created_at').orderBy('id').execute()).map(toNote),
+              consents: (await db.selectFrom('customers_consents').selectAll().where('customer_id', '=', row.id).orderBy('at').orderBy('id').execute()).map((c) => ({ granted: Number(c.granted) === 1, source: c.source, at: iso(c.at) })),
+              paymentMethods: (await db.selectFrom('customers_payment_methods').selectAll().where('customer_id', '=', row.id).orderBy('created_at').execute()).map(toPaymentMethod),
+              sessions: (await db.selectFrom('customers_sessions').selectAll().where('customer_id', '=', row.id).orderBy('created_at').execute()).map(toSession),
+              timeline: (await db.selectFrom('customers_timeline').selectAll().where('customer_id', '=', row.id).orderBy('at').orderBy('id').execute()).map(toTimeline),
+            })
+          }
+          // Recorded on the timeline after the read, so the export shows what was held when asked.
+          await ctx.transaction(async (tx) => {
+            for (const row of rows) await addTimeline(ctx, tx, row.id, 'privacy_export', null, 'Personal data exported')
+          })
+          return { customers: out }
+        },
+        async erase({ email, customerId }, tx) {
+          const rows = await subjectRows(tx.db, email, customerId)
+          const now = ctx.now().toISOString()
+          for (const row of rows) {
+            const id = row.id
+            for (const table of ['customers_addresses', 'customers_notes', 'customers_consents', 'customers_payment_methods', 'customers_tokens', 'customers_sessions', 'customers_tags', 'customers_group_members', 'customers_timeline'] as const) {
+              await tx.db.deleteFrom(table).where('customer_id', '=', id).execute()
+            }
+            await tx.db.deleteFrom('customers_attempts').where('key', '=', `account:${id}`).execute()
+            // The row stays, without anything personal, so the id others keep still means "erased".
+            await tx.db
+              .updateTable('customers_customers')
+              .set({
+                email: `erased-${id}@erased.invalid`,
+                email_key: `erased-${id}@erased.invalid`,
+                first_name: null,
+                last_name: null,
+                phone: null,
+                locale: null,
+                metadata: '{}',
+                password_hash: null,
+                default_shipping_address_id: null,
+                default_billing_address_id: null,
+                erased_at: now,
+                updated_at: now,
+              })
+              .where('id', '=', id)
+              .execute()
+            await addTimeline(ctx, tx, id, 'privacy_erase', null, 'Personal data erased')
+            tx.emit('customers.erased', { customerId: id })
+          }
+        },
+      })
+
+      const addresses: CustomersService['addresses'] = {
+        async add(customerId, input) {
+          const id = parse(idSchema, customerId, 'customer id', 'customerId')
+          const data = parse(addAddressSchema, input, 'address')
+          return ctx.transaction(async (tx) => {
+            const owner = await rowById(tx.db, id)
+            const row = { id: ctx.newId('addr'), customer_id: id, label: data.label ?? null, address: JSON.stringify(data.address), created_at: ctx.now().toISOString() }
+            await tx.db.insertInto('customers_addresses').values(row).execute()
+            const first = (await tx.db.selectFrom('customers_addresses').select('id').where('customer_id', '=', id).execute()).length === 1
+            const defaults = {
+              default_shipping_address_id: data.defaultShipping || (first && owner.default_shipping_address_id === null) ? row.id : owner.default_shipping_address_id,
+              default_billing_address_id: data.defaultBilling || (first && owner.default_billing_address_id === null) ? row.id : owner.default_billing_address_id,
+            }
+            await tx.db.updateTable('customers_customers').set({ ...defaults, updated_at: row.created_at }).where('id', '=', id).execute()
+            return toAddress(row, { ...owner, ...defaults })
+          })
+        },
+        async update(customerId, addressId, input) {
+          const id = parse(idSchema, customerId, 'customer id', 'customerId')
+          const aid = parse(idSchema, addressId, 'address id', 'addressId')
+          const data = parse(updateAddressSchema, input, 'address')
+          return ctx.transaction(async (tx) => {
+            const owner = await rowById(tx.db, id)
+            const row = await tx.db.selectFrom('customers_addresses').selectAll().where('id', '=', aid).where('customer_id', '=', id).executeTakeFirst()
+            if (!row) throw notFound('Address', aid)
+            const next = { ...row, ...(data.address ? { address: JSON.stringify(data.address) } : {}), ...(data.label !== undefined ? { label: data.label } : {}) }
+            await tx.db.updateTable('customers_addresses').set({ address: next.address, label: next.label }).where('id', '=', aid).execute()
+            const defaults = {
+              default_shipping_address_id: data.defaultShipping === true ? aid : data.defaultShipping === false && owner.default_shipping_address_id === aid ? null : owner.default_shipping_address_id,
+              default_billing_address_id: data.defaultBilling === true ? aid : data.defaultBilling === false && owner.default_billing_address_id === aid ? null : owner.default_billing_address_id,
+            }
+            await tx.db.updateTable('customers_customers').set({ ...defaults, updated_at: ctx.now().toISOString() }).where('id', '=', id).execute()
+            return toAddress(next, { ...owner, ...defaults })
+          })
+        },
+        async remove(customerId, addressId) {
+          const id = parse(idSchema, customerId, 'customer id', 'customerId')
+          const aid = parse(idSchema, addressId, 'address id', 'addressId')
+          await ctx.transaction(async (tx) => {
+            const owner = await rowById(tx.db, id)
+            const gone = await tx.db.deleteFrom('customers_addresses').where('id', '=', aid).where('customer_id', '=', id).executeTakeFirst()
+            if (Number(gone.numDeletedRows) !== 1) throw notFound('Address', aid)
+            await tx.db
+              .updateTable('customers_customers')
+              .set({
+                default_shipping_address_id: owner.default_shipping_address_id === aid ? null : owner.default_shipping_address_id,
+                default_billing_address_id: owner.default_billing_address_id === aid ? null : owner.default_billing_address_id,
+              })
+              .where('id', '=', id)
+              .execute()
+          })
+        },
+        async list(customerId) {
+          const id = parse(idSchema, customerId, 'customer id', 'customerId')
+          const owner = await rowById(ctx.db, id)
+          const rows = await ctx.db.selectFrom('customers_addresses').selectAll().where('customer_id', '=', id).orderBy('created_at').orderBy('id').execute()
+          return rows.map((r) => toAddress(r, owner))
+        },
+      }
+
+      return {
+        async create(input) {
+          const data = parse(createCustomerSchema, input, 'customer')
+          const row = await ctx.transaction((tx) => insertCustomer(tx, data, null))
+          return load(ctx.db, row)
+        },
+        async get(customerId) {
+          return get(parse(idSchema, customerId, 'customer id', 'customerId'))
+        },
+        async findByEmail(email) {
+          const key = parse(requestResetSchema, { email }, 'customer email').email.toLowerCase()
+          const row = await ctx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', key).where('erased_at', 'is', null).executeTakeFirst()
+          return row ? load(ctx.db, row) : null
+        },
+        async update(customerId, input) {
+          const id = parse(idSchema, customerId, 'customer id', 'customerId')
+          const data = parse(updateCustomerSchema, input, 'customer')
+          await ctx.transaction(async (tx) => {
+            const row = await rowById(tx.db, id)
+            const changes: Partial<Row> = { updated_at: ctx.now().toISOString() }
+            if (data.email !== undefined && data.email.toLowerCase() !== row.email_key) {
+              await emailFree(tx.db, data.email.toLowerCase(), id)
+              // A new address is not verified until its owner proves it.
+              Object.assign(changes, { email: data.email, email_key: data.email.toLowerCase(), email_verified_at: null })
+            } else if (data.email !== undefined) changes.email = data.email
+            if (data.firstName !== undefined) changes.first_name = data.firstName
+            if (data.lastName !== undefined) changes.last_name = data.lastName
+            if (data.phone !== undefined) changes.phone = data.phone
+            if (data.locale !== undefined) changes.locale = data.locale
+            if (data.metadata !== undefined) changes.metadata = JSON.stringify(data.metadata)
+            await tx.db.updateTable('customers_customers').set(changes).where('id', '=', id).execute()
+            tx.emit('customers.updated', { customerId: id })
+            if (changes.email_verified_at === null) tx.emit('customers.verification_requested', { customerId: id })
+          })
+          return get(id)
+        },
+        async list(input = {}) {
+          const data = parse(listSchema, input, 'customer list')
+          let q = ctx.db.selectFrom('customers_customers').selectAll().where('erased_at', 'is', null)
+          if (data.email) q = q.where('email_key', '=', data.email.toLowerCase())
+          if (data.groupCode) {
+            const code = data.groupCode
+            q = q.where('id', 'in', (eb) => eb.selectFrom('customers_group_members as m').innerJoin('customers_groups as g', 'g.id', 'm.group_id').select('m.customer_id').where('g.code', '=', code))
+          }
+          if (data.tag) {
+            const tag = data.tag
+            q = q.where('id', 'in', (eb) => eb.selectFrom('customers_tags').select('customer_id').where('tag', '=', tag))
+          }
+          if (data.cursor !== undefined) {
+            if (!/^cus_[0-9a-z]{1,60}$/.test(data.cursor)) throw validationError('customer list', [{ path: 'cursor', message: 'is not a cursor this list returned' }])
+            q = q.where('id', '>', data.cursor)
+          }
+          const rows = await q.orderBy('id').limit(data.limit + 1).execute()
+          const items = rows.slice(0, data.limit)
+          return { items: await Promise.all(items.map((r) => load(ctx.db, r))), nextCursor: rows.length > data.limit ? items.at(-1)!.id : null }
+        },
+        addresses,
+        groups: {
+          async create(input) {
+            const data = parse(createGroupSchema, input, 'customer group')
+            return ctx.transaction(async (tx) => {
+              const taken = await tx.db.selectFrom('customers_groups').select('id').where('code', '=', data.code).executeTakeFirst()
+              if (taken) throw new CommerceError('CONFLICT', `A group with code ${data.code} exists`, { details: { fields: ['code'] } })
+              const row = { id: ctx.newId('cgrp'), code: data.code, name: data.name }
+              await tx.db.insertInto('customers_groups').values(row).execute()
+              return row
+            })
+          },
+          list: () => ctx.db.selectFrom('customers_groups').selectAll().orderBy('code').execute(),
+          async addMember(groupCode, customerId) {
+            const code = parse(createGroupSchema.shape.code, groupCode, 'group code', 'groupCode')
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            await ctx.transaction(async (tx) => {
+              await rowById(tx.db, id)
+              const group = await tx.db.selectFrom('customers_groups').select('id').where('code', '=', code).executeTakeFirst()
+              if (!group) throw notFound('Customer group', code)
+              await tx.db.insertInto('customers_group_members').values({ group_id: group.id, customer_id: id }).onConflict((oc) => oc.columns(['group_id', 'customer_id']).doNothing()).execute()
+            })
+            return get(id)
+          },
+          async removeMember(groupCode, customerId) {
+            const code = parse(createGroupSchema.shape.code, groupCode, 'group code', 'groupCode')
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            await ctx.transaction(async (tx) => {
+              await rowById(tx.db, id)
+              const group = await tx.db.selectFrom('customers_groups').select('id').where('code', '=', code).executeTakeFirst()
+              if (!group) throw notFound('Customer group', code)
+              await tx.db.deleteFrom('customers_group_members').where('group_id', '=', group.id).where('customer_id', '=', id).execute()
+            })
+            return get(id)
+          },
+        },
+        tags: {
+          async add(customerId, tag) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            const t = parse(tagSchema, tag, 'tag', 'tag')
+            await ctx.transaction(async (tx) => {
+              await rowById(tx.db, id)
+              await tx.db.insertInto('customers_tags').values({ customer_id: id, tag: t }).onConflict((oc) => oc.columns(['customer_id', 'tag']).doNothing()).execute()
+            })
+            return get(id)
+          },
+          async remove(customerId, tag) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            const t = parse(tagSchema, tag, 'tag', 'tag')
+            await ctx.transaction(async (tx) => {
+              await rowById(tx.db, id)
+              await tx.db.deleteFrom('customers_tags').where('customer_id', '=', id).where('tag', '=', t).execute()
+            })
+            return get(id)
+          },
+        },
+        notes: {
+          async add(customerId, input) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            const data = parse(noteSchema, input, 'note')
+            return ctx.transaction(async (tx) => {
+              await rowById(tx.db, id)
+              const row = { id: ctx.newId('cnote'), customer_id: id, author: data.author, body: data.body, created_at: ctx.now().toISOString() }
+              await tx.db.insertInto('customers_notes').values(row).execute()
+              // The timeline points at the note; its text stays in the note only.
+              await addTimeline(ctx, tx, id, 'note', row.id, `Note by staff`)
+              tx.emit('customers.note_added', { customerId: id, noteId: row.id })
+              return toNote(row)
+            })
+          },
+          async list(customerId) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            await rowById(ctx.db, id)
+            return (await ctx.db.selectFrom('customers_notes').selectAll().where('customer_id', '=', id).orderBy('created_at', 'desc').orderBy('id', 'desc').execute()).map(toNote)
+          },
+        },
+        consent: {
+          async set(customerId, input) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            const data = parse(consentSchema, input, 'marketing consent')
+            await ctx.transaction(async (tx) => {
+              await rowById(tx.db, id)
+              await tx.db.insertInto('customers_consents').values({ id: ctx.newId('ccon'), customer_id: id, granted: data.granted ? 1 : 0, source: data.source, at: ctx.now().toISOString() }).execute()
+              await addTimeline(ctx, tx, id, 'consent', null, `Marketing consent ${data.granted ? 'given' : 'withdrawn'} (${data.source})`)
+              tx.emit('customers.consent_changed', { customerId: id, granted: data.granted, source: data.source })
+            })
+            return get(id)
+          },
+          async history(customerId) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            await rowById(ctx.db, id)
+            const rows = await ctx.db.selectFrom('customers_consents').selectAll().where('customer_id', '=', id).orderBy('at').orderBy('id').execute()
+            return rows.map((c) => ({ granted: Number(c.granted) === 1, source: c.source, at: iso(c.at) }))
+          },
+        },
+        paymentMethods: {
+          async add(customerId, input) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            const data = parse(paymentMethodSchema, input, 'payment method')
+            return ctx.transaction(async (tx) => {
+              await rowById(tx.db, id)
+              const row = { id: ctx.newId('cpm'), customer_id: id, provider: data.provider, reference: data.reference, label: data.label, created_at: ctx.now().toISOString() }
+              await tx.db.insertInto('customers_payment_methods').values(row).execute()
+              return toPaymentMethod(row)
+            })
+          },
+          async list(customerId) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            await rowById(ctx.db, id)
+            return (await ctx.db.selectFrom('customers_payment_methods').selectAll().where('customer_id', '=', id).orderBy('created_at').orderBy('id').execute()).map(toPaymentMethod)
+          },
+          async remove(customerId, paymentMethodId) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            const pm = parse(idSchema, paymentMethodId, 'payment method id', 'paymentMethodId')
+            const gone = await ctx.transaction((tx) => tx.db.deleteFrom('customers_payment_methods').where('id', '=', pm).where('customer_id', '=', id).executeTakeFirst())
+            if (Number(gone.numDeletedRows) !== 1) throw notFound('Payment method', pm)
+          },
+        },
+        async timeline(customerId) {
+          const id = parse(idSchema, customerId, 'customer id', 'customerId')
+          await rowById(ctx.db, id)
+          return (await ctx.db.selectFrom('customers_timeline').selectAll().where('customer_id', '=', id).orderBy('at').orderBy('id').execute()).map(toTimeline)
+        },
+        async attachGuestOrders(customerId) {
+          const id = parse(idSchema, customerId, 'customer id', 'customerId')
+          const row = await rowById(ctx.db, id)
+          if (row.email_verified_at === null) throw new CommerceError('INVALID_STATE', `Customer ${id} has not verified their email`, { details: { fields: ['customerId'] } })
+          const { orderIds } = await ctx.commerce.orders.assignCustomer({ email: row.email, customerId: id })
+          if (orderIds.length) {
+            await ctx.transaction(async (tx) => {
+              for (const orderId of orderIds) await addTimeline(ctx, tx, id, 'orders_attached', orderId, 'Guest order attached after email verification')
+            })
+          }
+          return orderIds
+        },
+        mergeCarts,
+        accounts: {
+          async register(input) {
+            const data = parse(registerSchema, input, 'registration')
+            // Refused before the costly hash when the email is known (checked again in the transaction).
+            await emailFree(ctx.db, data.email.toLowerCase(), null)
+            const passwordHash = await hashPassword(data.password)
+            const row = await ctx.transaction(async (tx) => {
+              const existing = await tx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', data.email.toLowerCase()).executeTakeFirst()
+              // A customer staff made (or a guest's profile) without a password gets one: theirs to claim by verifying.
+              if (existing && existing.password_hash === null && existing.erased_at === null) {
+                await tx.db.updateTable('customers_customers').set({ password_hash: passwordHash, email_verified_at: null, updated_at: ctx.now().toISOString() }).where('id', '=', existing.id).execute()
+                await addTimeline(ctx, tx, existing.id, 'registered', null, 'Registered an account')
+                tx.emit('customers.verification_requested', { customerId: existing.id })
+                return { ...existing, password_hash: passwordHash }
+              }
+              const { password: _password, ...profile } = data
+              const created = await insertCustomer(tx, profile, passwordHash)
+              tx.emit('customers.verification_requested', { customerId: created.id })
+              return created
+            })
+            return load(ctx.db, row)
+          },
+          async login(input) {
+            const data = parse(loginSchema, input, 'login')
+            const row = await ctx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', data.email.toLowerCase()).where('erased_at', 'is', null).executeTakeFirst()
+            // The same work and the same answer whether the email is known or not.
+            const stored = row?.password_hash ?? (await dummy())
+            const match = await argonVerify(stored, data.password).catch(() => false)
+            const accountLocked = row ? await locked(`account:${row.id}`) : false
+            const clientLocked = await locked(`client:${data.clientId}`)
+            if (!row || !row.password_hash || !match || accountLocked || clientLocked) {
+              // A right password during a lock is not counted as a failure, nor let through.
+              if (!(match && row?.password_hash)) await countFailure(row?.id ?? null, data.clientId)
+              throw invalidCredentials()
+            }
+            const opened = await ctx.transaction(async (tx) => {
+              await tx.db.deleteFrom('customers_attempts').where('key', '=', `account:${row.id}`).execute()
+              await tx.db.deleteFrom('customers_attempts').where('key', '=', `client:${data.clientId}`).execute()
+              return openSession(tx, row.id)
+            })
+            const merge = data.guestCartId ? await mergeCarts({ customerId: row.id, guestCartId: data.guestCartId }) : null
+            return { sessionToken: opened.token, session: opened.session, customer: await load(ctx.db, row), merge }
+          },
+          async authenticate(sessionToken) {
+            const token = parse(tokenInputSchema, { token: sessionToken }, 'session').token
+            const digest = sha256(token)
+            const row = await ctx.db.selectFrom('customers_sessions').selectAll().where('token_hash', '=', digest).executeTakeFirst()
+            if (!row || !sameHash(row.token_hash, digest) || row.revoked_at !== null || new Date(row.expires_at).getTime() <= ctx.now().getTime()) {
+              throw ctx.error('SESSION_INVALID', 'The session has ended: log in again')
+            }
+            return get(row.customer_id)
+          },
+          async logout(sessionToken) {
+            const token = parse(tokenInputSchema, { token: sessionToken }, 'session').token
+            await ctx.transaction((tx) => tx.db.updateTable('customers_sessions').set({ revoked_at: ctx.now().toISOString() }).where('token_hash', '=', sha256(token)).where('revoked_at', 'is', null).execute())
+          },
+          async listSessions(customerId) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            await rowById(ctx.db, id)
+            const rows = await ctx.db.selectFrom('customers_sessions').selectAll().where('customer_id', '=', id).orderBy('created_at', 'desc').orderBy('id', 'desc').execute()
+            return rows.map(toSession)
+          },
+          async revokeSession(customerId, sessionId) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            const sid = parse(idSchema, sessionId, 'session id', 'sessionId')
+            await ctx.transaction(async (tx) => {
+              const row = await tx.db.selectFrom('customers_sessions').select('id').where('id', '=', sid).where('customer_id', '=', id).executeTakeFirst()
+              if (!row) throw notFound('Session', sid)
+              await tx.db.updateTable('customers_sessions').set({ revoked_at: ctx.now().toISOString() }).where('id', '=', sid).where('revoked_at', 'is', null).execute()
+            })
+          },
+          async requestVerification(customerId) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            await ctx.transaction(async (tx) => {
+              await rowById(tx.db, id)
+              tx.emit('customers.verification_requested', { customerId: id })
+            })
+          },
+          mintVerificationToken: (customerId) => mint(customerId, 'verify', verificationTtl),
+          async verifyEmail(input) {
+            const data = parse(tokenInputSchema, input, 'verification')
+            const id = await ctx.transaction(async (tx) => {
+              const customerId = await consume(tx, data.token, 'verify')
+              await tx.db.updateTable('customers_customers').set({ email_verified_at: ctx.now().toISOString(), updated_at: ctx.now().toISOString() }).where('id', '=', customerId).execute()
+              await addTimeline(ctx, tx, customerId, 'email_verified', null, 'Email verified')
+              tx.emit('customers.email_verified', { customerId })
+              return customerId
+            })
+            // The guest orders of the now proven email are the customer's.
+            const row = await rowById(ctx.db, id)
+            const { orderIds } = await ctx.commerce.orders.assignCustomer({ email: row.email, customerId: id })
+            if (orderIds.length) {
+              await ctx.transaction(async (tx) => {
+                for (const orderId of orderIds) await addTimeline(ctx, tx, id, 'orders_attached', orderId, 'Guest order attached after email verification')
+              })
+            }
+            return load(ctx.db, row)
+          },
+          async requestPasswordReset(input) {
+            const data = parse(requestResetSchema, input, 'password reset')
+            const row = await ctx.db.selectFrom('customers_customers').select('id').where('email_key', '=', data.email.toLowerCase()).where('erased_at', 'is', null).executeTakeFirst()
+            // Nothing is said about whether the email is known: the caller answers "if it is, a mail is on its way".
+            if (!row) return
+            await ctx.transaction(async (tx) => tx.emit('customers.password_reset_requested', { customerId: row.id }))
+          },
+          mintResetToken: (customerId) => mint(customerId, 'reset', resetTtl),
+          async resetPassword(input) {
+            const data = parse(resetSchema, input, 'password reset')
+            const passwordHash = await hashPassword(data.password)
+            const id = await ctx.transaction(async (tx) => {
+              const customerId = await consume(tx, data.token, 'reset')
+              const now = ctx.now().toISOString()
+              await tx.db.updateTable('customers_customers').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', customerId).execute()
+              // Whoever knew the old password is logged out, and the lock is lifted.
+              await tx.db.updateTable('customers_sessions').set({ revoked_at: now }).where('customer_id', '=', customerId).where('revoked_at', 'is', null).execute()
+              await tx.db.deleteFrom('customers_attempts').where('key', '=', `account:${customerId}`).execute()
+              await addTimeline(ctx, tx, customerId, 'password_changed', null, 'Password reset by email')
+              tx.emit('customers.password_changed', { customerId })
+              return customerId
+            })
+            return get(id)
+          },
+          async changePassword(customerId, input) {
+            const id = parse(idSchema, customerId, 'customer id', 'customerId')
+            const data = parse(changePasswordSchema, input, 'password change')
+            const row = await rowById(ctx.db, id)
+            if (!row.password_hash || !(await argonVerify(row.password_hash, data.currentPassword).catch(() => false))) throw invalidCredentials()
+            const passwordHash = await hashPassword(data.newPassword)
+            await ctx.transaction(async (tx) => {
+              await tx.db.updateTable('customers_customers').set({ password_hash: passwordHash, updated_at: ctx.now().toISOString() }).where('id', '=', id).execute()
+              await addTimeline(ctx, tx, id, 'password_changed', null, 'Password changed')
+              tx.emit('customers.password_changed', { customerId: id })
+            })
+          },
+        },
+      }
+    },
+  })
+}
+
+async function subjectRows(db: Reader, email: string | null, customerId: string | null): Promise<Row[]> {
+  if (!email && !customerId) return []
+  return db
+    .selectFrom('customers_customers')
+    .selectAll()
+    .where('erased_at', 'is', null)
+    .where((eb) => eb.or([...(email ? [eb('email_key', '=', email.toLowerCase())] : []), ...(customerId ? [eb('id', '=', customerId)] : [])]))
+    .orderBy('id')
+    .execute()
+}
+
+async function addTimeline(ctx: Ctx, tx: Tx, customerId: string, kind: TimelineEntry['kind'], refId: string | null, summary: string): Promise<void> {
+  await tx.db
+    .insertInto('customers_timeline')
+    .values({ id: ctx.newId('ctl'), customer_id: customerId, kind, ref_id: refId, summary, at: ctx.now().toISOString() })
+    // One entry per order and kind: the outbox delivers at least once.
+    .onConflict((oc) => oc.columns(['customer_id', 'kind', 'ref_id']).doNothing())
+    .execute()
+}
+
+async function toCustomer(db: Reader, row: Row): Promise<Customer> {
+  const groups = await db.selectFrom('customers_group_members as m').innerJoin('customers_groups as g', 'g.id', 'm.group_id').select('g.code').where('m.customer_id', '=', row.id).orderBy('g.code').execute()
+  const tags = await db.selectFrom('customers_tags').select('tag').where('customer_id', '=', row.id).orderBy('tag').execute()
+  const consent = await db.selectFrom('customers_consents').selectAll().where('customer_id', '=', row.id).orderBy('at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst()
+  return {
+    id: row.id,
+    email: row.email,
+    emailVerified: row.email_verified_at !== null,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    phone: row.phone,
+    locale: row.locale,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    hasAccount: row.password_hash !== null,
+    defaultShippingAddressId: row.default_shipping_address_id,
+    defaultBillingAddressId: row.default_billing_address_id,
+    groups: groups.map((g) => g.code),
+    tags: tags.map((t) => t.tag),
+    marketingConsent: consent ? { granted: Number(consent.granted) === 1, source: consent.source, at: iso(consent.at) } : null,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  }
+}
+
+function toAddress(row: CustomerTables['customers_addresses'], owner: Pick<Row, 'default_shipping_address_id' | 'default_billing_address_id'>): SavedAddress {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    label: row.label,
+    address: JSON.parse(row.address) as Address,
+    defaultShipping: owner.default_shipping_address_id === row.id,
+    defaultBilling: owner.default_billing_address_id === row.id,
+    createdAt: iso(row.created_at),
+  }
+}
+
+const toNote = (row: CustomerTables['customers_notes']): CustomerNote => ({ id: row.id, customerId: row.customer_id, author: row.author, body: row.body, createdAt: iso(row.created_at) })
+const toPaymentMethod = (row: CustomerTables['customers_payment_methods']): SavedPaymentMethod => ({
+  id: row.id,
+  customerId: row.customer_id,
+  provider: row.provider,
+  reference: row.reference,
+  label: row.label,
+  createdAt: iso(row.created_at),
+})
+const toTimeline = (row: CustomerTables['customers_timeline']): TimelineEntry => ({ id: row.id, kind: row.kind as TimelineEntry['kind'], refId: row.ref_id, summary: row.summary, at: iso(row.at) })
+const toSession = (row: CustomerTables['customers_sessions']): SessionInfo => ({
+  id: row.id,
+  customerId: row.customer_id,
+  createdAt: iso(row.created_at),
+  expiresAt: iso(row.expires_at),
+  revokedAt: isoOrNull(row.revoked_at),
+})
+
+async function migrate(db: Kysely<any>, { types }: { types: ColumnTypes }): Promise<void> {
+  const ts = types.timestamp
+  await db.schema
+    .createTable('customers_customers')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('email', 'text', (c) => c.notNull())
+    .addColumn('email_key', 'text', (c) => c.notNull().unique())
+    .addColumn('first_name', 'text')
+    .addColumn('last_name', 'text')
+    .addColumn('phone', 'text')
+    .addColumn('locale', 'text')
+    .addColumn('metadata', 'text', (c) => c.notNull())
+    .addColumn('password_hash', 'text')
+    .addColumn('email_verified_at', ts)
+    .addColumn('default_shipping_address_id', 'text')
+    .addColumn('default_billing_address_id', 'text')
+    .addColumn('erased_at', ts)
+    .addColumn('created_at', ts, (c) => c.notNull())
+    .addColumn('updated_at', ts, (c) => c.notNull())
+    .execute()
+  await db.schema
+    .createTable('customers_addresses')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addColumn('label', 'text')
+    .addColumn('address', 'text', (c) => c.notNull())
+    .addColumn('created_at', ts, (c) => c.notNull())
+    .execute()
+  await db.schema.createIndex('customers_addresses_customer').on('customers_addresses').column('customer_id').execute()
+  await db.schema
+    .createTable('customers_groups')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('code', 'text', (c) => c.notNull().unique())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .execute()
+  await db.schema
+    .createTable('customers_group_members')
+    .addColumn('group_id', 'text', (c) => c.notNull())
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('customers_group_members_pk', ['group_id', 'customer_id'])
+    .execute()
+  await db.schema.createIndex('customers_group_members_customer').on('customers_group_members').column('customer_id').execute()
+  await db.schema
+    .createTable('customers_tags')
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addColumn('tag', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('customers_tags_pk', ['customer_id', 'tag'])
+    .execute()
+  await db.schema
+    .createTable('customers_notes')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addColumn('author', 'text', (c) => c.notNull())
+    .addColumn('body', 'text', (c) => c.notNull())
+    .addColumn('created_at', ts, (c) => c.notNull())
+    .execute()
+  await db.schema.createIndex('customers_notes_customer').on('customers_notes').column('customer_id').execute()
+  await db.schema
+    .createTable('customers_consents')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addColumn('granted', 'integer', (c) => c.notNull())
+    .addColumn('source', 'text', (c) => c.notNull())
+    .addColumn('at', ts, (c) => c.notNull())
+    .execute()
+  await db.schema.createIndex('customers_consents_customer').on('customers_consents').columns(['customer_id', 'at']).execute()
+  await db.schema
+    .createTable('customers_payment_methods')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addColumn('provider', 'text', (c) => c.notNull())
+    .addColumn('reference', 'text', (c) => c.notNull())
+    .addColumn('label', 'text', (c) => c.notNull())
+    .addColumn('created_at', ts, (c) => c.notNull())
+    .execute()
+  await db.schema
+    .createTable('customers_timeline')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('ref_id', 'text')
+    .addColumn('summary', 'text', (c) => c.notNull())
+    .addColumn('at', ts, (c) => c.notNull())
+    .execute()
+  // Entries without a ref (notes of consent, emails sent) repeat freely: NULLs are distinct in a unique index on both storages.
+  await db.schema.createIndex('customers_timeline_ref').on('customers_timeline').columns(['customer_id', 'kind', 'ref_id']).unique().execute()
+  await db.schema
+    .createTable('customers_tokens')
+    .addColumn('token_hash', 'text', (c) => c.primaryKey())
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addColumn('purpose', 'text', (c) => c.notNull())
+    .addColumn('expires_at', ts, (c) => c.notNull())
+    .addColumn('used_at', ts)
+    .addColumn('created_at', ts, (c) => c.notNull())
+    .execute()
+  await db.schema.createIndex('customers_tokens_customer').on('customers_tokens').columns(['customer_id', 'purpose']).execute()
+  await db.schema
+    .createTable('customers_sessions')
+    .addColumn('token_hash', 'text', (c) => c.primaryKey())
+    .addColumn('id', 'text', (c) => c.notNull().unique())
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addColumn('created_at', ts, (c) => c.notNull())
+    .addColumn('expires_at', ts, (c) => c.notNull())
+    .addColumn('revoked_at', ts)
+    .execute()
+  await db.schema.createIndex('customers_sessions_customer').on('customers_sessions').column('customer_id').execute()
+  await db.schema
+    .createTable('customers_attempts')
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('failures', 'integer', (c) => c.notNull())
+    .addColumn('locked_until', ts)
+    .addColumn('updated_at', ts, (c) => c.notNull())
+    .execute()
+}
+
+/**
+ * The customers service, reachable as `commerce.customers`. Every method parses its input strictly
+ * and throws `VALIDATION` naming the field, before anything is read or written.
+ *
+ * @example
+ * ```ts
+ * declare const shop: CommerceWithCustomers
+ * const ada = await shop.customers.create({ email: 'ada@example.com', firstName: 'Ada' })
+ * await shop.customers.addresses.add(ada.id, { address: { line1: '1 Analytical St', city: 'London', country: 'GB' } })
+ * ```
+ */
+export interface CustomersService {
+  /** A customer made by staff, without an account (`EMAIL_TAKEN` if the email is known in any case). @example `await shop.customers.create({ email: 'ada@example.com' })` */
+  create(input: CreateCustomerInput): Promise<Customer>
+  /** A customer by id; `NOT_FOUND` (also for an erased one). @example `await shop.customers.get('cus_1')` */
+  get(customerId: string): Promise<Customer>
+  /** A customer by email, in any case, or null. @example `await shop.customers.findByEmail('Ada@Example.com')` */
+  findByEmail(email: string): Promise<Customer | null>
+  /** Changes the profile; a new email is unverified until proven (a verification mail is due). @example `await shop.customers.update('cus_1', { lastName: 'King' })` */
+  update(customerId: string, input: UpdateCustomerInput): Promise<Customer>
+  /** Customers by id, filtered by email, group or tag, a page at a time. @example `await shop.customers.list({ groupCode: 'wholesale' })` */
+  list(input?: ListCustomersInput): Promise<Page<Customer>>
+  /** The address book; the first address becomes both defaults. @example `await shop.customers.addresses.add('cus_1', { address, defaultShipping: true })` */
+  addresses: {
+    add(customerId: string, input: AddAddressInput): Promise<SavedAddress>
+    update(customerId: string, addressId: string, input: UpdateAddressInput): Promise<SavedAddress>
+    remove(customerId: string, addressId: string): Promise<void>
+    list(customerId: string): Promise<SavedAddress[]>
+  }
+  /** Groups (`customers_groups`) and membership (`customers_group_members`). @example `await shop.customers.groups.addMember('wholesale', 'cus_1')` */
+  groups: {
+    create(input: CreateGroupInput): Promise<CustomerGroup>
+    list(): Promise<CustomerGroup[]>
+    addMember(groupCode: string, customerId: string): Promise<Customer>
+    removeMember(groupCode: string, customerId: string): Promise<Customer>
+  }
+  /** Free tags. @example `await shop.customers.tags.add('cus_1', 'vip')` */
+  tags: { add(customerId: string, tag: string): Promise<Customer>; remove(customerId: string, tag: string): Promise<Customer> }
+  /** Staff notes, with their author. @example `await shop.customers.notes.add('cus_1', { body: 'Prefers phone calls', author: 'sam' })` */
+  notes: { add(customerId: string, input: AddNoteInput): Promise<CustomerNote>; list(customerId: string): Promise<CustomerNote[]> }
+  /** Marketing consent, given or withdrawn, with when and how; the history is kept. @example `await shop.customers.consent.set('cus_1', { granted: true, source: 'checkout' })` */
+  consent: {
+    set(customerId: string, input: ConsentInput): Promise<Customer>
+    history(customerId: string): Promise<Array<{ granted: boolean; source: string; at: string }>>
+  }
+  /** Saved payment methods as the provider's references (never card data). @example `await shop.customers.paymentMethods.add('cus_1', { provider: 'stripe', reference: 'pm_1', label: 'Visa •••• 4242' })` */
+  paymentMethods: {
+    add(customerId: string, input: PaymentMethodInput): Promise<SavedPaymentMethod>
+    list(customerId: string): Promise<SavedPaymentMethod[]>
+    remove(customerId: string, paymentMethodId: string): Promise<void>
+  }
+  /** What happened with the customer, oldest first. @example `for (const e of await shop.customers.timeline('cus_1')) console.log(e.at, e.summary)` */
+  timeline(customerId: string): Promise<TimelineEntry[]>
+  /** Attaches the guest orders of the customer's verified email (done by `verifyEmail`); returns their ids. @example `await shop.customers.attachGuestOrders('cus_1')` */
+  attachGuestOrders(customerId: string): Promise<string[]>
+  /** Merges a guest cart into the customer's open cart (see the README's rules); every cap is reported. @example `const { cart, caps } = await shop.customers.mergeCarts({ customerId: 'cus_1', guestCartId: 'cart_1' })` */
+  mergeCarts(input: MergeCartsInput): Promise<MergeResult>
+  /** Accounts: passwords, tokens and sessions. @example `await shop.customers.accounts.login({ email, password, clientId: ip })` */
+  accounts: {
+    /** Registers (or gives a password to a staff-made customer); a verification mail is due. */
+    register(input: RegisterInput): Promise<Customer>
+    /** `INVALID_CREDENTIALS` for every failure alike; passes `guestCartId` to `mergeCarts`. */
+    login(input: LoginInput): Promise<LoginResult>
+    /** The customer a session token opens; `SESSION_INVALID` otherwise. */
+    authenticate(sessionToken: string): Promise<Customer>
+    logout(sessionToken: string): Promise<void>
+    listSessions(customerId: string): Promise<SessionInfo[]>
+    revokeSession(customerId: string, sessionId: string): Promise<void>
+    /** Emits `customers.verification_requested`: a mail is due. */
+    requestVerification(customerId: string): Promise<void>
+    /** Mints a verification token where the mail is sent: returned once, stored as a hash, voiding earlier ones. */
+    mintVerificationToken(customerId: string): Promise<string>
+    /** Uses a verification token once; attaches the email's guest orders. `TOKEN_INVALID` otherwise. */
+    verifyEmail(input: { token: string }): Promise<Customer>
+    /** Emits `customers.password_reset_requested` when the email is known; says nothing either way. */
+    requestPasswordReset(input: { email: string }): Promise<void>
+    /** Mints a reset token where the mail is sent: returned once, stored as a hash, voiding earlier ones. */
+    mintResetToken(customerId: string): Promise<string>
+    /** Uses a reset token once: sets the password, ends every session, lifts a lock. `TOKEN_INVALID` otherwise. */
+    resetPassword(input: { token: string; password: string }): Promise<Customer>
+    /** Changes the password given the current one (`INVALID_CREDENTIALS` otherwise). */
+    changePassword(customerId: string, input: { currentPassword: string; newPassword: string }): Promise<void>
+  }
+}
