@@ -4,7 +4,7 @@ import { CommerceError, notFound, validationError } from '../errors.js'
 import type { Executor, Tx } from '../db/database.js'
 import type { ChannelTable } from '../db/migration-0014-channels.js'
 import { iso } from '../db/rows.js'
-import { keysetPage, pageSchema } from '../paging.js'
+import { decodeCursor, keysetPage, pageSchema } from '../paging.js'
 import { read, transact, type Runtime } from '../runtime.js'
 import type { Page, Product } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
@@ -44,7 +44,7 @@ const updateChannelSchema = z.strictObject({
 })
 const listChannelsSchema = pageSchema.extend({ active: z.boolean().optional() })
 const channelProductsSchema = pageSchema.extend({ locale: localeSchema.optional() })
-const idOrCodeSchema = z.string().trim().min(1).max(64)
+const idOrCodeSchema = z.string().min(1).max(64)
 const productIdsSchema = z.strictObject({ productIds: z.array(fields.id).min(1).max(250) })
 
 /**
@@ -446,6 +446,8 @@ export class ChannelService {
   async products(channelId: string, input: ChannelProductsInput = {}): Promise<Page<Product>> {
     const id = parseArg(fields.id, channelId, 'channelId')
     const data = parseInput(channelProductsSchema, input, 'page')
+    // A bad cursor is bad input, whether or not the channel exists.
+    decodeCursor(data.cursor)
     const rt = this.#rt
     return read(rt, async (db) => {
       await existing(db, id)

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   CartService,
   CatalogService,
+  ChannelService,
   CheckoutService,
   CommerceError,
   ERASED_EMAIL,
@@ -131,6 +132,8 @@ const ARGUMENT_NAMES: Record<string, string> = {
   'option id': 'optionId',
   'order id': 'orderId',
   'cart or payment id': 'cartOrPaymentId',
+  'channel id': 'channelId',
+  'id or code': 'idOrCode',
 }
 
 /** Input that is not an object at all. */
@@ -228,6 +231,25 @@ const optionProductInput = {
 }
 const newSockVariant = { sku: 'SOCK-M', options: { Size: 'M' }, prices: [{ currency: 'USD', amount: 900 }] }
 
+const UNKNOWN_CHANNEL = 'chan_00000000000000000000000000'
+
+/** Bad values of a channel's fields, for `channels.create` (`required`: missing ones too) and `channels.update`. */
+function channelFields(call: (input: Loose, f: Fixture) => Promise<unknown>, base: Record<string, unknown>, required: boolean): Case[] {
+  const missing: Array<[string, unknown]> = required ? [['missing', undefined]] : []
+  return [
+    ...badValues('code', [['with spaces and capitals', 'Shop Floor'], ['of 10,000 characters', long], ['a number', 1], ['empty', ''], ...missing], call, base),
+    ...badValues('name', [['blank', ' '], ['of 10,000 characters', long], ['a number', 1], ...missing], call, base),
+    ...badValues('currencies', [['empty', []], ['a string', 'EUR'], ['listed twice', ['EUR', 'eur']], ['of 51', Array.from({ length: 51 }, () => 'EUR')], ...missing], call, base),
+    v('currencies with an unknown currency', (f) => call({ ...base, currencies: ['XXX'] }, f), 'currencies.0'),
+    ...badValues('locales', [['a string', 'de'], ['listed twice', ['de', 'de']]], call, base),
+    v('locales with a bad tag', (f) => call({ ...base, locales: ['not a locale!'] }, f), 'locales.0'),
+    ...badValues('taxInclusive', [['a string', 'yes'], ['a number', 1], ['null', null]], call, base),
+    ...badValues('active', [['a string', 'yes'], ['a number', 0]], call, base),
+    ...badValues('stockLocationIds', [['a string', 'loc_1'], ['listed twice', ['loc_1', 'loc_1']]], call, base),
+    v('stockLocationIds with an id of 10,000 characters', (f) => call({ ...base, stockLocationIds: [long] }, f), 'stockLocationIds.0'),
+  ]
+}
+
 const cases: Record<string, Case[]> = {
   'catalog.createProduct': (() => {
     const call = (input: Loose, f: Fixture) => f.commerce.catalog.createProduct(input)
@@ -319,6 +341,64 @@ const cases: Record<string, Case[]> = {
         'products.0.stock.1',
       ),
       v('an extra field', (f) => call([{ ...one(), price: 1 }], f), 'products.0.price'),
+    ]
+  })(),
+
+  'channels.create': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.channels.create(input)
+    const base = { code: 'pos', name: 'Shop floor', currencies: ['EUR'] }
+    return [
+      ...channelFields(call, base, true),
+      v('stockLocationIds naming an unknown location', (f) => call({ ...base, stockLocationIds: [UNKNOWN.location] }, f), 'stockLocationIds.0'),
+      ...extraFields(['id', 'createdAt'], call, base),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'channels.get': [nf('unknown channel', (f) => f.commerce.channels.get('nowhere')), ...badIdArgument('id or code', (value, f) => f.commerce.channels.get(value))],
+
+  'channels.list': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.channels.list(input)
+    return [...badPageInput(call), ...badValues('active', [['a string', 'yes'], ['a number', 1]], call, {}), ...extraFields(['code'], call, {})]
+  })(),
+
+  'channels.update': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.channels.update(UNKNOWN_CHANNEL, input)
+    return [
+      nf('unknown channel', (f) => call({ name: 'Shop floor' }, f)),
+      ...badIdArgument('channel id', (id, f) => f.commerce.channels.update(id, { name: 'Shop floor' })),
+      ...channelFields(call, {}, false),
+      ...extraFields(['id', 'createdAt'], call, {}),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  ...Object.fromEntries(
+    (['publish', 'unpublish'] as const).map((method) => {
+      const call = (productIds: Loose, f: Fixture) => f.commerce.channels[method](UNKNOWN_CHANNEL, productIds)
+      return [
+        `channels.${method}`,
+        [
+          nf('unknown channel', (f) => call([f.shoe.id], f)),
+          ...badIdArgument('channel id', (id, f) => f.commerce.channels[method](id, [f.shoe.id])),
+          v('productIds empty', (f) => call([], f), 'productIds'),
+          v('productIds a string', (f) => call('prod_1', f), 'productIds'),
+          v('productIds of 251', (f) => call(Array.from({ length: 251 }, (_, i) => `prod_${i}`), f), 'productIds'),
+          v('productIds with a number', (f) => call([42], f), 'productIds.0'),
+          v('productIds with an id of 10,000 characters', (f) => call([long], f), 'productIds.0'),
+        ],
+      ]
+    }),
+  ),
+
+  'channels.products': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.channels.products(UNKNOWN_CHANNEL, input)
+    return [
+      nf('unknown channel', (f) => call({}, f)),
+      ...badIdArgument('channel id', (id, f) => f.commerce.channels.products(id)),
+      ...badPageInput(call),
+      ...badValues('locale', [['not a language tag', 'not a locale!'], ['a number', 1]], call, {}),
+      ...extraFields(['channelId'], call, {}),
     ]
   })(),
 
@@ -568,6 +648,8 @@ const cases: Record<string, Case[]> = {
       ...badValues('currency', [...badCurrency, ['undefined', undefined], ['empty', '']], call, base),
       ...badValues('email', [['of 10,000 characters', longEmail], ['not an email', 'ada'], ['a number', 1]], call, base),
       ...badValues('customerId', [['of 10,000 characters', long], ['a number', 1]], call, base),
+      ...badValues('channelId', [['of 10,000 characters', long], ['a number', 1], ['empty', '']], call, base),
+      nf('unknown channel', (f) => call({ ...base, channelId: UNKNOWN_CHANNEL }, f)),
       ...badMetadata(call, base),
       ...extraFields(['status', 'total', 'price', 'id', 'orderId', 'lines'], call, base),
       ...badWholeInput(call),
@@ -748,6 +830,7 @@ const cases: Record<string, Case[]> = {
       ...badValues('status', [['unknown', 'shipped'], ['a number', 1]], call, {}),
       ...badValues('email', [['of 10,000 characters', longEmail], ['a number', 1]], call, {}),
       ...badValues('customerId', [['of 10,000 characters', long], ['a number', 1]], call, {}),
+      ...badValues('channelId', [['of 10,000 characters', long], ['a number', 1], ['empty', '']], call, {}),
       ...extraFields(['total', 'price'], call, {}),
     ]
   })(),
@@ -993,6 +1076,7 @@ describe('the table of cases', () => {
       privacy: PrivacyService,
       media: MediaService,
       search: SearchService,
+      channels: ChannelService,
     }
     const exempt: Record<string, string> = {
       'inventory.listLocations': 'takes no input',

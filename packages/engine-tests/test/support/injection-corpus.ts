@@ -396,6 +396,66 @@ export const INJECTION_PATHS: readonly InjectionPath[] = [
       assert.ok(collection.id === text || collection.handle === text, `collections.get(${json(text)}) found ${collection.id}`)
     },
   },
+  // ── sales channels: texts read back, lookups by id or code, and the channel filters ──
+  {
+    name: 'channels.create name',
+    field: 'name',
+    kind: 'write',
+    call: (t, text) => t.commerce.channels.create({ code: handleOf(key()), name: text, currencies: ['USD'] }),
+    async accept(t, text, result) {
+      assert.equal((await t.commerce.channels.get((result as { id: string }).id)).name, trimmed(text), 'name read back')
+    },
+  },
+  {
+    name: 'channels.create code',
+    field: 'code',
+    kind: 'write',
+    refusals: ['CONFLICT'],
+    call: (t, text) => t.commerce.channels.create({ code: text, name: 'Channel', currencies: ['USD'] }),
+    async accept(t, text, result) {
+      const made = result as { id: string; code: string }
+      assert.equal(made.code, trimmed(text), 'code read back')
+      assert.equal((await t.commerce.channels.get(made.code)).id, made.id, 'channels.get by the code finds this channel')
+    },
+  },
+  {
+    name: 'channels.get (id or code)',
+    field: 'idOrCode',
+    kind: 'read',
+    refusals: lookups,
+    call: (t, text) => t.commerce.channels.get(text),
+    accept(_t, text, result) {
+      const channel = result as { id: string; code: string }
+      assert.ok(channel.id === text || channel.code === text, `channels.get(${json(text)}) found ${channel.id}`)
+    },
+  },
+  {
+    name: 'carts.create channelId',
+    field: 'channelId',
+    kind: 'write',
+    refusals: lookups,
+    call: (t, text) => t.commerce.carts.create({ currency: 'USD', channelId: text }),
+  },
+  {
+    name: 'orders.list channelId',
+    field: 'channelId',
+    kind: 'read',
+    call: (t, text) => t.commerce.orders.list({ channelId: text, limit: 100 }),
+    accept: mustBeEmpty('orders.list channelId'),
+  },
+  {
+    name: 'search.products channel',
+    field: 'channel',
+    kind: 'read',
+    call: (t, text) => t.commerce.search.products({ channel: text, limit: 100 }),
+    async accept(t, text, result) {
+      // A core channel of that id or code: only what is published to it (the corpus publishes nothing).
+      const { items } = result as { items: Array<{ product: { id: string; status: string } }> }
+      for (const hit of items) assert.equal(hit.product.status, 'active', `search found ${hit.product.id}, which is ${hit.product.status}`)
+      const channel = await t.commerce.channels.get(text).catch(() => null)
+      if (channel) assert.deepEqual(items, [], `search in channel ${channel.code} found products not published to it`)
+    },
+  },
   {
     name: 'catalog.setTranslations title, read back in its locale',
     field: ['fields'],
