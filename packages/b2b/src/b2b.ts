@@ -790,6 +790,7 @@ export function b2b(options: B2bOptions = {}) {
           .where('cart_id', '=', cart.id)
           .where('status', '=', 'approved')
           .where('cart_version', '=', cart.version)
+          .where('total', '=', order.totals.total)
           .executeTakeFirst()
         if (po || quote || approval) {
           await tx.db
