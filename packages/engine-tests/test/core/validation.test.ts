@@ -127,6 +127,7 @@ const ARGUMENT_NAMES: Record<string, string> = {
   'variant id': 'variantId',
   sku: 'sku',
   'cart id': 'cartId',
+  'customer id': 'customerId',
   'payment id': 'paymentId',
   'line id': 'lineId',
   'option id': 'optionId',
@@ -722,7 +723,8 @@ const cases: Record<string, Case[]> = {
       ...addressCases('shippingAddress'),
       ...addressCases('billingAddress'),
       ...badMetadata(call, {}),
-      ...extraFields(['status', 'total', 'price', 'currency', 'customerId', 'orderId', 'shippingMethod', 'lines', 'totals'], call, {}),
+      ...badValues('customerId', [['of 10,000 characters', long], ['a number', 1], ['empty', ''], ['an object', { id: 'cus_1' }]], call, {}),
+      ...extraFields(['status', 'total', 'price', 'currency', 'orderId', 'shippingMethod', 'lines', 'totals'], call, {}),
       ...badWholeInput(call),
     ]
   })(),
@@ -753,6 +755,8 @@ const cases: Record<string, Case[]> = {
   'carts.verifyToken': badIdArgument('cart id', (id, f) => f.commerce.carts.verifyToken(id, `ct_${UNKNOWN.cart}.${'A'.repeat(43)}`)),
 
   'carts.rotateToken': [nf('unknown cart', (f) => f.commerce.carts.rotateToken(UNKNOWN.cart)), ...badIdArgument('cart id', (id, f) => f.commerce.carts.rotateToken(id))],
+
+  'carts.openForCustomer': badIdArgument('customer id', (id, f) => f.commerce.carts.openForCustomer(id)),
 
   'checkout.complete': (() => {
     const call = (input: Loose, f: Fixture) => f.commerce.checkout.complete(f.readyCartId, input)
@@ -822,6 +826,17 @@ const cases: Record<string, Case[]> = {
       ([label, value]) => v(`number ${label}`, (f) => f.commerce.orders.getByNumber(value as Loose), 'number'),
     ),
   ],
+
+  'orders.assignCustomer': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.orders.assignCustomer(input)
+    const base = { email: 'ada@example.com', customerId: 'cus_1' }
+    return [
+      ...badValues('email', [['of 10,000 characters', longEmail], ['not an email', 'ada@'], ['a number', 1], ['missing', undefined]], call, base),
+      ...badValues('customerId', [['of 10,000 characters', long], ['a number', 1], ['empty', ''], ['missing', undefined]], call, base),
+      ...extraFields(['orderId', 'status'], call, base),
+      ...badWholeInput(call),
+    ]
+  })(),
 
   'orders.list': (() => {
     const call = (input: Loose, f: Fixture) => f.commerce.orders.list(input)
