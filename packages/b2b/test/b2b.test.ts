@@ -20,8 +20,10 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
 
   describe('price lists', () => {
     async function wholesale() {
-      const group = await shop.commerce.customers.createGroup('wholesale', 'Wholesale')
-      await shop.commerce.customers.addToGroup(group.id, 'cus_wholesale')
+      const group = await shop.commerce.customers.groups.create({ code: 'wholesale', name: 'Wholesale' })
+      const buyer = await shop.commerce.customers.create({ email: 'trade@example.com' })
+      const retail = await shop.commerce.customers.create({ email: 'shopper@example.com' })
+      await shop.commerce.customers.groups.addMember('wholesale', buyer.id)
       const list = await shop.commerce.b2b.createPriceList({
         name: 'Wholesale 2026',
         groupId: group.id,
@@ -32,12 +34,12 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
           { variantId: shop.bolt, amount: 750, minQuantity: 40 },
         ],
       })
-      return { group, list }
+      return { group, list, buyer: buyer.id, retail: retail.id }
     }
 
     it('a wholesale customer buying 50 pays the list tier 7.50, with the list and the tier as reasons; a retail customer pays the base 10.00', async () => {
-      const { list } = await wholesale()
-      const explained = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', quantity: 50, customerId: 'cus_wholesale' })
+      const { list, buyer, retail: retailId } = await wholesale()
+      const explained = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', quantity: 50, customerId: buyer })
       expect(explained.amount).toBe(750)
       expect(explained.source).toBe('b2b-price-tier')
       expect(explained.chain.map((s) => [s.source, s.amount, s.applied, s.overriddenBy ?? null])).toEqual([
@@ -49,25 +51,26 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
       expect(explained.chain[2]!.label).toBe(`Wholesale 2026 from 40 (list ${list.id})`)
       expect(explained.chain[2]!.note).toContain("instead of the list's 800")
 
-      const retail = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', quantity: 50, customerId: 'cus_retail' })
+      const retail = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', quantity: 50, customerId: retailId })
       expect([retail.amount, retail.source, retail.chain.length]).toEqual([1000, 'base', 1])
 
       // Below the tier, the list's own price.
-      const few = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', quantity: 39, customerId: 'cus_wholesale' })
+      const few = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', quantity: 39, customerId: buyer })
       expect([few.amount, few.source]).toEqual([800, 'b2b-price-list'])
 
       // A cart prices its line the same way.
-      const cart = await shop.cart('cus_wholesale', [[shop.bolt, 50]])
+      const cart = await shop.cart(buyer, [[shop.bolt, 50]])
       expect(cart.lines[0]!.unitPrice).toBe(750)
       expect(cart.totals.subtotal).toBe(37_500)
     })
 
     it('precedence: a list for the channel before a list for every channel, then the lowest price; lists out of their dates or currency do not apply', async () => {
       const { b2b, customers } = shop.commerce
-      const group = await customers.createGroup('trade', 'Trade')
-      await customers.addToGroup(group.id, 'cus_trade')
-      const other = await customers.createGroup('vip', 'VIP')
-      await customers.addToGroup(other.id, 'cus_trade')
+      const group = await customers.groups.create({ code: 'trade', name: 'Trade' })
+      const other = await customers.groups.create({ code: 'vip', name: 'VIP' })
+      const trade = (await customers.create({ email: 'trade@example.com' })).id
+      await customers.groups.addMember('trade', trade)
+      await customers.groups.addMember('vip', trade)
       const cheap = await b2b.createPriceList({ name: 'Everywhere', groupId: group.id, currency: 'USD', prices: [{ variantId: shop.bolt, amount: 700 }] })
       await b2b.createPriceList({ name: 'VIP', groupId: other.id, currency: 'USD', prices: [{ variantId: shop.bolt, amount: 650 }] })
       const web = await b2b.createPriceList({ name: 'Web', groupId: group.id, currency: 'USD', channelId: 'chn_web', prices: [{ variantId: shop.bolt, amount: 900 }] })
@@ -77,15 +80,15 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
 
       const anywhere = await b2b.getPriceList(cheap.id)
       expect(anywhere.prices).toEqual([{ variantId: shop.bolt, amount: 700, minQuantity: 1 }])
-      const noChannel = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: 'cus_trade' })
+      const noChannel = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: trade })
       expect([noChannel.amount, noChannel.chain.at(-1)!.label]).toEqual([650, expect.stringContaining('VIP')])
-      const inWeb = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: 'cus_trade', channelId: 'chn_web' })
+      const inWeb = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: trade, channelId: 'chn_web' })
       expect([inWeb.amount, inWeb.chain.at(-1)!.label]).toEqual([900, `Web (list ${web.id})`])
-      const inShop = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: 'cus_trade', channelId: 'chn_shop' })
+      const inShop = await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: trade, channelId: 'chn_shop' })
       expect(inShop.amount).toBe(650)
 
       await b2b.deletePriceList(web.id)
-      expect((await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: 'cus_trade', channelId: 'chn_web' })).amount).toBe(650)
+      expect((await shop.commerce.catalog.explainPrice(shop.bolt, { currency: 'USD', customerId: trade, channelId: 'chn_web' })).amount).toBe(650)
     })
   })
 

@@ -7,7 +7,7 @@ import { sqliteStorage } from '@cartwright/storage-sqlite'
 import { formatSimulation, simulate, type SimulationContext, type SimulationInvariant, type SimulationOperation, type SimulationOptions, type SimulationResult } from '@cartwright/testkit'
 import { freshDatabase } from '../../storage-postgres/test/support/fresh-database.js'
 import { b2b } from '../src/index.js'
-import { groupsOnly } from './support.js'
+import { customers } from '@cartwright/customers'
 
 /**
  * B2B in the seeded fault simulation (issue 11): buyers of two companies fill carts above and
@@ -22,7 +22,7 @@ const PG_SEEDS = Number(process.env.SIMULATION_B2B_PG_SEEDS ?? 4)
 const STEPS = 40
 const ADDRESS = { firstName: 'Ada', lastName: 'Lovelace', line1: '1 Analytical St', city: 'London', postalCode: 'N1 9GU', country: 'GB' }
 
-const plugins = [groupsOnly(), b2b()] as const
+const plugins = [customers(), b2b()] as const
 type P = typeof plugins
 type Ctx = SimulationContext<P>
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
-import { createCommerce, definePlugin, flatRateShipping, isCommerceError, noTax, testPayments, type Cart, type PluginContext, type Product } from '@cartwright/core'
+import { createCommerce, flatRateShipping, isCommerceError, noTax, testPayments, type Cart, type Product } from '@cartwright/core'
+import { customers } from '@cartwright/customers'
 import { postgresStorage } from '@cartwright/storage-postgres'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 // The PostgreSQL test harness is the adapter's own: a fresh database per shop on the server the
@@ -13,54 +14,9 @@ export const STORAGES: ReadonlyArray<'sqlite' | 'postgres'> = process.env.CARTWR
 
 const address = { firstName: 'Ada', lastName: 'Lovelace', line1: '1 Analytical St', city: 'London', postalCode: 'N1 9GU', country: 'GB' }
 
-interface GroupTables {
-  customers_groups: { id: string; code: string; name: string }
-  customers_group_members: { group_id: string; customer_id: string }
-}
-
-/**
- * Customer groups as `@cartwright/customers` keeps them (the two tables and columns the b2b plugin
- * reads), for as long as that package is not in the tree: the plugin's id is `customers`, so
- * `dependsOn: ['customers']` is met.
- */
-export const groupsOnly = () =>
-  definePlugin({
-    id: 'customers',
-    migrations: {
-      '0001_groups': {
-        async up(db) {
-          await db.schema
-            .createTable('customers_groups')
-            .addColumn('id', 'text', (c) => c.primaryKey())
-            .addColumn('code', 'text', (c) => c.notNull().unique())
-            .addColumn('name', 'text', (c) => c.notNull())
-            .execute()
-          await db.schema
-            .createTable('customers_group_members')
-            .addColumn('group_id', 'text', (c) => c.notNull())
-            .addColumn('customer_id', 'text', (c) => c.notNull())
-            .addPrimaryKeyConstraint('customers_group_members_pk', ['group_id', 'customer_id'])
-            .execute()
-        },
-      },
-    },
-    init(ctx: PluginContext<GroupTables>) {
-      return {
-        async createGroup(code: string, name: string) {
-          const id = ctx.newId('grp')
-          await ctx.db.insertInto('customers_groups').values({ id, code, name }).execute()
-          return { id, code, name }
-        },
-        async addToGroup(groupId: string, customerId: string) {
-          await ctx.db.insertInto('customers_group_members').values({ group_id: groupId, customer_id: customerId }).execute()
-        },
-      }
-    },
-  })
-
 export type B2bShop = Awaited<ReturnType<typeof openShop>>
 
-/** An engine with the b2b plugin on a new database, and products in stock. */
+/** An engine with the customers and b2b plugins on a new database, and products in stock. */
 export async function openShop(storage: 'sqlite' | 'postgres', options: B2bOptions & { clock?: { now(): Date } } = {}) {
   const database = storage === 'postgres' ? await freshDatabase() : undefined
   const gateway = testPayments()
@@ -69,7 +25,7 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: B2bOptio
     payments: [gateway],
     shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 0 } }] })],
     tax: noTax(),
-    plugins: [groupsOnly(), b2b(options)],
+    plugins: [customers(), b2b(options)],
     onListenerError: () => undefined,
   })
   const location = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
