@@ -179,7 +179,9 @@ export type PriceInput = z.input<typeof priceSchema>
 /**
  * Input of `catalog.listProducts`: paging, and optionally one status. Shoppers' listings pass
  * `visibleOnly: true`: active products only (never drafts or archived ones), filtered by the
- * catalog's visibility source for `channel`. `locale` gives the texts in that locale.
+ * catalog's visibility source for `channel`. A `channel` that is a core sales channel (its code
+ * or id, see `commerce.channels`) lists only the products published to it, visible only or not.
+ * `locale` gives the texts in that locale.
  *
  * @example
  * ```ts

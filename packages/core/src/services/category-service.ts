@@ -70,7 +70,9 @@ export type UpdateCategoryInput = z.input<typeof updateCategorySchema>
 export type MoveCategoryInput = z.input<typeof moveCategorySchema>
 /**
  * Paging of the products of a category or collection, in their order: `limit`, `cursor`, and for
- * shoppers `visibleOnly` (active products the visibility source shows), `locale`, `channel`.
+ * shoppers `visibleOnly` (active products the visibility source shows), `locale`, `channel` (a
+ * core sales channel's code or id: only its published products, in a category or hand-picked
+ * collection).
  *
  * @example
  * ```ts

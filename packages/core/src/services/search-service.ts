@@ -45,7 +45,9 @@ const searchSchema = z.strictObject({
  * `inStock` (a matching variant can be bought now: stock available, a backorder allowance left, or
  * stock not tracked). `sort`: `relevance` (the default with a query; else `newest`), `price_asc`,
  * `price_desc`, `newest`, `best_selling` (units ordered). `priceRanges`: the lower bounds of the
- * price facet's ranges, in minor units (default: five ranges fitted to the results).
+ * price facet's ranges, in minor units (default: five ranges fitted to the results). `channel`: a
+ * core sales channel's code or id finds only the products published to it; any channel name is
+ * also passed to the catalog's visibility source.
  *
  * @example
  * ```ts
