@@ -50,6 +50,7 @@ import {
   type UpdateAddressInput,
   type UpdateCustomerInput,
 } from './schemas.js'
+import { customerEndpoints } from './endpoints.js'
 
 /**
  * The plugin's tables (prefix `customers_`). `customers_groups` and `customers_group_members` are
@@ -335,6 +336,7 @@ export function customers(options: CustomersOptions = {}) {
     id: 'customers',
     events: customerEvents,
     errorCodes,
+    endpoints: customerEndpoints,
     migrations: { '0001_customers': { up: migrate } },
     subscribers: [
       {

@@ -34,3 +34,4 @@ export {
   type MergeCartsInput,
   type ListCustomersInput,
 } from './schemas.js'
+export { customerEndpoints, customerSchema } from './endpoints.js'

@@ -182,6 +182,49 @@ describe.each(STORAGES)('customers on %s', (storage) => {
     expect((await rejection(commerce.customers.get(ada.id))).code).toBe('NOT_FOUND')
   })
 
+  it('serves register, login, verify, reset, me and addresses as Store endpoints', async () => {
+    shop = await openShop(storage)
+    const { commerce } = shop
+    const route = (method: string, path: string) => {
+      const e = commerce.endpoints.find((x) => x.method === method && x.path === path)
+      if (!e) throw new Error(`no ${method} ${path}`)
+      return e
+    }
+    expect(commerce.endpoints.filter((e) => e.path.startsWith('/account')).map((e) => `${e.method} ${e.path} ${e.access}`)).toEqual([
+      'POST /account/register public',
+      'POST /account/login public',
+      'POST /account/logout public',
+      'POST /account/verify public',
+      'POST /account/password-reset public',
+      'POST /account/password-reset/confirm public',
+      'GET /account customer',
+      'GET /account/addresses customer',
+      'POST /account/addresses customer',
+      'DELETE /account/addresses/:addressId customer',
+    ])
+    const anonymous = { kind: 'anonymous' } as const
+    const call = async (method: string, path: string, input: unknown, actor: Parameters<ReturnType<typeof route>['handler']>[0]['actor'] = anonymous) => {
+      const e = route(method, path)
+      const parsed = e.input ? e.input.parse(input) : input
+      return e.output.parse(await e.handler({ input: parsed, actor, commerce }))
+    }
+    const ada = (await call('POST', '/account/register', { email: 'ada@example.com', password: PASSWORD })) as { id: string; emailVerified: boolean }
+    expect(JSON.stringify(ada)).not.toMatch(/argon2|password/i)
+    await call('POST', '/account/verify', { token: await commerce.customers.accounts.mintVerificationToken(ada.id) })
+    const login = (await call('POST', '/account/login', { email: 'ada@example.com', password: PASSWORD, clientId: '203.0.113.7' })) as { sessionToken: string }
+    expect((await commerce.customers.accounts.authenticate(login.sessionToken)).id).toBe(ada.id)
+    const me = { kind: 'customer', customerId: ada.id } as const
+    expect(((await call('GET', '/account', {}, me)) as { emailVerified: boolean }).emailVerified).toBe(true)
+    const saved = (await call('POST', '/account/addresses', { address, defaultShipping: true }, me)) as { id: string }
+    expect(((await call('GET', '/account/addresses', {}, me)) as Array<{ id: string }>).map((a) => a.id)).toEqual([saved.id])
+    await call('DELETE', '/account/addresses/:addressId', { addressId: saved.id }, me)
+    expect(await call('GET', '/account/addresses', {}, me)).toEqual([])
+    await call('POST', '/account/password-reset', { email: 'nobody@example.com' })
+    await call('POST', '/account/logout', { sessionToken: login.sessionToken })
+    expect((await rejection(commerce.customers.accounts.authenticate(login.sessionToken))).code).toBe('SESSION_INVALID')
+    expect((await rejection(call('GET', '/account', {}))).code).toBe('INVALID_STATE')
+  })
+
   it('refuses bad input through every method with a typed error naming the field, the database unchanged', async () => {
     shop = await openShop(storage)
     const { commerce } = shop
