@@ -106,8 +106,10 @@ type Tx = PluginTx<B2bTables, Events>
  * ```ts
  * import { isCommerceError } from '@cartwright/core'
  *
+ * declare const shop: CommerceWithB2b
+ * declare const cartId: string
  * try {
- *   await shop.checkout.complete(cartId, { payment: { provider: 'test' }, idempotencyKey })
+ *   await shop.checkout.complete(cartId, { payment: { provider: 'invoice' }, idempotencyKey: crypto.randomUUID() })
  * } catch (error) {
  *   if (isCommerceError<B2bErrorCode>(error, 'B2B_APPROVAL_REQUIRED')) await shop.b2b.requestApproval(cartId)
  *   else throw error
@@ -325,6 +327,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const list = await shop.b2b.createPriceList({
    *   name: 'Wholesale', groupId: 'grp_1', currency: 'USD',
    *   prices: [{ variantId, amount: 800 }, { variantId, amount: 750, minQuantity: 40 }],
@@ -337,6 +340,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const list = await shop.b2b.getPriceList('pl_1')
    * ```
    */
@@ -346,6 +350,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * await shop.b2b.deletePriceList('pl_1')
    * ```
    */
@@ -355,6 +360,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const acme = await shop.b2b.createCompany({ name: 'Acme', creditLimit: 1_000_000, netDays: 30 })
    * ```
    */
@@ -364,6 +370,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const { creditUsed, creditLimit } = await shop.b2b.getCompany('co_1')
    * ```
    */
@@ -373,7 +380,8 @@ export interface B2bService {
    *
    * @example
    * ```ts
-   * await shop.b2b.addMember({ companyId: acme.id, customerId: 'cus_1', role: 'buyer', spendingLimit: 50_000 })
+   * declare const shop: CommerceWithB2b
+   * await shop.b2b.addMember({ companyId: 'co_1', customerId: 'cus_1', role: 'buyer', spendingLimit: 50_000 })
    * ```
    */
   addMember(input: AddMemberInput): Promise<Member>
@@ -382,6 +390,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const member = await shop.b2b.membership('cus_1')
    * ```
    */
@@ -392,6 +401,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const approval = await shop.b2b.requestApproval(cart.id)
    * approval.status // 'pending'
    * ```
@@ -402,7 +412,8 @@ export interface B2bService {
    *
    * @example
    * ```ts
-   * await shop.b2b.approve({ approvalId: approval.id, approverId: 'cus_boss' })
+   * declare const shop: CommerceWithB2b
+   * await shop.b2b.approve({ approvalId: 'apr_1', approverId: 'cus_boss' })
    * ```
    */
   approve(input: DecideApprovalInput): Promise<Approval>
@@ -412,7 +423,8 @@ export interface B2bService {
    *
    * @example
    * ```ts
-   * await shop.b2b.reject({ approvalId: approval.id, approverId: 'cus_boss', reason: 'over budget' })
+   * declare const shop: CommerceWithB2b
+   * await shop.b2b.reject({ approvalId: 'apr_1', approverId: 'cus_boss', reason: 'over budget' })
    * ```
    */
   reject(input: DecideApprovalInput): Promise<Approval>
@@ -421,6 +433,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const latest = await shop.b2b.approvalOf(cart.id)
    * if (latest?.status === 'rejected') console.log(latest.reason)
    * ```
@@ -431,6 +444,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * await shop.b2b.setPurchaseOrder({ cartId: cart.id, poNumber: 'PO-2026-118' })
    * ```
    */
@@ -440,6 +454,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const link = await shop.b2b.orderLink(order.id)
    * link?.poNumber
    * ```
@@ -450,6 +465,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * await shop.b2b.setQuantityRule({ variantId, minQuantity: 12, increment: 6 })
    * ```
    */
@@ -459,7 +475,8 @@ export interface B2bService {
    *
    * @example
    * ```ts
-   * const quote = await shop.b2b.createQuote({ companyId, buyerId, currency: 'USD', expiresAt, lines: [{ variantId, quantity: 100, unitPrice: 690 }] })
+   * declare const shop: CommerceWithB2b
+   * const quote = await shop.b2b.createQuote({ companyId: 'co_1', buyerId: 'cus_1', currency: 'USD', expiresAt: '2026-12-31T23:59:59Z', lines: [{ variantId, quantity: 100, unitPrice: 690 }] })
    * ```
    */
   createQuote(input: CreateQuoteInput): Promise<Quote>
@@ -468,7 +485,8 @@ export interface B2bService {
    *
    * @example
    * ```ts
-   * await shop.b2b.sendQuote(quote.id)
+   * declare const shop: CommerceWithB2b
+   * await shop.b2b.sendQuote('quo_1')
    * ```
    */
   sendQuote(quoteId: string): Promise<Quote>
@@ -478,7 +496,8 @@ export interface B2bService {
    *
    * @example
    * ```ts
-   * const { cartId } = await shop.b2b.acceptQuote(quote.id)
+   * declare const shop: CommerceWithB2b
+   * const { cartId } = await shop.b2b.acceptQuote('quo_1')
    * ```
    */
   acceptQuote(quoteId: string): Promise<{ quote: Quote; cartId: string }>
@@ -487,6 +506,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const quote = await shop.b2b.getQuote('quo_1')
    * ```
    */
@@ -496,6 +516,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const expired = await shop.b2b.expireQuotes()
    * ```
    */
@@ -505,6 +526,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * const invoice = await shop.b2b.invoiceOf(order.id)
    * invoice?.dueAt
    * ```
@@ -515,6 +537,7 @@ export interface B2bService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithB2b
    * await shop.b2b.markInvoicePaid(order.id)
    * ```
    */
@@ -526,6 +549,7 @@ export interface B2bService {
  *
  * @example
  * ```ts
+ * declare const shop: CommerceWithB2b
  * async function owing(shop: CommerceWithB2b, companyId: string) {
  *   return (await shop.b2b.getCompany(companyId)).creditUsed
  * }
@@ -540,9 +564,11 @@ export type CommerceWithB2b = Commerce<[ReturnType<typeof b2b>]>
  * ```ts
  * import { createCommerce } from '@cartwright/core'
  * import { customers } from '@cartwright/customers'
+ * import { sqliteStorage } from '@cartwright/storage-sqlite'
  * import { b2b } from '@cartwright/b2b'
  *
- * const shop = await createCommerce({ storage, payments, plugins: [customers(), b2b()] })
+ * const shop = await createCommerce({ storage: sqliteStorage({ filename: 'shop.db' }), plugins: [customers(), b2b()] })
+ * await shop.b2b.createCompany({ name: 'Acme', creditLimit: 1_000_000 })
  * ```
  */
 export function b2b(options: B2bOptions = {}) {
