@@ -94,6 +94,18 @@ describe.each(STORAGES)('customers on %s', (storage) => {
     expect(Number(rows[0]!.failures)).toBe(20)
   })
 
+  it('failures from one client across accounts lock that client only', async () => {
+    shop = await openShop(storage, { hashing: { memoryCost: 1024, timeCost: 1 }, maxClientFailures: 5 })
+    const { commerce } = shop
+    await commerce.customers.accounts.register({ email: 'ada@example.com', password: PASSWORD })
+    const wrong = await rejection(commerce.customers.accounts.login({ email: 'ada@example.com', password: 'nope', clientId: '198.51.100.9' }))
+    // Guessing across accounts, known or not: the client's count goes on.
+    for (let i = 0; i < 4; i++) await rejection(commerce.customers.accounts.login({ email: `someone${i}@example.com`, password: 'nope', clientId: '198.51.100.9' }))
+    expect(await rejection(commerce.customers.accounts.login({ email: 'ada@example.com', password: PASSWORD, clientId: '198.51.100.9' }))).toEqual(wrong)
+    // Another client is let in: the account has 1 failure, far from its limit.
+    await commerce.customers.accounts.login({ email: 'ada@example.com', password: PASSWORD, clientId: '203.0.113.7' })
+  })
+
   it('19 wrong passwords then the right one let the customer in and start the count again', async () => {
     shop = await openShop(storage)
     const { commerce } = shop
