@@ -761,6 +761,26 @@ export const INJECTION_PATHS: readonly InjectionPath[] = [
     }),
   ),
   {
+    // A guest's orders go to a customer only for their exact email: hostile text matches none.
+    name: 'orders.assignCustomer email',
+    field: 'email',
+    kind: 'write',
+    call: (t, text) => t.commerce.orders.assignCustomer({ email: text, customerId: 'cus_injection' }),
+    accept(_t, text, result) {
+      assert.deepEqual((result as { orderIds: string[] }).orderIds, [], `orders.assignCustomer ${json(text)} attached orders`)
+    },
+  },
+  {
+    name: 'carts.openForCustomer customerId',
+    field: 'customerId',
+    kind: 'read',
+    refusals: ['NOT_FOUND'],
+    call: (t, text) => t.commerce.carts.openForCustomer(text),
+    accept(_t, text, result) {
+      assert.equal(result, null, `carts.openForCustomer ${json(text)} found a cart`)
+    },
+  },
+  {
     name: 'orders.list cursor',
     field: 'cursor',
     kind: 'read',
