@@ -376,6 +376,17 @@ export function customers(options: CustomersOptions = {}) {
         if (other && other.id !== except) throw ctx.error('EMAIL_TAKEN', 'Another customer has this email', { details: { fields: ['email'] } })
       }
 
+      /** Runs a write that inserts a customer: two at once with one email end as `EMAIL_TAKEN` for the loser, not a storage error. */
+      const inserting = async <T>(emailKey: string, work: () => Promise<T>): Promise<T> => {
+        try {
+          return await work()
+        } catch (error) {
+          if (isCommerceError(error) && error.code !== 'STORAGE') throw error
+          await emailFree(ctx.db, emailKey, null)
+          throw error
+        }
+      }
+
       const insertCustomer = async (tx: Tx, data: { email: string; firstName?: string | null; lastName?: string | null; phone?: string | null; locale?: string | null; metadata?: Record<string, string> }, passwordHash: string | null): Promise<Row> => {
         const emailKey = data.email.toLowerCase()
         await emailFree(tx.db, emailKey, null)
@@ -654,7 +665,7 @@ export function customers(options: CustomersOptions = {}) {
       return {
         async create(input) {
           const data = parse(createCustomerSchema, input, 'customer')
-          const row = await ctx.transaction((tx) => insertCustomer(tx, data, null))
+          const row = await inserting(data.email.toLowerCase(), () => ctx.transaction((tx) => insertCustomer(tx, data, null)))
           return load(ctx.db, row)
         },
         async get(customerId) {
@@ -673,8 +684,10 @@ export function customers(options: CustomersOptions = {}) {
             const changes: Partial<Row> = { updated_at: ctx.now().toISOString() }
             if (data.email !== undefined && data.email.toLowerCase() !== row.email_key) {
               await emailFree(tx.db, data.email.toLowerCase(), id)
-              // A new address is not verified until its owner proves it.
+              // A new address is not verified until its owner proves it, and a link mailed to the old
+              // one must not verify the new one (it would hand over the new email's guest orders).
               Object.assign(changes, { email: data.email, email_key: data.email.toLowerCase(), email_verified_at: null })
+              await tx.db.deleteFrom('customers_tokens').where('customer_id', '=', id).execute()
             } else if (data.email !== undefined) changes.email = data.email
             if (data.firstName !== undefined) changes.first_name = data.firstName
             if (data.lastName !== undefined) changes.last_name = data.lastName
@@ -849,7 +862,7 @@ export function customers(options: CustomersOptions = {}) {
             // Refused before the costly hash when the email is known (checked again in the transaction).
             await emailFree(ctx.db, data.email.toLowerCase(), null)
             const passwordHash = await hashPassword(data.password)
-            const row = await ctx.transaction(async (tx) => {
+            const row = await inserting(data.email.toLowerCase(), () => ctx.transaction(async (tx) => {
               const existing = await tx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', data.email.toLowerCase()).executeTakeFirst()
               // A customer staff made (or a guest's profile) without a password gets one: theirs to claim by verifying.
               if (existing && existing.password_hash === null && existing.erased_at === null) {
@@ -862,7 +875,7 @@ export function customers(options: CustomersOptions = {}) {
               const created = await insertCustomer(tx, profile, passwordHash)
               tx.emit('customers.verification_requested', { customerId: created.id })
               return created
-            })
+            }))
             return load(ctx.db, row)
           },
           async login(input) {

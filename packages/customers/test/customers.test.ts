@@ -106,6 +106,32 @@ describe.each(STORAGES)('customers on %s', (storage) => {
     await commerce.customers.accounts.login({ email: 'ada@example.com', password: PASSWORD, clientId: '203.0.113.7' })
   })
 
+  it('a verification link mailed to the old email does not verify a new one', async () => {
+    shop = await openShop(storage)
+    const { commerce } = shop
+    const guest = await commerce.carts.create({ currency: 'USD' })
+    await commerce.carts.addItem(guest.id, { variantId: shop.variant(shop.b), quantity: 1 })
+    const victimOrder = await shop.checkout(guest.id, 'victim@example.com')
+    const mallory = await commerce.customers.accounts.register({ email: 'mallory@example.com', password: PASSWORD })
+    const token = await commerce.customers.accounts.mintVerificationToken(mallory.id)
+    await commerce.customers.update(mallory.id, { email: 'victim@example.com' })
+    expect((await rejection(commerce.customers.accounts.verifyEmail({ token }))).code).toBe('TOKEN_INVALID')
+    expect((await commerce.orders.get(victimOrder.id)).customerId).toBeNull()
+  })
+
+  it('two registrations of one email at once: one account, the other EMAIL_TAKEN', async () => {
+    shop = await openShop(storage)
+    const { commerce } = shop
+    const results = await Promise.allSettled([
+      commerce.customers.accounts.register({ email: 'ada@example.com', password: PASSWORD }),
+      commerce.customers.accounts.register({ email: 'ADA@example.com', password: PASSWORD }),
+    ])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
+    expect(failed.reason.code).toBe('EMAIL_TAKEN')
+    expect((await commerce.customers.list()).items).toHaveLength(1)
+  })
+
   it('19 wrong passwords then the right one let the customer in and start the count again', async () => {
     shop = await openShop(storage)
     const { commerce } = shop
