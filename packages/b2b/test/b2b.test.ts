@@ -92,6 +92,26 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
     })
   })
 
+  describe('sales channels', () => {
+    it("a cart in a channel is priced by that channel's list; the same customer elsewhere by the list for every channel", async () => {
+      const { b2b, customers, channels, catalog } = shop.commerce
+      await customers.groups.create({ code: 'trade', name: 'Trade' })
+      const group = (await customers.groups.list()).find((g) => g.code === 'trade')!
+      const trade = (await customers.create({ email: 'trade@example.com' })).id
+      await customers.groups.addMember('trade', trade)
+      const web = await channels.create({ code: 'web', name: 'Web', currencies: ['USD'] })
+      await channels.publish(web.id, [(await catalog.getVariant(shop.bolt)).productId])
+      await b2b.createPriceList({ name: 'Everywhere', groupId: group.id, currency: 'USD', prices: [{ variantId: shop.bolt, amount: 700 }] })
+      await b2b.createPriceList({ name: 'Web only', groupId: group.id, currency: 'USD', channelId: web.id, prices: [{ variantId: shop.bolt, amount: 900 }] })
+
+      const inWeb = await shop.commerce.carts.create({ currency: 'USD', customerId: trade, channelId: web.id })
+      const priced = await shop.commerce.carts.addItem(inWeb.id, { variantId: shop.bolt, quantity: 2 })
+      expect(priced.lines[0]!.unitPrice).toBe(900)
+      const anywhere = await shop.cart(trade, [[shop.bolt, 2]])
+      expect(anywhere.lines[0]!.unitPrice).toBe(700)
+    })
+  })
+
   describe('approvals', () => {
     it('a 650.00 cart of a buyer limited to 500.00 is refused until approved, with no stock reserved and no payment taken; approved, it is placed', async () => {
       await company()
@@ -223,6 +243,21 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
       expect((await shop.commerce.b2b.getCompany(acme.id)).creditUsed).toBe(40_000)
     })
 
+    it('concurrent invoice checkouts never take more than the credit limit', async () => {
+      const acme = await company(100_000)
+      await shop.commerce.b2b.addMember({ companyId: acme.id, customerId: 'cus_buyer', role: 'buyer', spendingLimit: null })
+      const carts = []
+      for (let i = 0; i < 6; i++) carts.push(await shop.cart('cus_buyer', [[shop.bolt, 40]]))
+      const outcomes = await Promise.allSettled(carts.map((c) => shop.checkout(c.id, 'invoice')))
+      const placed = outcomes.filter((o) => o.status === 'fulfilled')
+      const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as { code?: string }).code] : []))
+      expect(placed).toHaveLength(2)
+      expect(refused).toEqual(['B2B_CREDIT_LIMIT', 'B2B_CREDIT_LIMIT', 'B2B_CREDIT_LIMIT', 'B2B_CREDIT_LIMIT'])
+      expect((await shop.commerce.b2b.getCompany(acme.id)).creditUsed).toBe(80_000)
+      const open = await shop.rows(`select amount from b2b_invoices where status = 'open'`)
+      expect(open.map((r) => Number(r.amount))).toEqual([40_000, 40_000])
+    })
+
     it('a customer outside any company, or a company without credit, cannot pay by invoice', async () => {
       const guest = await shop.cart(null, [[shop.bolt, 1]])
       expect((await rejection(shop.checkout(guest.id, 'invoice'))).code).toBe('B2B_CREDIT_LIMIT')
@@ -276,6 +311,31 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
       await new Promise((r) => setTimeout(r, 60))
       expect((await rejection(shop.commerce.b2b.acceptQuote(stale.id))).code).toBe('B2B_QUOTE_EXPIRED')
       expect((await shop.commerce.b2b.getQuote(stale.id)).status).toBe('expired')
+    })
+  })
+
+  describe('quotes at once, and privacy', () => {
+    it('a quote accepted by several calls at once is accepted once', async () => {
+      const acme = await company()
+      const quote = await shop.commerce.b2b.createQuote({ companyId: acme.id, buyerId: 'cus_buyer', currency: 'USD', expiresAt: '2999-01-01T00:00:00Z', lines: [{ variantId: shop.bolt, quantity: 3, unitPrice: 500 }] })
+      await shop.commerce.b2b.sendQuote(quote.id)
+      const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => shop.commerce.b2b.acceptQuote(quote.id)))
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1)
+      expect(outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as { code?: string }).code] : []))).toEqual(['B2B_STATE', 'B2B_STATE', 'B2B_STATE'])
+      const events = await shop.rows(`select count(*) as n from cw_outbox where type = 'b2b.quote_accepted'`)
+      expect(events.map((r) => Number(r.n))).toEqual([1])
+    })
+
+    it("a customer's export holds their membership, approvals and quotes; erase removes the membership and the reasons", async () => {
+      const acme = await company()
+      const cart = await shop.cart('cus_buyer', [[shop.drill, 2]])
+      const approval = await shop.commerce.b2b.requestApproval(cart.id)
+      await shop.commerce.b2b.reject({ approvalId: approval.id, approverId: 'cus_admin', reason: 'call me, Ada' })
+      const exported = await shop.commerce.privacy.export({ customerId: 'cus_buyer' })
+      expect(exported.plugins.b2b).toMatchObject({ membership: { company_id: acme.id, role: 'buyer' }, approvals: [{ id: approval.id, reason: 'call me, Ada' }] })
+      await shop.commerce.privacy.erase({ customerId: 'cus_buyer' })
+      expect(await shop.commerce.b2b.membership('cus_buyer')).toBeNull()
+      expect((await shop.commerce.b2b.approvalOf(cart.id))?.reason).toBeNull()
     })
   })
 
