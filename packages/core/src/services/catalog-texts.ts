@@ -69,19 +69,28 @@ export interface CatalogOptions {
   /** The locale of the texts products, categories and collections are created with (default `en`): the fallback of every translation. */
   defaultLocale?: string
   visibility?: VisibilitySource
+  /**
+   * Up to this many candidate products (default 2,000), a search filters, counts and sorts them in
+   * memory from search's read model (two queries); above it, each facet is a query over the
+   * catalog's tables. Lower it to bound a search's memory, raise it (at most 20,000) to keep broad
+   * searches in memory. Both ways give the same results.
+   */
+  searchInMemory?: number
 }
 
 export const catalogOptionsSchema = z
   .strictObject({
     defaultLocale: localeSchema.default('en'),
     visibility: z.custom<VisibilitySource>((v) => typeof (v as VisibilitySource)?.visible === 'function', { message: 'pass an object with visible(productIds, context)' }).optional(),
+    searchInMemory: z.number().int().min(0).max(20_000).default(2_000),
   })
-  .default({ defaultLocale: 'en' })
+  .default({ defaultLocale: 'en', searchInMemory: 2_000 })
 
 /** @internal The parsed catalog options, as the runtime keeps them. */
 export interface CatalogSettings {
   defaultLocale: string
   visibility?: VisibilitySource | undefined
+  searchInMemory?: number
 }
 
 export function catalogSettings(rt: Runtime): CatalogSettings {

@@ -7,7 +7,7 @@ import { read, type Runtime } from '../runtime.js'
 import type { Product } from '../types.js'
 import { fields, parseInput } from '../validation.js'
 import { catalogSettings, localeChain, localeSchema, visibleIds } from './catalog-texts.js'
-import { coreChannelId } from './channel-service.js'
+import { channelLocations, coreChannelId } from './channel-service.js'
 import { collectionMembership } from './collection-service.js'
 import { normalizeSearchText, queryWords } from './search-index.js'
 import { summarizedProducts, type FacetRow } from './search-summary.js'
@@ -85,7 +85,11 @@ export interface SearchResult {
 }
 
 /** The parsed input, and the instant a preorder's allowance is compared with. */
-type Data = z.output<typeof searchSchema> & { now: string }
+type Data = z.output<typeof searchSchema> & {
+  now: string
+  /** The stock locations of the core channel searched in, for `inStock`; null: every location. */
+  locations: string[] | null
+}
 type Eb = ExpressionBuilder<CoreDatabase & { p: CoreDatabase['cw_products'] }, 'p'>
 type VariantEb = ExpressionBuilder<CoreDatabase & { v: CoreDatabase['cw_variants'] }, 'v'>
 
@@ -125,7 +129,7 @@ export class SearchService {
 
   /** Finds products by words and filters, a page at a time, with facets (see {@link SearchInput}). */
   async products(input: SearchInput = {}): Promise<SearchResult> {
-    const data: Data = { ...parseInput(searchSchema, input, 'search'), now: this.#rt.now().toISOString() }
+    const data: Data = { ...parseInput(searchSchema, input, 'search'), now: this.#rt.now().toISOString(), locations: null }
     if ((data.price || data.sort === 'price_asc' || data.sort === 'price_desc' || data.priceRanges) && !data.currency) {
       throw validationError('search', [{ path: 'currency', message: 'needed to filter, sort or count by price' }])
     }
@@ -139,6 +143,8 @@ export class SearchService {
       throw validationError('search', [{ path: 'sort', message: 'relevance needs a query' }])
     }
     return read(rt, async (db) => {
+      // In a core channel, "in stock" means at the channel's stock locations: what its carts can reserve.
+      if (data.inStock && data.channel) data.locations = await channelLocations(db, await coreChannelId(db, data.channel))
       // Once: the products the words and product-level filters let through (with their score),
       // then those with a variant that passes the variant-level filters. Everything after reads
       // from these ids, so the text match and the category tree are evaluated once per search.
@@ -157,7 +163,7 @@ export class SearchService {
       let found: string[]
       let pageIds: string[]
       let facets: SearchFacets | null
-      if (candidates.size > 0 && candidates.size <= IN_MEMORY_CANDIDATES) {
+      if (candidates.size > 0 && candidates.size <= inMemoryLimit(rt)) {
         // Few products (a category page, a narrow search): read their variants once and filter,
         // count and sort them here — four small reads instead of a query per facet.
         const view = await variantView(db, data, candidates)
@@ -201,7 +207,8 @@ export class SearchService {
           .where('pr.currency', '=', data.currency!)
           .where('pr.min_quantity', '=', 1)
           .where((e) => variantConditions(e as unknown as VariantEb, data, null))
-      q = q.orderBy((eb) => lowest(eb), sort === 'price_asc' ? 'asc' : 'desc')
+      // Products without a price in the currency last, either way (as the in-memory path sorts them).
+      q = q.orderBy((eb) => sql`case when (${lowest(eb)}) is null then 1 else 0 end`).orderBy((eb) => lowest(eb), sort === 'price_asc' ? 'asc' : 'desc')
     }
     const rows = await q.orderBy('p.created_at', 'desc').orderBy('p.id').limit(data.limit).offset(offset).execute()
     return rows.map((r) => r.id)
@@ -222,7 +229,7 @@ interface Candidate {
 
 /**
  * Products the words (when given) and the product-level filters let through, with their score. Up
- * to {@link IN_MEMORY_CANDIDATES} come with their facet rows, read in the same query; more are
+ * to the in-memory limit (`CommerceOptions.catalog.searchInMemory`) come with their facet rows, read in the same query; more are
  * read again without them.
  */
 async function candidateProducts(rt: Runtime, db: Executor, data: Data, matched: ReturnType<typeof matchQuery> | null): Promise<Map<string, Candidate>> {
@@ -253,8 +260,9 @@ async function candidateProducts(rt: Runtime, db: Executor, data: Data, matched:
     q = matched ? q.orderBy(sql`m.score`, 'desc') : q.orderBy('p.created_at', 'desc')
     return q.orderBy('p.id').limit(limit).execute() as Promise<Array<{ id: string; created_at: unknown; score?: number; facets?: string | null; categories?: string | null }>>
   }
-  let rows = await query(true, IN_MEMORY_CANDIDATES + 1)
-  if (rows.length > IN_MEMORY_CANDIDATES) rows = await query(false, MAX_CANDIDATES)
+  const limit = inMemoryLimit(rt)
+  let rows = limit > 0 ? await query(true, limit + 1) : []
+  if (limit === 0 || rows.length > limit) rows = await query(false, MAX_CANDIDATES)
   return new Map(rows.map((r) => [r.id, { score: Number(r.score ?? 0), createdAt: iso(r.created_at as string | Date), facets: r.facets ?? null, categories: r.categories ?? null }]))
 }
 
@@ -265,8 +273,8 @@ function categoriesOf(rt: Runtime) {
     : sql<string | null>`(select json_group_array(json_array(c.id, c.handle, c.title)) from cw_category_products cp join cw_categories c on c.id = cp.category_id where cp.product_id = p.id)`
 }
 
-/** Up to this many candidate products, a search filters, counts and sorts their variants in memory. */
-const IN_MEMORY_CANDIDATES = 2_000
+/** Up to this many candidate products, a search filters, counts and sorts their variants in memory (`CommerceOptions.catalog.searchInMemory`). */
+const inMemoryLimit = (rt: Runtime): number => catalogSettings(rt).searchInMemory ?? 2_000
 
 /**
  * The variants of the candidates as the filters see them (from their facet rows): which pass every
@@ -406,6 +414,7 @@ async function readSellable(db: Executor, data: Data, products: ViewProduct[]): 
         sql<number>`sum(il.on_hand - il.reserved + case when il.allowance_until is null or il.allowance_until > ${data.now} then il.backorder_allowance else 0 end)`.as('sellable'),
       ])
       .where('il.variant_id', 'in', tracked.slice(i, i + 5000))
+      .$if(data.locations !== null, (q) => q.where('il.location_id', 'in', data.locations!))
       .groupBy('il.variant_id')
       .execute()
     for (const row of rows) sellable.set(row.variant_id, Number(row.sellable))
@@ -520,7 +529,8 @@ function variantConditions(eb: VariantEb, data: Data, except: string | null): Ex
             .select(
               sql<number>`coalesce(sum(il.on_hand - il.reserved + case when il.allowance_until is null or il.allowance_until > ${data.now} then il.backorder_allowance else 0 end), 0)`.as('sellable'),
             )
-            .whereRef('il.variant_id', '=', 'v.id'),
+            .whereRef('il.variant_id', '=', 'v.id')
+            .$if(data.locations !== null, (q) => q.where('il.location_id', 'in', data.locations!)),
           '>',
           0,
         ),

@@ -11,7 +11,16 @@ import { failure, GUARDED_STORAGES, openShop, type Shop } from '../support/index
 
 const SIZES = ['42', '43', '44']
 
-describe.each(GUARDED_STORAGES)('search on %s', (storage) => {
+/**
+ * Every search here runs on both paths: in memory from search's read model (the default for up to
+ * 2,000 candidates) and in SQL over the catalog's tables (`searchInMemory: 0`). They must agree.
+ */
+const PATHS = GUARDED_STORAGES.flatMap((storage) => [
+  { storage, path: 'in memory', searchInMemory: 2_000 },
+  { storage, path: 'in SQL', searchInMemory: 0 },
+])
+
+describe.each(PATHS)('search on $storage, $path', ({ storage, searchInMemory }) => {
   let shop: Shop
   let runner: Product
   let sneaker: Product
@@ -23,7 +32,7 @@ describe.each(GUARDED_STORAGES)('search on %s', (storage) => {
     product.variants.find((v) => v.options.Color === color && v.options.Size === size)!
 
   beforeAll(async () => {
-    shop = await openShop({ storage })
+    shop = await openShop({ storage, catalog: { searchInMemory } })
     const { commerce } = shop
     // The fixture's own Trail Runner is not for sale here.
     await commerce.catalog.updateProduct(shop.shoe.id, { status: 'draft' })
@@ -222,6 +231,27 @@ describe.each(GUARDED_STORAGES)('search ranking, on %s', (storage) => {
       // The last word as a prefix counts in the title too.
       const typing = await shop.commerce.search.products({ query: 'cotton tow' })
       expect(typing.items.map((h) => h.product.id)).toEqual([large.id, towel.id])
+    } finally {
+      await shop.close()
+    }
+  })
+})
+
+describe.each(GUARDED_STORAGES)('search in a sales channel, on %s', (storage) => {
+  it('"in stock only" counts stock at the channel\'s locations only: what its carts can reserve', async () => {
+    const shop = await openShop({ storage })
+    try {
+      const { commerce } = shop
+      const elsewhere = await commerce.inventory.createLocation({ name: 'Elsewhere', code: 'elsewhere', priority: 5 })
+      const lamp = await commerce.catalog.createProduct({ title: 'Lamp', status: 'active', variants: [{ sku: 'LAMP-1', prices: [{ currency: 'USD', amount: 4_000 }] }] })
+      const desk = await commerce.catalog.createProduct({ title: 'Lamp Desk', status: 'active', variants: [{ sku: 'DESK-1', prices: [{ currency: 'USD', amount: 9_000 }] }] })
+      await commerce.inventory.setStock({ variantId: lamp.variants[0]!.id, locationId: elsewhere.id, onHand: 4 })
+      await commerce.inventory.setStock({ variantId: desk.variants[0]!.id, locationId: shop.warehouse.id, onHand: 4 })
+      const web = await commerce.channels.create({ code: 'web', name: 'Web', currencies: ['USD'], stockLocationIds: [shop.warehouse.id] })
+      await commerce.channels.publish(web.id, [lamp.id, desk.id])
+      const ids = async (input: { channel?: string }) => (await commerce.search.products({ query: 'lamp', inStock: true, ...input })).items.map((h) => h.product.id).sort()
+      expect(await ids({})).toEqual([lamp.id, desk.id].sort())
+      expect(await ids({ channel: 'web' })).toEqual([desk.id])
     } finally {
       await shop.close()
     }
