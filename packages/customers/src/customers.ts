@@ -480,15 +480,21 @@ export function customers(options: CustomersOptions = {}) {
         return { token, session: toSession(row) }
       }
 
+      /** The guest cart, if it can be merged into the customer's: open, and nobody else's. */
+      const mergeable = async (guestCartId: string, customerId: string): Promise<Cart> => {
+        const guest = await ctx.commerce.carts.get(guestCartId)
+        if (guest.status !== 'open') throw new CommerceError('INVALID_STATE', `Cart ${guest.id} is ${guest.status} and cannot be merged`, { details: { fields: ['guestCartId'] } })
+        if (guest.customerId !== null && guest.customerId !== customerId) {
+          throw new CommerceError('INVALID_STATE', `Cart ${guest.id} belongs to another customer`, { details: { fields: ['guestCartId'] } })
+        }
+        return guest
+      }
+
       const mergeCarts = async (input: MergeCartsInput): Promise<MergeResult> => {
         const data = parse(mergeSchema, input, 'cart merge')
         const customer = await get(data.customerId)
         const carts = ctx.commerce.carts
-        const guest = await carts.get(data.guestCartId)
-        if (guest.status !== 'open') throw new CommerceError('INVALID_STATE', `Cart ${guest.id} is ${guest.status} and cannot be merged`, { details: { fields: ['guestCartId'] } })
-        if (guest.customerId !== null && guest.customerId !== customer.id) {
-          throw new CommerceError('INVALID_STATE', `Cart ${guest.id} belongs to another customer`, { details: { fields: ['guestCartId'] } })
-        }
+        const guest = await mergeable(data.guestCartId, customer.id)
         const own = await carts.openForCustomer(customer.id)
         // No open cart of their own, or the guest cart is already theirs: it becomes theirs as it is.
         if (!own || own.id === guest.id || own.currency !== guest.currency) {
@@ -891,6 +897,8 @@ export function customers(options: CustomersOptions = {}) {
               if (!(match && row?.password_hash)) await countFailure(row?.id ?? null, data.clientId)
               throw invalidCredentials()
             }
+            // A guest cart that cannot be merged is refused before a session is opened.
+            if (data.guestCartId) await mergeable(data.guestCartId, row.id)
             const opened = await ctx.transaction(async (tx) => {
               await tx.db.deleteFrom('customers_attempts').where('key', '=', `account:${row.id}`).execute()
               await tx.db.deleteFrom('customers_attempts').where('key', '=', `client:${data.clientId}`).execute()
@@ -1197,75 +1205,485 @@ async function migrate(db: Kysely<any>, { types }: { types: ColumnTypes }): Prom
  * ```
  */
 export interface CustomersService {
-  /** A customer made by staff, without an account (`EMAIL_TAKEN` if the email is known in any case). @example `await shop.customers.create({ email: 'ada@example.com' })` */
+  /**
+   * A customer made by staff, without an account. `EMAIL_TAKEN` when the email is known, in any case.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * const ada = await shop.customers.create({ email: 'ada@example.com', firstName: 'Ada', locale: 'en-GB' })
+   * ```
+   */
   create(input: CreateCustomerInput): Promise<Customer>
-  /** A customer by id; `NOT_FOUND` (also for an erased one). @example `await shop.customers.get('cus_1')` */
+  /**
+   * A customer by id; `NOT_FOUND` when there is none (an erased customer included).
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * const ada = await shop.customers.get('cus_1')
+   * console.log(ada.email, ada.groups, ada.marketingConsent?.granted)
+   * ```
+   */
   get(customerId: string): Promise<Customer>
-  /** A customer by email, in any case, or null. @example `await shop.customers.findByEmail('Ada@Example.com')` */
+  /**
+   * A customer by email, in any case, or null.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * const found = await shop.customers.findByEmail('Ada@Example.com')
+   * ```
+   */
   findByEmail(email: string): Promise<Customer | null>
-  /** Changes the profile; a new email is unverified until proven (a verification mail is due). @example `await shop.customers.update('cus_1', { lastName: 'King' })` */
+  /**
+   * Changes the profile. A new email is unverified until proven: a verification mail is due, and
+   * tokens mailed to the old address stop working.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * await shop.customers.update('cus_1', { lastName: 'King', phone: '+44 20 7946 0000' })
+   * ```
+   */
   update(customerId: string, input: UpdateCustomerInput): Promise<Customer>
-  /** Customers by id, filtered by email, group or tag, a page at a time. @example `await shop.customers.list({ groupCode: 'wholesale' })` */
+  /**
+   * Customers by id, filtered by email, group code or tag, a page at a time.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * const { items, nextCursor } = await shop.customers.list({ groupCode: 'wholesale', limit: 50 })
+   * ```
+   */
   list(input?: ListCustomersInput): Promise<Page<Customer>>
-  /** The address book; the first address becomes both defaults. @example `await shop.customers.addresses.add('cus_1', { address, defaultShipping: true })` */
+  /**
+   * The address book. The first address becomes the default for shipping and billing;
+   * `defaultShipping` / `defaultBilling` move the defaults.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * const home = await shop.customers.addresses.add('cus_1', { address: { line1: '1 Analytical St', city: 'London', country: 'GB' }, label: 'Home' })
+   * await shop.customers.addresses.update('cus_1', home.id, { defaultBilling: true })
+   * const book = await shop.customers.addresses.list('cus_1')
+   * await shop.customers.addresses.remove('cus_1', home.id)
+   * ```
+   */
   addresses: {
+    /**
+     * Adds an address; `NOT_FOUND` for an unknown customer.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.addresses.add('cus_1', { address: { line1: '1 Analytical St', city: 'London', country: 'GB' }, defaultShipping: true })
+     * ```
+     */
     add(customerId: string, input: AddAddressInput): Promise<SavedAddress>
+    /**
+     * Changes an address or moves a default to it (`false` clears a default that was this address).
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.addresses.update('cus_1', 'addr_1', { label: 'Office', defaultShipping: true })
+     * ```
+     */
     update(customerId: string, addressId: string, input: UpdateAddressInput): Promise<SavedAddress>
+    /**
+     * Removes an address; a default that was this address is cleared.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.addresses.remove('cus_1', 'addr_1')
+     * ```
+     */
     remove(customerId: string, addressId: string): Promise<void>
+    /**
+     * The addresses, oldest first, each marked when it is a default.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const shipping = (await shop.customers.addresses.list('cus_1')).find((a) => a.defaultShipping)
+     * ```
+     */
     list(customerId: string): Promise<SavedAddress[]>
   }
-  /** Groups (`customers_groups`) and membership (`customers_group_members`). @example `await shop.customers.groups.addMember('wholesale', 'cus_1')` */
+  /**
+   * Groups by code (`customers_groups`) and their members (`customers_group_members`), which other
+   * plugins read (B2B price lists by group).
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * await shop.customers.groups.create({ code: 'wholesale', name: 'Wholesale' })
+   * await shop.customers.groups.addMember('wholesale', 'cus_1')
+   * ```
+   */
   groups: {
+    /**
+     * Creates a group; `CONFLICT` when the code is taken.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const group = await shop.customers.groups.create({ code: 'wholesale', name: 'Wholesale' })
+     * ```
+     */
     create(input: CreateGroupInput): Promise<CustomerGroup>
+    /**
+     * Every group, by code.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const codes = (await shop.customers.groups.list()).map((g) => g.code)
+     * ```
+     */
     list(): Promise<CustomerGroup[]>
+    /**
+     * Adds a customer to a group (again: nothing changes).
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const ada = await shop.customers.groups.addMember('wholesale', 'cus_1')
+     * ```
+     */
     addMember(groupCode: string, customerId: string): Promise<Customer>
+    /**
+     * Takes a customer out of a group.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.groups.removeMember('wholesale', 'cus_1')
+     * ```
+     */
     removeMember(groupCode: string, customerId: string): Promise<Customer>
   }
-  /** Free tags. @example `await shop.customers.tags.add('cus_1', 'vip')` */
-  tags: { add(customerId: string, tag: string): Promise<Customer>; remove(customerId: string, tag: string): Promise<Customer> }
-  /** Staff notes, with their author. @example `await shop.customers.notes.add('cus_1', { body: 'Prefers phone calls', author: 'sam' })` */
-  notes: { add(customerId: string, input: AddNoteInput): Promise<CustomerNote>; list(customerId: string): Promise<CustomerNote[]> }
-  /** Marketing consent, given or withdrawn, with when and how; the history is kept. @example `await shop.customers.consent.set('cus_1', { granted: true, source: 'checkout' })` */
+  /**
+   * Free tags.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * await shop.customers.tags.add('cus_1', 'vip')
+   * ```
+   */
+  tags: {
+    /**
+     * Tags a customer (again: nothing changes).
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.tags.add('cus_1', 'vip')
+     * ```
+     */
+    add(customerId: string, tag: string): Promise<Customer>
+    /**
+     * Removes a tag.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.tags.remove('cus_1', 'vip')
+     * ```
+     */
+    remove(customerId: string, tag: string): Promise<Customer>
+  }
+  /**
+   * Staff notes, with their author; each is noted on the timeline (without its text).
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * await shop.customers.notes.add('cus_1', { body: 'Prefers phone calls', author: 'sam@shop.example' })
+   * ```
+   */
+  notes: {
+    /**
+     * Adds a note.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const note = await shop.customers.notes.add('cus_1', { body: 'Parcel left with a neighbour', author: 'sam' })
+     * ```
+     */
+    add(customerId: string, input: AddNoteInput): Promise<CustomerNote>
+    /**
+     * The notes, newest first.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * for (const n of await shop.customers.notes.list('cus_1')) console.log(n.author, n.body)
+     * ```
+     */
+    list(customerId: string): Promise<CustomerNote[]>
+  }
+  /**
+   * Marketing consent, given or withdrawn, with when and how; the whole history is kept.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * await shop.customers.consent.set('cus_1', { granted: true, source: 'checkout' })
+   * ```
+   */
   consent: {
+    /**
+     * Records a consent given or withdrawn; the customer's `marketingConsent` is the latest.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const ada = await shop.customers.consent.set('cus_1', { granted: false, source: 'account' })
+     * ```
+     */
     set(customerId: string, input: ConsentInput): Promise<Customer>
+    /**
+     * Every change, oldest first.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const changes = await shop.customers.consent.history('cus_1')
+     * ```
+     */
     history(customerId: string): Promise<Array<{ granted: boolean; source: string; at: string }>>
   }
-  /** Saved payment methods as the provider's references (never card data). @example `await shop.customers.paymentMethods.add('cus_1', { provider: 'stripe', reference: 'pm_1', label: 'Visa •••• 4242' })` */
+  /**
+   * Saved payment methods as the provider's references and a label, never card data.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * await shop.customers.paymentMethods.add('cus_1', { provider: 'stripe', reference: 'pm_1', label: 'Visa •••• 4242' })
+   * ```
+   */
   paymentMethods: {
+    /**
+     * Saves a reference; a label that holds a card number is refused.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const pm = await shop.customers.paymentMethods.add('cus_1', { provider: 'stripe', reference: 'pm_1', label: 'Visa •••• 4242' })
+     * ```
+     */
     add(customerId: string, input: PaymentMethodInput): Promise<SavedPaymentMethod>
+    /**
+     * The saved references, oldest first.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const methods = await shop.customers.paymentMethods.list('cus_1')
+     * ```
+     */
     list(customerId: string): Promise<SavedPaymentMethod[]>
+    /**
+     * Forgets a saved reference (the provider keeps its own record).
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.paymentMethods.remove('cus_1', 'cpm_1')
+     * ```
+     */
     remove(customerId: string, paymentMethodId: string): Promise<void>
   }
-  /** What happened with the customer, oldest first. @example `for (const e of await shop.customers.timeline('cus_1')) console.log(e.at, e.summary)` */
+  /**
+   * What happened with the customer, oldest first: registration, orders placed, guest orders
+   * attached, notes, emails sent, consent, password changes, carts merged, privacy export and erase.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * for (const e of await shop.customers.timeline('cus_1')) console.log(e.at, e.kind, e.summary)
+   * ```
+   */
   timeline(customerId: string): Promise<TimelineEntry[]>
-  /** Attaches the guest orders of the customer's verified email (done by `verifyEmail`); returns their ids. @example `await shop.customers.attachGuestOrders('cus_1')` */
+  /**
+   * Attaches the guest orders of the customer's verified email (`verifyEmail` does it); returns
+   * their ids. `INVALID_STATE` while the email is unverified.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * const orderIds = await shop.customers.attachGuestOrders('cus_1')
+   * ```
+   */
   attachGuestOrders(customerId: string): Promise<string[]>
-  /** Merges a guest cart into the customer's open cart (see the README's rules); every cap is reported. @example `const { cart, caps } = await shop.customers.mergeCarts({ customerId: 'cus_1', guestCartId: 'cart_1' })` */
+  /**
+   * Merges a guest cart into the customer's open cart (the rules are in the README): quantities
+   * add, capped by the line limit and the stock, every cap reported; priced for the customer.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * const { cart, caps } = await shop.customers.mergeCarts({ customerId: 'cus_1', guestCartId: 'cart_1' })
+   * ```
+   */
   mergeCarts(input: MergeCartsInput): Promise<MergeResult>
-  /** Accounts: passwords, tokens and sessions. @example `await shop.customers.accounts.login({ email, password, clientId: ip })` */
+  /**
+   * Accounts: passwords (argon2id), verification and reset tokens (single-use, expiring, stored as
+   * SHA-256), sessions, and login attempts limited per account and per client.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithCustomers
+   * const { sessionToken } = await shop.customers.accounts.login({ email: 'ada@example.com', password: 'correct horse battery', clientId: '203.0.113.7' })
+   * ```
+   */
   accounts: {
-    /** Registers (or gives a password to a staff-made customer); a verification mail is due. */
+    /**
+     * Registers an account (or gives a password to a customer staff made); a verification mail is due
+     * (`customers.verification_requested`). `EMAIL_TAKEN` when another account has the email.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const ada = await shop.customers.accounts.register({ email: 'ada@example.com', password: 'correct horse battery' })
+     * ```
+     */
     register(input: RegisterInput): Promise<Customer>
-    /** `INVALID_CREDENTIALS` for every failure alike; passes `guestCartId` to `mergeCarts`. */
+    /**
+     * Logs in: a session token (shown once), and the merge of `guestCartId` when given. Every failure
+     * is `INVALID_CREDENTIALS`: unknown email, wrong password, a locked account or client.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const { sessionToken, merge } = await shop.customers.accounts.login({ email: 'ada@example.com', password: 'correct horse battery', clientId: '203.0.113.7', guestCartId: 'cart_1' })
+     * ```
+     */
     login(input: LoginInput): Promise<LoginResult>
-    /** The customer a session token opens; `SESSION_INVALID` otherwise. */
+    /**
+     * The customer a session token opens; `SESSION_INVALID` when it is unknown, revoked or expired.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * declare const cookie: string
+     * const me = await shop.customers.accounts.authenticate(cookie)
+     * ```
+     */
     authenticate(sessionToken: string): Promise<Customer>
+    /**
+     * Ends the session of a token (an unknown one: nothing happens).
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * declare const cookie: string
+     * await shop.customers.accounts.logout(cookie)
+     * ```
+     */
     logout(sessionToken: string): Promise<void>
+    /**
+     * The customer's sessions, newest first, without their tokens.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const open = (await shop.customers.accounts.listSessions('cus_1')).filter((s) => s.revokedAt === null)
+     * ```
+     */
     listSessions(customerId: string): Promise<SessionInfo[]>
+    /**
+     * Ends one session ("log out that device").
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.accounts.revokeSession('cus_1', 'ses_1')
+     * ```
+     */
     revokeSession(customerId: string, sessionId: string): Promise<void>
-    /** Emits `customers.verification_requested`: a mail is due. */
+    /**
+     * Asks for a new verification mail: emits `customers.verification_requested`.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.accounts.requestVerification('cus_1')
+     * ```
+     */
     requestVerification(customerId: string): Promise<void>
-    /** Mints a verification token where the mail is sent: returned once, stored as a hash, voiding earlier ones. */
+    /**
+     * Mints a verification token where the mail is sent: returned once, stored only as its SHA-256,
+     * voiding every earlier one.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const token = await shop.customers.accounts.mintVerificationToken('cus_1')
+     * const link = `https://shop.example/verify?token=${encodeURIComponent(token)}`
+     * ```
+     */
     mintVerificationToken(customerId: string): Promise<string>
-    /** Uses a verification token once; attaches the email's guest orders. `TOKEN_INVALID` otherwise. */
+    /**
+     * Uses a verification token once and attaches the email's guest orders; `TOKEN_INVALID` for a
+     * token unknown, used, voided or expired.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * declare const token: string
+     * const ada = await shop.customers.accounts.verifyEmail({ token })
+     * ```
+     */
     verifyEmail(input: { token: string }): Promise<Customer>
-    /** Emits `customers.password_reset_requested` when the email is known; says nothing either way. */
+    /**
+     * Asks for a reset mail: emits `customers.password_reset_requested` when the email is known, and
+     * answers the same either way.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.accounts.requestPasswordReset({ email: 'ada@example.com' })
+     * ```
+     */
     requestPasswordReset(input: { email: string }): Promise<void>
-    /** Mints a reset token where the mail is sent: returned once, stored as a hash, voiding earlier ones. */
+    /**
+     * Mints a reset token where the mail is sent: returned once, stored only as its SHA-256, voiding
+     * every earlier one.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const token = await shop.customers.accounts.mintResetToken('cus_1')
+     * ```
+     */
     mintResetToken(customerId: string): Promise<string>
-    /** Uses a reset token once: sets the password, ends every session, lifts a lock. `TOKEN_INVALID` otherwise. */
+    /**
+     * Uses a reset token once: sets the password, ends every session and lifts a lock.
+     * `TOKEN_INVALID` for a token unknown, used, voided or expired.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * declare const token: string
+     * await shop.customers.accounts.resetPassword({ token, password: 'a brand new secret' })
+     * ```
+     */
     resetPassword(input: { token: string; password: string }): Promise<Customer>
-    /** Changes the password given the current one (`INVALID_CREDENTIALS` otherwise). */
+    /**
+     * Changes the password given the current one (`INVALID_CREDENTIALS` otherwise).
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * await shop.customers.accounts.changePassword('cus_1', { currentPassword: 'correct horse battery', newPassword: 'a brand new secret' })
+     * ```
+     */
     changePassword(customerId: string, input: { currentPassword: string; newPassword: string }): Promise<void>
   }
 }

@@ -270,6 +270,7 @@ describe.each(STORAGES)('customers on %s', (storage) => {
     const ada = await c.accounts.register({ email: 'ada@example.com', password: PASSWORD })
     const [addr] = [await c.addresses.add(ada.id, { address })]
     const guest = await commerce.carts.create({ currency: 'USD' })
+    const other = await commerce.carts.create({ currency: 'USD', customerId: 'cus_someone_else' })
     const before = await shop.snapshot()
     const long = 'x'.repeat(5001)
     const cases: Array<[string, () => Promise<unknown>, string, string]> = [
@@ -305,6 +306,8 @@ describe.each(STORAGES)('customers on %s', (storage) => {
       ['register: short password', () => c.accounts.register({ email: 'b@example.com', password: 'short' }), 'VALIDATION', 'password'],
       ['register: taken email', () => c.accounts.register({ email: 'Ada@Example.com', password: PASSWORD }), 'EMAIL_TAKEN', 'email'],
       ['login: no client', () => c.accounts.login({ email: 'ada@example.com', password: PASSWORD } as never), 'VALIDATION', 'clientId'],
+      ['login: unknown guest cart, right password', () => c.accounts.login({ email: 'ada@example.com', password: PASSWORD, clientId: 'c', guestCartId: 'cart_nope' }), 'NOT_FOUND', ''],
+      ['mergeCarts: a cart of another customer', () => c.mergeCarts({ customerId: ada.id, guestCartId: other.id }), 'INVALID_STATE', 'guestCartId'],
       ['authenticate: empty token', () => c.accounts.authenticate(''), 'VALIDATION', 'token'],
       ['authenticate: unknown token', () => c.accounts.authenticate('x'.repeat(43)), 'SESSION_INVALID', ''],
       ['revokeSession: unknown', () => c.accounts.revokeSession(ada.id, 'ses_nope'), 'NOT_FOUND', ''],
