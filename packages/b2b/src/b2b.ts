@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import { definePlugin, notFound, type Cart, type Commerce, type EventsOf, type PaymentProvider, type PluginContext, type PluginTx, type PriceAnswer, type PriceQuery } from '@cartwright/core'
+import { b2bEndpoints } from './endpoints.js'
 import {
   b2bEvents,
   companySchema,
@@ -598,6 +599,7 @@ export function b2b(options: B2bOptions = {}) {
     events: b2bEvents,
     errorCodes,
     payments: [invoiceProvider],
+    endpoints: b2bEndpoints,
     migrations: {
       '0001_b2b': {
         async up(db, { types }) {

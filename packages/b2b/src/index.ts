@@ -19,6 +19,7 @@ export {
   type InvoiceStatus,
   type OrderLink,
 } from './b2b.js'
+export { b2bEndpoints } from './endpoints.js'
 export {
   b2bEvents,
   MAX_NAME,

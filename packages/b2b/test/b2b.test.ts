@@ -339,6 +339,35 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
     })
   })
 
+  describe('endpoints', () => {
+    const route = (method: string, path: string) => {
+      const found = shop.commerce.endpoints.find((e) => e.method === method && e.path === path)
+      if (!found) throw new Error(`no route ${method} ${path}`)
+      return found
+    }
+    const call = (method: string, path: string, input: unknown, actor: unknown) => {
+      const e = route(method, path)
+      return Promise.resolve(e.handler({ input: e.input!.parse(input), actor: actor as never, commerce: shop.commerce }))
+    }
+
+    it("a buyer asks for approval of their own cart only, and an approver of the company decides through the Store API", async () => {
+      expect(shop.commerce.endpoints.filter((e) => e.path.startsWith('/b2b/')).map((e) => `${e.surface} ${e.access}`)).toContain('store customer')
+      await company()
+      const cart = await shop.cart('cus_buyer', [[shop.drill, 2]])
+      const buyer = { kind: 'customer', customerId: 'cus_buyer' }
+      const stranger = { kind: 'customer', customerId: 'cus_someone' }
+      expect((await rejection(call('POST', '/b2b/carts/:cartId/approval', { cartId: cart.id }, stranger))).code).toBe('NOT_FOUND')
+      expect((await rejection(call('POST', '/b2b/carts/:cartId/approval', { cartId: cart.id }, { kind: 'anonymous' }))).code).toBe('INVALID_STATE')
+      expect(await shop.rows('select id from b2b_approvals')).toEqual([])
+      const approval = (await call('POST', '/b2b/carts/:cartId/approval', { cartId: cart.id }, buyer)) as { id: string; status: string }
+      expect(approval.status).toBe('pending')
+      expect((await rejection(call('POST', '/b2b/approvals/:approvalId/approve', { approvalId: approval.id }, buyer))).code).toBe('B2B_FORBIDDEN')
+      const decided = (await call('POST', '/b2b/approvals/:approvalId/approve', { approvalId: approval.id }, { kind: 'customer', customerId: 'cus_approver' })) as { status: string }
+      expect(decided.status).toBe('approved')
+      expect(((await call('GET', '/b2b/carts/:cartId/approval', { cartId: cart.id }, buyer)) as { status: string }).status).toBe('approved')
+    })
+  })
+
   describe('bad input', () => {
     it('every method refuses bad input with VALIDATION naming the field, and writes nothing', async () => {
       const acme = await company()
