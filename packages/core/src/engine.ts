@@ -29,6 +29,7 @@ import { MediaService } from './services/media-service.js'
 import { SearchService } from './services/search-service.js'
 import type { MediaStore } from './ports/media-store.js'
 import { CheckoutService } from './services/checkout-service.js'
+import { DraftService } from './services/draft-service.js'
 import { InventoryService } from './services/inventory-service.js'
 import { OrderService } from './services/order-service.js'
 import { PaymentService } from './services/payment-service.js'
@@ -189,6 +190,8 @@ export interface CoreCommerce<E extends EventMap = CommerceEvents> {
   readonly inventory: InventoryService
   readonly carts: CartService
   readonly checkout: CheckoutService
+  /** Staff-made orders: drafts with price overrides, stock held until they expire, paid by link or marked paid. */
+  readonly drafts: DraftService
   readonly orders: OrderService
   /** Payments and their captures, voids and refunds (read-only), and recovery of operations left pending. */
   readonly payments: PaymentService
@@ -389,9 +392,11 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
   const retention = new RetentionService(rt, config.retention)
   const checkout = new CheckoutService(rt)
   const payments = new PaymentService(rt)
+  const drafts = new DraftService(rt)
   // The process's recovery lease is held under its dispatcher's id.
   const recovery = new RecoveryScheduler(rt, config.recovery, dispatcherId, {
-    checkouts: (limit) => checkout.recover({ limit }),
+    // Drafts past their expiry give their held units back first (a failure there does not stop checkouts being finished).
+    checkouts: async (limit) => (await drafts.expire({ limit }).catch(() => undefined), checkout.recover({ limit })),
     operations: (limit) => payments.recover({ limit }),
   })
 
@@ -406,6 +411,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     inventory: new InventoryService(rt),
     carts: new CartService(rt),
     checkout,
+    drafts,
     orders: new OrderService(rt),
     payments,
     privacy: new PrivacyService(rt),
@@ -473,6 +479,12 @@ const CORE_EVENTS: ReadonlySet<string> = new Set(
     'cart.item_updated': true,
     'cart.item_removed': true,
     'cart.updated': true,
+    'draft.created': true,
+    'draft.price_overridden': true,
+    'draft.reserved': true,
+    'draft.payment_link_created': true,
+    'draft.expired': true,
+    'draft.discarded': true,
     'order.placed': true,
     'order.canceled': true,
     'order.customer_assigned': true,

@@ -31,6 +31,18 @@ export interface CommerceEvents {
   'cart.item_updated': { cartId: string; lineId: string; quantity: number }
   'cart.item_removed': { cartId: string; lineId: string }
   'cart.updated': { cartId: string }
+  /** Staff opened a draft (`drafts.create`); `cart.created` is emitted too. */
+  'draft.created': { draftId: string; createdBy: string; channelId: string | null; expiresAt: string }
+  /** Staff set a line's unit price (`drafts.overridePrice`); the reason is kept on the line. */
+  'draft.price_overridden': { draftId: string; lineId: string; variantId: string; unitPrice: number; from: number | null; by: string }
+  /** The draft's units are held until `expiresAt` (`drafts.reserve`, `drafts.paymentLink`). */
+  'draft.reserved': { draftId: string; expiresAt: string }
+  /** A payment link was made for the draft (the token is never in an event). */
+  'draft.payment_link_created': { draftId: string; expiresAt: string }
+  /** The draft passed its expiry: its held units were released. */
+  'draft.expired': { draftId: string; releasedReservations: number }
+  /** Staff discarded the draft: its held units were released. */
+  'draft.discarded': { draftId: string }
   'order.placed': { order: Order }
   'order.canceled': { orderId: string; number: number; reason: string | null }
   /** A guest's orders were attached to the customer who verified their email (`orders.assignCustomer`). */

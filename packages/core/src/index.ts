@@ -72,6 +72,17 @@ export { MAX_BULK_PRODUCTS, type BulkProductInput, type CreateProductsResult } f
 export { CategoryService, type CreateCategoryInput, type UpdateCategoryInput, type MoveCategoryInput, type ListedProductsInput } from './services/category-service.js'
 export { SearchService, type SearchInput, type SearchResult, type SearchHit, type SearchFacets } from './services/search-service.js'
 export { CollectionService, type CreateCollectionInput, type UpdateCollectionInput } from './services/collection-service.js'
+export {
+  DraftService,
+  type Draft,
+  type DraftStatus,
+  type DraftPaymentLink,
+  type CreateDraftInput,
+  type OverridePriceInput,
+  type ReserveDraftInput,
+  type MarkDraftPaidInput,
+  type ExpireDraftsInput,
+} from './services/draft-service.js'
 export { ChannelService, type Channel, type CreateChannelInput, type UpdateChannelInput, type ListChannelsInput, type ChannelProductsInput } from './services/channel-service.js'
 export type { CatalogOptions, VisibilitySource, VisibilityContext } from './services/catalog-texts.js'
 export type { PriceSource, PriceQuery, PriceAnswer, PriceStep, PriceExplanation, ExplainPriceInput } from './services/price-resolution.js'

@@ -149,6 +149,25 @@ export interface LineItem {
   discountTotal: number
   taxTotal: number
   total: number
+  /** The price staff set for this line of a draft (`drafts.overridePrice`); absent when none was. */
+  priceOverride?: PriceOverride
+}
+
+/**
+ * A price staff set for a line of a staff-made order (`drafts.overridePrice`): it wins over every
+ * price source, and the order line it becomes keeps it.
+ */
+export interface PriceOverride {
+  /** The unit price charged, in minor units. */
+  unitPrice: number
+  /** The unit price the line had when it was overridden (minor units), or null when it had none. */
+  from: number | null
+  /** Why (shown to staff, kept with the order). */
+  reason: string
+  /** Who overrode it: a staff member's name or id. */
+  by: string
+  /** When (ISO-8601). */
+  at: string
 }
 
 /** A cart line with its current price, computed on the server. */

@@ -105,6 +105,14 @@ export interface CartTable {
   channel_id?: string | null
   /** The channel's tax-inclusive setting when the cart was opened (1 or 0); null without a channel. */
   tax_inclusive?: number | null
+  /** `draft`: made by staff (`commerce.drafts`); null: a shopper's cart (migration 0015). */
+  kind?: string | null
+  /** The staff member who made the draft; null for a shopper's cart. */
+  created_by?: string | null
+  /** A draft's `open`, `expired` or `discarded`; null for a shopper's cart. */
+  draft_status?: string | null
+  /** Until when a draft's stock is held; null for a shopper's cart. */
+  expires_at?: Timestamp | null
 }
 
 export interface CartLineTable {
@@ -113,6 +121,8 @@ export interface CartLineTable {
   variant_id: string
   quantity: number
   created_at: Timestamp
+  /** JSON: the price staff set for a draft's line, with what it was, who and why (migration 0015). */
+  price_override?: string | null
 }
 
 export interface PaymentTable {
@@ -247,6 +257,8 @@ export interface OrderLineTable {
   beyond_stock?: number
   stock_policy?: string | null
   available_at?: Timestamp | null
+  /** JSON: the price staff set for the draft line this line came from (migration 0015); null: none. */
+  price_override?: string | null
 }
 
 /** One adjustment as applied to one order line (`line_id`), or to the order's shipping (`line_id` null). */

@@ -15,6 +15,7 @@ import { catalogStructure } from './migration-0011-catalog-structure.js'
 import { search } from './migration-0012-search.js'
 import { searchSummaries } from './migration-0013-search-summaries.js'
 import { channels } from './migration-0014-channels.js'
+import { draftOrders } from './migration-0015-draft-orders.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -262,6 +263,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0012_search': search,
   '0013_search_summaries': searchSummaries,
   '0014_channels': channels,
+  '0015_draft_orders': draftOrders,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {

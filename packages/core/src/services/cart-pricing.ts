@@ -10,6 +10,7 @@ import type { Adjustment, Cart, Price, ShippingMethod } from '../types.js'
 import type { Address } from '../validation.js'
 import { unitPriceFor } from './catalog-service.js'
 import { resolveLinePrices } from './price-resolution.js'
+import { overriddenPrice } from './draft-prices.js'
 
 /**
  * A cart as stored and as priced: loading it with its lines and their price tiers, quoting
@@ -34,6 +35,8 @@ interface LineRow {
   title: string
   product_status: string
   created_at: Timestamp
+  /** JSON: the price staff set for a draft's line (see drafts), or null. */
+  price_override?: string | null
 }
 
 /** @internal A cart line as loaded: its variant, its price tiers in the cart's currency, and the unit price for its quantity. */
@@ -66,6 +69,7 @@ const cartLinesWithPrices = compiledQuery((db, $: { cartId: string; currency: st
       'p.title',
       'p.status as product_status',
       'l.created_at',
+      'l.price_override',
       'pr.amount',
       'pr.min_quantity',
     ])
@@ -122,6 +126,7 @@ async function loadLines(db: Executor, cartId: string, currency: string): Promis
       title: r.title,
       product_status: r.product_status,
       created_at: r.created_at,
+      price_override: r.price_override ?? null,
       unitPrice: unitPriceFor(tiers, currency, r.quantity),
       tiers,
     })
@@ -135,7 +140,7 @@ export async function quoteShipping(rt: Runtime, cart: LoadedCart): Promise<Ship
   if (!address) return []
   const items = cart.lines.map((l) => ({ variantId: l.variant_id, sku: l.sku, quantity: l.quantity, weightGrams: l.weight_grams }))
   // Exact: a sum past 2^53 − 1 throws instead of handing the provider a rounded amount.
-  const subtotal = sumAmounts(cart.lines.map((l) => multiplyAmount(l.unitPrice ?? 0, l.quantity)))
+  const subtotal = sumAmounts(cart.lines.map((l) => multiplyAmount(overriddenPrice(l)?.unitPrice ?? l.unitPrice ?? 0, l.quantity)))
   const weightGrams = items.reduce((sum, i) => sum + (i.weightGrams ?? 0) * i.quantity, 0)
   const options: ShippingOption[] = []
   for (const provider of rt.shipping) {
@@ -214,20 +219,25 @@ function cartShell(cart: LoadedCart, shippingMethod: ShippingMethod | null): Car
     shippingAddress: parseJson<Address | null>(row.shipping_address, null),
     billingAddress: parseJson<Address | null>(row.billing_address, null),
     shippingMethod,
-    lines: cart.lines.map((l) => ({
-      id: l.id,
-      variantId: l.variant_id,
-      productId: l.product_id,
-      sku: l.sku,
-      title: l.title,
-      variantTitle: l.variant_title,
-      quantity: l.quantity,
-      unitPrice: l.unitPrice ?? 0,
-      subtotal: 0,
-      discountTotal: 0,
-      taxTotal: 0,
-      total: 0,
-    })),
+    lines: cart.lines.map((l) => {
+      // A draft's line whose price staff set: it wins over every price source (see drafts).
+      const override = overriddenPrice(l)
+      return {
+        id: l.id,
+        variantId: l.variant_id,
+        productId: l.product_id,
+        sku: l.sku,
+        title: l.title,
+        variantTitle: l.variant_title,
+        quantity: l.quantity,
+        unitPrice: override ? override.unitPrice : (l.unitPrice ?? 0),
+        subtotal: 0,
+        discountTotal: 0,
+        taxTotal: 0,
+        total: 0,
+        ...(override ? { priceOverride: override } : {}),
+      }
+    }),
     adjustments: [],
     totals: { subtotal: 0, discountTotal: 0, shippingTotal: 0, taxTotal: 0, rounding: 0, total: 0 },
     version: row.version,

@@ -12,6 +12,7 @@ import { unitPriceFor } from './catalog-service.js'
 import { loadCart, priceCart, quoteShipping, resolveChangedLines, type LoadedCart, type LoadedLine, type ShippingOption } from './cart-pricing.js'
 import { hookScope } from './checkout-plugins.js'
 import { channelAvailability, channelForCart } from './channel-service.js'
+import { followDraftLines, heldByDraft } from './draft-service.js'
 
 const createCartSchema = z.strictObject({
   currency: fields.currency,
@@ -131,7 +132,7 @@ const variantForSale = compiledQuery((db, $: { variantId: string; currency: stri
  * that quantity, in stock) and returns the variant as a line of that quantity, without id or
  * creation time.
  */
-async function sellableLine(rt: Runtime, currency: string, variantId: string, quantity: number, channelId: string | null = null): Promise<Omit<LoadedLine, 'id' | 'created_at'>> {
+async function sellableLine(rt: Runtime, currency: string, variantId: string, quantity: number, channelId: string | null = null, heldForCart = 0): Promise<Omit<LoadedLine, 'id' | 'created_at'>> {
   const rows = await read(rt, (db) => variantForSale.rows(db, { variantId, currency, now: rt.now().toISOString() }))
   const variant = rows[0]
   if (!variant || variant.status !== 'active') throw notFound('Variant', variantId)
@@ -150,7 +151,8 @@ async function sellableLine(rt: Runtime, currency: string, variantId: string, qu
     })
   }
   if (variant.manage_inventory === 1) {
-    const available = Number(variant.available ?? 0)
+    // A staff-made draft's own held units are its to use (see drafts).
+    const available = Number(variant.available ?? 0) + heldForCart
     if (available < quantity) {
       throw new CommerceError('OUT_OF_STOCK', `Only ${available} of ${variant.sku} (${variantId}) available`, {
         details: { shortages: [{ variantId, sku: variant.sku, requested: quantity, available }] },
@@ -416,7 +418,7 @@ export class CartService {
         const existing = cart.lines.find((l) => l.variant_id === data.variantId)
         const quantity = (existing?.quantity ?? 0) + data.quantity
         if (quantity > 10_000) throw validationError('cart line', [{ path: 'quantity', message: `the line would hold ${quantity}; at most 10000` }])
-        const sellable = await sellableLine(rt, cart.row.currency, data.variantId, quantity, cart.row.channel_id ?? null)
+        const sellable = await sellableLine(rt, cart.row.currency, data.variantId, quantity, cart.row.channel_id ?? null, await heldByDraft(rt, cart.row, data.variantId))
         const emitAdded = (emit: Emit) => emit('cart.item_added', { cartId: id, variantId: data.variantId, quantity: data.quantity })
         if (existing) {
           return {
@@ -464,7 +466,9 @@ export class CartService {
             },
           }
         }
-        if (data.quantity > existing.quantity) await sellableLine(rt, cart.row.currency, existing.variant_id, data.quantity, cart.row.channel_id ?? null)
+        if (data.quantity > existing.quantity) {
+          await sellableLine(rt, cart.row.currency, existing.variant_id, data.quantity, cart.row.channel_id ?? null, await heldByDraft(rt, cart.row, existing.variant_id))
+        }
         return {
           lines: cart.lines.map((l) => (l === existing ? withQuantity(l, data.quantity, cart.row.currency) : l)),
           lowers: data.quantity <= existing.quantity,
@@ -614,6 +618,8 @@ export class CartService {
         })
         if (updated !== 1) return false
         await change.write(tx, emit)
+        // A staff-made draft's held units follow its lines (see drafts).
+        if (change.lines) await followDraftLines(rt, tx, emit, row)
         if (rt.hooks.has('cart.changed')) {
           await rt.hooks.runTransactional('cart.changed', { cartId, version: row.version }, hookScope(rt, tx, emit as unknown as (type: string, payload: unknown) => void))
         }

@@ -13,6 +13,7 @@ import { fields, parseArg, parseInput } from '../validation.js'
 import { loadCart, priceCart } from './cart-pricing.js'
 import { applyReservation, beyondStockOf, planReservation, releaseStock } from './inventory-service.js'
 import { channelLocations } from './channel-service.js'
+import { claimDraftHolds } from './draft-service.js'
 import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 import { insertOrderAdjustments } from './order-adjustments.js'
 import { insertOperation, orderPaymentStatus } from './payment-operations.js'
@@ -285,6 +286,8 @@ export class CheckoutService {
       }
       if (!priced || cart.version !== before.cart!.row.version) return { kind: 'reprice' }
 
+      // A staff-made draft: refused once expired; the units it holds are taken again by the plan below.
+      await claimDraftHolds(rt, tx, before.cart!.row)
       const locations = before.cart!.row.channel_id ? await channelLocations(tx, before.cart!.row.channel_id) : null
       const plan = await planReservation(rt, tx, cartId, before.cart!.lines.map((l) => ({ variantId: l.variant_id, quantity: l.quantity })), locations)
       const stamp = now.toISOString()
@@ -722,6 +725,8 @@ export async function placeOrder(
     beyond_stock: beyond.get(l.variantId)?.quantity ?? 0,
     stock_policy: beyond.get(l.variantId)?.policy ?? null,
     available_at: beyond.get(l.variantId)?.availableAt ?? null,
+    // A draft's line whose price staff set keeps it (see drafts); other lines write no column.
+    ...(l.priceOverride ? { price_override: json(l.priceOverride) } : {}),
   }))
   await insertOrder.execute(tx, order)
   await insertOrderLines.execute(tx, { lines })

@@ -1,6 +1,6 @@
 import type { Executor, OrderAdjustmentTable, OrderLineTable, OrderTable, PaymentOperationTable, PaymentTable } from '../db/database.js'
 import { iso, isoOrNull, parseJson } from '../db/rows.js'
-import type { AdjustmentTarget, Order, OrderAdjustment, OrderLine, Payment, PaymentDetails, PaymentDispute, PaymentOperation, PaymentOperationKind, PaymentOperationStatus, PaymentStatus, ShippingMethod } from '../types.js'
+import type { AdjustmentTarget, Order, OrderAdjustment, OrderLine, Payment, PaymentDetails, PaymentDispute, PaymentOperation, PaymentOperationKind, PaymentOperationStatus, PaymentStatus, PriceOverride, ShippingMethod } from '../types.js'
 import type { Address } from '../validation.js'
 import { toOrderHold } from './order-holds.js'
 
@@ -76,6 +76,7 @@ function toLine(row: OrderLineTable): OrderLine {
     beyondStock: row.beyond_stock
       ? { policy: row.stock_policy === 'preorder' ? 'preorder' : 'backorder', quantity: row.beyond_stock, availableAt: isoOrNull(row.available_at ?? null) }
       : null,
+    ...(row.price_override ? { priceOverride: parseJson<PriceOverride>(row.price_override, null as never) } : {}),
   }
 }
 
