@@ -45,7 +45,7 @@ export interface B2bTables {
     created_at: string
   }
   b2b_price_list_prices: { list_id: string; variant_id: string; min_quantity: number; amount: number }
-  b2b_companies: { id: string; name: string; credit_limit: number | null; credit_used: number; net_days: number; created_at: string }
+  b2b_companies: { id: string; name: string; currency: string; credit_limit: number | null; credit_used: number; net_days: number; created_at: string }
   b2b_members: { customer_id: string; company_id: string; role: MemberRole; spending_limit: number | null }
   b2b_approvals: {
     id: string
@@ -164,6 +164,8 @@ export interface PriceList {
 export interface Company {
   id: string
   name: string
+  /** The currency of the credit limit and of the members' spending limits. */
+  currency: string
   creditLimit: number | null
   creditUsed: number
   netDays: number
@@ -246,6 +248,7 @@ const toApproval = (r: B2bTables['b2b_approvals']): Approval => ({
 const toCompany = (r: B2bTables['b2b_companies']): Company => ({
   id: r.id,
   name: r.name,
+  currency: r.currency,
   creditLimit: r.credit_limit === null ? null : Number(r.credit_limit),
   creditUsed: Number(r.credit_used),
   netDays: Number(r.net_days),
@@ -362,7 +365,7 @@ export interface B2bService {
    * @example
    * ```ts
    * declare const shop: CommerceWithB2b
-   * const acme = await shop.b2b.createCompany({ name: 'Acme', creditLimit: 1_000_000, netDays: 30 })
+   * const acme = await shop.b2b.createCompany({ name: 'Acme', currency: 'USD', creditLimit: 1_000_000, netDays: 30 })
    * ```
    */
   createCompany(input: CreateCompanyInput): Promise<Company>
@@ -569,7 +572,7 @@ export type CommerceWithB2b = Commerce<[ReturnType<typeof b2b>]>
  * import { b2b } from '@cartwright/b2b'
  *
  * const shop = await createCommerce({ storage: sqliteStorage({ filename: 'shop.db' }), plugins: [customers(), b2b()] })
- * await shop.b2b.createCompany({ name: 'Acme', creditLimit: 1_000_000 })
+ * await shop.b2b.createCompany({ name: 'Acme', currency: 'USD', creditLimit: 1_000_000 })
  * ```
  */
 export function b2b(options: B2bOptions = {}) {
@@ -628,6 +631,7 @@ export function b2b(options: B2bOptions = {}) {
             .createTable('b2b_companies')
             .addColumn('id', 'text', (c) => c.primaryKey())
             .addColumn('name', 'text', (c) => c.notNull())
+            .addColumn('currency', 'text', (c) => c.notNull())
             .addColumn('credit_limit', types.money)
             .addColumn('credit_used', types.money, (c) => c.notNull().defaultTo(0))
             .addColumn('net_days', 'integer', (c) => c.notNull())
@@ -797,11 +801,12 @@ export function b2b(options: B2bOptions = {}) {
           .updateTable('b2b_companies')
           .set({ credit_used: sql`credit_used + ${amount}` })
           .where('id', '=', member.company_id)
+          .where('currency', '=', cart.currency)
           .where('credit_limit', 'is not', null)
           .where(sql<boolean>`credit_used + ${amount} <= credit_limit`)
           .executeTakeFirst()
         if (Number(taken.numUpdatedRows) !== 1) {
-          throw ctx.error('B2B_CREDIT_LIMIT', `Company ${member.company_id} has not ${amount} of credit left to pay cart ${cart.id} by invoice`, {
+          throw ctx.error('B2B_CREDIT_LIMIT', `Company ${member.company_id} has not ${amount} ${cart.currency} of credit left to pay cart ${cart.id} by invoice (or its credit is in another currency)`, {
             details: { companyId: member.company_id, amount, cartId: cart.id },
           })
         }
@@ -844,7 +849,10 @@ export function b2b(options: B2bOptions = {}) {
 
       /** Vetoes a claim above the buyer's limit unless an approval covers this version and total of the cart. */
       async function requireApproval(tx: Tx, cart: Cart, member: B2bTables['b2b_members']) {
-        if (member.spending_limit === null || cart.totals.total <= Number(member.spending_limit)) return
+        if (member.spending_limit === null) return
+        const company = await tx.db.selectFrom('b2b_companies').select('currency').where('id', '=', member.company_id).executeTakeFirstOrThrow()
+        // A limit in another currency cannot be compared: such a cart always needs an approval.
+        if (cart.currency === company.currency && cart.totals.total <= Number(member.spending_limit)) return
         const approved = await tx.db
           .selectFrom('b2b_approvals')
           .select('id')
@@ -860,7 +868,7 @@ export function b2b(options: B2bOptions = {}) {
           : latest.status === 'approved'
             ? 'the cart changed after it was approved'
             : `its approval is ${latest.status}`
-        throw ctx.error('B2B_APPROVAL_REQUIRED', `Cart ${cart.id} totals ${cart.totals.total}, above the buyer's limit of ${Number(member.spending_limit)}, and ${why}`, {
+        throw ctx.error('B2B_APPROVAL_REQUIRED', `Cart ${cart.id} totals ${cart.totals.total} ${cart.currency}, above the buyer's limit of ${Number(member.spending_limit)} ${company.currency}, and ${why}`, {
           details: { cartId: cart.id, total: cart.totals.total, spendingLimit: Number(member.spending_limit), approvalId: latest?.id ?? null, approvalStatus: latest?.status ?? null },
         })
       }
@@ -995,7 +1003,7 @@ export function b2b(options: B2bOptions = {}) {
         async createCompany(input) {
           const v = parse(companySchema, input, 'company')
           const id = ctx.newId('co')
-          await db.insertInto('b2b_companies').values({ id, name: v.name, credit_limit: v.creditLimit, credit_used: 0, net_days: v.netDays, created_at: nowIso() }).execute()
+          await db.insertInto('b2b_companies').values({ id, name: v.name, currency: v.currency, credit_limit: v.creditLimit, credit_used: 0, net_days: v.netDays, created_at: nowIso() }).execute()
           return this.getCompany(id)
         },
         async getCompany(companyId) {

@@ -47,7 +47,7 @@ const quoteOut = z.object({
   orderId: z.string().nullable(),
   lines: z.array(z.object({ variantId: z.string(), quantity: z.number().int(), unitPrice: z.number().int() })),
 })
-const companyOut = z.object({ id: z.string(), name: z.string(), creditLimit: z.number().int().nullable(), creditUsed: z.number().int(), netDays: z.number().int() })
+const companyOut = z.object({ id: z.string(), name: z.string(), currency: z.string(), creditLimit: z.number().int().nullable(), creditUsed: z.number().int(), netDays: z.number().int() })
 const memberOut = z.object({ companyId: z.string(), customerId: z.string(), role: z.enum(['buyer', 'approver', 'admin']), spendingLimit: z.number().int().nullable() })
 const priceListOut = z.object({
   id: z.string(),

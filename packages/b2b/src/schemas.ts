@@ -72,6 +72,8 @@ export type CreatePriceListInput = z.input<typeof priceListSchema>
 
 export const companySchema = z.strictObject({
   name,
+  /** The currency of the company's credit limit and of its buyers' spending limits. */
+  currency,
   /** What the company may owe on open invoices; null: no paying by invoice. */
   creditLimit: money.nullable().default(null),
   /** Days an invoice is due after the order (net terms). */

@@ -11,7 +11,7 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
   /** A company with a buyer (limit 500.00), an approver and an admin; credit 1,000.00. */
   async function company(creditLimit: number | null = 100_000) {
     const { b2b } = shop.commerce
-    const acme = await b2b.createCompany({ name: 'Acme', creditLimit, netDays: 30 })
+    const acme = await b2b.createCompany({ name: 'Acme', currency: 'USD', creditLimit, netDays: 30 })
     await b2b.addMember({ companyId: acme.id, customerId: 'cus_buyer', role: 'buyer', spendingLimit: 50_000 })
     await b2b.addMember({ companyId: acme.id, customerId: 'cus_approver', role: 'approver' })
     await b2b.addMember({ companyId: acme.id, customerId: 'cus_admin', role: 'admin' })
@@ -180,6 +180,18 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
       expect((await rejection(shop.commerce.b2b.approve({ approvalId: approval.id, approverId: 'cus_approver' }))).code).toBe('B2B_STATE')
       const outbox = await shop.rows(`select type from cw_outbox where type like 'b2b.%' order by type`)
       expect(outbox.map((r) => r.type)).toEqual(['b2b.approval_rejected', 'b2b.approval_requested'])
+    })
+
+    it("a cart in another currency than the company's always needs an approval, and cannot be paid by invoice", async () => {
+      const euro = await shop.commerce.b2b.createCompany({ name: 'Euro GmbH', currency: 'EUR', creditLimit: 10_000_000 })
+      await shop.commerce.b2b.addMember({ companyId: euro.id, customerId: 'cus_eu', role: 'buyer', spendingLimit: 10_000_000 })
+      await shop.commerce.b2b.addMember({ companyId: euro.id, customerId: 'cus_eu_boss', role: 'admin' })
+      const cart = await shop.cart('cus_eu', [[shop.bolt, 1]])
+      expect((await rejection(shop.checkout(cart.id))).code).toBe('B2B_APPROVAL_REQUIRED')
+      const approval = await shop.commerce.b2b.requestApproval(cart.id)
+      await shop.commerce.b2b.approve({ approvalId: approval.id, approverId: 'cus_eu_boss' })
+      expect((await rejection(shop.checkout(cart.id, 'invoice'))).code).toBe('B2B_CREDIT_LIMIT')
+      expect((await shop.commerce.b2b.getCompany(euro.id)).creditUsed).toBe(0)
     })
 
     it('a cart within the limit needs no approval', async () => {
@@ -381,7 +393,8 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
         [() => b2b.createPriceList({ name: 'x', groupId: 'g', currency: 'USD', extra: 1 } as never), ''],
         [() => b2b.getPriceList(42 as never), 'listId'],
         [() => b2b.deletePriceList('' as never), 'listId'],
-        [() => b2b.createCompany({ name: 'x', creditLimit: -1 }), 'creditLimit'],
+        [() => b2b.createCompany({ name: 'x', currency: 'USD', creditLimit: -1 }), 'creditLimit'],
+        [() => b2b.createCompany({ name: 'x' } as never), 'currency'],
         [() => b2b.getCompany(null as never), 'companyId'],
         [() => b2b.addMember({ companyId: acme.id, customerId: 'c', role: 'owner' as never }), 'role'],
         [() => b2b.addMember({ companyId: acme.id, customerId: 'c', role: 'buyer', spendingLimit: 1e300 }), 'spendingLimit'],

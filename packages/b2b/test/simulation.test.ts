@@ -247,8 +247,8 @@ const options: Omit<SimulationOptions<P>, 'seed' | 'storage'> = {
   async setup(ctx) {
     const { b2b: service } = ctx.commerce
     // Limits low enough that the demo catalog's carts cross them.
-    const a = await service.createCompany({ name: 'Acme', creditLimit: 20_000, netDays: 30 })
-    const b = await service.createCompany({ name: 'Bolt & Co', creditLimit: 10_000, netDays: 14 })
+    const a = await service.createCompany({ name: 'Acme', currency: ctx.catalog.currency, creditLimit: 20_000, netDays: 30 })
+    const b = await service.createCompany({ name: 'Bolt & Co', currency: ctx.catalog.currency, creditLimit: 10_000, netDays: 14 })
     ctx.memory.set('b2b.companyA', a.id)
     await service.addMember({ companyId: a.id, customerId: 'cus_a_buyer', role: 'buyer', spendingLimit: 3_000 })
     await service.addMember({ companyId: a.id, customerId: 'cus_a_buyer2', role: 'buyer', spendingLimit: null })
