@@ -187,7 +187,14 @@ export interface Customer {
   updatedAt: string
 }
 
-/** A saved address. @example `const line = (a: SavedAddress) => `${a.address.line1}, ${a.address.city}`` */
+/**
+ * A saved address.
+ *
+ * @example
+ * ```ts
+ * const line = (a: SavedAddress) => `${a.address.line1}, ${a.address.city}`
+ * ```
+ */
 export interface SavedAddress {
   id: string
   customerId: string
@@ -198,14 +205,28 @@ export interface SavedAddress {
   createdAt: string
 }
 
-/** A customer group. @example `const isWholesale = (g: CustomerGroup) => g.code === 'wholesale'` */
+/**
+ * A customer group.
+ *
+ * @example
+ * ```ts
+ * const isWholesale = (g: CustomerGroup) => g.code === 'wholesale'
+ * ```
+ */
 export interface CustomerGroup {
   id: string
   code: string
   name: string
 }
 
-/** A staff note. @example `const byline = (n: CustomerNote) => `${n.author}: ${n.body}`` */
+/**
+ * A staff note.
+ *
+ * @example
+ * ```ts
+ * const byline = (n: CustomerNote) => `${n.author}: ${n.body}`
+ * ```
+ */
 export interface CustomerNote {
   id: string
   customerId: string
@@ -214,7 +235,14 @@ export interface CustomerNote {
   createdAt: string
 }
 
-/** A payment method the provider keeps, by its reference. @example `const shown = (m: SavedPaymentMethod) => m.label` */
+/**
+ * A payment method the provider keeps, by its reference.
+ *
+ * @example
+ * ```ts
+ * const shown = (m: SavedPaymentMethod) => m.label
+ * ```
+ */
 export interface SavedPaymentMethod {
   id: string
   customerId: string
@@ -224,7 +252,14 @@ export interface SavedPaymentMethod {
   createdAt: string
 }
 
-/** An entry of a customer's timeline. @example `const line = (e: TimelineEntry) => `${e.at} ${e.kind}: ${e.summary}`` */
+/**
+ * An entry of a customer's timeline.
+ *
+ * @example
+ * ```ts
+ * const line = (e: TimelineEntry) => `${e.at} ${e.kind}: ${e.summary}`
+ * ```
+ */
 export interface TimelineEntry {
   id: string
   kind: 'registered' | 'created' | 'order_placed' | 'orders_attached' | 'note' | 'email_sent' | 'consent' | 'email_verified' | 'password_changed' | 'privacy_export' | 'privacy_erase' | 'carts_merged'
@@ -233,7 +268,14 @@ export interface TimelineEntry {
   at: string
 }
 
-/** A session as its owner lists it: never its token or the token's hash. @example `const open = (s: SessionInfo) => s.revokedAt === null` */
+/**
+ * A session as its owner lists it: never its token or the token's hash.
+ *
+ * @example
+ * ```ts
+ * const open = (s: SessionInfo) => s.revokedAt === null
+ * ```
+ */
 export interface SessionInfo {
   id: string
   customerId: string
@@ -258,13 +300,27 @@ export interface MergeCap {
   reason: 'stock' | 'line_limit' | 'unavailable'
 }
 
-/** The result of a cart merge. @example `const notice = (m: MergeResult) => m.caps.length ? 'Some quantities were lowered' : ''` */
+/**
+ * The result of a cart merge.
+ *
+ * @example
+ * ```ts
+ * const notice = (m: MergeResult) => m.caps.length ? 'Some quantities were lowered' : ''
+ * ```
+ */
 export interface MergeResult {
   cart: Cart
   caps: MergeCap[]
 }
 
-/** The result of a login: the session token (shown once: keep it in a cookie) and the customer. @example `const cookie = (l: LoginResult) => l.sessionToken` */
+/**
+ * The result of a login: the session token (shown once: keep it in a cookie) and the customer.
+ *
+ * @example
+ * ```ts
+ * const cookie = (l: LoginResult) => l.sessionToken
+ * ```
+ */
 export interface LoginResult {
   sessionToken: string
   session: SessionInfo

@@ -86,29 +86,113 @@ export const listSchema = z.strictObject({
   cursor: z.string().max(200).optional(),
 })
 
-/** Input of `customers.create`. @example `const input: CreateCustomerInput = { email: 'ada@example.com', firstName: 'Ada' }` */
+/**
+ * Input of `customers.create`.
+ *
+ * @example
+ * ```ts
+ * const input: CreateCustomerInput = { email: 'ada@example.com', firstName: 'Ada' }
+ * ```
+ */
 export type CreateCustomerInput = z.input<typeof createCustomerSchema>
-/** Input of `customers.update`. @example `const input: UpdateCustomerInput = { phone: '+44 20 7946 0000' }` */
+/**
+ * Input of `customers.update`.
+ *
+ * @example
+ * ```ts
+ * const input: UpdateCustomerInput = { phone: '+44 20 7946 0000' }
+ * ```
+ */
 export type UpdateCustomerInput = z.input<typeof updateCustomerSchema>
-/** Input of `customers.accounts.register`. @example `const input: RegisterInput = { email: 'ada@example.com', password: 'correct horse battery' }` */
+/**
+ * Input of `customers.accounts.register`.
+ *
+ * @example
+ * ```ts
+ * const input: RegisterInput = { email: 'ada@example.com', password: 'correct horse battery' }
+ * ```
+ */
 export type RegisterInput = z.input<typeof registerSchema>
-/** Input of `customers.accounts.login`. @example `const input: LoginInput = { email: 'ada@example.com', password: 'correct horse battery', clientId: '203.0.113.7' }` */
+/**
+ * Input of `customers.accounts.login`.
+ *
+ * @example
+ * ```ts
+ * const input: LoginInput = { email: 'ada@example.com', password: 'correct horse battery', clientId: '203.0.113.7' }
+ * ```
+ */
 export type LoginInput = z.input<typeof loginSchema>
-/** Input of `customers.addresses.add`. @example `const input: AddAddressInput = { address: { line1: '1 Analytical St', city: 'London', country: 'GB' }, defaultShipping: true }` */
+/**
+ * Input of `customers.addresses.add`.
+ *
+ * @example
+ * ```ts
+ * const input: AddAddressInput = { address: { line1: '1 Analytical St', city: 'London', country: 'GB' }, defaultShipping: true }
+ * ```
+ */
 export type AddAddressInput = z.input<typeof addAddressSchema>
-/** Input of `customers.addresses.update`. @example `const input: UpdateAddressInput = { defaultBilling: true }` */
+/**
+ * Input of `customers.addresses.update`.
+ *
+ * @example
+ * ```ts
+ * const input: UpdateAddressInput = { defaultBilling: true }
+ * ```
+ */
 export type UpdateAddressInput = z.input<typeof updateAddressSchema>
-/** Input of `customers.groups.create`. @example `const input: CreateGroupInput = { code: 'wholesale', name: 'Wholesale' }` */
+/**
+ * Input of `customers.groups.create`.
+ *
+ * @example
+ * ```ts
+ * const input: CreateGroupInput = { code: 'wholesale', name: 'Wholesale' }
+ * ```
+ */
 export type CreateGroupInput = z.input<typeof createGroupSchema>
-/** Input of `customers.notes.add`. @example `const input: AddNoteInput = { body: 'Called about a late parcel', author: 'sam@shop.example' }` */
+/**
+ * Input of `customers.notes.add`.
+ *
+ * @example
+ * ```ts
+ * const input: AddNoteInput = { body: 'Called about a late parcel', author: 'sam@shop.example' }
+ * ```
+ */
 export type AddNoteInput = z.input<typeof noteSchema>
-/** Input of `customers.consent.set`. @example `const input: ConsentInput = { granted: true, source: 'checkout' }` */
+/**
+ * Input of `customers.consent.set`.
+ *
+ * @example
+ * ```ts
+ * const input: ConsentInput = { granted: true, source: 'checkout' }
+ * ```
+ */
 export type ConsentInput = z.input<typeof consentSchema>
-/** Input of `customers.paymentMethods.add`. @example `const input: PaymentMethodInput = { provider: 'stripe', reference: 'pm_123', label: 'Visa •••• 4242' }` */
+/**
+ * Input of `customers.paymentMethods.add`.
+ *
+ * @example
+ * ```ts
+ * const input: PaymentMethodInput = { provider: 'stripe', reference: 'pm_123', label: 'Visa •••• 4242' }
+ * ```
+ */
 export type PaymentMethodInput = z.input<typeof paymentMethodSchema>
-/** Input of `customers.mergeCarts`. @example `const input: MergeCartsInput = { customerId: 'cus_1', guestCartId: 'cart_1' }` */
+/**
+ * Input of `customers.mergeCarts`.
+ *
+ * @example
+ * ```ts
+ * const input: MergeCartsInput = { customerId: 'cus_1', guestCartId: 'cart_1' }
+ * ```
+ */
 export type MergeCartsInput = z.input<typeof mergeSchema>
-/** Input of `customers.list`. @example `const input: ListCustomersInput = { groupCode: 'wholesale', limit: 50 }` */
+/**
+ * Input of `customers.list`.
+ *
+ * @example
+ * ```ts
+ * const input: ListCustomersInput = { groupCode: 'wholesale', limit: 50 }
+ * ```
+ */
 export type ListCustomersInput = z.input<typeof listSchema>
 
 /**
