@@ -1030,6 +1030,7 @@ export function b2b(options: B2bOptions = {}) {
         async requestApproval(cartId) {
           const id = parseId(cartId, 'cartId')
           const cart = await ctx.commerce.carts.get(id)
+          if (cart.status !== 'open') throw ctx.error('B2B_STATE', `Cart ${id} is ${cart.status}; approval is asked for an open cart`, { details: { cartId: id, status: cart.status } })
           const member = cart.customerId ? await db.selectFrom('b2b_members').selectAll().where('customer_id', '=', cart.customerId).executeTakeFirst() : undefined
           if (!member) throw ctx.error('B2B_FORBIDDEN', `Cart ${id} does not belong to a company's member`, { details: { fields: ['cartId'], cartId: id } })
           const approvalId = ctx.newId('apr')
