@@ -167,6 +167,52 @@ describe.each(STORAGES)('customers on %s', (storage) => {
     expect((await commerce.carts.get(guest.id)).lines).toEqual([])
   })
 
+  it('caps a merged line at the line limit, and reports it', async () => {
+    shop = await openShop(storage)
+    const { commerce } = shop
+    await commerce.inventory.setStock({ variantId: shop.variant(shop.b), locationId: shop.location.id, onHand: 20_000 })
+    const ada = await commerce.customers.create({ email: 'ada@example.com' })
+    const own = await commerce.carts.create({ currency: 'USD', customerId: ada.id })
+    await commerce.carts.addItem(own.id, { variantId: shop.variant(shop.b), quantity: 6_000 })
+    const guest = await commerce.carts.create({ currency: 'USD' })
+    await commerce.carts.addItem(guest.id, { variantId: shop.variant(shop.b), quantity: 6_000 })
+    const { cart, caps } = await commerce.customers.mergeCarts({ customerId: ada.id, guestCartId: guest.id })
+    expect(cart.lines.map((l) => l.quantity)).toEqual([10_000])
+    expect(caps).toEqual([{ variantId: shop.variant(shop.b), requested: 12_000, quantity: 10_000, reason: 'line_limit' }])
+  })
+
+  it('a token used twice at once is used once', async () => {
+    shop = await openShop(storage)
+    const { commerce } = shop
+    const ada = await commerce.customers.accounts.register({ email: 'ada@example.com', password: PASSWORD })
+    const token = await commerce.customers.accounts.mintResetToken(ada.id)
+    const results = await Promise.allSettled([
+      commerce.customers.accounts.resetPassword({ token, password: 'first new secret' }),
+      commerce.customers.accounts.resetPassword({ token, password: 'second new secret' }),
+    ])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    expect(((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as { code: string }).code).toBe('TOKEN_INVALID')
+  })
+
+  it('the timeline records notes, consent, emails sent, merges and privacy exports, without the notes’ text', async () => {
+    shop = await openShop(storage)
+    const { commerce } = shop
+    const ada = await commerce.customers.accounts.register({ email: 'ada@example.com', password: PASSWORD })
+    await commerce.customers.accounts.mintVerificationToken(ada.id)
+    await commerce.customers.notes.add(ada.id, { body: 'Private remark', author: 'sam' })
+    await commerce.customers.consent.set(ada.id, { granted: true, source: 'checkout' })
+    await commerce.customers.consent.set(ada.id, { granted: false, source: 'account' })
+    const guest = await commerce.carts.create({ currency: 'USD' })
+    await commerce.customers.mergeCarts({ customerId: ada.id, guestCartId: guest.id })
+    await commerce.privacy.export({ customerId: ada.id })
+    const timeline = await commerce.customers.timeline(ada.id)
+    expect(timeline.map((e) => e.kind)).toEqual(['registered', 'email_sent', 'note', 'consent', 'consent', 'carts_merged', 'privacy_export'])
+    expect(JSON.stringify(timeline)).not.toContain('Private remark')
+    const me = await commerce.customers.get(ada.id)
+    expect(me.marketingConsent).toMatchObject({ granted: false, source: 'account' })
+    expect((await commerce.customers.consent.history(ada.id)).map((c) => c.granted)).toEqual([true, false])
+  })
+
   it('a guest cart becomes the customer’s when they have none, priced for them', async () => {
     shop = await openShop(storage)
     const { commerce } = shop

@@ -60,6 +60,7 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: Customer
 
   return {
     commerce,
+    location,
     a,
     b,
     c,
