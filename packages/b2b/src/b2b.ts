@@ -720,11 +720,23 @@ export function b2b(options: B2bOptions = {}) {
       const nowIso = () => ctx.now().toISOString()
 
       // ---- price sources --------------------------------------------------------------------
+      // Both list sources are asked with the same query object for one cart: the lists are chosen once.
+      const chosenFor = new WeakMap<PriceQuery, Promise<Array<ListChoice | undefined>>>()
+      const choose = (query: PriceQuery, rdb: Kysely<B2bTables>) => {
+        let chosen = chosenFor.get(query)
+        if (!chosen) {
+          chosen = chooseLists(rdb, query, ctx.now())
+          chosenFor.set(query, chosen)
+          // A failed read is not kept: the next asking reads again.
+          chosen.catch(() => chosenFor.delete(query))
+        }
+        return chosen
+      }
       ctx.priceSource({
         id: 'b2b-price-list',
         priority: PRIORITIES.list,
         async resolve(query, rdb) {
-          const chosen = await chooseLists(rdb, query, ctx.now())
+          const chosen = await choose(query, rdb)
           return chosen.map((c): PriceAnswer | undefined => {
             if (!c) return undefined
             const price = c.base ?? c.tier
@@ -740,7 +752,7 @@ export function b2b(options: B2bOptions = {}) {
         id: 'b2b-price-tier',
         priority: PRIORITIES.tier,
         async resolve(query, rdb) {
-          const chosen = await chooseLists(rdb, query, ctx.now())
+          const chosen = await choose(query, rdb)
           return chosen.map((c, i): PriceAnswer | undefined => {
             if (!c || c.tier.minQuantity === 1) return undefined
             return {
