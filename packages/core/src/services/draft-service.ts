@@ -372,6 +372,8 @@ export class DraftService {
   async reserve(draftId: string, input: ReserveDraftInput = {}): Promise<Draft> {
     const id = parseArg(fields.id, draftId, 'draftId')
     const data = parseInput(reserveSchema, input, 'reservation')
+    // A past or too distant expiry is refused before the draft is looked up, as any bad input.
+    if (data.expiresAt) expiryFrom(data.expiresAt, this.#rt.now())
     await transact(this.#rt, (tx, emit) => this.#hold(tx, emit, id, data.expiresAt))
     return this.get(id)
   }
@@ -392,6 +394,7 @@ export class DraftService {
     const id = parseArg(fields.id, draftId, 'draftId')
     const data = parseInput(reserveSchema, input, 'reservation')
     const rt = this.#rt
+    if (data.expiresAt) expiryFrom(data.expiresAt, rt.now())
     const token = mintAccessToken('cart', id, rt.secretBytes)
     const expires = await transact(rt, async (tx, emit) => {
       const at = await this.#hold(tx, emit, id, data.expiresAt)

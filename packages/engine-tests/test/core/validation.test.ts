@@ -6,6 +6,7 @@ import {
   ChannelService,
   CheckoutService,
   CommerceError,
+  DraftService,
   ERASED_EMAIL,
   InventoryService,
   MediaService,
@@ -135,6 +136,7 @@ const ARGUMENT_NAMES: Record<string, string> = {
   'cart or payment id': 'cartOrPaymentId',
   'channel id': 'channelId',
   'id or code': 'idOrCode',
+  'draft id': 'draftId',
 }
 
 /** Input that is not an object at all. */
@@ -400,6 +402,90 @@ const cases: Record<string, Case[]> = {
       ...badPageInput(call),
       ...badValues('locale', [['not a language tag', 'not a locale!'], ['a number', 1]], call, {}),
       ...extraFields(['channelId'], call, {}),
+    ]
+  })(),
+
+  'drafts.create': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.drafts.create(input)
+    const base = { currency: 'USD', createdBy: 'maria' }
+    return [
+      ...badValues('createdBy', [['missing', undefined], ['blank', '  '], ['of 201 characters', 'x'.repeat(201)], ['a number', 7]], call, base),
+      ...badValues('currency', [['unknown', 'XXX'], ['a number', 840], ['missing', undefined]], call, base),
+      ...badValues('email', [['not an email', 'ada'], ['of 10,000 characters', longEmail]], call, base),
+      ...badValues('customerId', [['of 10,000 characters', long], ['a number', 1]], call, base),
+      ...badValues('channelId', [['of 10,000 characters', long], ['a number', 1]], call, base),
+      ...badValues('expiresAt', [['in the past', '2000-01-01T00:00:00Z'], ['not a date', 'tomorrow'], ['beyond 30 days', '2999-01-01T00:00:00Z'], ['a number', 1]], call, base),
+      ...extraFields(['id', 'status', 'kind', 'draftStatus', 'heldUnits'], call, base),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'drafts.get': [
+    nf('unknown draft', (f) => f.commerce.drafts.get(UNKNOWN.cart)),
+    nf("a shopper's cart", (f) => f.commerce.drafts.get(f.cartId)),
+    ...badIdArgument('draft id', (id, f) => f.commerce.drafts.get(id)),
+  ],
+
+  'drafts.overridePrice': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.drafts.overridePrice(UNKNOWN.cart, UNKNOWN.line, input)
+    const base = { unitPrice: 100, reason: 'price match', by: 'maria' }
+    return [
+      nf('unknown draft', (f) => call(base, f)),
+      nf("a shopper's cart", (f) => f.commerce.drafts.overridePrice(f.cartId, f.lineId, base)),
+      ...badIdArgument('draft id', (id, f) => f.commerce.drafts.overridePrice(id, UNKNOWN.line, base)),
+      ...badIdArgument('line id', (id, f) => f.commerce.drafts.overridePrice(UNKNOWN.cart, id, base)),
+      ...badValues('unitPrice', [...badMoney, ['missing', undefined]], call, base),
+      ...badValues('reason', [['missing', undefined], ['blank', ' '], ['of 501 characters', 'x'.repeat(501)], ['a number', 1]], call, base),
+      ...badValues('by', [['missing', undefined], ['empty', ''], ['of 201 characters', 'x'.repeat(201)]], call, base),
+      ...extraFields(['from', 'at', 'currency'], call, base),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  ...Object.fromEntries(
+    (['reserve', 'paymentLink'] as const).map((method) => {
+      const call = (input: Loose, f: Fixture) => f.commerce.drafts[method](UNKNOWN.cart, input)
+      return [
+        `drafts.${method}`,
+        [
+          nf('unknown draft', (f) => call({}, f)),
+          nf("a shopper's cart", (f) => f.commerce.drafts[method](f.cartId)),
+          ...badIdArgument('draft id', (id, f) => f.commerce.drafts[method](id)),
+          ...badValues('expiresAt', [['in the past', '2000-01-01T00:00:00Z'], ['not a date', 'tomorrow'], ['beyond 30 days', '2999-01-01T00:00:00Z'], ['a number', 1]], call, {}),
+          ...extraFields(['heldUnits', 'token'], call, {}),
+          ...badWholeInput(call),
+        ],
+      ]
+    }),
+  ),
+
+  'drafts.discard': [
+    nf('unknown draft', (f) => f.commerce.drafts.discard(UNKNOWN.cart)),
+    nf("a shopper's cart", (f) => f.commerce.drafts.discard(f.cartId)),
+    ...badIdArgument('draft id', (id, f) => f.commerce.drafts.discard(id)),
+  ],
+
+  'drafts.markPaid': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.drafts.markPaid(UNKNOWN.cart, input)
+    const base = { method: 'cash' as const, idempotencyKey: 'key-00000001' }
+    return [
+      nf('unknown draft', (f) => call({ ...base, idempotencyKey: key() }, f)),
+      nf("a shopper's ready cart", (f) => f.commerce.drafts.markPaid(f.readyCartId, { ...base, idempotencyKey: key() })),
+      ...badIdArgument('draft id', (id, f) => f.commerce.drafts.markPaid(id, { ...base, idempotencyKey: key() })),
+      ...badValues('method', [['unknown', 'gold'], ['missing', undefined], ['a number', 1]], call, base),
+      ...badValues('reference', [['empty', ''], ['of 201 characters', 'x'.repeat(201)], ['a number', 1]], call, base),
+      ...badValues('idempotencyKey', [...badKey, ['missing', undefined]], call, base),
+      ...extraFields(['amount', 'currency', 'status', 'provider', 'orderId'], call, base),
+      ...badWholeInput(call),
+    ]
+  })(),
+
+  'drafts.expire': (() => {
+    const call = (input: Loose, f: Fixture) => f.commerce.drafts.expire(input)
+    return [
+      ...badValues('limit', [['0', 0], ['1001', 1001], ['fractional', 1.5], ['a numeric string', '5']], call, {}),
+      ...extraFields(['olderThan'], call, {}),
+      ...badWholeInput(call),
     ]
   })(),
 
@@ -1092,6 +1178,7 @@ describe('the table of cases', () => {
       media: MediaService,
       search: SearchService,
       channels: ChannelService,
+      drafts: DraftService,
     }
     const exempt: Record<string, string> = {
       'inventory.listLocations': 'takes no input',

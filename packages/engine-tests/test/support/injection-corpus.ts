@@ -396,6 +396,58 @@ export const INJECTION_PATHS: readonly InjectionPath[] = [
       assert.ok(collection.id === text || collection.handle === text, `collections.get(${json(text)}) found ${collection.id}`)
     },
   },
+  // ── staff-made orders: staff texts read back, the draft lookup ──
+  {
+    name: 'drafts.create createdBy',
+    field: 'createdBy',
+    kind: 'write',
+    call: (t, text) => t.commerce.drafts.create({ currency: 'USD', createdBy: text }),
+    async accept(t, text, result) {
+      assert.equal((await t.commerce.drafts.get((result as { id: string }).id)).createdBy, trimmed(text), 'createdBy read back')
+    },
+  },
+  {
+    name: 'drafts.overridePrice reason and by',
+    field: ['reason', 'by'],
+    kind: 'write',
+    async prepare(t) {
+      const draft = await t.commerce.drafts.create({ currency: 'USD', createdBy: 'maria' })
+      const cart = await t.commerce.carts.addItem(draft.id, { variantId: t.looseVariantId, quantity: 1 })
+      return { draftId: draft.id, lineId: cart.lines[0]!.id }
+    },
+    call: (t, text, prepared) => {
+      const { draftId, lineId } = prepared as { draftId: string; lineId: string }
+      return t.commerce.drafts.overridePrice(draftId, lineId, { unitPrice: 100, reason: text, by: text })
+    },
+    async accept(t, text, result) {
+      const line = (await t.commerce.drafts.get((result as { id: string }).id)).lines[0]!
+      assert.equal(line.priceOverride?.reason, trimmed(text), 'reason read back')
+      assert.equal(line.priceOverride?.by, trimmed(text), 'by read back')
+    },
+  },
+  {
+    name: 'drafts.markPaid reference',
+    field: 'reference',
+    kind: 'write',
+    async prepare(t) {
+      const draft = await t.commerce.drafts.create({ currency: 'USD', createdBy: 'maria', email: 'ada@example.com' })
+      await t.commerce.carts.addItem(draft.id, { variantId: t.looseVariantId, quantity: 1 })
+      await t.commerce.carts.update(draft.id, { shippingAddress: address })
+      await t.commerce.carts.setShippingOption(draft.id, 'flat:standard')
+      return draft.id
+    },
+    call: (t, text, draftId) => t.commerce.drafts.markPaid(draftId as string, { method: 'bank_transfer', reference: text, idempotencyKey: key() }),
+    accept(_t, text, result) {
+      assert.equal((result as Order).payments[0]!.reference, trimmed(text), 'reference read back')
+    },
+  },
+  {
+    name: 'drafts.get (id)',
+    field: 'draftId',
+    kind: 'read',
+    refusals: lookups,
+    call: (t, text) => t.commerce.drafts.get(text),
+  },
   // ── sales channels: texts read back, lookups by id or code, and the channel filters ──
   {
     name: 'channels.create name',
