@@ -323,6 +323,12 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
       await new Promise((r) => setTimeout(r, 60))
       expect((await rejection(shop.commerce.b2b.acceptQuote(stale.id))).code).toBe('B2B_QUOTE_EXPIRED')
       expect((await shop.commerce.b2b.getQuote(stale.id)).status).toBe('expired')
+      const later = await shop.commerce.b2b.createQuote({ companyId: acme.id, buyerId: 'cus_buyer', currency: 'USD', expiresAt: new Date(Date.now() + 50).toISOString(), lines: [{ variantId: shop.bolt, quantity: 1, unitPrice: 1 }] })
+      await shop.commerce.b2b.sendQuote(later.id)
+      expect(await shop.commerce.b2b.expireQuotes()).toBe(0)
+      await new Promise((r) => setTimeout(r, 60))
+      expect(await shop.commerce.b2b.expireQuotes()).toBe(1)
+      expect((await shop.commerce.b2b.getQuote(later.id)).status).toBe('expired')
     })
   })
 
