@@ -204,6 +204,7 @@ describe('price sources', () => {
           currency: 'USD',
           customerId: WHOLESALE,
           channelId: null,
+          cartId: cart.id,
           lines: [
             { variantId: socks, quantity: 10, base: 9000 },
             { variantId, quantity: 1, base: 12900 },
