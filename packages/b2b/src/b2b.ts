@@ -76,6 +76,8 @@ export interface B2bTables {
     created_at: string
   }
   b2b_quote_lines: { quote_id: string; variant_id: string; quantity: number; unit_price: number }
+  /** Refunds of invoices already counted, by the engine's idempotency key. */
+  b2b_invoice_refunds: { key: string; payment_id: string; amount: number }
   b2b_invoices: {
     payment_id: string
     company_id: string
@@ -592,9 +594,24 @@ export function b2b(options: B2bOptions = {}) {
       return { status: 'succeeded', reference: input.idempotencyKey }
     },
     async refund(input) {
+      // A refund of an open invoice is a credit note: the amount owed, and the credit it holds,
+      // go down by it (once per key: the engine repeats the key when it retries).
+      if (plugin) {
+        const ctx = plugin
+        await ctx.transaction(async (tx) => {
+          const seen = await tx.db.insertInto('b2b_invoice_refunds').values({ key: input.idempotencyKey, payment_id: input.paymentId, amount: input.amount }).onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst()
+          if (Number(seen.numInsertedOrUpdatedRows ?? 0) !== 1) return
+          const invoice = await tx.db.selectFrom('b2b_invoices').selectAll().where('payment_id', '=', input.paymentId).where('status', '=', 'open').executeTakeFirst()
+          if (!invoice) return
+          const less = Math.min(input.amount, Number(invoice.amount))
+          await tx.db.updateTable('b2b_invoices').set({ amount: sql`amount - ${less}` }).where('payment_id', '=', input.paymentId).execute()
+          await tx.db.updateTable('b2b_companies').set({ credit_used: sql`credit_used - ${less}` }).where('id', '=', invoice.company_id).execute()
+        })
+      }
       return { status: 'succeeded', reference: input.idempotencyKey }
     },
   }
+  let plugin: Ctx | undefined
 
   return definePlugin({
     id: 'b2b',
@@ -712,10 +729,17 @@ export function b2b(options: B2bOptions = {}) {
             .addColumn('due_at', types.timestamp)
             .execute()
           await db.schema.createIndex('b2b_invoices_order').on('b2b_invoices').column('order_id').execute()
+          await db.schema
+            .createTable('b2b_invoice_refunds')
+            .addColumn('key', 'text', (c) => c.primaryKey())
+            .addColumn('payment_id', 'text', (c) => c.notNull())
+            .addColumn('amount', types.money, (c) => c.notNull())
+            .execute()
         },
       },
     },
     init(ctx: Ctx): B2bService {
+      plugin = ctx
       const { db } = ctx
       const nowIso = () => ctx.now().toISOString()
 

@@ -270,6 +270,27 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
       expect(open.map((r) => Number(r.amount))).toEqual([40_000, 40_000])
     })
 
+    it('a refund of a captured invoice order lowers what is owed and the credit it holds, once per refund', async () => {
+      const acme = await company(100_000)
+      const cart = await shop.cart('cus_buyer', [[shop.bolt, 40]])
+      const order = await shop.checkout(cart.id, 'invoice')
+      if (order.status === 'requires_action') throw new Error('unexpected action')
+      await shop.commerce.orders.capturePayment(order.id, { idempotencyKey: 'capture-0001' })
+      await shop.commerce.orders.refund(order.id, { amount: 5_000, idempotencyKey: 'refund-0001' })
+      await shop.commerce.orders.refund(order.id, { amount: 5_000, idempotencyKey: 'refund-0001' })
+      expect((await shop.commerce.b2b.invoiceOf(order.id))?.amount).toBe(35_000)
+      expect((await shop.commerce.b2b.getCompany(acme.id)).creditUsed).toBe(35_000)
+      // The engine sends a refund again with its key when it could not know the first arrived.
+      const invoice = shop.plugin.payments![0]!
+      const again = { paymentId: (await shop.commerce.b2b.invoiceOf(order.id))!.paymentId, operationId: 'op_1', reference: 'r', idempotencyKey: 'refund-0002', amount: 1_000, currency: 'USD' }
+      await invoice.refund!(again)
+      await invoice.refund!(again)
+      expect((await shop.commerce.b2b.invoiceOf(order.id))?.amount).toBe(34_000)
+      expect((await shop.commerce.b2b.getCompany(acme.id)).creditUsed).toBe(34_000)
+      await shop.commerce.orders.cancel(order.id)
+      expect((await shop.commerce.b2b.getCompany(acme.id)).creditUsed).toBe(0)
+    })
+
     it('a customer outside any company, or a company without credit, cannot pay by invoice', async () => {
       const guest = await shop.cart(null, [[shop.bolt, 1]])
       expect((await rejection(shop.checkout(guest.id, 'invoice'))).code).toBe('B2B_CREDIT_LIMIT')

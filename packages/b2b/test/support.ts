@@ -17,15 +17,16 @@ const address = { firstName: 'Ada', lastName: 'Lovelace', line1: '1 Analytical S
 export type B2bShop = Awaited<ReturnType<typeof openShop>>
 
 /** An engine with the customers and b2b plugins on a new database, and products in stock. */
-export async function openShop(storage: 'sqlite' | 'postgres', options: B2bOptions & { clock?: { now(): Date } } = {}) {
+export async function openShop(storage: 'sqlite' | 'postgres', options: B2bOptions = {}) {
   const database = storage === 'postgres' ? await freshDatabase() : undefined
   const gateway = testPayments()
+  const plugin = b2b(options)
   const commerce = await createCommerce({
     storage: storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 10 } }),
     payments: [gateway],
     shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 0 } }] })],
     tax: noTax(),
-    plugins: [customers(), b2b(options)],
+    plugins: [customers(), plugin],
     onListenerError: () => undefined,
   })
   const location = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
@@ -44,6 +45,8 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: B2bOptio
   return {
     commerce,
     gateway,
+    /** The b2b plugin as composed: its invoice provider is `plugin.payments[0]`. */
+    plugin,
     bolt: bolt.variants[0]!.id,
     drill: drill.variants[0]!.id,
     product,
@@ -61,7 +64,7 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: B2bOptio
     /** Every b2b table's rows, in a stable order: for "storage unchanged" checks. */
     async b2bTables() {
       const out: Record<string, unknown[]> = {}
-      for (const table of ['b2b_price_lists', 'b2b_price_list_prices', 'b2b_companies', 'b2b_members', 'b2b_approvals', 'b2b_cart_po', 'b2b_order_links', 'b2b_quantity_rules', 'b2b_quotes', 'b2b_quote_lines', 'b2b_invoices']) {
+      for (const table of ['b2b_price_lists', 'b2b_price_list_prices', 'b2b_companies', 'b2b_members', 'b2b_approvals', 'b2b_cart_po', 'b2b_order_links', 'b2b_quantity_rules', 'b2b_quotes', 'b2b_quote_lines', 'b2b_invoices', 'b2b_invoice_refunds']) {
         out[table] = await rows(`select * from ${table} order by 1`)
       }
       return out
