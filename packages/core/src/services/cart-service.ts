@@ -33,6 +33,13 @@ const updateCartSchema = z.strictObject({
   metadata: fields.metadata.optional(),
   /** The customer the cart belongs to (their prices apply), or null for a guest's. */
   customerId: fields.id.nullable().optional(),
+  /**
+   * A condition: the change applies only while the cart belongs to this customer (null: to no one,
+   * a guest's cart); otherwise `INVALID_STATE` naming `ifCustomerId`, the cart unchanged. Checked
+   * against the version the change is written at, so of two concurrent claims of a guest cart
+   * (`{ customerId, ifCustomerId: null }`) one wins.
+   */
+  ifCustomerId: fields.id.nullable().optional(),
 })
 
 /** Input of `carts.create`. */
@@ -492,7 +499,14 @@ export class CartService {
 
   /**
    * Sets the email, addresses and customer. Pass `null` to clear a field. A new `customerId` gives
-   * the cart to that customer (null: to a guest), and its lines are priced again for them.
+   * the cart to that customer (null: to a guest), and its lines are priced again for them;
+   * `ifCustomerId` makes the change conditional on the cart's current customer.
+   *
+   * @example
+   * ```ts
+   * // Take over a guest cart at login, unless someone else took it first (INVALID_STATE):
+   * await commerce.carts.update(guestCartId, { customerId: 'cus_1', ifCustomerId: null })
+   * ```
    */
   async update(cartId: string, input: UpdateCartInput): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
@@ -503,14 +517,21 @@ export class CartService {
     if (data.billingAddress !== undefined) changes.billing_address = json(data.billingAddress)
     if (data.metadata !== undefined) changes.metadata = json(data.metadata)
     if (data.customerId !== undefined) changes.customer_id = data.customerId
-    return this.#mutate(id, (cart) => ({
-      fields: changes,
-      // Another customer, other prices: the lines are priced again for the cart's new owner.
-      ...(data.customerId !== undefined && data.customerId !== cart.row.customer_id ? { lines: cart.lines } : {}),
-      async write(_tx, emit) {
-        emit('cart.updated', { cartId: id })
-      },
-    }))
+    return this.#mutate(id, (cart) => {
+      if (data.ifCustomerId !== undefined && cart.row.customer_id !== data.ifCustomerId) {
+        throw new CommerceError('INVALID_STATE', `Cart ${id} ${cart.row.customer_id === null ? 'belongs to no customer' : 'belongs to another customer'}`, {
+          details: { cartId: id, fields: ['ifCustomerId'] },
+        })
+      }
+      return {
+        fields: changes,
+        // Another customer, other prices: the lines are priced again for the cart's new owner.
+        ...(data.customerId !== undefined && data.customerId !== cart.row.customer_id ? { lines: cart.lines } : {}),
+        async write(_tx, emit) {
+          emit('cart.updated', { cartId: id })
+        },
+      }
+    })
   }
 
   /**

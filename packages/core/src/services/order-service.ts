@@ -154,13 +154,17 @@ export class OrderService {
         eb.and([eb(sql<string>`lower(email)`, '=', data.email.toLowerCase()), eb('customer_id', 'is', null)])
       const rows = await tx.selectFrom('cw_orders').select('id').where(guest).orderBy('id').execute()
       if (rows.length === 0) return { orderIds: [] }
-      const orderIds = rows.map((r) => r.id)
-      await tx
+      // The ids this update changed, not those selected: of two concurrent calls, each reports
+      // (and announces) only the orders it assigned.
+      const changed = await tx
         .updateTable('cw_orders')
         .set({ customer_id: data.customerId, updated_at: rt.now().toISOString() })
-        .where('id', 'in', orderIds)
+        .where('id', 'in', rows.map((r) => r.id))
         .where('customer_id', 'is', null)
+        .returning('id')
         .execute()
+      const orderIds = changed.map((r) => r.id).sort()
+      if (orderIds.length === 0) return { orderIds: [] }
       emit('order.customer_assigned', { customerId: data.customerId, orderIds })
       return { orderIds }
     })
