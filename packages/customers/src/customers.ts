@@ -77,6 +77,11 @@ export interface CustomerTables {
     metadata: string
     /** argon2id (PHC string); null for a customer made by staff without an account. */
     password_hash: string | null
+    /**
+     * The password of a registration that claimed a profile staff made: it becomes `password_hash`
+     * only when a verification token minted after the claim is used (whoever opens that mail owns the email).
+     */
+    pending_password_hash: string | null
     email_verified_at: string | Date | null
     default_shipping_address_id: string | null
     default_billing_address_id: string | null
@@ -94,6 +99,8 @@ export interface CustomerTables {
   customers_timeline: { id: string; customer_id: string; kind: string; ref_id: string | null; summary: string; at: string | Date }
   /** Verification and reset tokens, by the SHA-256 of the token: the token itself is never stored. */
   customers_tokens: { token_hash: string; customer_id: string; purpose: string; expires_at: string | Date; used_at: string | Date | null; created_at: string | Date }
+  /** Guest carts merged into a customer's: one merge per cart and version (two logins at once copy its lines once). */
+  customers_merges: { guest_cart_id: string; guest_version: number; customer_id: string; at: string | Date }
   /** Sessions, by the SHA-256 of their token. */
   customers_sessions: {
     token_hash: string
@@ -103,8 +110,11 @@ export interface CustomerTables {
     expires_at: string | Date
     revoked_at: string | Date | null
   }
-  /** Failed logins in a row, per account (`account:<customer id>`) and per client (`client:<client id>`). */
-  customers_attempts: { key: string; failures: number; locked_until: string | Date | null; updated_at: string | Date }
+  /**
+   * Failed logins in a row, per account (`account:<customer id>`) and per client (`client:<client id>`);
+   * `last_attempt` names the attempt counted last (so a caller knows whether its own was counted).
+   */
+  customers_attempts: { key: string; failures: number; locked_until: string | Date | null; updated_at: string | Date; last_attempt: string | null }
 }
 
 /**
@@ -334,6 +344,12 @@ type Ctx = PluginContext<CustomerTables, Events, CustomerErrorCode>
 type Tx = PluginTx<CustomerTables, Events>
 type Row = CustomerTables['customers_customers']
 type Reader = Ctx['db'] | Tx['db']
+/** One login attempt as `take` counted it: refused (not counted) while a lock holds; `lockedBy` is the lock it set. */
+interface Taken {
+  key: string
+  counted: boolean
+  lockedBy: string | null
+}
 
 /** Longest a cart line may be (core refuses more). */
 const LINE_LIMIT = 10_000
@@ -393,7 +409,7 @@ export function customers(options: CustomersOptions = {}) {
     events: customerEvents,
     errorCodes,
     endpoints: customerEndpoints,
-    migrations: { '0001_customers': { up: migrate } },
+    migrations: { '0001_customers': { up: migrate }, '0002_claims': { up: migrateClaims } },
     subscribers: [
       {
         // The timeline learns of an order from the outbox: at least once, so the entry is keyed by the order.
@@ -405,7 +421,8 @@ export function customers(options: CustomersOptions = {}) {
           if (!order.customerId) return
           const ctx = context
           await ctx.transaction(async (tx) => {
-            const exists = await tx.db.selectFrom('customers_customers').select('id').where('id', '=', order.customerId!).executeTakeFirst()
+            // An erased customer's timeline gets nothing new (the event may have waited in the outbox).
+            const exists = await tx.db.selectFrom('customers_customers').select('id').where('id', '=', order.customerId!).where('erased_at', 'is', null).executeTakeFirst()
             if (exists) await addTimeline(ctx, tx, order.customerId!, 'order_placed', order.id, `Order ${order.number} placed (${order.totals.total} ${order.currency} minor units)`)
           })
         },
@@ -457,6 +474,7 @@ export function customers(options: CustomersOptions = {}) {
           locale: data.locale ?? null,
           metadata: JSON.stringify(data.metadata ?? {}),
           password_hash: passwordHash,
+          pending_password_hash: null,
           email_verified_at: null,
           default_shipping_address_id: null,
           default_billing_address_id: null,
@@ -470,31 +488,66 @@ export function customers(options: CustomersOptions = {}) {
         return row
       }
 
-      /** Records a failed login for the account (when known) and the client; locks either at its limit. */
-      const countFailure = async (customerId: string | null, clientId: string) => {
-        await ctx.transaction(async (tx) => {
-          const now = ctx.now()
-          const bump = async (key: string, max: number) => {
-            const row = await tx.db.selectFrom('customers_attempts').selectAll().where('key', '=', key).executeTakeFirst()
-            // A lock that ran out starts a fresh count.
-            const expired = row?.locked_until != null && new Date(row.locked_until).getTime() <= now.getTime()
-            const failures = (row && !expired ? Number(row.failures) : 0) + 1
-            const lockedUntil = failures >= max ? new Date(now.getTime() + lockoutMs).toISOString() : null
-            const values = { failures, locked_until: lockedUntil, updated_at: now.toISOString() }
-            if (row) await tx.db.updateTable('customers_attempts').set(values).where('key', '=', key).execute()
-            else await tx.db.insertInto('customers_attempts').values({ key, ...values }).onConflict((oc) => oc.column('key').doUpdateSet({ failures: sql`customers_attempts.failures + 1`, updated_at: values.updated_at })).execute()
-            return lockedUntil
-          }
-          if (customerId) {
-            const until = await bump(`account:${customerId}`, maxAccountFailures)
-            if (until) tx.emit('customers.locked_out', { customerId, until })
-          }
-          await bump(`client:${clientId}`, maxClientFailures)
-        })
+      /**
+       * Takes one attempt of `key`, before the password is verified, in one atomic statement (an
+       * upsert: concurrent attempts on several processes never lose a count nor clear a lock):
+       * - while a lock holds, the attempt is refused and neither counted nor extends the lock;
+       * - a lock that ran out, or a count with no failure for `lockoutMs`, starts again at 1;
+       * - otherwise the count goes up by one, and the attempt that reaches `max` locks the key.
+       * The attempt is counted as a failure until `release` says it was not one.
+       */
+      const take = async (tx: Tx, key: string, max: number): Promise<Taken> => {
+        const now = ctx.now()
+        const at = now.toISOString()
+        const quietSince = new Date(now.getTime() - lockoutMs).toISOString()
+        const until = new Date(now.getTime() + lockoutMs).toISOString()
+        const held = sql<boolean>`(customers_attempts.locked_until is not null and customers_attempts.locked_until > ${at})`
+        const fresh = sql<boolean>`((customers_attempts.locked_until is not null and customers_attempts.locked_until <= ${at}) or (customers_attempts.locked_until is null and customers_attempts.updated_at <= ${quietSince}))`
+        const next = sql<number>`(case when ${fresh} then 1 else customers_attempts.failures + 1 end)`
+        const attempt = ctx.newId('catt')
+        const row = await tx.db
+          .insertInto('customers_attempts')
+          .values({ key, failures: 1, locked_until: max <= 1 ? until : null, updated_at: at, last_attempt: attempt })
+          .onConflict((oc) =>
+            oc.column('key').doUpdateSet({
+              failures: sql<number>`case when ${held} then customers_attempts.failures else ${next} end`,
+              locked_until: sql<string>`case when ${held} then customers_attempts.locked_until when ${next} >= ${max} then ${until} else null end`,
+              updated_at: sql<string>`case when ${held} then customers_attempts.updated_at else ${at} end`,
+              last_attempt: sql<string>`case when ${held} then customers_attempts.last_attempt else ${attempt} end`,
+            }),
+          )
+          .returning(['locked_until', 'last_attempt'])
+          .executeTakeFirstOrThrow()
+        // Refused: the row was left as it was (a lock held). Counted: the row names this attempt.
+        const counted = row.last_attempt === attempt
+        return { key, counted, lockedBy: counted && isoOrNull(row.locked_until) === until ? until : null }
       }
-      const locked = async (key: string): Promise<boolean> => {
-        const row = await ctx.db.selectFrom('customers_attempts').select('locked_until').where('key', '=', key).executeTakeFirst()
-        return row?.locked_until != null && new Date(row.locked_until).getTime() > ctx.now().getTime()
+      /**
+       * Gives back an attempt `take` counted, once the password proved right. An account starts its
+       * count again (unless a concurrent failure locked it meanwhile: a lock is never lifted by
+       * another writer); a client only loses this attempt (its count of failures goes on, and decays
+       * after `lockoutMs` without one), and a lock this very attempt set is lifted.
+       */
+      const release = async (tx: Tx, taken: Taken, kind: 'account' | 'client') => {
+        if (!taken.counted) return
+        if (kind === 'account') {
+          await tx.db
+            .deleteFrom('customers_attempts')
+            .where('key', '=', taken.key)
+            .where((eb) => eb.or([eb('locked_until', 'is', null), ...(taken.lockedBy ? [eb('locked_until', '=', taken.lockedBy)] : [])]))
+            .execute()
+          return
+        }
+        await tx.db
+          .updateTable('customers_attempts')
+          .set({
+            failures: sql<number>`case when failures > 0 then failures - 1 else 0 end`,
+            ...(taken.lockedBy ? { locked_until: sql<string>`case when locked_until = ${taken.lockedBy} then null else locked_until end` } : {}),
+          })
+          .where('key', '=', taken.key)
+          .execute()
+        // A client left with no failure and no lock holds nothing worth keeping.
+        await tx.db.deleteFrom('customers_attempts').where('key', '=', taken.key).where('failures', '<=', 0).where('locked_until', 'is', null).execute()
       }
 
       const mint = async (customerId: string, purpose: 'verify' | 'reset', ttl: number): Promise<string> => {
@@ -554,16 +607,39 @@ export function customers(options: CustomersOptions = {}) {
         const own = await carts.openForCustomer(customer.id)
         // No open cart of their own, or the guest cart is already theirs: it becomes theirs as it is.
         if (!own || own.id === guest.id || own.currency !== guest.currency) {
-          if (own && own.id !== guest.id && own.currency !== guest.currency) {
-            // Carts in two currencies are not added up: the guest cart, the latest, becomes the customer's.
+          // (Carts in two currencies are not added up: the guest cart, the latest, becomes the customer's.)
+          let cart: Cart
+          if (guest.customerId === customer.id) cart = guest.email ? guest : await carts.update(guest.id, { email: customer.email })
+          else {
+            try {
+              // Taken over only while it belongs to no one: of two customers logging in with one
+              // guest cart at once, one gets it; the other is refused.
+              cart = await carts.update(guest.id, { customerId: customer.id, ifCustomerId: null, ...(guest.email ? {} : { email: customer.email }) })
+            } catch (error) {
+              if (!isCommerceError(error, 'INVALID_STATE')) throw error
+              const now = await carts.get(guest.id)
+              // A concurrent login of the same customer took it over: the same outcome.
+              if (now.customerId !== customer.id || now.status !== 'open') throw new CommerceError('INVALID_STATE', `Cart ${guest.id} belongs to another customer`, { details: { fields: ['guestCartId'] } })
+              cart = now
+            }
           }
-          const cart = await carts.update(guest.id, { customerId: customer.id, ...(guest.email ? {} : { email: customer.email }) })
           await ctx.transaction(async (tx) => {
             tx.emit('customers.carts_merged', { customerId: customer.id, cartId: cart.id, guestCartId: guest.id })
             await addTimeline(ctx, tx, customer.id, 'carts_merged', cart.id, 'Guest cart taken over at login')
           })
           return { cart, caps: [] }
         }
+        // The guest cart at the version read is claimed before its lines are copied: of two logins
+        // at once with it (two tabs, a retry), one copies; the other finds the merge done.
+        const claimed = await ctx.transaction(async (tx) =>
+          tx.db
+            .insertInto('customers_merges')
+            .values({ guest_cart_id: guest.id, guest_version: guest.version, customer_id: customer.id, at: ctx.now().toISOString() })
+            .onConflict((oc) => oc.columns(['guest_cart_id', 'guest_version']).doNothing())
+            .returning('guest_cart_id')
+            .execute(),
+        )
+        if (claimed.length === 0) return { cart: await carts.get(own.id), caps: [] }
         const caps: MergeCap[] = []
         let cart = own
         for (const line of guest.lines) {
@@ -635,7 +711,7 @@ export function customers(options: CustomersOptions = {}) {
           const now = ctx.now().toISOString()
           for (const row of rows) {
             const id = row.id
-            for (const table of ['customers_addresses', 'customers_notes', 'customers_consents', 'customers_payment_methods', 'customers_tokens', 'customers_sessions', 'customers_tags', 'customers_group_members', 'customers_timeline'] as const) {
+            for (const table of ['customers_addresses', 'customers_notes', 'customers_consents', 'customers_payment_methods', 'customers_tokens', 'customers_sessions', 'customers_tags', 'customers_group_members', 'customers_timeline', 'customers_merges'] as const) {
               await tx.db.deleteFrom(table).where('customer_id', '=', id).execute()
             }
             await tx.db.deleteFrom('customers_attempts').where('key', '=', `account:${id}`).execute()
@@ -651,6 +727,7 @@ export function customers(options: CustomersOptions = {}) {
                 locale: null,
                 metadata: '{}',
                 password_hash: null,
+                pending_password_hash: null,
                 default_shipping_address_id: null,
                 default_billing_address_id: null,
                 erased_at: now,
@@ -921,17 +998,23 @@ export function customers(options: CustomersOptions = {}) {
         accounts: {
           async register(input) {
             const data = parse(registerSchema, input, 'registration')
-            // Refused before the costly hash when the email is known (checked again in the transaction).
-            await emailFree(ctx.db, data.email.toLowerCase(), null)
+            const emailKey = data.email.toLowerCase()
+            /** A profile staff made, without a password: a registration with its email claims it. */
+            const claimable = (r: Row | undefined): r is Row => r !== undefined && r.password_hash === null && r.erased_at === null
+            // Refused before the costly hash when an account has the email (checked again in the transaction).
+            if (!claimable(await ctx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', emailKey).executeTakeFirst())) await emailFree(ctx.db, emailKey, null)
             const passwordHash = await hashPassword(data.password)
-            const row = await inserting(data.email.toLowerCase(), () => ctx.transaction(async (tx) => {
-              const existing = await tx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', data.email.toLowerCase()).executeTakeFirst()
-              // A customer staff made (or a guest's profile) without a password gets one: theirs to claim by verifying.
-              if (existing && existing.password_hash === null && existing.erased_at === null) {
-                await tx.db.updateTable('customers_customers').set({ password_hash: passwordHash, email_verified_at: null, updated_at: ctx.now().toISOString() }).where('id', '=', existing.id).execute()
-                await addTimeline(ctx, tx, existing.id, 'registered', null, 'Registered an account')
+            const row = await inserting(emailKey, () => ctx.transaction(async (tx) => {
+              const existing = await tx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', emailKey).executeTakeFirst()
+              if (claimable(existing)) {
+                // The password waits until the email is proven: anyone may type an email, only its
+                // owner opens the mail. Every link mailed before the claim is void (it was not sent
+                // for this password), and so is an earlier claim's password.
+                await tx.db.updateTable('customers_customers').set({ pending_password_hash: passwordHash, updated_at: ctx.now().toISOString() }).where('id', '=', existing.id).execute()
+                await tx.db.deleteFrom('customers_tokens').where('customer_id', '=', existing.id).where('purpose', '=', 'verify').execute()
+                await addTimeline(ctx, tx, existing.id, 'registered', null, 'Registered an account (waits for the email to be verified)')
                 tx.emit('customers.verification_requested', { customerId: existing.id })
-                return { ...existing, password_hash: passwordHash }
+                return existing
               }
               const { password: _password, ...profile } = data
               const created = await insertCustomer(tx, profile, passwordHash)
@@ -943,23 +1026,35 @@ export function customers(options: CustomersOptions = {}) {
           async login(input) {
             const data = parse(loginSchema, input, 'login')
             const row = await ctx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', data.email.toLowerCase()).where('erased_at', 'is', null).executeTakeFirst()
-            // The same work and the same answer whether the email is known or not.
-            const stored = row?.password_hash ?? (await dummy())
+            // The attempt is taken before the password is verified, atomically: parallel attempts
+            // cannot slip past the limit between a check and a count. A locked client's attempt
+            // does not reach the account; a locked key is neither counted nor extended.
+            const taken = await ctx.transaction(async (tx) => {
+              const client = await take(tx, `client:${data.clientId}`, maxClientFailures)
+              const account = client.counted && row ? await take(tx, `account:${row.id}`, maxAccountFailures) : null
+              return { client, account }
+            })
+            const allowed = taken.client.counted && (!row || taken.account?.counted === true)
+            // The same work and the same answer whatever the reason: unknown email, lock, wrong password.
+            const stored = allowed && row?.password_hash ? row.password_hash : await dummy()
             const match = await argonVerify(stored, data.password).catch(() => false)
-            const accountLocked = row ? await locked(`account:${row.id}`) : false
-            const clientLocked = await locked(`client:${data.clientId}`)
-            if (!row || !row.password_hash || !match || accountLocked || clientLocked) {
-              // A right password during a lock is not counted as a failure, nor let through.
-              if (!(match && row?.password_hash)) await countFailure(row?.id ?? null, data.clientId)
+            if (!allowed || !row || !row.password_hash || !match) {
+              const lockedBy = taken.account?.lockedBy
+              if (row && lockedBy) await ctx.transaction(async (tx) => tx.emit('customers.locked_out', { customerId: row.id, until: lockedBy }))
               throw invalidCredentials()
             }
             // A guest cart that cannot be merged is refused before a session is opened.
-            if (data.guestCartId) await mergeable(data.guestCartId, row.id)
+            let refused: unknown = null
+            if (data.guestCartId) await mergeable(data.guestCartId, row.id).catch((error: unknown) => (refused = error))
             const opened = await ctx.transaction(async (tx) => {
-              await tx.db.deleteFrom('customers_attempts').where('key', '=', `account:${row.id}`).execute()
-              await tx.db.deleteFrom('customers_attempts').where('key', '=', `client:${data.clientId}`).execute()
-              return openSession(tx, row.id)
+              // The right password: the attempts taken were not failures. The client's count of
+              // failures is never reset by a success (else logging into one's own account would
+              // let a client guess others' passwords without limit).
+              await release(tx, taken.account!, 'account')
+              await release(tx, taken.client, 'client')
+              return refused === null ? openSession(tx, row.id) : null
             })
+            if (opened === null) throw refused
             const merge = data.guestCartId ? await mergeCarts({ customerId: row.id, guestCartId: data.guestCartId }) : null
             return { sessionToken: opened.token, session: opened.session, customer: await load(ctx.db, row), merge }
           },
@@ -1003,7 +1098,17 @@ export function customers(options: CustomersOptions = {}) {
             const data = parse(tokenInputSchema, input, 'verification')
             const id = await ctx.transaction(async (tx) => {
               const customerId = await consume(tx, data.token, 'verify')
-              await tx.db.updateTable('customers_customers').set({ email_verified_at: ctx.now().toISOString(), updated_at: ctx.now().toISOString() }).where('id', '=', customerId).execute()
+              // A claimed profile's password takes effect now, when the email's owner proves it.
+              await tx.db
+                .updateTable('customers_customers')
+                .set({
+                  email_verified_at: ctx.now().toISOString(),
+                  password_hash: sql<string | null>`coalesce(pending_password_hash, password_hash)`,
+                  pending_password_hash: null,
+                  updated_at: ctx.now().toISOString(),
+                })
+                .where('id', '=', customerId)
+                .execute()
               await addTimeline(ctx, tx, customerId, 'email_verified', null, 'Email verified')
               tx.emit('customers.email_verified', { customerId })
               return customerId
@@ -1032,7 +1137,8 @@ export function customers(options: CustomersOptions = {}) {
             const id = await ctx.transaction(async (tx) => {
               const customerId = await consume(tx, data.token, 'reset')
               const now = ctx.now().toISOString()
-              await tx.db.updateTable('customers_customers').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', customerId).execute()
+              // The owner of the email sets the password: a claim waiting for verification is dropped.
+              await tx.db.updateTable('customers_customers').set({ password_hash: passwordHash, pending_password_hash: null, updated_at: now }).where('id', '=', customerId).execute()
               // Whoever knew the old password is logged out, and the lock is lifted.
               await tx.db.updateTable('customers_sessions').set({ revoked_at: now }).where('customer_id', '=', customerId).where('revoked_at', 'is', null).execute()
               await tx.db.deleteFrom('customers_attempts').where('key', '=', `account:${customerId}`).execute()
@@ -1049,7 +1155,14 @@ export function customers(options: CustomersOptions = {}) {
             if (!row.password_hash || !(await argonVerify(row.password_hash, data.currentPassword).catch(() => false))) throw invalidCredentials()
             const passwordHash = await hashPassword(data.newPassword)
             await ctx.transaction(async (tx) => {
-              await tx.db.updateTable('customers_customers').set({ password_hash: passwordHash, updated_at: ctx.now().toISOString() }).where('id', '=', id).execute()
+              const now = ctx.now().toISOString()
+              await tx.db.updateTable('customers_customers').set({ password_hash: passwordHash, pending_password_hash: null, updated_at: now }).where('id', '=', id).execute()
+              // Whoever knew the old password is logged out (but for the session the change came
+              // from), and a reset link already mailed no longer sets another password.
+              let others = tx.db.updateTable('customers_sessions').set({ revoked_at: now }).where('customer_id', '=', id).where('revoked_at', 'is', null)
+              if (data.keepSessionId) others = others.where('id', '!=', data.keepSessionId)
+              await others.execute()
+              await tx.db.deleteFrom('customers_tokens').where('customer_id', '=', id).where('purpose', '=', 'reset').execute()
               await addTimeline(ctx, tx, id, 'password_changed', null, 'Password changed')
               tx.emit('customers.password_changed', { customerId: id })
             })
@@ -1247,6 +1360,25 @@ async function migrate(db: Kysely<any>, { types }: { types: ColumnTypes }): Prom
     .addColumn('locked_until', ts)
     .addColumn('updated_at', ts, (c) => c.notNull())
     .execute()
+}
+
+/**
+ * Version 2: the attempt counted last on a key (`customers_attempts.last_attempt`), a password
+ * waiting for the email's verification on a claimed profile (`pending_password_hash`), and the
+ * guest carts merged, by cart and version (`customers_merges`).
+ */
+async function migrateClaims(db: Kysely<any>, { types }: { types: ColumnTypes }): Promise<void> {
+  await db.schema.alterTable('customers_attempts').addColumn('last_attempt', 'text').execute()
+  await db.schema.alterTable('customers_customers').addColumn('pending_password_hash', 'text').execute()
+  await db.schema
+    .createTable('customers_merges')
+    .addColumn('guest_cart_id', 'text', (c) => c.notNull())
+    .addColumn('guest_version', 'integer', (c) => c.notNull())
+    .addColumn('customer_id', 'text', (c) => c.notNull())
+    .addColumn('at', types.timestamp, (c) => c.notNull())
+    .addPrimaryKeyConstraint('customers_merges_pk', ['guest_cart_id', 'guest_version'])
+    .execute()
+  await db.schema.createIndex('customers_merges_customer').on('customers_merges').column('customer_id').execute()
 }
 
 /**
@@ -1732,14 +1864,16 @@ export interface CustomersService {
      */
     resetPassword(input: { token: string; password: string }): Promise<Customer>
     /**
-     * Changes the password given the current one (`INVALID_CREDENTIALS` otherwise).
+     * Changes the password given the current one (`INVALID_CREDENTIALS` otherwise). In the same
+     * transaction every other session ends (all of them without `keepSessionId`, the session the
+     * change is made from) and reset links already mailed stop working.
      *
      * @example
      * ```ts
      * declare const shop: CommerceWithCustomers
-     * await shop.customers.accounts.changePassword('cus_1', { currentPassword: 'correct horse battery', newPassword: 'a brand new secret' })
+     * await shop.customers.accounts.changePassword('cus_1', { currentPassword: 'correct horse battery', newPassword: 'a brand new secret', keepSessionId: 'ses_1' })
      * ```
      */
-    changePassword(customerId: string, input: { currentPassword: string; newPassword: string }): Promise<void>
+    changePassword(customerId: string, input: { currentPassword: string; newPassword: string; keepSessionId?: string }): Promise<void>
   }
 }

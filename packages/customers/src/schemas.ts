@@ -46,7 +46,12 @@ export const loginSchema = z.strictObject({
 export const tokenInputSchema = z.strictObject({ token: tokenSchema })
 export const resetSchema = z.strictObject({ token: tokenSchema, password: passwordSchema })
 export const requestResetSchema = z.strictObject({ email: emailSchema })
-export const changePasswordSchema = z.strictObject({ currentPassword: z.string().min(1).max(MAX_PASSWORD), newPassword: passwordSchema })
+export const changePasswordSchema = z.strictObject({
+  currentPassword: z.string().min(1).max(MAX_PASSWORD),
+  newPassword: passwordSchema,
+  /** The session the change is made from: it stays open; every other session of the customer ends. */
+  keepSessionId: idSchema.optional(),
+})
 
 export const addAddressSchema = z.strictObject({
   address: addressSchema,

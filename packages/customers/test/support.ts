@@ -37,7 +37,7 @@ const wholesalePrices = () =>
 export type CustomerShop = Awaited<ReturnType<typeof openShop>>
 
 /** An engine with the customers plugin on a new database, and three products in stock. */
-export async function openShop(storage: 'sqlite' | 'postgres', options: CustomersOptions = FAST) {
+export async function openShop(storage: 'sqlite' | 'postgres', options: CustomersOptions = FAST, engine: { outbox?: { enabled: boolean } } = {}) {
   const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase() : undefined
   const commerce = await createCommerce({
     storage: storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 10 } }),
@@ -46,6 +46,7 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: Customer
     tax: fixedRateTax({ rate: '8' }),
     plugins: [customers(options), wholesalePrices()],
     onListenerError: () => undefined,
+    ...(engine.outbox ? { outbox: engine.outbox } : {}),
   })
   const location = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
   const product = async (title: string, sku: string, onHand: number, amount = 1000): Promise<Product> => {
