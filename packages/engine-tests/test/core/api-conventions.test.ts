@@ -14,18 +14,22 @@ import {
   type AdjustStockInput,
   type CartService,
   type CatalogService,
+  type ChannelProductsInput,
+  type ChannelService,
   type CheckoutService,
   type Commerce,
   type CommerceError,
   type CommerceOptions,
   type CompleteCheckoutInput,
   type CreateCartInput,
+  type CreateChannelInput,
   type CreateLocationInput,
   type CreateProductInput,
   type DrainInput,
   type ExplainPriceInput,
   type HoldInput,
   type InventoryService,
+  type ListChannelsInput,
   type ListDeliveriesInput,
   type ListProductsInput,
   type Outbox,
@@ -37,6 +41,7 @@ import {
   type ReservationsInput,
   type SetStockInput,
   type UpdateCartInput,
+  type UpdateChannelInput,
   type UpdateItemInput,
   type UpdateProductInput,
   type UpdateVariantInput,
@@ -185,6 +190,10 @@ describe('named input types', () => {
     expectTypeOf<Parameters<InventoryService['adjust']>[0]>().toEqualTypeOf<AdjustStockInput>()
     expectTypeOf<Parameters<InventoryService['reservations']>[0]>().toEqualTypeOf<ReservationsInput>()
     expectTypeOf<Parameters<CartService['create']>[0]>().toEqualTypeOf<CreateCartInput>()
+    expectTypeOf<Parameters<ChannelService['create']>[0]>().toEqualTypeOf<CreateChannelInput>()
+    expectTypeOf<Parameters<ChannelService['update']>[1]>().toEqualTypeOf<UpdateChannelInput>()
+    expectTypeOf<Parameters<ChannelService['list']>[0]>().toEqualTypeOf<ListChannelsInput | undefined>()
+    expectTypeOf<Parameters<ChannelService['products']>[1]>().toEqualTypeOf<ChannelProductsInput | undefined>()
     expectTypeOf<Parameters<CartService['addItem']>[1]>().toEqualTypeOf<AddItemInput>()
     expectTypeOf<Parameters<CartService['updateItem']>[2]>().toEqualTypeOf<UpdateItemInput>()
     expectTypeOf<Parameters<CartService['update']>[1]>().toEqualTypeOf<UpdateCartInput>()
