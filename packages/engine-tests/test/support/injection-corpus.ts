@@ -1062,6 +1062,8 @@ export const LIST_METHODS: ReadonlyArray<{ name: string; call(commerce: Commerce
   { name: 'payments.listUnmatchedEvents', call: (c, input) => c.payments.listUnmatchedEvents(input) },
   { name: 'outbox.list', call: (c, input) => c.outbox.list(input) },
   { name: 'search.products', call: (c, input) => c.search.products(input) },
+  { name: 'channels.list', call: (c, input) => c.channels.list(input) },
+  { name: 'channels.products', call: (c, input) => c.channels.products('chan_00000000000000000000000000', input) },
 ]
 
 /** Identifiers a caller might pass to choose a sort or a column: none is on any allow-list. */
