@@ -810,6 +810,7 @@ const cases: Record<string, Case[]> = {
       ...addressCases('billingAddress'),
       ...badMetadata(call, {}),
       ...badValues('customerId', [['of 10,000 characters', long], ['a number', 1], ['empty', ''], ['an object', { id: 'cus_1' }]], call, {}),
+      ...badValues('ifCustomerId', [['of 10,000 characters', long], ['a number', 1], ['empty', '']], call, {}),
       ...extraFields(['status', 'total', 'price', 'currency', 'orderId', 'shippingMethod', 'lines', 'totals'], call, {}),
       ...badWholeInput(call),
     ]
