@@ -676,7 +676,12 @@ export function customers(options: CustomersOptions = {}) {
           }
         }
         // The guest cart is emptied: its lines now live in the customer's cart.
-        for (const line of guest.lines) await carts.removeItem(guest.id, line.id)
+        for (const line of guest.lines) {
+          // A line the guest removed meanwhile is gone already.
+          await carts.removeItem(guest.id, line.id).catch((error: unknown) => {
+            if (!isCommerceError(error, 'NOT_FOUND')) throw error
+          })
+        }
         await ctx.transaction(async (tx) => {
           tx.emit('customers.carts_merged', { customerId: customer.id, cartId: cart.id, guestCartId: guest.id })
           await addTimeline(ctx, tx, customer.id, 'carts_merged', cart.id, `Guest cart merged${caps.length ? `, ${caps.length} line(s) capped` : ''}`)

@@ -108,6 +108,10 @@ describe.each(STORAGES)('customers security on %s', (storage) => {
     const merged = await commerce.carts.get(own.id)
     expect(Object.fromEntries(merged.lines.map((l) => [l.variantId, l.quantity]))).toEqual({ [shop.variant(shop.b)]: 2, [shop.variant(shop.c)]: 1 })
     expect((await commerce.carts.get(guest.id)).lines).toEqual([])
+    // And two merges called at once (a retry), the guest cart filled again meanwhile.
+    await commerce.carts.addItem(guest.id, { variantId: shop.variant(shop.b), quantity: 1 })
+    await Promise.all([0, 1].map(() => commerce.customers.mergeCarts({ customerId: ada.id, guestCartId: guest.id })))
+    expect((await commerce.carts.get(own.id)).lines.map((l) => l.quantity)).toEqual([1, 3])
   })
 
   it('two customers taking over one guest cart at once: one gets it, the other is refused', async () => {
