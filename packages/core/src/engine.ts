@@ -395,8 +395,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
   const drafts = new DraftService(rt)
   // The process's recovery lease is held under its dispatcher's id.
   const recovery = new RecoveryScheduler(rt, config.recovery, dispatcherId, {
-    // Drafts past their expiry give their held units back first (a failure there does not stop checkouts being finished).
-    checkouts: async (limit) => (await drafts.expire({ limit }).catch(() => undefined), checkout.recover({ limit })),
+    checkouts: (limit) => checkout.recover({ limit }),
     operations: (limit) => payments.recover({ limit }),
   })
 

@@ -13,7 +13,7 @@ import { fields, parseArg, parseInput } from '../validation.js'
 import { loadCart, priceCart } from './cart-pricing.js'
 import { applyReservation, beyondStockOf, planReservation, releaseStock } from './inventory-service.js'
 import { channelLocations } from './channel-service.js'
-import { claimDraftHolds } from './draft-service.js'
+import { claimDraftHolds, expireDrafts } from './draft-service.js'
 import { loadOrder, toOrder, toPayment } from './order-mapping.js'
 import { insertOrderAdjustments } from './order-adjustments.js'
 import { insertOperation, orderPaymentStatus } from './payment-operations.js'
@@ -494,8 +494,9 @@ export class CheckoutService {
    * gateway replays its first answer; a payment whose shopper did not confirm before the deadline
    * (`customerActionTimeoutMs`) is given up — the gateway asked first where it can tell, what it
    * holds voided, the stock released — and gateway events kept because their payment was not known
-   * yet are applied. Each cart ends with an order, or with no order and its stock released after a
-   * decline. The engine runs this on a timer (`CommerceOptions.recovery`); call it yourself when
+   * yet are applied; staff-made drafts past their expiry release the stock they held (`drafts.expire`).
+   * Each cart ends with an order, or with no order and its stock released after a decline. The
+   * engine runs this on a timer (`CommerceOptions.recovery`); call it yourself when
    * that is off. It is safe to run in many processes.
    *
    * @example
@@ -508,6 +509,8 @@ export class CheckoutService {
     const rt = this.#rt
     // Only payments this engine can finish: one whose provider is not configured here would fail on
     // every run and, oldest first, crowd out the rest.
+    // Staff-made drafts past their expiry give their held units back (see drafts).
+    await expireDrafts(rt, limit)
     const providers = [...rt.payments.keys()]
     if (providers.length === 0) return { placed: 0, declined: 0, failed: 0 }
     const stale = await read(rt, (db) =>
@@ -725,8 +728,8 @@ export async function placeOrder(
     beyond_stock: beyond.get(l.variantId)?.quantity ?? 0,
     stock_policy: beyond.get(l.variantId)?.policy ?? null,
     available_at: beyond.get(l.variantId)?.availableAt ?? null,
-    // A draft's line whose price staff set keeps it (see drafts); other lines write no column.
-    ...(l.priceOverride ? { price_override: json(l.priceOverride) } : {}),
+    // A draft's line whose price staff set keeps it (see drafts). Always a key: the insert is compiled once.
+    price_override: l.priceOverride ? json(l.priceOverride) : null,
   }))
   await insertOrder.execute(tx, order)
   await insertOrderLines.execute(tx, { lines })

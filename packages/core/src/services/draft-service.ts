@@ -4,6 +4,7 @@ import { mintAccessToken } from '../access-tokens.js'
 import { CommerceError, notFound } from '../errors.js'
 import type { CartTable, PaymentTable, Tx } from '../db/database.js'
 import { iso, json } from '../db/rows.js'
+import type { PaymentProvider } from '../ports/payment-provider.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
 import type { Cart, Order, PriceOverride } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
@@ -31,6 +32,23 @@ const DEFAULT_HOLD_MS = 48 * 60 * 60 * 1000
 
 /** The provider a payment recorded by `markPaid` names: no gateway is called. */
 export const MANUAL_PROVIDER = 'manual'
+
+/**
+ * @internal What a `manual` payment's operations go through: no gateway holds its money, so a
+ * refund (an order canceled or refunded) is recorded as done — staff give the money back the way it
+ * was taken. It is not among the engine's providers, so a shopper cannot check out with it; only
+ * `operationProvider` falls back to it for a payment recorded by `markPaid`.
+ */
+export const manualPayments: PaymentProvider = {
+  id: MANUAL_PROVIDER,
+  capabilities: { capture: false, partialCapture: false, refund: true, void: false },
+  authorize() {
+    return Promise.reject(new CommerceError('INVALID_STATE', 'A manual payment is recorded with drafts.markPaid, not authorized at checkout'))
+  },
+  refund(input) {
+    return Promise.resolve({ status: 'succeeded', reference: `manual_refund_${input.operationId}` })
+  },
+}
 
 const staff = z.string().trim().min(1).max(200)
 const expiresAt = z.string().datetime({ offset: true }).max(40)
@@ -558,8 +576,8 @@ export class DraftService {
 
   /**
    * Closes drafts past their expiry: their held units are released and they become `expired` (a
-   * payment link then refuses to pay; `reserve` opens one again). Automatic recovery runs it on its
-   * timer; call it yourself when recovery is off. Emits `draft.expired` for each.
+   * payment link then refuses to pay; `reserve` opens one again). `checkout.recover` (and so
+   * automatic recovery) runs it too. Emits `draft.expired` for each.
    *
    * @example
    * ```ts
@@ -568,34 +586,43 @@ export class DraftService {
    */
   async expire(input: ExpireDraftsInput = {}): Promise<{ expired: number }> {
     const { limit } = parseInput(expireSchema, input, 'expire')
-    const rt = this.#rt
-    const now = rt.now().toISOString()
-    const due = await read(rt, (db) =>
-      db
-        .selectFrom('cw_carts')
-        .select('id')
-        .where('kind', '=', 'draft')
-        .where('draft_status', '=', 'open')
-        .where('expires_at', '<=', now)
-        .orderBy('expires_at')
-        .limit(limit)
-        .execute(),
-    )
-    let expired = 0
-    for (const { id } of due) {
-      const done = await transact(rt, async (tx, emit) => {
-        const row = await draftRow(tx, id, rt.storage.capabilities.rowLocks)
-        // A draft being paid (its claim made after the expiry was read) or extended meanwhile is left alone.
-        if (row.status !== 'open' || row.draft_status !== 'open' || !row.expires_at || iso(row.expires_at) > rt.now().toISOString()) return false
-        const released = await releaseStock(rt, tx, { cartId: id })
-        await tx.updateTable('cw_carts').set({ draft_status: 'expired' }).where('id', '=', id).execute()
-        emit('draft.expired', { draftId: id, releasedReservations: released })
-        return true
-      })
-      if (done) expired++
-    }
-    return { expired }
+    return { expired: await expireDrafts(this.#rt, limit) }
   }
+
+}
+
+/**
+ * @internal Closes up to `limit` drafts past their expiry, each in its own transaction: held units
+ * released, `draft_status` `expired`, `draft.expired`. `drafts.expire` and `checkout.recover` (so
+ * automatic recovery, and a host's own recovery timer) run it. Returns how many it closed.
+ */
+export async function expireDrafts(rt: Runtime, limit: number): Promise<number> {
+  const now = rt.now().toISOString()
+  const due = await read(rt, (db) =>
+    db
+      .selectFrom('cw_carts')
+      .select('id')
+      .where('kind', '=', 'draft')
+      .where('draft_status', '=', 'open')
+      .where('expires_at', '<=', now)
+      .orderBy('expires_at')
+      .limit(limit)
+      .execute(),
+  )
+  let expired = 0
+  for (const { id } of due) {
+    const done = await transact(rt, async (tx, emit) => {
+      const row = await draftRow(tx, id, rt.storage.capabilities.rowLocks)
+      // A draft being paid (its claim made after the expiry was read) or extended meanwhile is left alone.
+      if (row.status !== 'open' || row.draft_status !== 'open' || !row.expires_at || iso(row.expires_at) > rt.now().toISOString()) return false
+      const released = await releaseStock(rt, tx, { cartId: id })
+      await tx.updateTable('cw_carts').set({ draft_status: 'expired' }).where('id', '=', id).execute()
+      emit('draft.expired', { draftId: id, releasedReservations: released })
+      return true
+    })
+    if (done) expired++
+  }
+  return expired
 }
 
 async function draftRow(tx: Tx, id: string, lock: boolean): Promise<CartTable> {

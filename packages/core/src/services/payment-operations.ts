@@ -8,6 +8,7 @@ import { canTransition, transitionRefused } from '../payment-state.js'
 import { toPayment, toPaymentOperation } from './order-mapping.js'
 import { heldError } from './order-holds.js'
 import { writePaymentChange } from './payment-transitions.js'
+import { MANUAL_PROVIDER, manualPayments } from './draft-service.js'
 
 /**
  * Captures, voids and refunds, each as one row of `cw_payment_operations` that goes through three
@@ -129,7 +130,8 @@ async function inFlight(tx: Tx, paymentId: string): Promise<{ ops: PaymentOperat
 
 /** The payment's provider, checked to be able to `kind`. */
 export function operationProvider(rt: Runtime, payment: PaymentTable, kind: PaymentOperationKind): PaymentProvider {
-  const p = rt.payments.get(payment.provider)
+  // A payment recorded by drafts.markPaid has no gateway: its refunds are recorded (see drafts).
+  const p = rt.payments.get(payment.provider) ?? (payment.provider === MANUAL_PROVIDER ? manualPayments : undefined)
   if (!p) throw new CommerceError('CONFIGURATION', `Payment provider ${payment.provider} is not configured`, { details: { provider: payment.provider } })
   if (!p.capabilities[kind] || typeof p[kind] !== 'function') {
     throw new CommerceError('INVALID_STATE', `Payment provider ${p.id} cannot ${kind}`, { details: { provider: p.id, operation: kind } })

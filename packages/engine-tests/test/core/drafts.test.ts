@@ -95,6 +95,12 @@ describe.each(GUARDED_STORAGES)('staff-made orders on %s', (storage) => {
     await failure(commerce.drafts.markPaid(second.id, input), 'CONFLICT')
     const orders = await commerce.db.selectFrom('cw_orders').select('id').where('cart_id', '=', draft.id).execute()
     expect(orders).toHaveLength(1)
+    // Money taken by hand is given back by hand: the refund is recorded, as is a cancel's.
+    const refunded = await commerce.orders.refund(order.id, { amount: 900, reason: 'scratched', idempotencyKey: key() })
+    expect(refunded.payments[0]).toMatchObject({ provider: 'manual', refundedAmount: 900 })
+    const canceled = await commerce.orders.cancel(order.id, { idempotencyKey: key() })
+    expect(canceled.payments[0]).toMatchObject({ provider: 'manual', refundedAmount: order.totals.total })
+    expect(await reserved(commerce, variantId)).toBe(0)
   })
 
   it('concurrent markPaid with the same key and with different keys place one order', async () => {
