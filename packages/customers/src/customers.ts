@@ -166,7 +166,7 @@ export interface CustomersOptions {
   maxAccountFailures?: number
   /** Failed logins in a row that lock a client (default 100: a client may try several accounts). */
   maxClientFailures?: number
-  /** How long a lock lasts, in ms (default 15 min). */
+  /** How long a lock lasts, in ms (default 15 min); a count with no failure for as long starts again. */
   lockoutMs?: number
 }
 
@@ -1737,8 +1737,10 @@ export interface CustomersService {
    */
   accounts: {
     /**
-     * Registers an account (or gives a password to a customer staff made); a verification mail is due
-     * (`customers.verification_requested`). `EMAIL_TAKEN` when another account has the email.
+     * Registers an account, or claims a customer staff made with this email: then the password takes
+     * effect only when a verification token minted after the claim is used (until then a login with
+     * it fails). A verification mail is due (`customers.verification_requested`). `EMAIL_TAKEN` when
+     * an account has the email.
      *
      * @example
      * ```ts
@@ -1749,7 +1751,9 @@ export interface CustomersService {
     register(input: RegisterInput): Promise<Customer>
     /**
      * Logs in: a session token (shown once), and the merge of `guestCartId` when given. Every failure
-     * is `INVALID_CREDENTIALS`: unknown email, wrong password, a locked account or client.
+     * is `INVALID_CREDENTIALS`: unknown email, wrong password, a locked account or client. The
+     * attempt is counted atomically before the password is verified; a success starts the account's
+     * count again, never the client's.
      *
      * @example
      * ```ts
