@@ -505,7 +505,7 @@ export class CartService {
    * @example
    * ```ts
    * // Take over a guest cart at login, unless someone else took it first (INVALID_STATE):
-   * await commerce.carts.update(guestCartId, { customerId: 'cus_1', ifCustomerId: null })
+   * await commerce.carts.update(cart.id, { customerId: 'cus_1', ifCustomerId: null })
    * ```
    */
   async update(cartId: string, input: UpdateCartInput): Promise<Cart> {
