@@ -833,6 +833,15 @@ export const INJECTION_PATHS: readonly InjectionPath[] = [
     },
   },
   {
+    // A condition on the cart's customer: a guest's cart has none, so hostile text never matches.
+    name: 'carts.update ifCustomerId',
+    field: 'ifCustomerId',
+    kind: 'read',
+    refusals: ['INVALID_STATE'],
+    prepare: async (t) => (await t.commerce.carts.create({ currency: 'USD' })).id,
+    call: (t, text, cartId) => t.commerce.carts.update(cartId as string, { customerId: 'cus_injection', ifCustomerId: text }),
+  },
+  {
     name: 'orders.list cursor',
     field: 'cursor',
     kind: 'read',
