@@ -156,6 +156,15 @@ export interface LineItem {
 /**
  * A price staff set for a line of a staff-made order (`drafts.overridePrice`): it wins over every
  * price source, and the order line it becomes keeps it.
+ *
+ * @example
+ * ```ts
+ * const order = await commerce.orders.get(orderId)
+ * for (const line of order.lines) {
+ *   const o: PriceOverride | undefined = line.priceOverride
+ *   if (o) console.log(`${line.sku}: ${o.from} → ${o.unitPrice} by ${o.by} (${o.reason})`)
+ * }
+ * ```
  */
 export interface PriceOverride {
   /** The unit price charged, in minor units. */

@@ -134,12 +134,27 @@ export type MarkDraftPaidInput = z.input<typeof markPaidSchema>
  */
 export type ExpireDraftsInput = z.input<typeof expireSchema>
 
-/** A draft's state: `open` (its stock may be held), `expired` (past `expiresAt`, nothing held) or `discarded`. */
+/**
+ * A draft's state: `open` (its stock may be held), `expired` (past `expiresAt`; its holds are
+ * released by `drafts.expire`) or `discarded`.
+ *
+ * @example
+ * ```ts
+ * const status: DraftStatus = (await commerce.drafts.get(draftId)).draftStatus
+ * if (status === 'expired') await commerce.drafts.reserve(draftId, { expiresAt: tomorrow })
+ * ```
+ */
 export type DraftStatus = 'open' | 'expired' | 'discarded'
 
 /**
  * A staff-made order before it is placed: the cart it is, with who made it, its state, until when
  * its stock is held and how many units are held now.
+ *
+ * @example
+ * ```ts
+ * const draft: Draft = await commerce.drafts.get(draftId)
+ * console.log(`${draft.createdBy}: ${draft.totals.total} held ${draft.heldUnits} until ${draft.expiresAt}`)
+ * ```
  */
 export interface Draft extends Cart {
   createdBy: string
@@ -149,7 +164,15 @@ export interface Draft extends Cart {
   heldUnits: number
 }
 
-/** A draft's payment link: the cart's access token, for the customer's `checkout.complete`. */
+/**
+ * A draft's payment link: the cart's access token, for the customer's `checkout.complete`.
+ *
+ * @example
+ * ```ts
+ * const link: DraftPaymentLink = await commerce.drafts.paymentLink(draftId)
+ * const url = `https://shop.example/pay?token=${encodeURIComponent(link.token)}`
+ * ```
+ */
 export interface DraftPaymentLink {
   draftId: string
   /** The cart's access token (`carts.findByToken`); a new link voids the previous one. */
