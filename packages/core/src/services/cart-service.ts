@@ -552,6 +552,8 @@ export class CartService {
         .select('id')
         .where('customer_id', '=', customer)
         .where('status', '=', 'open')
+        // A shopper's cart only: a draft staff are building for the customer is not theirs to fill.
+        .where('kind', 'is', null)
         .orderBy('updated_at', 'desc')
         .orderBy('id', 'desc')
         .limit(1)
