@@ -125,7 +125,7 @@ const errorCodes = {
   B2B_APPROVAL_REQUIRED: { description: "The cart's total is above the buyer's spending limit and no approval covers this version and total of the cart" },
   B2B_QUANTITY_RULE: { description: "A line's quantity is below the variant's minimum order quantity or not a multiple of its order increment" },
   B2B_CREDIT_LIMIT: { description: "Paying by invoice would take the company above its credit limit, or the buyer's company has no credit" },
-  B2B_QUOTE_EXPIRED: { description: 'The quote expired and cannot be accepted' },
+  B2B_QUOTE_EXPIRED: { description: 'The quote expired: it cannot be accepted, and the cart accepted from it cannot be checked out' },
   B2B_STATE: { description: 'The approval, quote or invoice is not in a status that allows this' },
   B2B_FORBIDDEN: { description: 'The customer is not a member of the company in a role that may do this' },
 } as const
@@ -497,8 +497,10 @@ export interface B2bService {
    */
   sendQuote(quoteId: string): Promise<Quote>
   /**
-   * Accepts a sent quote into a new cart of its buyer, whose lines the quote prices; at most once,
-   * and not after it expired (`B2B_QUOTE_EXPIRED`).
+   * Accepts a sent quote into a new cart of its buyer, whose lines the quote prices at the quoted
+   * quantities until the quote's expiry; at most once, and not after it expired
+   * (`B2B_QUOTE_EXPIRED`). The cart must be checked out before the expiry: after it, checkout
+   * refuses it with `B2B_QUOTE_EXPIRED`.
    *
    * @example
    * ```ts
@@ -518,7 +520,8 @@ export interface B2bService {
    */
   getQuote(quoteId: string): Promise<Quote>
   /**
-   * Marks every sent quote past its expiry `expired`; returns how many.
+   * Marks every sent or accepted (not yet ordered) quote past its expiry `expired`; returns how
+   * many. An accepted quote's cart is then no longer priced by it, and its checkout is refused.
    *
    * @example
    * ```ts
@@ -601,10 +604,27 @@ export function b2b(options: B2bOptions = {}) {
         await ctx.transaction(async (tx) => {
           const seen = await tx.db.insertInto('b2b_invoice_refunds').values({ key: input.idempotencyKey, payment_id: input.paymentId, amount: input.amount }).onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst()
           if (Number(seen.numInsertedOrUpdatedRows ?? 0) !== 1) return
-          const invoice = await tx.db.selectFrom('b2b_invoices').selectAll().where('payment_id', '=', input.paymentId).where('status', '=', 'open').executeTakeFirst()
+          // The invoice is read by a no-op update, which locks the row (PostgreSQL waits for a
+          // concurrent payment, cancel or release and sees its outcome; SQLite writes one at a
+          // time): only what is open now is lowered, and only what was taken off it is freed.
+          const invoice = await tx.db
+            .updateTable('b2b_invoices')
+            .set({ amount: sql`amount` })
+            .where('payment_id', '=', input.paymentId)
+            .where('status', '=', 'open')
+            .returning(['amount', 'company_id'])
+            .executeTakeFirst()
           if (!invoice) return
           const less = Math.min(input.amount, Number(invoice.amount))
-          await tx.db.updateTable('b2b_invoices').set({ amount: sql`amount - ${less}` }).where('payment_id', '=', input.paymentId).execute()
+          if (less <= 0) return
+          const lowered = await tx.db
+            .updateTable('b2b_invoices')
+            .set({ amount: sql`amount - ${less}` })
+            .where('payment_id', '=', input.paymentId)
+            .where('status', '=', 'open')
+            .where('amount', '>=', less)
+            .executeTakeFirst()
+          if (Number(lowered.numUpdatedRows) !== 1) return
           await tx.db.updateTable('b2b_companies').set({ credit_used: sql`credit_used - ${less}` }).where('id', '=', invoice.company_id).execute()
         })
       }
@@ -792,21 +812,31 @@ export function b2b(options: B2bOptions = {}) {
         priority: PRIORITIES.quote,
         async resolve(query, rdb) {
           if (!query.cartId) return query.lines.map(() => undefined)
-          const quote = await rdb.selectFrom('b2b_quotes').select(['id', 'currency']).where('cart_id', '=', query.cartId).where('status', 'in', ['accepted', 'ordered']).executeTakeFirst()
+          const quote = await rdb
+            .selectFrom('b2b_quotes')
+            .select(['id', 'currency', 'status', 'expires_at'])
+            .where('cart_id', '=', query.cartId)
+            .where('status', 'in', ['accepted', 'ordered'])
+            .executeTakeFirst()
           if (!quote || quote.currency !== query.currency) return query.lines.map(() => undefined)
+          // An accepted quote prices its cart until its expiry only (an ordered one keeps its order's prices).
+          if (quote.status === 'accepted' && Date.parse(iso(quote.expires_at)) <= ctx.now().getTime()) return query.lines.map(() => undefined)
           const lines = await rdb.selectFrom('b2b_quote_lines').selectAll().where('quote_id', '=', quote.id).execute()
           const byVariant = new Map(lines.map((l) => [l.variant_id, l]))
           return query.lines.map((line) => {
             const q = byVariant.get(line.variantId)
-            // The negotiated price holds up to the quoted quantity; beyond it, lists and core price the line.
-            if (!q || line.quantity > Number(q.quantity)) return undefined
-            return { amount: Number(q.unit_price), label: `quote ${quote.id}`, note: `negotiated in quote ${quote.id} for up to ${Number(q.quantity)} units` }
+            // The negotiated price holds at the quoted quantity only; at any other, lists and core price the line.
+            if (!q || line.quantity !== Number(q.quantity)) return undefined
+            return { amount: Number(q.unit_price), label: `quote ${quote.id}`, note: `negotiated in quote ${quote.id} for ${Number(q.quantity)} units` }
           })
         },
       })
 
       // ---- hooks ----------------------------------------------------------------------------
-      ctx.hooks.hook('cart.changed', async ({ cartId }, tx) => {
+      ctx.hooks.hook('cart.changed', async ({ cartId }, tx) => checkQuantityRules(tx, cartId))
+
+      /** Refuses a cart with a line below its variant's minimum or off its increment (`B2B_QUANTITY_RULE`). */
+      async function checkQuantityRules(tx: Tx, cartId: string) {
         const { rows } = await sql<{ variant_id: string; quantity: number; min_quantity: number; increment: number }>`
           select l.variant_id, l.quantity, r.min_quantity, r.increment
           from cw_cart_lines l join b2b_quantity_rules r on r.variant_id = l.variant_id
@@ -823,9 +853,17 @@ export function b2b(options: B2bOptions = {}) {
             )
           }
         }
-      })
+      }
 
       ctx.hooks.hook('checkout.claim', async ({ cart, paymentId, tenders }, tx) => {
+        // A rule set after the lines were added holds at checkout too.
+        await checkQuantityRules(tx, cart.id)
+        // A cart accepted from a quote is checked out before the quote's deadline, or not at all.
+        const quote = await tx.db.selectFrom('b2b_quotes').select(['id', 'status', 'expires_at']).where('cart_id', '=', cart.id).executeTakeFirst()
+        if (quote && (quote.status === 'expired' || (quote.status === 'accepted' && Date.parse(iso(quote.expires_at)) <= ctx.now().getTime()))) {
+          const expiresAt = iso(quote.expires_at)
+          throw ctx.error('B2B_QUOTE_EXPIRED', `Cart ${cart.id} was accepted from quote ${quote.id}, which expired at ${expiresAt}`, { details: { cartId: cart.id, quoteId: quote.id, expiresAt } })
+        }
         const member = cart.customerId ? await tx.db.selectFrom('b2b_members').selectAll().where('customer_id', '=', cart.customerId).executeTakeFirst() : undefined
         if (member) await requireApproval(tx, cart, member)
         const { rows } = await sql<{ provider: string }>`select provider from cw_payments where id = ${paymentId}`.execute(tx.db)
@@ -878,9 +916,7 @@ export function b2b(options: B2bOptions = {}) {
       })
 
       ctx.hooks.hook('checkout.release', async ({ paymentId }, tx) => {
-        const invoice = await tx.db.selectFrom('b2b_invoices').selectAll().where('payment_id', '=', paymentId).where('status', '=', 'open').executeTakeFirst()
-        if (!invoice) return
-        await giveBack(tx, invoice, 'released')
+        await giveBack(tx, paymentId, 'released')
       })
 
       /** Vetoes a claim above the buyer's limit unless an approval covers this version and total of the cart. */
@@ -896,9 +932,11 @@ export function b2b(options: B2bOptions = {}) {
           .where('status', '=', 'approved')
           .where('cart_version', '=', cart.version)
           .where('total', '=', cart.totals.total)
+          // Granted by the buyer's current company: a buyer moved to another company asks again.
+          .where('company_id', '=', member.company_id)
           .executeTakeFirst()
         if (approved) return
-        const latest = await tx.db.selectFrom('b2b_approvals').select(['id', 'status', 'cart_version', 'total']).where('cart_id', '=', cart.id).orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirst()
+        const latest = await tx.db.selectFrom('b2b_approvals').select(['id', 'status', 'cart_version', 'total']).where('cart_id', '=', cart.id).where('company_id', '=', member.company_id).orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirst()
         const why = !latest
           ? 'no approval was requested'
           : latest.status === 'approved'
@@ -909,15 +947,27 @@ export function b2b(options: B2bOptions = {}) {
         })
       }
 
-      async function giveBack(tx: Tx, invoice: B2bTables['b2b_invoices'], status: 'released' | 'paid') {
-        const moved = await tx.db.updateTable('b2b_invoices').set({ status }).where('payment_id', '=', invoice.payment_id).where('status', '=', 'open').executeTakeFirst()
-        if (Number(moved.numUpdatedRows) !== 1) return false
+      /**
+       * Closes an open invoice and frees the credit it holds: the amount subtracted is the one the
+       * conditional update returns (what the invoice held when it closed, after any credit note),
+       * never an amount read earlier. Returns null when the invoice was not open.
+       */
+      async function giveBack(tx: Tx, paymentId: string, status: 'released' | 'paid') {
+        const closed = await tx.db
+          .updateTable('b2b_invoices')
+          .set({ status })
+          .where('payment_id', '=', paymentId)
+          .where('status', '=', 'open')
+          .returning(['amount', 'company_id'])
+          .executeTakeFirst()
+        if (!closed) return null
+        const amount = Number(closed.amount)
         await tx.db
           .updateTable('b2b_companies')
-          .set({ credit_used: sql`credit_used - ${Number(invoice.amount)}` })
-          .where('id', '=', invoice.company_id)
+          .set({ credit_used: sql`credit_used - ${amount}` })
+          .where('id', '=', closed.company_id)
           .execute()
-        return true
+        return { amount, companyId: closed.company_id }
       }
 
       // ---- privacy ----------------------------------------------------------------------------
@@ -1179,7 +1229,7 @@ export function b2b(options: B2bOptions = {}) {
           return loadQuote(parseId(quoteId, 'quoteId'))
         },
         async expireQuotes() {
-          const moved = await db.updateTable('b2b_quotes').set({ status: 'expired' }).where('status', '=', 'sent').where('expires_at', '<=', nowIso()).executeTakeFirst()
+          const moved = await db.updateTable('b2b_quotes').set({ status: 'expired' }).where('status', 'in', ['sent', 'accepted']).where('expires_at', '<=', nowIso()).executeTakeFirst()
           return Number(moved.numUpdatedRows)
         },
         async invoiceOf(orderId) {
@@ -1192,8 +1242,9 @@ export function b2b(options: B2bOptions = {}) {
           const invoice = await db.selectFrom('b2b_invoices').selectAll().where('order_id', '=', id).executeTakeFirst()
           if (!invoice) throw notFound('Invoice of order', id)
           await ctx.transaction(async (tx) => {
-            if (!(await giveBack(tx, invoice, 'paid'))) throw ctx.error('B2B_STATE', `The invoice of order ${id} is not open`, { details: { orderId: id } })
-            tx.emit('b2b.invoice_paid', { orderId: id, companyId: invoice.company_id, amount: Number(invoice.amount) })
+            const paid = await giveBack(tx, invoice.payment_id, 'paid')
+            if (!paid) throw ctx.error('B2B_STATE', `The invoice of order ${id} is not open`, { details: { orderId: id } })
+            tx.emit('b2b.invoice_paid', { orderId: id, companyId: paid.companyId, amount: paid.amount })
           })
           return (await this.invoiceOf(id))!
         },

@@ -42,8 +42,15 @@ export const priceListSchema = z
     channelId: id.nullable().default(null),
     startsAt: instant.nullable().default(null),
     endsAt: instant.nullable().default(null),
-    /** Whether the list's prices include tax (stored and shown; taxes are computed elsewhere). */
-    taxInclusive: z.boolean().default(false),
+    /**
+     * Whether the list's prices include tax. Only `false` is accepted for now: a list's amount is
+     * charged as a price before tax, and tax is added on top by the tax provider. Tax-inclusive lists
+     * wait for tax rules that can take the tax out of a gross price.
+     */
+    taxInclusive: z
+      .boolean()
+      .default(false)
+      .refine((v) => v === false, { message: 'tax-inclusive price lists are not supported yet: list amounts are charged before tax' }),
     prices: z
       .array(
         z.strictObject({

@@ -21,7 +21,10 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: B2bOptio
   const database = storage === 'postgres' ? await freshDatabase() : undefined
   const gateway = testPayments()
   const plugin = b2b(options)
+  // The engine's clock: the system's, moved forward by `advance`.
+  let offset = 0
   const commerce = await createCommerce({
+    now: () => new Date(Date.now() + offset),
     storage: storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 10 } }),
     payments: [gateway],
     shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 0 } }] })],
@@ -61,6 +64,10 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: B2bOptio
       return commerce.checkout.complete(cartId, { payment: { provider }, idempotencyKey: randomUUID() })
     },
     rows,
+    /** Moves the engine's clock forward by `ms`. */
+    advance(ms: number) {
+      offset += ms
+    },
     /** Every b2b table's rows, in a stable order: for "storage unchanged" checks. */
     async b2bTables() {
       const out: Record<string, unknown[]> = {}

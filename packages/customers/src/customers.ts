@@ -642,45 +642,65 @@ export function customers(options: CustomersOptions = {}) {
         if (claimed.length === 0) return { cart: await carts.get(own.id), caps: [] }
         const caps: MergeCap[] = []
         let cart = own
-        for (const line of guest.lines) {
-          const mine = cart.lines.find((l) => l.variantId === line.variantId)
-          const requested = (mine?.quantity ?? 0) + line.quantity
-          let target = requested
-          if (target > LINE_LIMIT) {
-            target = LINE_LIMIT
-            caps.push({ variantId: line.variantId, requested, quantity: target, reason: 'line_limit' })
-          }
-          const set = async (quantity: number) => {
-            const current = cart.lines.find((l) => l.variantId === line.variantId)
-            if (current) return current.quantity === quantity ? cart : carts.updateItem(cart.id, current.id, { quantity })
-            return carts.addItem(cart.id, { variantId: line.variantId, quantity })
-          }
-          try {
-            cart = await set(target)
-          } catch (error) {
-            if (isCommerceError(error, 'OUT_OF_STOCK')) {
-              const shortage = (error.details.shortages as Array<{ variantId: string; available: number }> | undefined)?.find((s) => s.variantId === line.variantId)
-              const available = Math.max(0, Math.min(target, Number(shortage?.available ?? 0)))
-              // Never below what the customer's own line already held.
-              const keep = Math.max(available, mine?.quantity ?? 0)
-              const capIndex = caps.findIndex((c) => c.variantId === line.variantId)
-              if (capIndex >= 0) caps.splice(capIndex, 1)
-              caps.push({ variantId: line.variantId, requested, quantity: keep, reason: 'stock' })
-              if (keep > (mine?.quantity ?? 0)) cart = await set(keep)
-            } else if (isCommerceError(error, 'NOT_FOUND') || isCommerceError(error, 'INVALID_STATE')) {
-              // No longer for sale, or not priced in the cart's currency: left out, and said so.
-              caps.push({ variantId: line.variantId, requested, quantity: mine?.quantity ?? 0, reason: 'unavailable' })
-            } else {
-              throw error
+        // A line that cannot be taken for any reason of its own (stock, a plugin's rule such as a
+        // minimum quantity, no longer for sale) is left out and reported; a storage failure is not
+        // a reason of the line's: the merge stops, and can be retried.
+        const lineRefusal = (error: unknown): error is CommerceError => isCommerceError(error) && error.code !== 'STORAGE'
+        try {
+          for (const line of guest.lines) {
+            const mine = cart.lines.find((l) => l.variantId === line.variantId)
+            const requested = (mine?.quantity ?? 0) + line.quantity
+            let target = requested
+            if (target > LINE_LIMIT) {
+              target = LINE_LIMIT
+              caps.push({ variantId: line.variantId, requested, quantity: target, reason: 'line_limit' })
             }
+            const set = async (quantity: number) => {
+              const current = cart.lines.find((l) => l.variantId === line.variantId)
+              if (current) return current.quantity === quantity ? cart : carts.updateItem(cart.id, current.id, { quantity })
+              return carts.addItem(cart.id, { variantId: line.variantId, quantity })
+            }
+            try {
+              cart = await set(target)
+            } catch (error) {
+              if (isCommerceError(error, 'OUT_OF_STOCK')) {
+                const shortage = (error.details.shortages as Array<{ variantId: string; available: number }> | undefined)?.find((s) => s.variantId === line.variantId)
+                const available = Math.max(0, Math.min(target, Number(shortage?.available ?? 0)))
+                // Never below what the customer's own line already held.
+                const keep = Math.max(available, mine?.quantity ?? 0)
+                const capIndex = caps.findIndex((c) => c.variantId === line.variantId)
+                if (capIndex >= 0) caps.splice(capIndex, 1)
+                let reason: MergeCap['reason'] = 'stock'
+                if (keep > (mine?.quantity ?? 0)) {
+                  try {
+                    cart = await set(keep)
+                  } catch (capped) {
+                    // The quantity stock allows breaks another rule (a minimum, an increment): the
+                    // customer's own line stays as it was.
+                    if (!lineRefusal(capped)) throw capped
+                    reason = 'unavailable'
+                  }
+                }
+                caps.push({ variantId: line.variantId, requested, quantity: reason === 'stock' ? keep : (mine?.quantity ?? 0), reason })
+              } else if (lineRefusal(error)) {
+                // No longer for sale, not priced in the cart's currency, or refused by a plugin's
+                // rule: left out, and said so.
+                caps.push({ variantId: line.variantId, requested, quantity: mine?.quantity ?? 0, reason: 'unavailable' })
+              } else {
+                throw error
+              }
+            }
+            // The guest line is removed as soon as it is merged (or left out): a merge stopped
+            // halfway and retried does not add a line twice. A line the guest removed meanwhile is
+            // gone already.
+            await carts.removeItem(guest.id, line.id).catch((error: unknown) => {
+              if (!isCommerceError(error, 'NOT_FOUND')) throw error
+            })
           }
-        }
-        // The guest cart is emptied: its lines now live in the customer's cart.
-        for (const line of guest.lines) {
-          // A line the guest removed meanwhile is gone already.
-          await carts.removeItem(guest.id, line.id).catch((error: unknown) => {
-            if (!isCommerceError(error, 'NOT_FOUND')) throw error
-          })
+        } catch (error) {
+          // The merge did not finish: its claim is withdrawn so that a retry merges what is left.
+          await ctx.transaction((tx) => tx.db.deleteFrom('customers_merges').where('guest_cart_id', '=', guest.id).where('guest_version', '=', guest.version).execute()).catch(() => undefined)
+          throw error
         }
         await ctx.transaction(async (tx) => {
           tx.emit('customers.carts_merged', { customerId: customer.id, cartId: cart.id, guestCartId: guest.id })
