@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { CommerceError } from '@cartwright/core'
 import { openShop, rejection, STORAGES, type B2bShop } from './support.js'
 
 const DAY = 86_400_000
@@ -247,6 +248,43 @@ describe.each(STORAGES)('b2b guards on %s', (storage) => {
       expect(cart.id).toBe(own.id)
       expect(Object.fromEntries(cart.lines.map((l) => [l.variantId, l.quantity]))).toEqual({ [box]: 12, [shop.bolt]: 1 })
       expect(caps).toEqual([{ variantId: box, requested: 24, quantity: 12, reason: 'unavailable' }])
+      expect((await shop.commerce.carts.get(guest.id)).lines).toEqual([])
+    })
+
+    it.each(['first', 'second'] as const)('a merge stopped at its %s line by a storage failure can be retried: every guest line is merged once', async (which) => {
+      const ada = await shop.commerce.customers.create({ email: 'ada@example.com' })
+      const own = await shop.commerce.carts.create({ currency: 'USD', customerId: ada.id })
+      await shop.commerce.carts.addItem(own.id, { variantId: shop.bolt, quantity: 2 })
+      const guest = await shop.commerce.carts.create({ currency: 'USD' })
+      await shop.commerce.carts.addItem(guest.id, { variantId: shop.bolt, quantity: 1 })
+      await shop.commerce.carts.addItem(guest.id, { variantId: shop.drill, quantity: 1 })
+
+      // One line's copy fails once as the database would: the bolt's (first) or the drill's (second, after the bolt's was merged).
+      const failing = which === 'first' ? shop.bolt : shop.drill
+      const carts = shop.commerce.carts
+      const addItem = carts.addItem
+      let failures = 0
+      carts.addItem = (async (cartId: string, input: { variantId: string; quantity: number }) => {
+        if (cartId === own.id && input.variantId === failing && failures++ === 0) throw new CommerceError('STORAGE', 'connection lost')
+        return addItem.call(carts, cartId, input)
+      }) as typeof carts.addItem
+      const updateItem = carts.updateItem
+      carts.updateItem = (async (cartId: string, lineId: string, input: { quantity: number }) => {
+        const line = (await carts.get(cartId)).lines.find((l) => l.id === lineId)
+        if (cartId === own.id && line?.variantId === failing && failures++ === 0) throw new CommerceError('STORAGE', 'connection lost')
+        return updateItem.call(carts, cartId, lineId, input)
+      }) as typeof carts.updateItem
+      try {
+        expect((await rejection(shop.commerce.customers.mergeCarts({ customerId: ada.id, guestCartId: guest.id }))).code).toBe('STORAGE')
+      } finally {
+        carts.addItem = addItem
+        carts.updateItem = updateItem
+      }
+      expect(failures).toBe(1)
+
+      const { cart } = await shop.commerce.customers.mergeCarts({ customerId: ada.id, guestCartId: guest.id })
+      expect(cart.id).toBe(own.id)
+      expect(Object.fromEntries(cart.lines.map((l) => [l.variantId, l.quantity]))).toEqual({ [shop.bolt]: 3, [shop.drill]: 1 })
       expect((await shop.commerce.carts.get(guest.id)).lines).toEqual([])
     })
   })
