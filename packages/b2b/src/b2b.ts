@@ -888,6 +888,7 @@ export function b2b(options: B2bOptions = {}) {
       })
 
       ctx.hooks.hook('checkout.place', async ({ order, cart, paymentId }, tx) => {
+        const member = cart.customerId ? await tx.db.selectFrom('b2b_members').select('company_id').where('customer_id', '=', cart.customerId).executeTakeFirst() : undefined
         const po = await tx.db.selectFrom('b2b_cart_po').select('po_number').where('cart_id', '=', cart.id).executeTakeFirst()
         const quote = await tx.db.selectFrom('b2b_quotes').select('id').where('cart_id', '=', cart.id).where('status', '=', 'accepted').executeTakeFirst()
         if (quote) await tx.db.updateTable('b2b_quotes').set({ status: 'ordered', order_id: order.id }).where('id', '=', quote.id).where('status', '=', 'accepted').execute()
@@ -898,6 +899,8 @@ export function b2b(options: B2bOptions = {}) {
           .where('status', '=', 'approved')
           .where('cart_version', '=', cart.version)
           .where('total', '=', order.totals.total)
+          // The approval that let the claim through: the buyer's current company's.
+          .where('company_id', '=', member?.company_id ?? '')
           .executeTakeFirst()
         if (po || quote || approval) {
           await tx.db
