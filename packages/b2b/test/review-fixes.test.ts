@@ -253,6 +253,22 @@ describe.each(STORAGES)('b2b guards on %s', (storage) => {
       expect((await shop.commerce.carts.get(guest.id)).lines).toEqual([])
     })
 
+    it('a guest line below a minimum set after it was added is left out, and the guest cart is still emptied', async () => {
+      const box = (await shop.product('Box', 'BOX-1', 500, 100)).variants[0]!.id
+      const ada = await shop.commerce.customers.create({ email: 'ada@example.com' })
+      const own = await shop.commerce.carts.create({ currency: 'USD', customerId: ada.id })
+      await shop.commerce.carts.addItem(own.id, { variantId: shop.drill, quantity: 1 })
+      const guest = await shop.commerce.carts.create({ currency: 'USD' })
+      await shop.commerce.carts.addItem(guest.id, { variantId: shop.bolt, quantity: 1 })
+      await shop.commerce.carts.addItem(guest.id, { variantId: box, quantity: 5 })
+      await shop.commerce.b2b.setQuantityRule({ variantId: box, minQuantity: 12, increment: 1 })
+
+      const { cart, caps } = await shop.commerce.customers.mergeCarts({ customerId: ada.id, guestCartId: guest.id })
+      expect(Object.fromEntries(cart.lines.map((l) => [l.variantId, l.quantity]))).toEqual({ [shop.drill]: 1, [shop.bolt]: 1 })
+      expect(caps).toEqual([{ variantId: box, requested: 5, quantity: 0, reason: 'unavailable' }])
+      expect((await shop.commerce.carts.get(guest.id)).lines).toEqual([])
+    })
+
     it.each(['first', 'second'] as const)('a merge stopped at its %s line by a storage failure can be retried: every guest line is merged once', async (which) => {
       const ada = await shop.commerce.customers.create({ email: 'ada@example.com' })
       const own = await shop.commerce.carts.create({ currency: 'USD', customerId: ada.id })

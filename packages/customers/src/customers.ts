@@ -646,6 +646,17 @@ export function customers(options: CustomersOptions = {}) {
         // minimum quantity, no longer for sale) is left out and reported; a storage failure is not
         // a reason of the line's: the merge stops, and can be retried.
         const lineRefusal = (error: unknown): error is CommerceError => isCommerceError(error) && error.code !== 'STORAGE'
+        const deferred: string[] = []
+        const removeGuestLine = (lineId: string, last = false) =>
+          carts.removeItem(guest.id, lineId).then(
+            () => undefined,
+            (error: unknown) => {
+              // A line the guest removed meanwhile is gone already.
+              if (isCommerceError(error, 'NOT_FOUND')) return
+              if (!last && lineRefusal(error)) deferred.push(lineId)
+              else if (!lineRefusal(error)) throw error
+            },
+          )
         try {
           for (const line of guest.lines) {
             const mine = cart.lines.find((l) => l.variantId === line.variantId)
@@ -691,12 +702,12 @@ export function customers(options: CustomersOptions = {}) {
               }
             }
             // The guest line is removed as soon as it is merged (or left out): a merge stopped
-            // halfway and retried does not add a line twice. A line the guest removed meanwhile is
-            // gone already.
-            await carts.removeItem(guest.id, line.id).catch((error: unknown) => {
-              if (!isCommerceError(error, 'NOT_FOUND')) throw error
-            })
+            // halfway and retried does not add a line twice.
+            await removeGuestLine(line.id)
           }
+          // A removal a plugin refused for another line of the guest cart (a line below a minimum
+          // set after it was added) is made again once that line is gone.
+          for (const lineId of deferred.splice(0)) await removeGuestLine(lineId, true)
         } catch (error) {
           // The merge did not finish: its claim is withdrawn so that a retry merges what is left.
           await ctx.transaction((tx) => tx.db.deleteFrom('customers_merges').where('guest_cart_id', '=', guest.id).where('guest_version', '=', guest.version).execute()).catch(() => undefined)
