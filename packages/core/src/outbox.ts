@@ -261,16 +261,21 @@ export class Outbox {
 
   /**
    * Delivers until nothing is due now (retries scheduled later are left), or `timeoutMs` passes.
-   * Returns the number of deliveries attempted.
+   * A round this engine's own dispatcher has in flight is waited for: its leased deliveries are
+   * done (or failed) when `drain` returns. Returns the number of deliveries this call attempted.
    */
   async drain(options: DrainInput = {}): Promise<number> {
     const { timeoutMs } = parseInput(drainSchema, options, 'drain')
     const deadline = waitTime(this.#rt.clock) + timeoutMs
     let total = 0
     for (;;) {
+      // The background round holds leases this call cannot claim: "nothing due" is only true
+      // once it has finished.
+      await this.#running?.catch(() => undefined)
       const handled = await this.runOnce()
       total += handled
-      if (handled === 0 || waitTime(this.#rt.clock) > deadline) return total
+      if (waitTime(this.#rt.clock) > deadline) return total
+      if (handled === 0 && !this.#running) return total
     }
   }
 

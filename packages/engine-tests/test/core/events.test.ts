@@ -152,6 +152,39 @@ describe('durable subscribers (outbox)', () => {
     expect(await s.commerce.outbox.list()).toEqual([{ ...delivery, status: 'delivered', attempts: 4 }])
   })
 
+  it('drain waits for the round the background dispatcher has in flight: its deliveries are done when drain returns', async () => {
+    let entered!: () => void
+    const inside = new Promise<void>((resolve) => (entered = resolve))
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const done: string[] = []
+    const s = await open({
+      outbox: { pollIntervalMs: 10 },
+      subscribers: [
+        {
+          id: 'slow-notice',
+          events: ['order.placed'],
+          async handle(event: StoredEvent) {
+            entered()
+            await gate
+            done.push(event.id)
+          },
+        },
+      ],
+    })
+    await checkout(s)
+    // The background dispatcher has claimed the delivery and is inside the subscriber.
+    await inside
+    let drained = false
+    const draining = s.commerce.outbox.drain({ timeoutMs: 5_000 }).then(() => (drained = true))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(drained).toBe(false)
+    release()
+    await draining
+    expect(done).toHaveLength(1)
+    expect(await s.commerce.outbox.list({ status: 'delivered' })).toHaveLength(1)
+  })
+
   it('hands the subscriber the order.placed payload equal to the order checkout returned', async () => {
     const received: StoredEvent[] = []
     const s = await open({
