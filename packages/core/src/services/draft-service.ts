@@ -87,6 +87,8 @@ const expireSchema = z.strictObject({ limit: z.number().int().min(1).max(1000).d
  *
  * @example
  * ```ts
+ * declare const customerId: string
+ * const phone = await commerce.channels.get('phone')
  * const input: CreateDraftInput = { currency: 'EUR', createdBy: 'maria', customerId, channelId: phone.id }
  * const draft = await commerce.drafts.create(input)
  * ```
@@ -97,6 +99,7 @@ export type CreateDraftInput = z.input<typeof createSchema>
  *
  * @example
  * ```ts
+ * declare const draft: Draft
  * const input: OverridePriceInput = { unitPrice: 1500, reason: 'damaged box', by: 'maria' }
  * await commerce.drafts.overridePrice(draft.id, draft.lines[0]!.id, input)
  * ```
@@ -107,6 +110,7 @@ export type OverridePriceInput = z.input<typeof overrideSchema>
  *
  * @example
  * ```ts
+ * declare const draft: Draft
  * const input: ReserveDraftInput = { expiresAt: new Date(Date.now() + 86_400_000).toISOString() }
  * await commerce.drafts.reserve(draft.id, input)
  * ```
@@ -118,6 +122,7 @@ export type ReserveDraftInput = z.input<typeof reserveSchema>
  *
  * @example
  * ```ts
+ * declare const draft: Draft
  * const input: MarkDraftPaidInput = { method: 'bank_transfer', reference: 'SEPA 2026-1183', idempotencyKey: crypto.randomUUID() }
  * const order = await commerce.drafts.markPaid(draft.id, input)
  * ```
@@ -140,6 +145,8 @@ export type ExpireDraftsInput = z.input<typeof expireSchema>
  *
  * @example
  * ```ts
+ * declare const draftId: string
+ * const tomorrow = new Date(Date.now() + 86_400_000).toISOString()
  * const status: DraftStatus = (await commerce.drafts.get(draftId)).draftStatus
  * if (status === 'expired') await commerce.drafts.reserve(draftId, { expiresAt: tomorrow })
  * ```
@@ -152,6 +159,7 @@ export type DraftStatus = 'open' | 'expired' | 'discarded'
  *
  * @example
  * ```ts
+ * declare const draftId: string
  * const draft: Draft = await commerce.drafts.get(draftId)
  * console.log(`${draft.createdBy}: ${draft.totals.total} held ${draft.heldUnits} until ${draft.expiresAt}`)
  * ```
@@ -169,6 +177,7 @@ export interface Draft extends Cart {
  *
  * @example
  * ```ts
+ * declare const draftId: string
  * const link: DraftPaymentLink = await commerce.drafts.paymentLink(draftId)
  * const url = `https://shop.example/pay?token=${encodeURIComponent(link.token)}`
  * ```
@@ -335,6 +344,7 @@ export class DraftService {
    *
    * @example
    * ```ts
+   * declare const draftId: string
    * const draft = await commerce.drafts.get(draftId)
    * console.log(draft.totals.total, draft.heldUnits, draft.expiresAt)
    * ```
@@ -365,6 +375,7 @@ export class DraftService {
    *
    * @example
    * ```ts
+   * declare const draftId: string, lineId: string
    * const draft = await commerce.drafts.overridePrice(draftId, lineId, { unitPrice: 1500, reason: 'price match', by: 'maria' })
    * draft.lines[0]!.priceOverride // { unitPrice: 1500, from: 1999, reason: 'price match', by: 'maria', at: '…' }
    * ```
@@ -406,6 +417,7 @@ export class DraftService {
    *
    * @example
    * ```ts
+   * declare const draftId: string
    * const draft = await commerce.drafts.reserve(draftId, { expiresAt: '2026-12-24T12:00:00Z' })
    * draft.heldUnits // the draft's units, counted in the levels' `reserved`
    * ```
@@ -427,6 +439,8 @@ export class DraftService {
    *
    * @example
    * ```ts
+   * declare const draftId: string, customerEmail: string
+   * declare const mailer: { send(to: string, body: string): Promise<void> }
    * const link = await commerce.drafts.paymentLink(draftId)
    * await mailer.send(customerEmail, `https://shop.example/pay?token=${encodeURIComponent(link.token)}`)
    * ```
@@ -470,6 +484,7 @@ export class DraftService {
    *
    * @example
    * ```ts
+   * declare const draftId: string
    * await commerce.drafts.discard(draftId) // the customer changed their mind
    * ```
    */
@@ -500,6 +515,7 @@ export class DraftService {
    *
    * @example
    * ```ts
+   * declare const draftId: string
    * const order = await commerce.drafts.markPaid(draftId, { method: 'cash', idempotencyKey: crypto.randomUUID() })
    * order.payments[0]!.provider // 'manual'
    * ```
