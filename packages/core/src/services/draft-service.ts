@@ -531,7 +531,12 @@ export class DraftService {
       })
       if (before.existing) return this.#replay(before.existing, id)
       if (!before.cart || before.cart.row.kind !== 'draft') throw notFound('Draft', id)
-      if (before.cart.row.status === 'completed') throw placedAlready(id, before.cart.row.order_id)
+      if (before.cart.row.status === 'completed') {
+        // A call with this key may have placed it between the two reads above: read the key again
+        // (the payment and the draft's completion commit together), then refuse.
+        if (attempt === 1) continue
+        throw placedAlready(id, before.cart.row.order_id)
+      }
       const priced = await priceCart(rt, before.cart)
       assertPlaceable(rt, priced, before.cart)
       let outcome: { orderId: string } | 'reprice'
