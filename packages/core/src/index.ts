@@ -15,6 +15,7 @@ export { systemClock, type Clock, type SleepOptions } from './clock.js'
 export type { IdGenerator } from './ids.js'
 export type { TestPoints, TestPointName } from './test-points.js'
 export * from './money.js'
+export { catalogFacts, type ProductFacts } from './catalog-facts.js'
 export type * from './types.js'
 export { addressSchema, type Address } from './validation.js'
 export {
