@@ -32,6 +32,7 @@ export {
   type AuthorizationOutcome,
   type GatewayNotification,
 } from './payments/conformance.js'
+export { taxConformance, type TaxConformanceTarget } from './tax/conformance.js'
 export { withChaos, type ChaosProvider, type ChaosScript, type ChaosFault, type ChaosOperation, type ChaosCall } from './payments/chaos.js'
 export { simulate, formatSimulation, paymentInterleavings } from './simulation/simulate.js'
 export { interceptStatements, type InterceptedStatement, type StatementInterceptor } from './simulation/intercept.js'
@@ -46,3 +47,5 @@ export type {
   SimulationCatalog,
   CoreOperationName,
 } from './simulation/types.js'
+export { shippingConformance, SAMPLE_QUOTE_INPUTS, type ShippingConformanceTarget } from './shipping/conformance.js'
+export { carrierConformance, sampleShipmentRequest, type CarrierConformanceTarget } from './carrier/conformance.js'
