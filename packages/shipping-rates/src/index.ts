@@ -1,0 +1,7 @@
+export { tableRates, estimateText } from './table-rates.js'
+export type { TableRatesOptions, Rate } from './rate-options.js'
+export { manualCarrier, signTrackingCallback, TRACKING_SIGNATURE_HEADER, type ManualCarrierOptions } from './manual-carrier.js'
+export { toLatin1 } from './latin1.js'
+export { shippingRates, type ShippingRatesOptions, type ShippingRatesService, type CommerceWithShippingRates, type ShippingTables } from './plugin.js'
+export type { ShipmentsService } from './shipments.js'
+export { shippingEvents, type CreateShipmentInput, type Shipment, type ShipmentStatus, type TrackingCallback, type TrackingEvent } from './schemas.js'
