@@ -16,7 +16,7 @@ export const ADDRESS = { firstName: 'Ada', lastName: 'Lovelace', line1: '1 Analy
 export const UNIT_PRICE = 4500
 export const SHIPPING = 500
 
-async function engine(storage: 'sqlite' | 'postgres', url: string | undefined, plugin: ReturnType<typeof giftCards>, extra: Plugin[], autoCapture: boolean) {
+async function engine(storage: 'sqlite' | 'postgres', url: string | undefined, plugin: ReturnType<typeof giftCards>, extra: Plugin[], autoCapture: boolean, dispatcher: boolean) {
   const payments = testPayments({ autoCapture })
   const commerce = await createCommerce({
     storage: storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: url!, pool: { max: 12 } }),
@@ -25,6 +25,8 @@ async function engine(storage: 'sqlite' | 'postgres', url: string | undefined, p
     tax: noTax(),
     plugins: [plugin, ...(extra as [])],
     onListenerError: () => undefined,
+    // Without the background dispatcher, events wait in the outbox until the test delivers them.
+    outbox: { enabled: dispatcher },
   })
   return { commerce, payments }
 }
@@ -32,10 +34,10 @@ async function engine(storage: 'sqlite' | 'postgres', url: string | undefined, p
 export type GiftCardShop = Awaited<ReturnType<typeof openShop>>
 
 /** An engine with the gift-card plugin on a new database, a product in stock and a gift-card product. */
-export async function openShop(storage: 'sqlite' | 'postgres', options: { stock?: number; autoCapture?: boolean; plugins?: Plugin[] } = {}) {
+export async function openShop(storage: 'sqlite' | 'postgres', options: { stock?: number; autoCapture?: boolean; dispatcher?: boolean; plugins?: Plugin[] } = {}) {
   const database = storage === 'postgres' ? await freshDatabase() : undefined
   const plugin = giftCards()
-  const { commerce, payments } = await engine(storage, database?.url, plugin, options.plugins ?? [], options.autoCapture ?? false)
+  const { commerce, payments } = await engine(storage, database?.url, plugin, options.plugins ?? [], options.autoCapture ?? false, options.dispatcher ?? true)
   const location = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
   const product = await commerce.catalog.createProduct({ title: 'Trail Runner', variants: [{ sku: 'TR-1', prices: [{ currency: 'USD', amount: UNIT_PRICE }] }] })
   const variantId = product.variants[0]!.id
