@@ -36,7 +36,7 @@ const LOOKALIKES: Record<string, string> = {
  *
  * @example
  * ```ts
- * toLatin1('Łódź, ulica Świętokrzyska') // 'Lodz, ulica Swietokrzyska'
+ * toLatin1('Łódź, ulica Świętokrzyska') // 'Lódz, ulica Swietokrzyska': ó is Latin-1
  * toLatin1('Zürich') // 'Zürich': Latin-1 already
  * ```
  */
