@@ -81,6 +81,8 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: { rules?
 
   return {
     commerce,
+    /** The plugin as composed: its tax provider is `plugin.tax`. */
+    plugin,
     lamp,
     book,
     /** Moves the engine's clock to `instant`. */
