@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { sql } from 'kysely'
-import { addressSchema, CommerceError, definePlugin, type Carrier, type Commerce, type LabelParty } from '@cartwright/core'
+import { addressSchema, CommerceError, definePlugin, ERASED_EMAIL, type Carrier, type Commerce, type LabelParty, type PrivacySubject } from '@cartwright/core'
 import { manualCarrier } from './manual-carrier.js'
 import type { TableRatesOptions } from './rate-options.js'
 import { shippingEvents } from './schemas.js'
@@ -98,6 +98,9 @@ export function shippingRates(options: ShippingRatesOptions = {}) {
             .createTable('shipping_rates_shipments')
             .addColumn('id', 'text', (c) => c.primaryKey())
             .addColumn('order_id', 'text', (c) => c.notNull())
+            // Whose parcel it is (the order's email in lower case, and customer), for privacy export and erase.
+            .addColumn('email_key', 'text', (c) => c.notNull())
+            .addColumn('customer_id', 'text')
             .addColumn('carrier_id', 'text', (c) => c.notNull())
             .addColumn('location_id', 'text', (c) => c.notNull())
             .addColumn('service', 'text')
@@ -112,6 +115,8 @@ export function shippingRates(options: ShippingRatesOptions = {}) {
             .addColumn('updated_at', types.timestamp, (c) => c.notNull())
             .execute()
           await db.schema.createIndex('shipping_rates_shipments_order').on('shipping_rates_shipments').columns(['order_id', 'created_at']).execute()
+          await db.schema.createIndex('shipping_rates_shipments_email').on('shipping_rates_shipments').columns(['email_key']).execute()
+          await db.schema.createIndex('shipping_rates_shipments_customer').on('shipping_rates_shipments').columns(['customer_id']).execute()
           await db.schema.createIndex('shipping_rates_shipments_tracking').on('shipping_rates_shipments').columns(['carrier_id', 'tracking_number']).execute()
           await db.schema
             .createTable('shipping_rates_shipment_lines')
@@ -144,6 +149,24 @@ export function shippingRates(options: ShippingRatesOptions = {}) {
       },
     },
     init(ctx: ShippingContext): ShippingRatesService {
+      // A label shows the shopper's name and address: erase drops the label's bytes, and the
+      // shipment (tracking number, status) stays for the shop's books.
+      ctx.privacy({
+        async export(subject, db) {
+          const rows = await subjectRows(db.selectFrom('shipping_rates_shipments').select(['id', 'order_id', 'carrier_id', 'status', 'tracking_number', 'tracking_url', 'created_at']), subject)
+            .orderBy('created_at')
+            .orderBy('id')
+            .execute()
+          if (rows.length === 0) return undefined
+          return {
+            shipments: rows.map((r) => ({ id: r.id, orderId: r.order_id, carrierId: r.carrier_id, status: r.status, trackingNumber: r.tracking_number, trackingUrl: r.tracking_url, createdAt: new Date(String(r.created_at)).toISOString() })),
+          }
+        },
+        async erase(subject, tx) {
+          if (!subject.email && !subject.customerId) return
+          await subjectRows(tx.db.updateTable('shipping_rates_shipments').set({ label: null, label_type: null, email_key: ERASED_EMAIL, customer_id: null, updated_at: ctx.now().toISOString() }), subject).execute()
+        },
+      })
       return {
         shipments: shipmentsService(ctx, { carriers: byId, defaultCarrier, shipFrom: (locationId) => parties.get(locationId) ?? shipFrom }),
       }
@@ -164,6 +187,16 @@ export function shippingRates(options: ShippingRatesOptions = {}) {
 export type CommerceWithShippingRates = Commerce<[ReturnType<typeof shippingRates>]>
 
 export type { ShippingTables }
+
+/** Narrows a query to the shipments of a privacy subject: by email (any case) or customer id. */
+function subjectRows<Q extends { where: (...args: any[]) => Q }>(query: Q, subject: PrivacySubject): Q {
+  return query.where((eb: any) => {
+    const matches = []
+    if (subject.email) matches.push(eb('email_key', '=', subject.email.toLowerCase()))
+    if (subject.customerId) matches.push(eb('customer_id', '=', subject.customerId))
+    return matches.length ? eb.or(matches) : sql<boolean>`1 = 0`
+  })
+}
 
 function parseParty(party: LabelParty, path: string): LabelParty {
   const result = partySchema.safeParse(party)

@@ -32,6 +32,8 @@ export interface ShippingTables {
   shipping_rates_shipments: {
     id: string
     order_id: string
+    email_key: string
+    customer_id: string | null
     carrier_id: string
     location_id: string
     service: string | null
@@ -453,6 +455,8 @@ async function claim(tx: PluginTx<ShippingTables, any>, ctx: ShippingContext, in
   const row: ShipmentRow = {
     id: ctx.newId('shp'),
     order_id: order.id,
+    email_key: order.email.toLowerCase(),
+    customer_id: order.customerId,
     carrier_id: carrierId,
     location_id: input.locationId,
     service: input.service ?? serviceOf(order),

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { definePlugin } from '@cartwright/core'
+import { createCommerce, definePlugin, testPayments } from '@cartwright/core'
+import { sqliteStorage } from '@cartwright/storage-sqlite'
+import { shippingRates } from '../src/index.js'
 import { addresses, openShop, rejection, STORAGES, type Shop } from './support.js'
 
 /** A discount of 15.00 on the carts it is told about, through core's discount hook. */
@@ -96,5 +98,26 @@ describe.each(STORAGES)('shipping rates at checkout on %s', (storage) => {
     const after = await levels()
     expect(new Map(after['MUG-1'] as Array<[string, number]>)).toEqual(new Map([['store', 2], ['warehouse', 0]]))
     expect(new Map(after['KETTLE-1'] as Array<[string, number]>)).toEqual(new Map([['store', 1], ['warehouse', 0]]))
+  })
+})
+
+describe('shippingRates({ rates })', () => {
+  it('contributes the rate tables as the shipping provider "rates"', async () => {
+    const commerce = await createCommerce({
+      storage: sqliteStorage({ filename: ':memory:' }),
+      payments: [testPayments()],
+      plugins: [shippingRates({ rates: { zones: [{ id: 'de', name: 'Germany', countries: ['DE'], methods: [{ id: 'standard', name: 'Standard', rates: { EUR: { type: 'flat', amount: 490 } }, minDays: 1, maxDays: 2 }] }] } })],
+    })
+    try {
+      const product = await commerce.catalog.createProduct({ title: 'Mug', variants: [{ sku: 'MUG', prices: [{ currency: 'EUR', amount: 1200 }] }] })
+      const location = await commerce.inventory.createLocation({ name: 'Main', code: 'main' })
+      await commerce.inventory.setStock({ variantId: product.variants[0]!.id, locationId: location.id, onHand: 5 })
+      const cart = await commerce.carts.create({ currency: 'EUR' })
+      await commerce.carts.addItem(cart.id, { variantId: product.variants[0]!.id, quantity: 1 })
+      await commerce.carts.update(cart.id, { shippingAddress: addresses.berlin })
+      expect(await commerce.carts.listShippingOptions(cart.id)).toMatchObject([{ id: 'rates:standard', name: 'Standard', amount: 490, estimate: '1–2 business days' }])
+    } finally {
+      await commerce.close()
+    }
   })
 })

@@ -215,4 +215,18 @@ describe.each(STORAGES)('shipments on %s', (storage) => {
     expect(pair.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
     expect(((pair.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as { code: string }).code).toBe('CONFLICT')
   })
+
+  it("privacy: export lists a shopper's shipments; erase drops their labels (which show the address) and keeps the shipments", async () => {
+    shop = await openShop(storage)
+    const order = await shop.order([[shop.mug, 1]])
+    const ship = shop.commerce['shipping-rates'].shipments
+    const s = await ship.create({ orderId: order.id, lines: [{ lineId: lineOf(order, 'MUG-1'), quantity: 1 }], locationId: shop.warehouse.id, idempotencyKey: `p-${order.id}` })
+
+    const exported = await shop.commerce.privacy.export({ email: 'ADA@example.com' })
+    expect(JSON.stringify(exported)).toContain(s.trackingNumber!)
+    await shop.commerce.privacy.erase({ email: 'ada@example.com' })
+    expect(await ship.get(s.id)).toMatchObject({ status: 'label_created', trackingNumber: s.trackingNumber, label: null })
+    expect((await rejection(ship.label(s.id))).code).toBe('INVALID_STATE')
+    expect(JSON.stringify(await shop.commerce.privacy.export({ email: 'ada@example.com' }))).not.toContain(s.trackingNumber!)
+  })
 })
