@@ -165,6 +165,23 @@ describe.each(STORAGES)('gift cards on %s', (storage) => {
     }
   })
 
+  it('the same card applied to a cart twice at once is on it once, with the amount of one of the calls', async () => {
+    const shop = await openShop(storage)
+    try {
+      const card = await issue(shop, 4000)
+      const cart = await shop.cart()
+      await Promise.all([shop.cards.apply(cart.id, card.code, { amount: 1000 }), shop.cards.apply(cart.id, card.code, { amount: 2000 }), shop.cards.apply(cart.id, card.code, { amount: 1000 })])
+      const { cards } = await shop.cards.applied(cart.id)
+      expect(cards).toHaveLength(1)
+      expect([1000, 2000]).toContain(cards[0]!.requested)
+      // Applied again later: it keeps its place and takes the new amount.
+      const again = await shop.cards.apply(cart.id, card.code, { amount: 500 })
+      expect(again.cards.map((c) => [c.cardId, c.requested])).toEqual([[card.id, 500]])
+    } finally {
+      await shop.close()
+    }
+  })
+
   it('unknown, disabled, expired, empty and other-currency codes all get the same refusal, and nothing is applied', async () => {
     const shop = await openShop(storage)
     try {

@@ -724,18 +724,16 @@ function service(c: Ctx): GiftCardsService {
           throw c.error('GIFT_CARD_INVALID', INVALID_MESSAGE)
         }
         const current = await tx.db.selectFrom('gift_cards_applied').select(['card_id', 'position']).where('cart_id', '=', cart.id).execute()
-        if (current.some((a) => a.card_id === card.id)) {
-          await tx.db.updateTable('gift_cards_applied').set({ amount: data.amount ?? null }).where('cart_id', '=', cart.id).where('card_id', '=', card.id).execute()
-        } else {
-          if (current.length >= MAX_GIFT_CARDS_PER_CART) {
-            throw new CommerceError('INVALID_STATE', `A cart can carry at most ${MAX_GIFT_CARDS_PER_CART} gift cards`, { details: { cartId: cart.id } })
-          }
-          const position = current.reduce((max, a) => Math.max(max, Number(a.position)), 0) + 1
-          await tx.db
-            .insertInto('gift_cards_applied')
-            .values({ cart_id: cart.id, card_id: card.id, amount: data.amount ?? null, position, created_at: c.now().toISOString() })
-            .execute()
+        if (!current.some((a) => a.card_id === card.id) && current.length >= MAX_GIFT_CARDS_PER_CART) {
+          throw new CommerceError('INVALID_STATE', `A cart can carry at most ${MAX_GIFT_CARDS_PER_CART} gift cards`, { details: { cartId: cart.id } })
         }
+        const position = current.reduce((max, a) => Math.max(max, Number(a.position)), 0) + 1
+        // Applied again (or twice at once): the card keeps its place and takes the new amount.
+        await tx.db
+          .insertInto('gift_cards_applied')
+          .values({ cart_id: cart.id, card_id: card.id, amount: data.amount ?? null, position, created_at: c.now().toISOString() })
+          .onConflict((oc) => oc.columns(['cart_id', 'card_id']).doUpdateSet({ amount: data.amount ?? null }))
+          .execute()
         await tx.touchCart(cart.id)
       })
       return applied(await c.commerce.carts.get(cart.id))
