@@ -17,6 +17,7 @@ import type { PaymentProvider } from './ports/payment-provider.js'
 import type { ShippingProvider } from './ports/shipping-provider.js'
 import type { StorageAdapter } from './ports/storage-adapter.js'
 import type { TaxProvider } from './ports/tax-provider.js'
+import type { TaxRounding } from './tax.js'
 import { noTax } from './providers/fixed-rate-tax.js'
 import { checkProviders } from './provider-checks.js'
 import type { Runtime } from './runtime.js'
@@ -48,6 +49,23 @@ export interface CommerceOptions<P extends readonly AnyPlugin[] = readonly AnyPl
   shipping?: ShippingProvider[]
   /** Defaults to no tax. */
   tax?: TaxProvider
+  /**
+   * Whether prices are entered with tax included, for carts opened outside a channel (a channel's
+   * `taxInclusive` decides for its carts; a price's own `taxInclusive` wins over both). Default false.
+   */
+  pricesIncludeTax?: boolean
+  /**
+   * Where and how tax is rounded to a minor unit: per unit, per line (default) or once per order,
+   * half up (default) or half even. See `TaxRounding` and docs/pricing.md.
+   *
+   * @example
+   * ```ts
+   * import { sqliteStorage } from '@cartwright/storage-sqlite'
+   *
+   * const commerce = await createCommerce({ storage: sqliteStorage({ filename: 'shop.db' }), pricesIncludeTax: true, taxRounding: { level: 'unit', mode: 'half-even' } })
+   * ```
+   */
+  taxRounding?: Partial<TaxRounding>
   /**
    * Sources of unit prices for cart lines (price lists, group prices, rules), asked once per cart
    * load. The highest priority that answers wins; core's base and tier prices are priority 0, ties
@@ -145,6 +163,10 @@ const optionsSchema = z.object({
   payments: z.array(z.custom<PaymentProvider>()).default([]),
   shipping: z.array(z.custom<ShippingProvider>()).default([]),
   tax: z.custom<TaxProvider>().optional(),
+  pricesIncludeTax: z.boolean().default(false),
+  taxRounding: z
+    .strictObject({ level: z.enum(['unit', 'line', 'total']).default('line'), mode: z.enum(['half-up', 'half-even']).default('half-up') })
+    .default({ level: 'line', mode: 'half-up' }),
   priceSources: priceSourcesSchema,
   plugins: z.array(z.custom<AnyPlugin>((v) => typeof (v as AnyPlugin)?.id === 'string', { message: 'not a plugin' })).default([]),
   pluginWriteGuard: z.boolean().default(process.env.NODE_ENV !== 'production'),
@@ -387,6 +409,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     eventSchemas,
     media: config.media,
     catalog: config.catalog,
+    taxPolicy: { pricesIncludeTax: config.pricesIncludeTax, rounding: config.taxRounding },
   }
   outbox = new Outbox(rt, config.outbox, dispatcherId)
   const retention = new RetentionService(rt, config.retention)

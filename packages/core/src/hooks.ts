@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { CommerceError, isCommerceError } from './errors.js'
 import type { EventMap } from './events.js'
 import type { PluginTx } from './ports/plugin.js'
-import type { Adjustment, Cart, Order, Totals } from './types.js'
+import type { Adjustment, Cart, Order, ShippingMethod, Totals } from './types.js'
 import type { CheckoutRiskAnswer, CheckoutRiskContext } from './services/order-holds.js'
 
 /**
@@ -19,6 +19,20 @@ export interface CommerceHooks {
   'cart.beforeAddItem': (context: { cart: Cart; variantId: string; quantity: number }) => void | Promise<void>
   /** Lets discounts add adjustments while totals are computed. Push onto `adjustments`. */
   'cart.adjust': (context: { cart: Cart; adjustments: Adjustment[] }) => void | Promise<void>
+  /**
+   * Lets discounts on shipping see the shipping charge: runs after line discounts are applied and the
+   * chosen option is quoted on the discounted subtotal (the pricing order, docs/pricing.md), only when
+   * the cart has a shipping method. `cart.lines` carry their discounts and `shipping` is the option
+   * with its amount before discounts. Push adjustments with `target: 'shipping'` only.
+   *
+   * @example
+   * ```ts
+   * commerce.hooks.hook('cart.adjustShipping', ({ shipping, adjustments }) => {
+   *   adjustments.push({ code: 'HALF-SHIP', label: 'Half-price shipping', amount: Math.floor(shipping.amount / 2), target: 'shipping' })
+   * })
+   * ```
+   */
+  'cart.adjustShipping': (context: { cart: Cart; shipping: ShippingMethod; adjustments: Adjustment[] }) => void | Promise<void>
   /** Last check before stock is reserved and payment authorized. */
   'checkout.beforeComplete': (context: { cart: Cart; totals: Totals }) => void | Promise<void>
   /** Before an order is canceled. */

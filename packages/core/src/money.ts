@@ -82,7 +82,8 @@ export function isMinorUnits(value: number): boolean {
   return Number.isSafeInteger(value)
 }
 
-function assertMinor(value: number, label: string): void {
+/** @internal Throws `VALIDATION` naming `label` unless `value` is a safe integer. */
+export function assertMinor(value: number, label: string): void {
   if (!Number.isSafeInteger(value)) {
     throw new CommerceError('VALIDATION', `${label} must be an integer number of minor units, got ${value}`, {
       details: { issues: [{ path: label, message: 'not an integer amount' }], fields: [label] },
@@ -90,7 +91,8 @@ function assertMinor(value: number, label: string): void {
   }
 }
 
-function toSafeNumber(value: bigint, label: string): number {
+/** @internal A bigint amount as a number, or `VALIDATION` naming `label` outside the safe range. */
+export function toSafeNumber(value: bigint, label: string): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
     throw new CommerceError('VALIDATION', `${label} exceeds the largest representable amount`, {
       details: { issues: [{ path: label, message: 'amount too large' }], fields: [label] },

@@ -28,6 +28,8 @@ export interface Runtime {
   payments: Map<string, PaymentProvider>
   shipping: ShippingProvider[]
   tax: TaxProvider
+  /** `CommerceOptions.pricesIncludeTax` and `taxRounding`, parsed. */
+  taxPolicy: { pricesIncludeTax: boolean; rounding: import('./tax.js').TaxRounding }
   /** Price sources (`CommerceOptions.priceSources`, then plugins'), in the order given; see `price-resolution.ts`. */
   priceSources: import('./services/price-resolution.js').PriceSource[]
   subscribers: DurableSubscriber[]

@@ -1,5 +1,5 @@
 import { allocate, multiplyAmount, sumAmounts } from './money.js'
-import type { Adjustment, Totals } from './types.js'
+import type { Adjustment, Totals, TotalsView } from './types.js'
 
 /** A line with its server-side unit price. */
 export interface PricedLine {
@@ -78,31 +78,44 @@ export function lineDiscounts(lines: readonly PricedLine[], adjustments: readonl
 }
 
 /**
- * Totals from parts, exactly: `total = subtotal - discountTotal + shippingTotal + taxTotal`
- * (`rounding` is 0: only checkout rounds an order's total, to its payment provider's charge step), where
- * `discountTotal` is the lines' discounts plus `shippingDiscount` (default 0), and `shippingTotal`
- * is `shipping`, the shipping amount before its discount. `shippingTax` is the tax on the shipping
- * amount less its discount.
+ * Totals from parts, exactly. Each line and the shipping charge come in both views, without tax
+ * (`net`) and with it (`gross`), as priced (`net + tax = gross`); `taxInclusive` picks the view that
+ * `subtotal`, `discountTotal` and `shippingTotal` show. `rounding` is 0: only checkout rounds an
+ * order's total, to its payment provider's charge step. So
+ * `total = net.subtotal - net.discountTotal + net.shippingTotal + taxTotal
+ * = gross.subtotal - gross.discountTotal + gross.shippingTotal`, where `discountTotal` counts the
+ * lines' discounts and the shipping discount, and `shippingTotal` is the shipping charge before its
+ * discount.
  *
  * @example
  * ```ts
- * computeTotals({ lineSubtotals: [12900], lineDiscounts: [0], lineTaxes: [1032], shipping: 500, shippingTax: 40 })
- * // { subtotal: 12900, discountTotal: 0, shippingTotal: 500, taxTotal: 1072, rounding: 0, total: 14472 }
- * computeTotals({ lineSubtotals: [12900], lineDiscounts: [0], lineTaxes: [1032], shipping: 500, shippingDiscount: 500, shippingTax: 0 })
- * // { subtotal: 12900, discountTotal: 500, shippingTotal: 500, taxTotal: 1032, rounding: 0, total: 13932 }
+ * // 129.00 plus 8% tax (10.32), shipping 5.00 plus 0.40:
+ * computeTotals({
+ *   taxInclusive: false,
+ *   lines: [{ net: { subtotal: 12900, discountTotal: 0 }, gross: { subtotal: 13932, discountTotal: 0 }, taxTotal: 1032 }],
+ *   shipping: { net: { amount: 500, discount: 0 }, gross: { amount: 540, discount: 0 }, taxTotal: 40 },
+ * })
+ * // { subtotal: 12900, discountTotal: 0, shippingTotal: 500, taxTotal: 1072, rounding: 0, total: 14472, taxInclusive: false,
+ * //   net: { subtotal: 12900, discountTotal: 0, shippingTotal: 500 }, gross: { subtotal: 13932, discountTotal: 0, shippingTotal: 540 } }
  * ```
  */
 export function computeTotals(input: {
-  lineSubtotals: readonly number[]
-  lineDiscounts: readonly number[]
-  lineTaxes: readonly number[]
-  shipping: number
-  shippingDiscount?: number
-  shippingTax: number
+  taxInclusive: boolean
+  lines: ReadonlyArray<{ net: { subtotal: number; discountTotal: number }; gross: { subtotal: number; discountTotal: number }; taxTotal: number }>
+  shipping: { net: { amount: number; discount: number }; gross: { amount: number; discount: number }; taxTotal: number }
 }): Totals {
-  const subtotal = sumAmounts(input.lineSubtotals)
-  const discountTotal = sumAmounts([...input.lineDiscounts, input.shippingDiscount ?? 0])
-  const taxTotal = sumAmounts([...input.lineTaxes, input.shippingTax])
-  const total = sumAmounts([subtotal, -discountTotal, input.shipping, taxTotal])
-  return { subtotal, discountTotal, shippingTotal: input.shipping, taxTotal, rounding: 0, total }
+  const view = (pick: 'net' | 'gross'): TotalsView => ({
+    subtotal: sumAmounts(input.lines.map((l) => l[pick].subtotal)),
+    discountTotal: sumAmounts([...input.lines.map((l) => l[pick].discountTotal), input.shipping[pick].discount]),
+    shippingTotal: input.shipping[pick].amount,
+  })
+  const net = view('net')
+  const gross = view('gross')
+  const taxTotal = sumAmounts([...input.lines.map((l) => l.taxTotal), input.shipping.taxTotal])
+  const total = sumAmounts([net.subtotal, -net.discountTotal, net.shippingTotal, taxTotal])
+  const grossTotal = sumAmounts([gross.subtotal, -gross.discountTotal, gross.shippingTotal])
+  // Holds by construction (each part's net + tax = gross); a failure here is a bug, never bad input.
+  if (total !== grossTotal) throw new Error(`[cartwright] totals do not add up: net + tax ${total}, gross ${grossTotal}`)
+  const shown = input.taxInclusive ? gross : net
+  return { ...shown, taxTotal, rounding: 0, total, taxInclusive: input.taxInclusive, net, gross }
 }

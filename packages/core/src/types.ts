@@ -11,6 +11,8 @@ export interface Price {
    * Display only: carts and orders always charge `amount`.
    */
   compareAtAmount?: number
+  /** Whether `amount` includes tax; absent: the cart's convention (its channel's, else the store's). */
+  taxInclusive?: boolean
 }
 
 /** An option axis of a product, e.g. `{ name: 'Size', values: ['41', '42'] }`. */
@@ -34,6 +36,8 @@ export interface Variant {
   manageInventory: boolean
   /** Whether the variant sells beyond stock: see {@link InventoryPolicy} and `inventory.setPolicy`. */
   inventoryPolicy: InventoryPolicy
+  /** The variant's tax class (`'standard'`, `'reduced'`, `'books'`…), or null: the tax provider's default. */
+  taxClass: string | null
   prices: Price[]
   createdAt: string
   updatedAt: string
@@ -133,8 +137,42 @@ export interface Reservation {
 export type CartStatus = 'open' | 'completing' | 'completed'
 
 /**
- * A priced line, in minor units: `total = subtotal - discountTotal + taxTotal`, with
- * `subtotal = unitPrice × quantity`.
+ * One tax on a line or on shipping, explaining itself: where (`jurisdiction`), which class, at
+ * what rate, on what base, how much. A line's tax lines add up to its `taxTotal`.
+ *
+ * @example
+ * ```ts
+ * const vat: TaxLine = { jurisdiction: 'FR', name: 'TVA', taxClass: 'standard', rate: '20', taxableBase: 8333, amount: 1667, note: null }
+ * ```
+ */
+export interface TaxLine {
+  jurisdiction: string
+  name: string | null
+  /** The line's tax class (or the shipping option's), null: the provider's default. */
+  taxClass: string | null
+  /** The rate in percent, as the tax provider gave it, e.g. `'20'`, `'8.875'`. */
+  rate: string
+  /** What the rate applies to, without tax: the line's (or shipping's) net amount after discounts, in minor units. */
+  taxableBase: number
+  /** The tax, in minor units. */
+  amount: number
+  /** A legal note (reverse charge, exemption), or null. */
+  note: string | null
+}
+
+/** A line's amounts without tax (`net`) or with it (`gross`): `subtotal - discountTotal = total`. */
+export interface LineAmounts {
+  subtotal: number
+  discountTotal: number
+  total: number
+}
+
+/**
+ * A priced line, in minor units. `unitPrice`, `subtotal = unitPrice × quantity` and `discountTotal`
+ * are in the line's price convention: with tax included when `taxInclusive`, without it otherwise.
+ * `total` is what the shopper pays for the line, tax included: `total = subtotal - discountTotal`
+ * when tax-inclusive, `subtotal - discountTotal + taxTotal` when not. `net` and `gross` give the
+ * same amounts without and with tax, so that `net.total + taxTotal = gross.total = total`.
  */
 export interface LineItem {
   id: string
@@ -149,6 +187,14 @@ export interface LineItem {
   discountTotal: number
   taxTotal: number
   total: number
+  /** Whether `unitPrice` includes tax: the price's own setting, else the cart's. */
+  taxInclusive: boolean
+  /** The variant's tax class when priced, or null: the tax provider's default. */
+  taxClass: string | null
+  /** The taxes on the line, adding up to `taxTotal`. */
+  taxLines: TaxLine[]
+  net: LineAmounts
+  gross: LineAmounts
   /** The price staff set for this line of a draft (`drafts.overridePrice`); absent when none was. */
   priceOverride?: PriceOverride
 }
@@ -261,18 +307,23 @@ export interface OrderAdjustment {
 }
 
 /**
- * Cart or order totals, in minor units:
- * `total = subtotal - discountTotal + shippingTotal + taxTotal + rounding`.
+ * Cart or order totals, in minor units. `subtotal`, `discountTotal` and `shippingTotal` are in the
+ * cart's price convention (`taxInclusive`); `net` and `gross` give them without and with tax, so
+ * that `total = net.subtotal - net.discountTotal + net.shippingTotal + taxTotal + rounding
+ * = gross.subtotal - gross.discountTotal + gross.shippingTotal + rounding`. Tax-exclusive, the
+ * familiar `total = subtotal - discountTotal + shippingTotal + taxTotal + rounding` holds.
  * `discountTotal` counts every discount, on lines and on shipping; `shippingTotal` is the shipping
  * option's amount before any discount on it. Tax on shipping is computed on the shipping amount
  * less its discounts. `rounding` is the visible rounding adjustment to the payment provider's
  * charge step (`PaymentProvider.chargeStep`): always 0 on a cart, and on an order the
  * signed amount checkout added so that what the gateway charges equals the order's total.
+ * The order of pricing is documented in docs/pricing.md.
  *
  * @example
  * ```ts
  * // A KWD order of 1.234 charged by a provider that charges KWD in steps of 10 (0.010):
- * const totals: Totals = { subtotal: 1234, discountTotal: 0, shippingTotal: 0, taxTotal: 0, rounding: -4, total: 1230 }
+ * const view = { subtotal: 1234, discountTotal: 0, shippingTotal: 0 }
+ * const totals: Totals = { ...view, taxTotal: 0, rounding: -4, total: 1230, taxInclusive: false, net: view, gross: view }
  * ```
  */
 export interface Totals {
@@ -283,15 +334,37 @@ export interface Totals {
   /** The rounding adjustment to the charge step, signed minor units; 0 when none (always 0 on a cart). */
   rounding: number
   total: number
+  /**
+   * Whether `subtotal`, `discountTotal` and `shippingTotal` include tax (the cart's price convention):
+   * then `total = subtotal - discountTotal + shippingTotal + rounding`, and tax is inside them.
+   */
+  taxInclusive: boolean
+  /** The same amounts without tax: `total = net.subtotal - net.discountTotal + net.shippingTotal + taxTotal + rounding`. */
+  net: TotalsView
+  /** The same amounts with tax: `total = gross.subtotal - gross.discountTotal + gross.shippingTotal + rounding`. */
+  gross: TotalsView
 }
 
-/** The shipping option chosen for a cart or order. */
+/** Subtotal, discounts and shipping without tax or with it (see {@link Totals}). */
+export interface TotalsView {
+  subtotal: number
+  discountTotal: number
+  shippingTotal: number
+}
+
+/** The shipping option chosen for a cart or order. `amount` is in the cart's price convention. */
 export interface ShippingMethod {
   id: string
   provider: string
   name: string
   amount: number
   estimate?: string
+  minDays?: number
+  maxDays?: number
+  /** The charge's tax class, when the option named one. */
+  taxClass?: string
+  /** Click and collect: the stock location the order is collected from (and reserved at). */
+  pickupLocationId?: string
 }
 
 /** A shopper's cart. Totals are always computed by the server from current prices. */
@@ -305,12 +378,15 @@ export interface Cart {
   channelId: string | null
   /**
    * Whether prices are shown and charged tax-inclusive for this cart: its channel's setting when
-   * the cart was opened, false without a channel. Stored and exposed only: tax does not read it yet.
+   * the cart was opened, else the store's (`CommerceOptions.pricesIncludeTax`). Prices without a
+   * convention of their own, and shipping charges, are read in it; `totals` are shown in it.
    */
   taxInclusive: boolean
   shippingAddress: Address | null
   billingAddress: Address | null
   shippingMethod: ShippingMethod | null
+  /** The taxes on the shipping charge, adding up to the shipping tax. */
+  shippingTaxLines: TaxLine[]
   lines: CartLine[]
   /** The adjustments `cart.adjust` hooks applied, in order, each with the amount it took off, its `target` and `source`. */
   adjustments: Adjustment[]
@@ -499,6 +575,8 @@ export interface Order {
   shippingAddress: Address | null
   billingAddress: Address | null
   shippingMethod: ShippingMethod | null
+  /** The taxes on the shipping charge, as computed when the order was placed. */
+  shippingTaxLines: TaxLine[]
   lines: OrderLine[]
   /** The discounts applied when it was placed, per line and on shipping (see {@link OrderAdjustment}). */
   adjustments: OrderAdjustment[]

@@ -37,6 +37,8 @@ export interface VariantTable {
   inventory_policy?: string
   backorder_limit?: number | null
   available_at?: Timestamp | null
+  /** The variant's tax class; null: the tax provider's default (migration 0016). */
+  tax_class?: string | null
 }
 
 export interface PriceTable {
@@ -46,6 +48,8 @@ export interface PriceTable {
   amount: number
   min_quantity: number
   compare_at_amount: number | null
+  /** 1: entered with tax, 0: without, null: the cart's convention (migration 0016). */
+  tax_inclusive?: number | null
 }
 
 export interface StockLocationTable {
@@ -236,6 +240,15 @@ export interface OrderTable {
   rounding_total?: number
   /** The sales channel of the cart the order was placed from; null: none (migration 0014). */
   channel_id?: string | null
+  /**
+   * Migration 0016: `subtotal`, `discount_total` and `shipping_total` are without tax; these are the
+   * convention the order was priced in, the amounts with tax, and the shipping charge's tax lines (JSON).
+   */
+  tax_inclusive?: number
+  gross_subtotal?: number | null
+  gross_discount_total?: number | null
+  gross_shipping_total?: number | null
+  shipping_tax_lines?: string | null
 }
 
 export interface OrderLineTable {
@@ -259,6 +272,14 @@ export interface OrderLineTable {
   available_at?: Timestamp | null
   /** JSON: the price staff set for the draft line this line came from (migration 0015); null: none. */
   price_override?: string | null
+  /** Migration 0016: the line's convention, its amounts without and with tax, its class and tax lines (JSON). */
+  tax_inclusive?: number
+  tax_class?: string | null
+  tax_lines?: string | null
+  net_subtotal?: number | null
+  net_discount_total?: number | null
+  gross_subtotal?: number | null
+  gross_discount_total?: number | null
 }
 
 /** One adjustment as applied to one order line (`line_id`), or to the order's shipping (`line_id` null). */

@@ -16,6 +16,7 @@ import { search } from './migration-0012-search.js'
 import { searchSummaries } from './migration-0013-search-summaries.js'
 import { channels } from './migration-0014-channels.js'
 import { draftOrders } from './migration-0015-draft-orders.js'
+import { taxViews } from './migration-0016-tax-views.js'
 
 /** Column types that differ between the SQL families. */
 export interface ColumnTypes {
@@ -264,6 +265,7 @@ export const coreMigrations: Record<string, CommerceMigration> = {
   '0013_search_summaries': searchSummaries,
   '0014_channels': channels,
   '0015_draft_orders': draftOrders,
+  '0016_tax_views': taxViews,
 }
 
 function provider(migrations: Record<string, CommerceMigration>, family: SqlFamily): MigrationProvider {

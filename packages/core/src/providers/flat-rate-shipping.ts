@@ -7,11 +7,13 @@ const rateSchema = z.strictObject({
   name: z.string().min(1).max(100),
   /** Price per currency, in minor units. A currency without a price does not get this option. */
   amounts: z.record(fields.currency, fields.amount),
-  /** Free when the subtotal reaches this amount in the cart's currency. */
+  /** Free when the subtotal after line discounts reaches this amount in the cart's currency. */
   freeAbove: z.record(fields.currency, fields.amount).optional(),
   /** ISO 3166-1 alpha-2 countries served; all when omitted. */
   countries: z.array(z.string().length(2).transform((c) => c.toUpperCase())).optional(),
   estimate: z.string().max(100).optional(),
+  /** The charge's tax class; absent: the tax provider's default for shipping. */
+  taxClass: z.string().min(1).max(64).optional(),
 })
 
 const optionsSchema = z.strictObject({
@@ -40,13 +42,16 @@ export function flatRateShipping(options: FlatRateShippingOptions): ShippingProv
   return {
     id: config.id,
     async quote(input) {
+      // Every option ships to an address: none is offered before the shopper gives one.
+      const address = input.address
+      if (!address) return []
       return config.rates.flatMap((rate) => {
         const amount = rate.amounts[input.currency]
         if (amount === undefined) return []
-        if (rate.countries && !rate.countries.includes(input.address.country)) return []
+        if (rate.countries && !rate.countries.includes(address.country)) return []
         const threshold = rate.freeAbove?.[input.currency]
         const free = threshold !== undefined && input.subtotal >= threshold
-        return [{ id: rate.id, name: rate.name, amount: free ? 0 : amount, ...(rate.estimate ? { estimate: rate.estimate } : {}) }]
+        return [{ id: rate.id, name: rate.name, amount: free ? 0 : amount, ...(rate.estimate ? { estimate: rate.estimate } : {}), ...(rate.taxClass ? { taxClass: rate.taxClass } : {}) }]
       })
     },
   }

@@ -9,7 +9,7 @@ import { engineClosed, read, transact, type Emit, type Runtime } from '../runtim
 import type { Cart, Price } from '../types.js'
 import { addressSchema, fields, parseArg, parseInput } from '../validation.js'
 import { unitPriceFor } from './catalog-service.js'
-import { loadCart, priceCart, quoteShipping, resolveChangedLines, type LoadedCart, type LoadedLine, type ShippingOption } from './cart-pricing.js'
+import { listShippingOptions, loadCart, priceCart, resolveChangedLines, tierOf, type LoadedCart, type LoadedLine, type ShippingOption } from './cart-pricing.js'
 import { hookScope } from './checkout-plugins.js'
 import { channelAvailability, channelForCart } from './channel-service.js'
 import { followDraftLines, heldByDraft } from './draft-service.js'
@@ -114,10 +114,12 @@ const variantForSale = compiledQuery((db, $: { variantId: string; currency: stri
       'v.product_id',
       'v.title as variant_title',
       'v.weight_grams',
+      'v.tax_class',
       'p.title',
       'p.status',
       'pr.amount',
       'pr.min_quantity',
+      'pr.tax_inclusive',
       eb
         .selectFrom('cw_inventory_levels as s')
         // A backorder's or preorder's allowance counts while it applies, as in the write that reserves.
@@ -150,7 +152,7 @@ async function sellableLine(rt: Runtime, currency: string, variantId: string, qu
     if (scope.available !== null) variant.available = scope.available
   }
   const tiers: Price[] = []
-  for (const r of rows) if (r.amount !== null && r.min_quantity !== null) tiers.push({ currency, amount: r.amount, minQuantity: r.min_quantity })
+  for (const r of rows) if (r.amount !== null && r.min_quantity !== null) tiers.push(tierOf(currency, r.amount, r.min_quantity, r.tax_inclusive))
   const unitPrice = unitPriceFor(tiers, currency, quantity)
   if (unitPrice === null) {
     throw new CommerceError('INVALID_STATE', `Variant ${variantId} has no ${currency} price for quantity ${quantity}`, {
@@ -173,17 +175,19 @@ async function sellableLine(rt: Runtime, currency: string, variantId: string, qu
     sku: variant.sku,
     variant_title: variant.variant_title,
     weight_grams: variant.weight_grams,
+    tax_class: variant.tax_class ?? null,
     manage_inventory: variant.manage_inventory,
     title: variant.title,
     product_status: variant.status,
     unitPrice,
+    sourced: false,
     tiers,
   }
 }
 
 /** A line at another quantity, priced by its tiers for that quantity. */
 function withQuantity(line: LoadedLine, quantity: number, currency: string): LoadedLine {
-  return { ...line, quantity, unitPrice: unitPriceFor(line.tiers, currency, quantity) }
+  return { ...line, quantity, unitPrice: unitPriceFor(line.tiers, currency, quantity), sourced: false }
 }
 
 const time = (value: Timestamp) => (typeof value === 'string' ? Date.parse(value) : value.getTime())
@@ -301,7 +305,7 @@ export class CartService {
       email: data.email ?? null,
       customer_id: data.customerId ?? null,
       channel_id: data.channelId ?? null,
-      tax_inclusive: null,
+      tax_inclusive: rt.taxPolicy.pricesIncludeTax ? 1 : null,
       shipping_address: null,
       billing_address: null,
       shipping_option_id: null,
@@ -563,28 +567,25 @@ export class CartService {
     return cart ? priceCart(rt, cart) : null
   }
 
-  /** Shipping options for the cart's address, freshly quoted. Needs a shipping address (`INVALID_STATE`). */
+  /**
+   * Shipping options for the cart, freshly quoted on its subtotal after line discounts. Without a
+   * shipping address only options that need none are offered (pickup at a stock location).
+   */
   async listShippingOptions(cartId: string): Promise<ShippingOption[]> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const cart = await read(this.#rt, (db) => loadCart(this.#rt, db, id))
     if (!cart) throw notFound('Cart', id)
-    if (!cart.row.shipping_address) {
-      throw new CommerceError('INVALID_STATE', 'Set a shipping address on the cart before asking for shipping options', { details: { cartId: id } })
-    }
-    return quoteShipping(this.#rt, cart)
+    return listShippingOptions(this.#rt, cart)
   }
 
-  /** Chooses a shipping option by the id `listShippingOptions` returned. */
+  /** Chooses a shipping option by the id `listShippingOptions` returned (`NOT_FOUND` for one not offered to this cart). */
   async setShippingOption(cartId: string, optionId: string): Promise<Cart> {
     const id = parseArg(fields.id, cartId, 'cartId')
     const option = parseArg(optionIdSchema, optionId, 'optionId')
     const rt = this.#rt
     return this.#mutate(id, async (cart) => {
-      if (!cart.row.shipping_address) {
-        throw new CommerceError('INVALID_STATE', 'Set a shipping address on the cart before choosing a shipping option', { details: { cartId: id } })
-      }
       // Quoted outside the transaction (providers may be remote); the total is quoted again at checkout.
-      const options = await quoteShipping(rt, cart)
+      const options = await listShippingOptions(rt, cart)
       if (!options.some((o) => o.id === option)) throw notFound('Shipping option', option)
       return {
         fields: { shipping_option_id: option },

@@ -21,6 +21,8 @@ const priceSchema = z
     amount: fields.amount,
     minQuantity: z.number().int().min(1).max(10_000).default(1),
     compareAtAmount: fields.amount.nullable().optional(),
+    /** Entered with tax included (true) or without (false); absent or null: the cart's convention. */
+    taxInclusive: z.boolean().nullable().optional(),
   })
   .superRefine((p, ctx) => {
     if (p.compareAtAmount != null && p.compareAtAmount <= p.amount) ctx.addIssue({ code: 'custom', path: ['compareAtAmount'], message: 'must be greater than amount' })
@@ -61,6 +63,9 @@ function uniqueTags(tags: readonly string[]): Array<{ tag: string; name: string 
   return [...seen].map(([tag, name]) => ({ tag, name }))
 }
 
+/** A tax class name such as `standard`, `reduced` or `books`; null: the tax provider's default. */
+const taxClassField = z.string().trim().min(1).max(64).nullable().optional()
+
 const variantSchema = z.strictObject({
   sku: fields.sku,
   title: fields.shortText.optional(),
@@ -71,6 +76,7 @@ const variantSchema = z.strictObject({
   heightMm: millimetres,
   manageInventory: z.boolean().default(true),
   prices: z.array(priceSchema).max(100).default([]),
+  taxClass: taxClassField,
 })
 
 const statusSchema = z.enum(['draft', 'active', 'archived'])
@@ -106,6 +112,7 @@ const updateVariantSchema = z.strictObject({
   widthMm: millimetres,
   heightMm: millimetres,
   manageInventory: z.boolean().optional(),
+  taxClass: taxClassField,
 })
 
 // Lists are parsed under a key so that field paths read `variants.0.sku`, as in createProduct.
@@ -248,6 +255,11 @@ export function checkVariantOptions(options: ProductOption[], variants: Array<z.
   return issues
 }
 
+/** A price's `taxInclusive` as its column: null when the price follows the cart's convention. */
+function taxInclusiveColumn(value: boolean | null | undefined): number | null {
+  return value === undefined || value === null ? null : value ? 1 : 0
+}
+
 export function toVariant(row: VariantTable, prices: PriceTable[]): Variant {
   return {
     id: row.id,
@@ -261,9 +273,10 @@ export function toVariant(row: VariantTable, prices: PriceTable[]): Variant {
     heightMm: row.height_mm ?? null,
     manageInventory: row.manage_inventory === 1,
     inventoryPolicy: inventoryPolicyOf(row),
+    taxClass: row.tax_class ?? null,
     prices: prices
       .filter((p) => p.variant_id === row.id)
-      .map((p) => ({ currency: p.currency, amount: p.amount, minQuantity: p.min_quantity, ...(p.compare_at_amount == null ? {} : { compareAtAmount: Number(p.compare_at_amount) }) }))
+      .map((p) => ({ currency: p.currency, amount: p.amount, minQuantity: p.min_quantity, ...(p.compare_at_amount == null ? {} : { compareAtAmount: Number(p.compare_at_amount) }), ...(p.tax_inclusive == null ? {} : { taxInclusive: Number(p.tax_inclusive) === 1 }) }))
       .sort((a, b) => (a.currency === b.currency ? a.minQuantity - b.minQuantity : a.currency < b.currency ? -1 : 1)),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
@@ -390,12 +403,13 @@ export function variantRows(ids: IdGenerator, productId: string, variants: Array
       width_mm: v.widthMm ?? null,
       height_mm: v.heightMm ?? null,
       manage_inventory: v.manageInventory ? 1 : 0,
+      tax_class: v.taxClass ?? null,
       position: position + i,
       created_at: now,
       updated_at: now,
     })
     for (const p of v.prices) {
-      priceValues.push({ id: ids('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity, compare_at_amount: p.compareAtAmount ?? null })
+      priceValues.push({ id: ids('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity, compare_at_amount: p.compareAtAmount ?? null, tax_inclusive: taxInclusiveColumn(p.taxInclusive) })
     }
     for (const [option, value] of Object.entries(v.options)) optionValues.push({ variant_id: id, product_id: productId, option, value })
   })
@@ -782,6 +796,7 @@ export class CatalogService {
         .set({
           ...(data.title !== undefined ? { title: data.title } : {}),
           ...(data.weightGrams !== undefined ? { weight_grams: data.weightGrams } : {}),
+          ...(data.taxClass !== undefined ? { tax_class: data.taxClass } : {}),
           ...(data.lengthMm !== undefined ? { length_mm: data.lengthMm } : {}),
           ...(data.widthMm !== undefined ? { width_mm: data.widthMm } : {}),
           ...(data.heightMm !== undefined ? { height_mm: data.heightMm } : {}),
@@ -811,7 +826,7 @@ export class CatalogService {
       if (parsed.length) {
         await tx
           .insertInto('cw_prices')
-          .values(parsed.map((p) => ({ id: rt.ids('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity, compare_at_amount: p.compareAtAmount ?? null })))
+          .values(parsed.map((p) => ({ id: rt.ids('price'), variant_id: id, currency: p.currency, amount: p.amount, min_quantity: p.minQuantity, compare_at_amount: p.compareAtAmount ?? null, tax_inclusive: taxInclusiveColumn(p.taxInclusive) })))
           .execute()
       }
       await tx.updateTable('cw_variants').set({ updated_at: rt.now().toISOString() }).where('id', '=', id).execute()

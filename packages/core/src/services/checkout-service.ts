@@ -288,7 +288,10 @@ export class CheckoutService {
 
       // A staff-made draft: refused once expired; the units it holds are taken again by the plan below.
       await claimDraftHolds(rt, tx, before.cart!.row)
-      const locations = before.cart!.row.channel_id ? await channelLocations(tx, before.cart!.row.channel_id) : null
+      let locations = before.cart!.row.channel_id ? await channelLocations(tx, before.cart!.row.channel_id) : null
+      // Click and collect: every unit from the pickup location (within the channel's, if any).
+      const pickup = priced.shippingMethod?.pickupLocationId
+      if (pickup !== undefined) locations = locations ? locations.filter((l) => l === pickup) : [pickup]
       const plan = await planReservation(rt, tx, cartId, before.cart!.lines.map((l) => ({ variantId: l.variant_id, quantity: l.quantity })), locations)
       const stamp = now.toISOString()
       const payment: PaymentTable = {
@@ -392,7 +395,7 @@ export class CheckoutService {
     if (!cart.email) problems.push('an email is required')
     // Without shipping providers the shop sells nothing that ships (digital goods, pickup).
     const ships = this.#rt.shipping.length > 0
-    if (ships && !cart.shippingAddress) problems.push('a shipping address is required')
+    if (ships && !cart.shippingAddress && cart.shippingMethod?.pickupLocationId === undefined) problems.push('a shipping address is required')
     if (ships && !cart.shippingMethod) problems.push('choose a shipping option (or the chosen one is no longer offered)')
     for (const line of lines) {
       if (line.product_status !== 'active') problems.push(`${line.variant_id} is no longer for sale`)
@@ -694,10 +697,16 @@ export async function placeOrder(
     shipping_address: json(cart.shippingAddress),
     billing_address: json(cart.billingAddress ?? cart.shippingAddress),
     shipping_method: json(cart.shippingMethod),
-    subtotal: cart.totals.subtotal,
-    discount_total: cart.totals.discountTotal,
-    shipping_total: cart.totals.shippingTotal,
+    // Without tax, so the column check holds in either convention; with tax beside them (migration 0016).
+    subtotal: cart.totals.net.subtotal,
+    discount_total: cart.totals.net.discountTotal,
+    shipping_total: cart.totals.net.shippingTotal,
     tax_total: cart.totals.taxTotal,
+    tax_inclusive: cart.totals.taxInclusive ? 1 : 0,
+    gross_subtotal: cart.totals.gross.subtotal,
+    gross_discount_total: cart.totals.gross.discountTotal,
+    gross_shipping_total: cart.totals.gross.shippingTotal,
+    shipping_tax_lines: cart.shippingTaxLines.length ? json(cart.shippingTaxLines) : null,
     // The column keeps the sum of the parts (its check); the rounding to the charge step is beside it.
     total: cart.totals.total - (cart.totals.rounding ?? 0),
     rounding_total: cart.totals.rounding ?? 0,
@@ -724,6 +733,13 @@ export async function placeOrder(
     discount_total: l.discountTotal,
     tax_total: l.taxTotal,
     total: l.total,
+    tax_inclusive: l.taxInclusive ? 1 : 0,
+    tax_class: l.taxClass,
+    tax_lines: l.taxLines.length ? json(l.taxLines) : null,
+    net_subtotal: l.net.subtotal,
+    net_discount_total: l.net.discountTotal,
+    gross_subtotal: l.gross.subtotal,
+    gross_discount_total: l.gross.discountTotal,
     position,
     beyond_stock: beyond.get(l.variantId)?.quantity ?? 0,
     stock_policy: beyond.get(l.variantId)?.policy ?? null,

@@ -312,7 +312,7 @@ export class DraftService {
       email: data.email ?? null,
       customer_id: data.customerId ?? null,
       channel_id: data.channelId ?? null,
-      tax_inclusive: null,
+      tax_inclusive: rt.taxPolicy.pricesIncludeTax ? 1 : null,
       shipping_address: null,
       billing_address: null,
       shipping_option_id: null,

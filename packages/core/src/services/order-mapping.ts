@@ -1,6 +1,6 @@
 import type { Executor, OrderAdjustmentTable, OrderLineTable, OrderTable, PaymentOperationTable, PaymentTable } from '../db/database.js'
 import { iso, isoOrNull, parseJson } from '../db/rows.js'
-import type { AdjustmentTarget, Order, OrderAdjustment, OrderLine, Payment, PaymentDetails, PaymentDispute, PaymentOperation, PaymentOperationKind, PaymentOperationStatus, PaymentStatus, PriceOverride, ShippingMethod } from '../types.js'
+import type { AdjustmentTarget, Order, OrderAdjustment, OrderLine, Payment, PaymentDetails, PaymentDispute, PaymentOperation, PaymentOperationKind, PaymentOperationStatus, PaymentStatus, PriceOverride, ShippingMethod, TaxLine, Totals } from '../types.js'
 import type { Address } from '../validation.js'
 import { toOrderHold } from './order-holds.js'
 
@@ -59,6 +59,33 @@ export async function loadPaymentDetails(db: Executor, payments: PaymentTable[])
   }))
 }
 
+/** A line's convention, class, tax lines and amounts without and with tax; a line placed before 0016 reads as tax-exclusive. */
+function lineTaxViews(row: OrderLineTable): Pick<OrderLine, 'taxInclusive' | 'taxClass' | 'taxLines' | 'net' | 'gross'> {
+  const netSubtotal = row.net_subtotal ?? row.subtotal
+  const netDiscount = row.net_discount_total ?? row.discount_total
+  const grossSubtotal = row.gross_subtotal ?? row.subtotal + row.tax_total
+  const grossDiscount = row.gross_discount_total ?? row.discount_total
+  return {
+    taxInclusive: Number(row.tax_inclusive ?? 0) === 1,
+    taxClass: row.tax_class ?? null,
+    taxLines: parseJson<TaxLine[]>(row.tax_lines ?? null, []),
+    net: { subtotal: netSubtotal, discountTotal: netDiscount, total: row.total - row.tax_total },
+    gross: { subtotal: grossSubtotal, discountTotal: grossDiscount, total: row.total },
+  }
+}
+
+/** An order's totals: its columns are without tax, its gross columns with it (see migration 0016). */
+function orderTotals(row: OrderTable): Totals {
+  const rounding = row.rounding_total ?? 0
+  const net = { subtotal: row.subtotal, discountTotal: row.discount_total, shippingTotal: row.shipping_total }
+  const gross =
+    row.gross_subtotal === null || row.gross_subtotal === undefined
+      ? { subtotal: row.subtotal + row.tax_total, discountTotal: row.discount_total, shippingTotal: row.shipping_total }
+      : { subtotal: row.gross_subtotal, discountTotal: row.gross_discount_total ?? 0, shippingTotal: row.gross_shipping_total ?? 0 }
+  const taxInclusive = Number(row.tax_inclusive ?? 0) === 1
+  return { ...(taxInclusive ? gross : net), taxTotal: row.tax_total, rounding, total: row.total + rounding, taxInclusive, net, gross }
+}
+
 function toLine(row: OrderLineTable): OrderLine {
   return {
     id: row.id,
@@ -73,6 +100,7 @@ function toLine(row: OrderLineTable): OrderLine {
     discountTotal: row.discount_total,
     taxTotal: row.tax_total,
     total: row.total,
+    ...lineTaxViews(row),
     beyondStock: row.beyond_stock
       ? { policy: row.stock_policy === 'preorder' ? 'preorder' : 'backorder', quantity: row.beyond_stock, availableAt: isoOrNull(row.available_at ?? null) }
       : null,
@@ -116,12 +144,13 @@ export function toOrder(row: OrderTable, lines: OrderLineTable[], payments: Paym
     shippingAddress: parseJson<Address | null>(row.shipping_address, null),
     billingAddress: parseJson<Address | null>(row.billing_address, null),
     shippingMethod: parseJson<ShippingMethod | null>(row.shipping_method, null),
+    shippingTaxLines: parseJson<TaxLine[]>(row.shipping_tax_lines ?? null, []),
     lines: own.map(toLine),
     adjustments: adjustments
       .filter((a) => a.order_id === row.id)
       .sort((a, b) => a.position - b.position || place(a) - place(b))
       .map(toAdjustment),
-    totals: { subtotal: row.subtotal, discountTotal: row.discount_total, shippingTotal: row.shipping_total, taxTotal: row.tax_total, rounding: row.rounding_total ?? 0, total: row.total + (row.rounding_total ?? 0) },
+    totals: orderTotals(row),
     payments: payments.filter((p) => p.order_id === row.id).map(toPayment),
     hold: toOrderHold(row),
     metadata: parseJson<Record<string, unknown>>(row.metadata, {}),

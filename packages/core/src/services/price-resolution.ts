@@ -316,7 +316,7 @@ export async function resolveLinePrices(
   rt: Pick<Runtime, 'storage' | 'priceSources'>,
   db: Kysely<any>,
   cart: { id?: string; currency: string; customer_id: string | null; channel_id?: string | null | undefined },
-  lines: ReadonlyArray<{ variant_id: string; quantity: number; tiers: Price[]; unitPrice: number | null }>,
+  lines: ReadonlyArray<{ variant_id: string; quantity: number; tiers: Price[]; unitPrice: number | null; sourced?: boolean }>,
 ): Promise<void> {
   if (lines.length === 0) return
   const base = lines.map((l) => unitPriceFor(l.tiers, cart.currency, l.quantity))
@@ -330,6 +330,8 @@ export async function resolveLinePrices(
   const { above, below } = await resolveAll(rt, query, db)
   lines.forEach((line, i) => {
     line.unitPrice = above[i]![0]?.answer.amount ?? base[i] ?? below[i]![0]?.answer.amount ?? null
+    // A source's price is in the cart's convention; core's tier may carry its own (see tax-inclusive prices).
+    line.sourced = above[i]![0] !== undefined || (base[i] == null && below[i]![0] !== undefined)
   })
 }
 

@@ -103,3 +103,22 @@ export function shuffled<T>(items: readonly T[], random: () => number): T[] {
   }
   return out
 }
+
+/**
+ * The six amounts of a cart's or order's totals that a reader sees first, without the net and gross
+ * views: what tests written against tax-exclusive prices compare. The views are checked by
+ * {@link assertTotalsViews}.
+ */
+export function shownTotals(t: { subtotal: number; discountTotal: number; shippingTotal: number; taxTotal: number; rounding: number; total: number }) {
+  return { subtotal: t.subtotal, discountTotal: t.discountTotal, shippingTotal: t.shippingTotal, taxTotal: t.taxTotal, rounding: t.rounding, total: t.total }
+}
+
+/** Checks the identities every totals object holds: net + tax = gross = total (less rounding), the shown view is the convention's. */
+export function assertTotalsViews(t: import('@cartwright/core').Totals): void {
+  const net = t.net.subtotal - t.net.discountTotal + t.net.shippingTotal + t.taxTotal + t.rounding
+  const gross = t.gross.subtotal - t.gross.discountTotal + t.gross.shippingTotal + t.rounding
+  const shown = t.taxInclusive ? t.gross : t.net
+  if (net !== t.total || gross !== t.total || shown.subtotal !== t.subtotal || shown.discountTotal !== t.discountTotal || shown.shippingTotal !== t.shippingTotal) {
+    throw new Error(`totals views do not add up: ${JSON.stringify(t)}`)
+  }
+}
