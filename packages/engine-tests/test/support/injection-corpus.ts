@@ -304,6 +304,16 @@ export const INJECTION_PATHS: readonly InjectionPath[] = [
     },
   },
   {
+    name: 'catalog.createProduct variant tax class',
+    field: 'variants.0.taxClass',
+    kind: 'write',
+    call: (t, text) => t.commerce.catalog.createProduct({ title: 'Taxed', handle: key(), variants: [{ sku: key(), taxClass: text }] }),
+    async accept(t, text, result) {
+      const product = await t.commerce.catalog.getProduct((result as { id: string }).id)
+      assert.equal(product.variants[0]!.taxClass, trimmed(text), 'tax class read back')
+    },
+  },
+  {
     name: 'catalog.getProduct (id or handle)',
     field: 'idOrHandle',
     kind: 'read',
