@@ -3,9 +3,21 @@ import { createHash, randomInt } from 'node:crypto'
 /**
  * The alphabet of generated codes: digits and capitals without the look-alikes (`0`/`O`, `1`/`I`/`L`,
  * `U`/`V`), 30 symbols. 16 of them are about 78 bits of randomness.
+ *
+ * @example
+ * ```ts
+ * const looksGenerated = (code: string) => [...code.replace(/-/g, '').slice(-CODE_RANDOM_LENGTH)].every((c) => CODE_ALPHABET.includes(c))
+ * ```
  */
 export const CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTVWXYZ'
-/** Random characters in a generated code (at least 12, as issue 12 asks; 16 for margin). */
+/**
+ * Random characters in a generated code: 16 (at least 12 are needed to resist guessing; 16 leave margin).
+ *
+ * @example
+ * ```ts
+ * const input = `<input name="code" maxlength="${CODE_RANDOM_LENGTH + 20}">`
+ * ```
+ */
 export const CODE_RANDOM_LENGTH = 16
 
 /**

@@ -4,6 +4,7 @@ import type { z } from 'zod'
 import {
   catalogFacts,
   CommerceError,
+  type Commerce,
   definePlugin,
   notFound,
   validationError,
@@ -116,13 +117,49 @@ const errorCodes = {
   PROMOTION_UNAVAILABLE: { description: "A promotion on the cart can no longer be honoured (used up, ended or deactivated): the checkout was refused before any payment" },
 } as const
 
-/** The one message of {@link PromotionErrorCode} `PROMOTION_CODE_REFUSED`. */
+/**
+ * The one message of {@link PromotionErrorCode} `PROMOTION_CODE_REFUSED`, whatever the reason.
+ *
+ * @example
+ * ```ts
+ * const say = (message: string) => (message === CODE_REFUSED_MESSAGE ? 'Check the code and try again' : message)
+ * ```
+ */
 export const CODE_REFUSED_MESSAGE = 'This code cannot be applied to this cart'
 
-/** Options of {@link promotions}. */
+/**
+ * Options of {@link promotions}: none yet; the promotions themselves are data (`commerce.promotions.create`).
+ *
+ * @example
+ * ```ts
+ * const options: PromotionsOptions = {}
+ * const plugin = promotions(options)
+ * ```
+ */
 export interface PromotionsOptions {}
 
-/** The codes applied to a cart. */
+/**
+ * An engine composed with this plugin (and maybe others): what a host passes to code that uses
+ * `commerce.promotions`.
+ *
+ * @example
+ * ```ts
+ * async function enter(shop: CommerceWithPromotions, cartId: string, code: string) {
+ *   return (await shop.promotions.applyCode(cartId, code)).codes
+ * }
+ * ```
+ */
+export type CommerceWithPromotions = Commerce<[ReturnType<typeof promotions>]>
+
+/**
+ * The codes entered on a cart, normalized (upper case, without spaces or `-`), in the order entered.
+ *
+ * @example
+ * ```ts
+ * declare const shop: CommerceWithPromotions
+ * const { codes }: AppliedCodes = await shop.promotions.codes(cart.id)
+ * ```
+ */
 export interface AppliedCodes {
   cartId: string
   codes: string[]
@@ -133,8 +170,10 @@ export interface AppliedCodes {
  *
  * @example
  * ```ts
- * const promo = await commerce.promotions.create({ name: '10% off', code: 'TEN', discount: { type: 'percentage', percent: '10' } })
- * await commerce.promotions.applyCode(cartId, 'ten')
+ * declare const shop: CommerceWithPromotions
+ * const promo = await shop.promotions.create({ name: '10% off', code: 'TEN', discount: { type: 'percentage', percent: '10' }, usageLimit: 500 })
+ * await shop.promotions.applyCode(cart.id, 'ten')
+ * const { used, remaining } = await shop.promotions.usage(promo.id)
  * ```
  */
 export interface PromotionsService {
@@ -196,7 +235,13 @@ function running(r: Row, now: Date): boolean {
 
 /**
  * Whose uses a per-customer limit counts: the signed-in customer (`customer:<id>`), else the
- * guest's email in lower case (`email:<email>`), as SHA-256; null when the cart has neither.
+ * guest's email in lower case (`email:<email>`), as SHA-256 hex; null when the cart has neither.
+ * `promotions.usage` lists per-customer counts under these keys.
+ *
+ * @example
+ * ```ts
+ * customerKey({ customerId: null, email: 'Ada@Example.com' }) === customerKey({ customerId: null, email: 'ada@example.com' }) // true
+ * ```
  */
 export function customerKey(cart: { customerId: string | null; email: string | null }): string | null {
   const key = cart.customerId ? `customer:${cart.customerId}` : cart.email ? `email:${cart.email.trim().toLowerCase()}` : null

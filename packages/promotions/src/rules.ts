@@ -56,7 +56,17 @@ export interface Conditions {
   customerGroupIds?: string[]
 }
 
-/** A promotion as the rules see it: what it takes off, when, and how it stacks. */
+/**
+ * A promotion as the rules see it: what it takes off, when, and how it stacks.
+ *
+ * @example
+ * ```ts
+ * const tenOff: RulePromotion = {
+ *   id: 'promo_1', code: 'TEN', label: '10% off', discount: { type: 'percentage', percent: '10', appliesTo: 'order' },
+ *   conditions: {}, stacking: 'combinable', priority: 0, createdAt: '2026-01-01T00:00:00.000Z',
+ * }
+ * ```
+ */
 export interface RulePromotion {
   id: string
   /** The adjustment's code: the code the shopper entered, or the promotion's id for an automatic one. */
@@ -71,7 +81,14 @@ export interface RulePromotion {
   createdAt: string
 }
 
-/** A cart line as the rules see it. */
+/**
+ * A cart line as the rules see it.
+ *
+ * @example
+ * ```ts
+ * const line: RuleLine = { id: 'line_1', productId: 'prod_1', variantId: 'var_1', quantity: 2, unitPrice: 1500, subtotal: 3000 }
+ * ```
+ */
 export interface RuleLine {
   id: string
   productId: string
@@ -82,7 +99,14 @@ export interface RuleLine {
   subtotal: number
 }
 
-/** What the rules know about a cart besides its lines. */
+/**
+ * What the rules know about a cart besides its lines.
+ *
+ * @example
+ * ```ts
+ * const ruleCart: RuleCart = { currency: 'USD', lines: [], facts: new Map([['prod_1', { tags: ['sale'], collectionIds: [] }]]) }
+ * ```
+ */
 export interface RuleCart {
   currency: string
   lines: RuleLine[]
@@ -92,7 +116,15 @@ export interface RuleCart {
   groupIds?: ReadonlySet<string>
 }
 
-/** The lines a promotion's line conditions match: every line when it has none. */
+/**
+ * The lines a promotion's line conditions match: every line when it has none.
+ *
+ * @example
+ * ```ts
+ * declare const ruleCart: RuleCart
+ * const socks = matchingLines({ conditions: { tags: ['wool'] } }, ruleCart)
+ * ```
+ */
 export function matchingLines(promotion: Pick<RulePromotion, 'conditions'>, cart: RuleCart): RuleLine[] {
   const c = promotion.conditions
   if (!hasLineConditions(c)) return cart.lines
@@ -107,12 +139,20 @@ export function matchingLines(promotion: Pick<RulePromotion, 'conditions'>, cart
   })
 }
 
-/** True when a promotion picks lines by product, variant, collection or tag. */
+/** True when a promotion picks lines by product, variant, collection or tag. @internal */
 export function hasLineConditions(c: Conditions): boolean {
   return Boolean(c.productIds?.length || c.variantIds?.length || c.collectionIds?.length || c.tags?.length)
 }
 
-/** True when the promotion's conditions hold for the cart (dates, activity and limits are the plugin's). */
+/**
+ * True when the promotion's conditions hold for the cart (dates, activity and limits are the plugin's).
+ *
+ * @example
+ * ```ts
+ * declare const ruleCart: RuleCart
+ * qualifies({ discount: { type: 'free_shipping' }, conditions: { minSubtotal: { amount: 5000, currency: 'USD' } } }, ruleCart)
+ * ```
+ */
 export function qualifies(promotion: Pick<RulePromotion, 'conditions' | 'discount'>, cart: RuleCart): boolean {
   const c = promotion.conditions
   if (promotion.discount.type === 'fixed' && promotion.discount.currency !== cart.currency) return false
@@ -155,7 +195,17 @@ export function buyXGetYUnits(lines: ReadonlyArray<{ id: string; unitPrice: numb
   return counts
 }
 
-/** What is left of each line and of shipping as adjustments are applied, as core applies them. */
+/**
+ * What is left of each line and of shipping as adjustments are applied, as core applies them
+ * (clamped to what is left, split by largest remainder).
+ *
+ * @example
+ * ```ts
+ * const left = new Remaining([{ id: 'a', productId: 'p', variantId: 'v', quantity: 1, unitPrice: 1000, subtotal: 1000 }], 500)
+ * left.apply({ code: 'X', label: 'X', amount: 1200 }) // 1000: clamped
+ * left.left() // 0
+ * ```
+ */
 export class Remaining {
   readonly lines: Map<string, number>
   shipping: number
@@ -201,6 +251,13 @@ export class Remaining {
  * The adjustments one promotion pushes, each computed on what the earlier adjustments left
  * (`remaining`, which it updates): its line part, or its shipping part (`part`), or both.
  * Percentages are exact (`applyRate`, half up), so 100% takes exactly what is left.
+ *
+ * @example
+ * ```ts
+ * declare const tenOff: RulePromotion
+ * declare const ruleCart: RuleCart
+ * const adjustments = promotionAdjustments(tenOff, ruleCart, new Remaining(ruleCart.lines, 500), 'both')
+ * ```
  */
 export function promotionAdjustments(promotion: RulePromotion, cart: RuleCart, remaining: Remaining, part: 'lines' | 'shipping' | 'both'): Adjustment[] {
   const d = promotion.discount
@@ -237,12 +294,28 @@ export function promotionAdjustments(promotion: RulePromotion, cart: RuleCart, r
   return out
 }
 
-/** The order promotions are applied in: higher priority first, then the earlier created, then the smaller id. */
+/**
+ * The order promotions are applied in: higher priority first, then the earlier created, then the smaller id.
+ *
+ * @example
+ * ```ts
+ * declare const promotions: RulePromotion[]
+ * const inOrder = [...promotions].sort(byPriority)
+ * ```
+ */
 export function byPriority(a: RulePromotion, b: RulePromotion): number {
   return b.priority - a.priority || (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
 
-/** Which promotions apply, and the adjustments they push on lines, with the value of each choice. */
+/**
+ * Which promotions apply, and the adjustments they push on lines, with the value of the choice.
+ *
+ * @example
+ * ```ts
+ * declare const selection: Selection
+ * const names = selection.chosen.map((p) => p.label)
+ * ```
+ */
 export interface Selection {
   /** The promotions chosen, in the order they are applied. */
   chosen: RulePromotion[]
@@ -262,7 +335,9 @@ export interface Selection {
  *
  * @example
  * ```ts
- * const { chosen } = selectPromotions(candidates, cart, cart.shipping, [])
+ * declare const candidates: RulePromotion[]
+ * declare const ruleCart: RuleCart
+ * const { chosen, lineAdjustments } = selectPromotions(candidates, ruleCart, 500)
  * ```
  */
 export function selectPromotions(candidates: readonly RulePromotion[], cart: RuleCart, shipping: number, before: readonly Adjustment[] = []): Selection {

@@ -8,7 +8,15 @@ const storableMessage = 'must not contain a NUL character or an unpaired surroga
 
 export const idSchema = z.string().min(1).max(64).refine(storable, storableMessage)
 
-/** Longest promotion name, in characters. */
+/**
+ * Longest promotion name, in characters (and {@link MAX_GENERATED_CODES} codes per `generateCodes`,
+ * {@link MAX_CODES_PER_CART} codes on one cart).
+ *
+ * @example
+ * ```ts
+ * const field = `<input name="name" maxlength="${MAX_NAME}">`
+ * ```
+ */
 export const MAX_NAME = 200
 /** Most ids (products, variants, collections, groups) or tags in one condition. */
 export const MAX_CONDITION_ITEMS = 200
@@ -102,15 +110,52 @@ export const listSchema = z.strictObject({
   cursor: z.string().max(200).optional(),
 })
 
-/** Input of `promotions.create`. */
+/**
+ * Input of `promotions.create`.
+ *
+ * @example
+ * ```ts
+ * const input: CreatePromotionInput = { name: 'Spring', code: 'SPRING', discount: { type: 'percentage', percent: '15' }, endsAt: '2027-04-01T00:00:00Z' }
+ * ```
+ */
 export type CreatePromotionInput = z.input<typeof createSchema>
-/** Input of `promotions.update`: only the fields given change. */
+/**
+ * Input of `promotions.update`: only the fields given change.
+ *
+ * @example
+ * ```ts
+ * const input: UpdatePromotionInput = { usageLimit: 200, priority: 5 }
+ * ```
+ */
 export type UpdatePromotionInput = z.input<typeof updateSchema>
-/** Input of `promotions.generateCodes`. */
+/**
+ * Input of `promotions.generateCodes`.
+ *
+ * @example
+ * ```ts
+ * const input: GenerateCodesInput = { count: 100, prefix: 'WELCOME' }
+ * ```
+ */
 export type GenerateCodesInput = z.input<typeof generateSchema>
-/** Input of `promotions.list`. */
+/**
+ * Input of `promotions.list`.
+ *
+ * @example
+ * ```ts
+ * const input: ListPromotionsInput = { active: true, limit: 50 }
+ * ```
+ */
 export type ListPromotionsInput = z.input<typeof listSchema>
 
+/**
+ * The zod schema of a {@link Promotion} (the Admin API's output).
+ *
+ * @example
+ * ```ts
+ * declare const body: unknown
+ * const promotion = promotionSchema.parse(body)
+ * ```
+ */
 export const promotionSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -141,6 +186,15 @@ export const promotionSchema = z.object({
  */
 export type Promotion = z.output<typeof promotionSchema>
 
+/**
+ * The zod schema of a {@link PromotionUsage}.
+ *
+ * @example
+ * ```ts
+ * declare const body: unknown
+ * const usage = usageSchema.parse(body)
+ * ```
+ */
 export const usageSchema = z.object({
   promotionId: z.string(),
   used: z.number().int(),
@@ -157,13 +211,24 @@ export const usageSchema = z.object({
  *
  * @example
  * ```ts
- * const usage = await commerce.promotions.usage(promotionId)
+ * declare const shop: CommerceWithPromotions
+ * const usage: PromotionUsage = await shop.promotions.usage('promo_1')
  * console.log(`${usage.used} used, ${usage.remaining ?? '∞'} left`)
  * ```
  */
 export type PromotionUsage = z.output<typeof usageSchema>
 
-/** Events of the plugin: `promotions.redeemed` once per promotion per placed order. */
+/**
+ * Events of the plugin: `promotions.redeemed` once per promotion per placed order, in the
+ * transaction that places it.
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod'
+ *
+ * type Redeemed = z.output<(typeof promotionEvents)['promotions.redeemed']>
+ * ```
+ */
 export const promotionEvents = {
   'promotions.redeemed': z.strictObject({
     promotionId: z.string(),
