@@ -126,8 +126,8 @@ function split(total: bigint, weights: readonly bigint[]): bigint[] {
  * ```ts
  * // 10 × 38.23 with 20% VAT included, rounded per unit then per line:
  * const item = { amount: 38230, quantity: 10, taxInclusive: true, rates: [percent('20')] }
- * itemTaxes([item], { level: 'unit', mode: 'half-up' })[0].tax // 6370
- * itemTaxes([item], { level: 'line', mode: 'half-up' })[0].tax // 6372
+ * itemTaxes([item], { level: 'unit', mode: 'half-up' })[0]!.tax // 6370
+ * itemTaxes([item], { level: 'line', mode: 'half-up' })[0]!.tax // 6372
  * ```
  */
 export function itemTaxes(items: readonly TaxItem[], rounding: TaxRounding): ItemTax[] {
