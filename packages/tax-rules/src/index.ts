@@ -5,6 +5,7 @@ export {
   type TaxRulesTables,
   type CustomerTaxProfile,
   type CartTaxProfile,
+  type OrderTaxProfile,
   type SetCustomerProfileInput,
   type SetCartProfileInput,
 } from './tax-rules.js'

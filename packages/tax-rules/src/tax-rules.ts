@@ -28,7 +28,18 @@ export interface TaxRulesTables {
     exempt_certificate: string | null
     updated_at: string | Date
   }
-  /** A guest cart's VAT number, by cart id. */
+  /**
+   * What an order was placed with: the buyer's VAT number and exemption when it had either
+   * (written in the transaction that places it; kept with the order, as invoices need them).
+   */
+  tax_rules_order_profiles: {
+    order_id: string
+    vat_number: string | null
+    vat_country: string | null
+    exemption: string | null
+    created_at: string | Date
+  }
+  /** A guest cart's VAT number, by cart id (removed when the cart becomes an order). */
   tax_rules_cart_profiles: {
     cart_id: string
     vat_number: string | null
@@ -69,6 +80,22 @@ export interface CartTaxProfile {
   cartId: string
   vatNumber: string | null
   vatCountry: string | null
+}
+
+/**
+ * The VAT number and exemption an order was placed with, for its invoice.
+ *
+ * @example
+ * ```ts
+ * const profile: OrderTaxProfile = { orderId: 'ord_1', vatNumber: 'DE136695976', vatCountry: 'DE', exemption: null }
+ * ```
+ */
+export interface OrderTaxProfile {
+  orderId: string
+  vatNumber: string | null
+  vatCountry: string | null
+  /** The reason the buyer paid no tax (their profile's, with the certificate, or their group's), or null. */
+  exemption: string | null
 }
 
 /**
@@ -157,6 +184,17 @@ export interface TaxRulesService {
    * ```
    */
   getCartProfile(cartId: string): Promise<CartTaxProfile | null>
+  /**
+   * The VAT number and exemption an order was placed with (to print on its invoice), or null when
+   * the buyer had neither.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithTaxRules
+   * const vat = (await shop['tax-rules'].getOrderProfile('ord_1'))?.vatNumber ?? null
+   * ```
+   */
+  getOrderProfile(orderId: string): Promise<OrderTaxProfile | null>
 }
 
 /**
@@ -245,7 +283,8 @@ export function taxRules(options: TaxRulesOptions) {
   /** Whether `@cartwright/customers`' group tables exist: learned once, in `init`. */
   let groupsReadable = false
 
-  async function buyer(input: { cartId: string; customerId: string | null }, db: Kysely<any>): Promise<Buyer> {
+  async function buyer(input: { cartId: string; customerId: string | null }, db: Kysely<any>): Promise<Buyer & { vatNumber: string | null }> {
+    let vatNumber: string | null = null
     let vatCountry: string | null = null
     let exemption: string | null = null
     let found = false
@@ -253,6 +292,7 @@ export function taxRules(options: TaxRulesOptions) {
       const row = await db.selectFrom('tax_rules_profiles').selectAll().where('customer_id', '=', input.customerId).executeTakeFirst()
       if (row) {
         found = true
+        vatNumber = row.vat_number
         vatCountry = row.vat_country
         if (Number(row.exempt) === 1) exemption = row.exempt_certificate ? `${row.exempt_reason} (certificate ${row.exempt_certificate})` : row.exempt_reason
       }
@@ -263,10 +303,11 @@ export function taxRules(options: TaxRulesOptions) {
       }
     }
     if (!found) {
-      const row = await db.selectFrom('tax_rules_cart_profiles').select('vat_country').where('cart_id', '=', input.cartId).executeTakeFirst()
+      const row = await db.selectFrom('tax_rules_cart_profiles').select(['vat_number', 'vat_country']).where('cart_id', '=', input.cartId).executeTakeFirst()
+      vatNumber = row?.vat_number ?? null
       vatCountry = row?.vat_country ?? null
     }
-    return { vatCountry, exemption }
+    return { vatNumber, vatCountry, exemption }
   }
 
   const tax: TaxProvider = {
@@ -300,6 +341,14 @@ export function taxRules(options: TaxRulesOptions) {
             .addColumn('vat_country', 'text')
             .addColumn('updated_at', types.timestamp, (c) => c.notNull())
             .execute()
+          await db.schema
+            .createTable('tax_rules_order_profiles')
+            .addColumn('order_id', 'text', (c) => c.primaryKey())
+            .addColumn('vat_number', 'text')
+            .addColumn('vat_country', 'text')
+            .addColumn('exemption', 'text')
+            .addColumn('created_at', types.timestamp, (c) => c.notNull())
+            .execute()
         },
       },
     },
@@ -316,11 +365,30 @@ export function taxRules(options: TaxRulesOptions) {
           )
       }
 
+      // The order keeps the VAT number and exemption it was priced with; the cart's copy goes.
+      ctx.hooks.hook('checkout.place', async ({ order, cart }, tx) => {
+        const who = await buyer({ cartId: cart.id, customerId: cart.customerId }, tx.db as unknown as Kysely<any>)
+        if (who.vatNumber !== null || who.exemption !== null) {
+          await tx.db
+            .insertInto('tax_rules_order_profiles')
+            .values({ order_id: order.id, vat_number: who.vatNumber, vat_country: who.vatCountry, exemption: who.exemption, created_at: ctx.now().toISOString() })
+            .onConflict((oc) => oc.column('order_id').doNothing())
+            .execute()
+        }
+        await tx.db.deleteFrom('tax_rules_cart_profiles').where('cart_id', '=', cart.id).execute()
+      })
+
       ctx.privacy({
         async export(subject, db) {
-          if (!subject.customerId) return undefined
-          const row = await db.selectFrom('tax_rules_profiles').selectAll().where('customer_id', '=', subject.customerId).executeTakeFirst()
-          return row ? customerProfile(row) : undefined
+          const profile = subject.customerId ? await db.selectFrom('tax_rules_profiles').selectAll().where('customer_id', '=', subject.customerId).executeTakeFirst() : undefined
+          const byEmail = subject.email ? sql`lower(o.email) = lower(${subject.email})` : sql`1 = 0`
+          const byCustomer = subject.customerId ? sql`o.customer_id = ${subject.customerId}` : sql`1 = 0`
+          const { rows: orders } = await sql<TaxRulesTables['tax_rules_order_profiles']>`select p.order_id, p.vat_number, p.vat_country, p.exemption from tax_rules_order_profiles p join cw_orders o on o.id = p.order_id where ${byEmail} or ${byCustomer} order by p.order_id`.execute(db)
+          if (!profile && orders.length === 0) return undefined
+          return {
+            profile: profile ? customerProfile(profile) : null,
+            orders: orders.map((r) => ({ orderId: r.order_id, vatNumber: r.vat_number, vatCountry: r.vat_country, exemption: r.exemption })),
+          }
         },
         async erase(subject, tx) {
           if (subject.customerId) await tx.db.deleteFrom('tax_rules_profiles').where('customer_id', '=', subject.customerId).execute()
@@ -381,6 +449,11 @@ export function taxRules(options: TaxRulesOptions) {
             await tx.touchCart(id)
             return cartProfile(row)
           })
+        },
+        async getOrderProfile(orderId) {
+          const id = parse(idSchema, orderId, 'order id', 'orderId')
+          const row = await ctx.db.selectFrom('tax_rules_order_profiles').selectAll().where('order_id', '=', id).executeTakeFirst()
+          return row ? { orderId: row.order_id, vatNumber: row.vat_number, vatCountry: row.vat_country, exemption: row.exemption } : null
         },
         async getCartProfile(cartId) {
           const id = parse(idSchema, cartId, 'cart id', 'cartId')

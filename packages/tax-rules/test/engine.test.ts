@@ -55,6 +55,31 @@ describe.each(STORAGES)('tax rules through the engine on %s', (storage) => {
     })
   })
 
+  it('keeps the VAT number an order was placed with, for its invoice, and drops the cart\'s copy', async () => {
+    const cart = await shop.cart(ADDRESSES.berlin, { vatNumber: GERMAN_COMPANY })
+    const order = await shop.checkout(cart.id)
+    expect(await shop.commerce['tax-rules'].getOrderProfile(order.id)).toEqual({ orderId: order.id, vatNumber: GERMAN_COMPANY, vatCountry: 'DE', exemption: null })
+    expect(await shop.rows('select cart_id from tax_rules_cart_profiles where cart_id = $1', cart.id)).toEqual([])
+    // A consumer's order has no tax profile.
+    const consumer = await shop.checkout((await shop.cart(ADDRESSES.berlin)).id)
+    expect(await shop.commerce['tax-rules'].getOrderProfile(consumer.id)).toBeNull()
+  })
+
+  it('exports a customer\'s tax profile and the profiles of their orders, and erases the customer\'s profile', async () => {
+    const customer = await shop.commerce.customers.create({ email: 'privacy@example.de' })
+    await shop.commerce['tax-rules'].setCustomerProfile(customer.id, { vatNumber: GERMAN_COMPANY })
+    const order = await shop.checkout((await shop.cart(ADDRESSES.berlin, { customerId: customer.id })).id)
+    const exported = await shop.commerce.privacy.export({ customerId: customer.id })
+    expect(exported.plugins['tax-rules']).toEqual({
+      profile: { customerId: customer.id, vatNumber: GERMAN_COMPANY, vatCountry: 'DE', exempt: false, exemptReason: null, exemptCertificate: null },
+      orders: [{ orderId: order.id, vatNumber: GERMAN_COMPANY, vatCountry: 'DE', exemption: null }],
+    })
+    await shop.commerce.privacy.erase({ customerId: customer.id })
+    expect(await shop.commerce['tax-rules'].getCustomerProfile(customer.id)).toBeNull()
+    // The order's record stays with the order (invoices are kept by law).
+    expect((await shop.commerce['tax-rules'].getOrderProfile(order.id))?.vatNumber).toBe(GERMAN_COMPANY)
+  })
+
   it('charges French VAT to a French company (same country as the shop)', async () => {
     const cart = await shop.cart(ADDRESSES.paris, { vatNumber: 'FR40303265045' })
     // 100.00 at 20% + 20.00 at 5.5% + 5.00 at 20%.
