@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
+import { customers } from '@cartwright/customers'
 import { CODE_REFUSED_MESSAGE } from '../src/index.js'
 import { openShop, rejection, SHIPPING, STORAGES, type Shop } from './support.js'
 
@@ -77,6 +78,41 @@ describe.each(STORAGES)('promotions on %s', (storage) => {
     expect(cart.adjustments.map((a) => a.code)).toEqual(['TWENTY'])
     await commerce.promotions.deactivate(exclusive.id)
     expect((await commerce.carts.get(cartId)).totals.discountTotal).toBe(2040)
+  })
+
+  it('collections, hand-picked and by rules, pick the matching lines', async () => {
+    shop = await openShop(storage)
+    const { commerce } = shop
+    const picked = await commerce.collections.create({ title: 'Hats', handle: 'hats' })
+    await commerce.collections.addProducts(picked.id, [shop.hat.id])
+    const wool = await commerce.collections.create({ title: 'Wool', handle: 'wool', kind: 'rules', rules: [{ field: 'tag', value: 'wool' }] })
+    await commerce.promotions.create({ name: 'Hats and wool half off', automatic: true, discount: { type: 'percentage', percent: '50', appliesTo: 'matching_lines' }, conditions: { collectionIds: [picked.id, wool.id] } })
+    const cart = await commerce.carts.get(await shop.cart('ada@example.com', [[shop.shoe, 1], [shop.sock, 1], [shop.hat, 1]]))
+    const discountOf = (productId: string) => cart.lines.find((l) => l.productId === productId)!.discountTotal
+    expect([discountOf(shop.shoe.id), discountOf(shop.sock.id), discountOf(shop.hat.id)]).toEqual([0, 750, 1250])
+  })
+
+  it("a customer-group condition holds for the group's members only, and never without the customers plugin", async () => {
+    shop = await openShop(storage, { plugins: [customers({ hashing: { memoryCost: 1024, timeCost: 1 } })] })
+    const commerce = shop.commerce as typeof shop.commerce & { customers: any }
+    await commerce.customers.groups.create({ code: 'vip', name: 'VIP' })
+    const [group] = await commerce.customers.groups.list()
+    const vip = await commerce.customers.create({ email: 'vip@example.com' })
+    const other = await commerce.customers.create({ email: 'other@example.com' })
+    await commerce.customers.groups.addMember('vip', vip.id)
+    await commerce.promotions.create({ name: 'VIP 20%', automatic: true, discount: { type: 'percentage', percent: '20' }, conditions: { customerGroupIds: [group.id] } })
+    const discount = async (email: string, customerId?: string) =>
+      (await commerce.carts.get(await shop.cart(email, [[shop.hat, 1]], customerId ? { customerId } : {}))).totals.discountTotal
+    expect(await discount('vip@example.com', vip.id)).toBe(500)
+    expect(await discount('other@example.com', other.id)).toBe(0)
+    expect(await discount('vip@example.com')).toBe(0)
+    await shop.close()
+    // No customers plugin, so no group tables: the condition never holds, and carts are still priced.
+    shop = await openShop(storage)
+    await shop.commerce.promotions.create({ name: 'VIP 20%', automatic: true, discount: { type: 'percentage', percent: '20' }, conditions: { customerGroupIds: [group.id] } })
+    const cart = await shop.commerce.carts.get(await shop.cart('vip@example.com', [[shop.hat, 1]], { customerId: 'cus_unknown' }))
+    expect(cart.totals.discountTotal).toBe(0)
+    expect(cart.pricingProblem).toBeNull()
   })
 
   it('refuses unknown, expired, not yet started, used up and below-minimum codes alike', async () => {
