@@ -65,10 +65,12 @@ export const GIFT_CARD_PROVIDER = 'gift-card'
  * ```ts
  * import { isCommerceError } from '@cartwright/core'
  *
+ * declare const shop: CommerceWithGiftCards
+ * declare const code: string // as the shopper typed it
  * try {
  *   await shop['gift-cards'].apply(cart.id, code)
  * } catch (error) {
- *   if (isCommerceError<GiftCardErrorCode>(error, 'GIFT_CARD_INVALID')) showMessage('This gift card cannot be used')
+ *   if (isCommerceError<GiftCardErrorCode>(error, 'GIFT_CARD_INVALID')) console.log('This gift card cannot be used')
  *   else throw error
  * }
  * ```
@@ -142,6 +144,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * const card = await shop['gift-cards'].issue({ currency: 'EUR', amount: 5000, email: 'ada@example.com', idempotencyKey: 'apology-1042' })
    * console.log(card.code) // 'K7QM-2XRB-9TFA-WH3D'
    * ```
@@ -154,7 +157,8 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
-   * await shop['gift-cards'].sellAs(variant.id, { amounts: { EUR: 5000 }, expiresInDays: 730 })
+   * declare const shop: CommerceWithGiftCards
+   * await shop['gift-cards'].sellAs(variantId, { amounts: { EUR: 5000 }, expiresInDays: 730 })
    * ```
    */
   sellAs(variantId: string, options?: SellAsGiftCardOptions): Promise<void>
@@ -163,7 +167,8 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
-   * await shop['gift-cards'].stopSelling(variant.id)
+   * declare const shop: CommerceWithGiftCards
+   * await shop['gift-cards'].stopSelling(variantId)
    * ```
    */
   stopSelling(variantId: string): Promise<void>
@@ -175,6 +180,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * const issued = await shop['gift-cards'].issueForOrder(order.id)
    * ```
    */
@@ -187,6 +193,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * const applied = await shop['gift-cards'].apply(cart.id, 'k7qm 2xrb 9tfa wh3d', { amount: 1000 })
    * applied.dueAtGateway // the rest, paid with the checkout's payment provider
    * ```
@@ -197,6 +204,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * await shop['gift-cards'].remove(cart.id, 'K7QM-2XRB-9TFA-WH3D')
    * ```
    */
@@ -206,6 +214,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * const { cards, dueAtGateway } = await shop['gift-cards'].applied(cart.id)
    * ```
    */
@@ -216,6 +225,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * const { balance, currency } = await shop['gift-cards'].balance('K7QM-2XRB-9TFA-WH3D')
    * ```
    */
@@ -225,6 +235,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * const card = await shop['gift-cards'].get('gc_1')
    * ```
    */
@@ -234,6 +245,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * const card = await shop['gift-cards'].findByCode('K7QM-2XRB-9TFA-WH3D')
    * ```
    */
@@ -243,6 +255,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * const { items, nextCursor } = await shop['gift-cards'].list({ status: 'active', limit: 50 })
    * ```
    */
@@ -252,6 +265,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * const entries = await shop['gift-cards'].ledger('gc_1')
    * ```
    */
@@ -262,6 +276,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * await shop['gift-cards'].adjust('gc_1', { amount: 500, reason: 'Goodwill', idempotencyKey: 'ticket-88' })
    * ```
    */
@@ -272,6 +287,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * await shop['gift-cards'].disable('gc_1', { reason: 'Reported stolen' })
    * ```
    */
@@ -281,6 +297,7 @@ export interface GiftCardsService {
    *
    * @example
    * ```ts
+   * declare const shop: CommerceWithGiftCards
    * await shop['gift-cards'].enable('gc_1')
    * ```
    */

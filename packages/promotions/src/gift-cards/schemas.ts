@@ -10,9 +10,25 @@ const text = (max: number) => z.string().trim().min(1).max(max).refine(storable,
 const money = z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code in upper case, such as USD')
 
-/** Longest note or reason staff can write on a card or a balance change, in characters. */
+/**
+ * Longest note or reason staff can write on a card or a balance change, in characters.
+ *
+ * @example
+ * ```ts
+ * const textarea = `<textarea name="reason" maxlength="${MAX_GIFT_CARD_NOTE}"></textarea>`
+ * ```
+ */
 export const MAX_GIFT_CARD_NOTE = 500
-/** The most gift cards one cart can carry. */
+/**
+ * The most gift cards one cart can carry; applying one more is `INVALID_STATE`.
+ *
+ * @example
+ * ```ts
+ * declare const shop: CommerceWithGiftCards
+ * const { cards } = await shop['gift-cards'].applied(cart.id)
+ * const canAddAnother = cards.length < MAX_GIFT_CARDS_PER_CART
+ * ```
+ */
 export const MAX_GIFT_CARDS_PER_CART = 5
 
 export const idSchema = z.string().min(1).max(64).refine(storable, storableMessage)
@@ -86,6 +102,7 @@ export type ApplyGiftCardOptions = z.input<typeof applySchema>
  *
  * @example
  * ```ts
+ * declare const shop: CommerceWithGiftCards
  * const input: AdjustGiftCardInput = { amount: -500, reason: 'Card partly used in the shop', idempotencyKey: 'pos-7781' }
  * ```
  */
@@ -115,6 +132,7 @@ export type ListGiftCardsInput = z.input<typeof listSchema>
  *
  * @example
  * ```ts
+ * declare const shop: CommerceWithGiftCards
  * const card: GiftCard = await shop['gift-cards'].get('gc_1')
  * console.log(`${card.maskedCode}: ${card.balance} ${card.currency}`)
  * ```
@@ -151,8 +169,9 @@ export interface GiftCard {
  *
  * @example
  * ```ts
+ * declare const shop: CommerceWithGiftCards
  * const card: IssuedGiftCard = await shop['gift-cards'].issue({ currency: 'EUR', amount: 2500, idempotencyKey: 'k1' })
- * if (card.code) print(card.code)
+ * if (card.code) console.log(card.code)
  * ```
  */
 export interface IssuedGiftCard extends GiftCard {
@@ -170,6 +189,7 @@ export interface IssuedGiftCard extends GiftCard {
  *
  * @example
  * ```ts
+ * declare const shop: CommerceWithGiftCards
  * const entries: GiftCardLedgerEntry[] = await shop['gift-cards'].ledger('gc_1')
  * const balance = entries.reduce((sum, e) => sum + e.amount, 0)
  * ```
@@ -192,6 +212,7 @@ export interface GiftCardLedgerEntry {
  *
  * @example
  * ```ts
+ * declare const shop: CommerceWithGiftCards
  * const { cards } = await shop['gift-cards'].applied(cart.id)
  * for (const c of cards) console.log(`card ${c.maskedCode}: -${c.amount}`)
  * ```
@@ -215,6 +236,7 @@ export interface AppliedGiftCard {
  *
  * @example
  * ```ts
+ * declare const shop: CommerceWithGiftCards
  * const applied: AppliedGiftCards = await shop['gift-cards'].apply(cart.id, 'K7QM-2XRB-9TFA-WH3D')
  * console.log(`pay ${applied.dueAtGateway} by card`)
  * ```
@@ -233,6 +255,7 @@ export interface AppliedGiftCards {
  *
  * @example
  * ```ts
+ * declare const shop: CommerceWithGiftCards
  * const { balance, currency }: GiftCardBalance = await shop['gift-cards'].balance('K7QM-2XRB-9TFA-WH3D')
  * ```
  */
@@ -250,6 +273,7 @@ export interface GiftCardBalance {
  *
  * @example
  * ```ts
+ * declare const shop: CommerceWithGiftCards
  * shop.events.on('gift-cards.issued', ({ email, code, amount, currency }) => {
  *   if (email) console.log(`send ${code} (${amount} ${currency}) to ${email}`)
  * })
