@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { customers } from '@cartwright/customers'
+import type { Plugin } from '@cartwright/core'
 import { CODE_REFUSED_MESSAGE } from '../src/index.js'
 import { openShop, rejection, SHIPPING, STORAGES, type Shop } from './support.js'
 
@@ -93,7 +94,7 @@ describe.each(STORAGES)('promotions on %s', (storage) => {
   })
 
   it("a customer-group condition holds for the group's members only, and never without the customers plugin", async () => {
-    shop = await openShop(storage, { plugins: [customers({ hashing: { memoryCost: 1024, timeCost: 1 } })] })
+    shop = await openShop(storage, { plugins: [customers({ hashing: { memoryCost: 1024, timeCost: 1 } }) as unknown as Plugin] })
     const commerce = shop.commerce as typeof shop.commerce & { customers: any }
     await commerce.customers.groups.create({ code: 'vip', name: 'VIP' })
     const [group] = await commerce.customers.groups.list()
