@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { definePlugin } from '@cartwright/core'
 import { REVERSE_CHARGE_NOTE } from '../src/index.js'
 import { ADDRESSES, brief, openShop, rejection, STORAGES, type TaxShop } from './support.js'
 
@@ -205,6 +206,37 @@ describe.each(STORAGES)('without @cartwright/customers on %s', (storage) => {
       expect(cart.totals.taxTotal).toBe(2135)
       const order = await shop.checkout(cart.id)
       expect(order.totals.taxTotal).toBe(2135)
+    } finally {
+      await shop.close()
+    }
+  })
+})
+
+describe.each(STORAGES)('a VAT number given while a checkout is under way on %s', (storage) => {
+  it('the checkout that priced the cart before prices it again: the order is reverse-charged', async () => {
+    // A plugin of the test's: when the checkout has priced the cart (with VAT) and before its
+    // transaction, the guest gives a VAT number for the cart.
+    let shop: TaxShop | null = null
+    let given = 0
+    const meanwhile = definePlugin({
+      id: 'meanwhile',
+      init({ hooks }) {
+        hooks.hook('checkout.beforeComplete', async ({ cart, totals }) => {
+          if (given > 0 || totals.taxTotal === 0) return
+          given++
+          await shop!.commerce['tax-rules'].setCartProfile(cart.id, { vatNumber: GERMAN_COMPANY })
+        })
+      },
+    })
+    shop = await openShop(storage, { plugins: [meanwhile] })
+    try {
+      const cart = await shop.cart(ADDRESSES.berlin)
+      expect(cart.totals.taxTotal).toBe(2135)
+      const order = await shop.checkout(cart.id)
+      expect(given).toBe(1)
+      expect(order.totals.taxTotal).toBe(0)
+      expect(order.totals.total).toBe(12500)
+      expect(order.lines.map((l) => l.taxLines.map((t) => t.note))).toEqual([[REVERSE_CHARGE_NOTE], [REVERSE_CHARGE_NOTE]])
     } finally {
       await shop.close()
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
-import { createCommerce, flatRateShipping, isCommerceError, testPayments, type Address, type Cart, type Order } from '@cartwright/core'
+import { createCommerce, flatRateShipping, isCommerceError, testPayments, type Address, type Cart, type Order, type Plugin } from '@cartwright/core'
 import { customers } from '@cartwright/customers'
 import { postgresStorage } from '@cartwright/storage-postgres'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
@@ -53,14 +53,15 @@ export type TaxShop = Awaited<ReturnType<typeof openShop>>
  * new database, its clock at `start` until moved, and two products: a lamp (standard class, 100.00)
  * and a book (`reduced`, 20.00), priced in EUR and USD, without tax.
  */
-export async function openShop(storage: 'sqlite' | 'postgres', options: { rules?: TaxRulesOptions; withCustomers?: boolean; start?: string } = {}) {
+export async function openShop(storage: 'sqlite' | 'postgres', options: { rules?: TaxRulesOptions; withCustomers?: boolean; start?: string; plugins?: Plugin[] } = {}) {
   const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase() : undefined
   let now = new Date(options.start ?? '2026-03-01T10:00:00.000Z')
   const plugin = taxRules(options.rules ?? SHOP_RULES)
   const storageAdapter = storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 10 } })
   const shipping = [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { EUR: 500, USD: 500 } }] })]
-  // Without the customers plugin the engine has no `customers` service: typed as if it had, for the tests that use it.
-  const plugins = (options.withCustomers === false ? [plugin] : [customers(), plugin]) as [ReturnType<typeof customers>, typeof plugin]
+  // Without the customers plugin the engine has no `customers` service: typed as if it had, for the
+  // tests that use it. A test's own plugins add nothing to the engine's type.
+  const plugins = [...(options.withCustomers === false ? [plugin] : [customers(), plugin]), ...(options.plugins ?? [])] as unknown as [ReturnType<typeof customers>, typeof plugin]
   const commerce = await createCommerce({ now: () => now, storage: storageAdapter, payments: [testPayments()], shipping, plugins, onListenerError: () => undefined })
   const location = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
   const product = async (title: string, sku: string, amount: number, taxClass: string | null) => {
