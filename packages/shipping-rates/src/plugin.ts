@@ -86,6 +86,7 @@ export function shippingRates(options: ShippingRatesOptions = {}) {
   for (const [locationId, party] of Object.entries(options.locations ?? {})) parties.set(locationId, parseParty(party, `locations.${locationId}`))
   const shipFrom = options.shipFrom ? parseParty(options.shipFrom, 'shipFrom') : undefined
 
+  let service: ShipmentsService | null = null
   return definePlugin({
     id: 'shipping-rates',
     events: shippingEvents,
@@ -148,6 +149,21 @@ export function shippingRates(options: ShippingRatesOptions = {}) {
         },
       },
     },
+    subscribers: [
+      {
+        // An order canceled before all of it shipped: labels not yet handed over are voided, so no
+        // parcel leaves for an order that no longer exists. Delivered at least once: canceling a
+        // canceled shipment changes nothing.
+        id: 'shipping-rates-void-labels-of-canceled-orders',
+        events: ['order.canceled'],
+        async handle(event) {
+          if (event.type !== 'order.canceled' || !service) return
+          for (const shipment of await service.list({ orderId: event.payload.orderId })) {
+            if (shipment.status === 'pending' || shipment.status === 'label_created') await service.cancel(shipment.id)
+          }
+        },
+      },
+    ],
     init(ctx: ShippingContext): ShippingRatesService {
       // A label shows the shopper's name and address: erase drops the label's bytes, and the
       // shipment (tracking number, status) stays for the shop's books.
@@ -167,9 +183,8 @@ export function shippingRates(options: ShippingRatesOptions = {}) {
           await subjectRows(tx.db.updateTable('shipping_rates_shipments').set({ label: null, label_type: null, email_key: ERASED_EMAIL, customer_id: null, updated_at: ctx.now().toISOString() }), subject).execute()
         },
       })
-      return {
-        shipments: shipmentsService(ctx, { carriers: byId, defaultCarrier, shipFrom: (locationId) => parties.get(locationId) ?? shipFrom }),
-      }
+      service = shipmentsService(ctx, { carriers: byId, defaultCarrier, shipFrom: (locationId) => parties.get(locationId) ?? shipFrom })
+      return { shipments: service }
     },
   })
 }

@@ -229,4 +229,17 @@ describe.each(STORAGES)('shipments on %s', (storage) => {
     expect((await rejection(ship.label(s.id))).code).toBe('INVALID_STATE')
     expect(JSON.stringify(await shop.commerce.privacy.export({ email: 'ada@example.com' }))).not.toContain(s.trackingNumber!)
   })
+
+  it('canceling an order before all of it shipped voids its labels at the carrier', async () => {
+    const { carrier, state } = recordingCarrier()
+    shop = await openShop(storage, { carriers: [carrier] })
+    const order = await shop.order([[shop.mug, 3]])
+    const ship = shop.commerce['shipping-rates'].shipments
+    const s = await ship.create({ orderId: order.id, lines: [{ lineId: lineOf(order, 'MUG-1'), quantity: 1 }], locationId: shop.warehouse.id, idempotencyKey: `oc-${order.id}` })
+    await shop.commerce.orders.cancel(order.id)
+    await shop.commerce.outbox.drain()
+    expect((await ship.get(s.id)).status).toBe('canceled')
+    expect(state.canceled).toEqual([s.trackingNumber])
+    expect((await rejection(ship.create({ orderId: order.id, lines: [{ lineId: lineOf(order, 'MUG-1'), quantity: 1 }], locationId: shop.warehouse.id, idempotencyKey: `oc2-${order.id}` }))).code).toBe('INVALID_STATE')
+  })
 })
