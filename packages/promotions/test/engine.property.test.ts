@@ -4,7 +4,7 @@ import type { CreatePromotionInput } from '../src/index.js'
 import { openShop, STORAGES, type Shop } from './support.js'
 
 /** Through the engine: a few hundred random carts on SQLite, fewer on PostgreSQL (the same rules, a slower database). */
-const RUNS = { sqlite: 200, postgres: 50 } as const
+const RUNS = { sqlite: 150, postgres: 30 } as const
 
 const discount = fc.oneof(
   fc.record({ type: fc.constant('percentage' as const), percent: fc.constantFrom('5', '12.5', '33.3333', '50', '99.99', '100'), appliesTo: fc.constantFrom('order' as const, 'matching_lines' as const) }),

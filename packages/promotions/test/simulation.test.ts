@@ -20,7 +20,7 @@ import { promotions } from '../src/index.js'
  */
 
 const SEEDS = Number(process.env.SIMULATION_PROMOTIONS_SEEDS ?? 8)
-const PG_SEEDS = Number(process.env.SIMULATION_PROMOTIONS_PG_SEEDS ?? 2)
+const PG_SEEDS = Number(process.env.SIMULATION_PROMOTIONS_PG_SEEDS ?? 1)
 const STEPS = 60
 const ADDRESS = { firstName: 'Ada', lastName: 'Lovelace', line1: '1 Analytical St', city: 'London', postalCode: 'N1 9GU', country: 'GB' }
 const SHOPPERS = ['ada@promo.example', 'ADA@promo.example'] as const
