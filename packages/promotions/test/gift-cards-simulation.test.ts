@@ -19,7 +19,7 @@ import { giftCards } from '../src/index.js'
  * sold issued once, when its order is paid.
  */
 
-const SEEDS = Number(process.env.SIMULATION_GIFT_CARDS_SEEDS ?? 12)
+const SEEDS = Number(process.env.SIMULATION_GIFT_CARDS_SEEDS ?? 8)
 const PG_SEEDS = Number(process.env.SIMULATION_GIFT_CARDS_PG_SEEDS ?? 2)
 const STEPS = 40
 

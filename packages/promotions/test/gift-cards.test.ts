@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { Order } from '@cartwright/core'
-import { GIFT_CARD_CODE_ALPHABET, GIFT_CARD_PROVIDER } from '../src/index.js'
+import type { Order, Plugin } from '@cartwright/core'
+import { GIFT_CARD_CODE_ALPHABET, GIFT_CARD_PROVIDER, promotions, type PromotionsService } from '../src/index.js'
 import { STORAGES, SHIPPING, UNIT_PRICE, openShop, rejection, type GiftCardShop } from './gift-cards-support.js'
 
 const ORDER_TOTAL = UNIT_PRICE + SHIPPING // 50.00
@@ -182,6 +182,39 @@ describe.each(STORAGES)('gift cards on %s', (storage) => {
     }
   })
 
+  it('composed with promotions(): the card pays the discounted total, and a decline gives back both the coupon use and the card', async () => {
+    const shop = await openShop(storage, { plugins: [promotions() as unknown as Plugin] })
+    const promos = (shop.commerce as unknown as { promotions: PromotionsService }).promotions
+    try {
+      const promo = await promos.create({ name: '20% off', code: 'TWENTY', discount: { type: 'percentage', percent: '20' }, usageLimit: 1 })
+      const card = await issue(shop, 10_000)
+      const cart = await shop.cart()
+      await promos.applyCode(cart.id, 'TWENTY')
+      const applied = await shop.cards.apply(cart.id, card.code)
+      const discounted = ORDER_TOTAL - UNIT_PRICE / 5 // 20% of the line, none of the shipping
+      expect(applied).toMatchObject({ total: discounted, dueAtGateway: 0, cards: [{ amount: discounted }] })
+
+      shop.payments.setDefault('decline')
+      // Nothing is left for the gateway: this checkout is paid by the card alone and is placed.
+      const order = await shop.checkout(cart.id)
+      expect(order.totals.total).toBe(discounted)
+      expect(order.payments.filter((p) => p.kind === 'tender').map((p) => p.amount)).toEqual([discounted])
+      expect((await promos.usage(promo.id)).used).toBe(1)
+      expect((await shop.books(card.id)).balance).toBe(10_000 - discounted)
+
+      // A card that covers only part, with a gateway that declines: both the card and the coupon's use come back.
+      await promos.update(promo.id, { usageLimit: 2 })
+      const other = await shop.cart()
+      await promos.applyCode(other.id, 'TWENTY')
+      await shop.cards.apply(other.id, card.code, { amount: 1000 })
+      expect((await rejection(shop.checkout(other.id))).code).toBe('PAYMENT_DECLINED')
+      expect((await promos.usage(promo.id)).used).toBe(1)
+      expect(await shop.books(card.id)).toMatchObject({ balance: 10_000 - discounted, ledger: 10_000 - discounted })
+    } finally {
+      await shop.close()
+    }
+  })
+
   it('unknown, disabled, expired, empty and other-currency codes all get the same refusal, and nothing is applied', async () => {
     const shop = await openShop(storage)
     try {
@@ -191,8 +224,8 @@ describe.each(STORAGES)('gift cards on %s', (storage) => {
       const empty = await issue(shop, 1000)
       await shop.cards.adjust(empty.id, { amount: -1000, reason: 'spent at the till', idempotencyKey: 'till-1' })
       const euro = await issue(shop, 1000, { currency: 'EUR' })
-      const soon = await issue(shop, 1000, { expiresAt: new Date(Date.now() + 1000).toISOString() })
-      await new Promise((r) => setTimeout(r, 1100))
+      const soon = await issue(shop, 1000, { expiresAt: new Date(Date.now() + 500).toISOString() })
+      await new Promise((r) => setTimeout(r, 600))
       const unknown = 'AAAA-BBBB-CCCC-DDDD'
       const refusals = []
       for (const code of [unknown, disabled.code, empty.code, euro.code, soon.code]) refusals.push(await rejection(shop.cards.apply(cart.id, code)))
