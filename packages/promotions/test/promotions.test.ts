@@ -26,7 +26,10 @@ describe.each(STORAGES)('promotions on %s', (storage) => {
     const order = await shop.checkout(cartId)
     expect(order.totals.discountTotal).toBe(1590)
     expect(order.adjustments.reduce((s, a) => s + a.amount, 0)).toBe(1590)
-    expect((await commerce.promotions.usage((await commerce.promotions.list()).items[0]!.id)).used).toBe(1)
+    const promotionId = (await commerce.promotions.list()).items[0]!.id
+    expect((await commerce.promotions.usage(promotionId)).used).toBe(1)
+    const events = await rows(`select payload from cw_outbox where type = 'promotions.redeemed'`)
+    expect(events.map((e) => (typeof e.payload === 'string' ? JSON.parse(e.payload) : e.payload))).toEqual([{ promotionId, code: 'TEN', orderId: order.id, cartId, amount: 1590 }])
   })
 
   it('a 100% discount on matching lines leaves exactly 0 on them, the other lines untouched', async () => {
@@ -154,7 +157,22 @@ describe.each(STORAGES)('promotions on %s', (storage) => {
       expect(refused.code, field).toBe('VALIDATION')
       expect(refused.fields, field).toContain(field)
     }
-    await commerce.promotions.create({ name: 'Taken', code: 'TAKEN', discount: { type: 'free_shipping' } })
+    const taken = await commerce.promotions.create({ name: 'Taken', code: 'TAKEN', discount: { type: 'free_shipping' } })
+    const updates: Array<[unknown, string]> = [
+      [{ name: ' ' }, 'name'],
+      [{ discount: { type: 'percentage', percent: '-5' } }, 'discount.percent'],
+      [{ usageLimit: 1.5 }, 'usageLimit'],
+      [{ endsAt: 'tomorrow' }, 'endsAt'],
+      [{ active: 'no' }, 'active'],
+      [{ colour: 'red' }, ''],
+    ]
+    for (const [input, field] of updates) {
+      const refused = await rejection(commerce.promotions.update(taken.id, input as never))
+      expect(refused.code, field).toBe('VALIDATION')
+      if (field) expect(refused.fields, field).toContain(field)
+    }
+    expect((await rejection(commerce.promotions.update('', {}))).fields).toEqual(['promotionId'])
+    expect(await commerce.promotions.get(taken.id)).toEqual(taken)
     expect((await rejection(commerce.promotions.create({ name: 'Again', code: 'taken', discount: { type: 'free_shipping' } }))).fields).toEqual(['code'])
     expect(await rows(`select name from promotions_promotions`)).toEqual([{ name: 'Taken' }])
     expect((await rows(`select count(*) as n from promotions_codes`)).map((r) => Number(r.n))).toEqual([1])
