@@ -282,6 +282,8 @@ function location(address: Address): Location {
 export function resolveRates(rules: CompiledRules, input: TaxInput, buyer: Buyer): TaxResult {
   const { options } = rules
   const at = Date.parse(input.at)
+  // A moment that is not one would match no dated rate and tax nothing: refused instead.
+  if (Number.isNaN(at)) throw validationError('tax input', [{ path: 'at', message: `${JSON.stringify(input.at)} is not an ISO 8601 instant` }])
   const origin = options.origin ?? null
   let where: Location | null = input.address ? location(input.address) : options.withoutAddress === 'origin' && origin ? { country: origin, region: null, postalCode: null } : null
 

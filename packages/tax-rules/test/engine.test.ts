@@ -242,3 +242,24 @@ describe.each(STORAGES)('a VAT number given while a checkout is under way on %s'
     }
   })
 })
+
+describe.each(STORAGES)('tax-inclusive prices on %s', (storage) => {
+  it('the same rates back-calculated from gross prices; at 0% (reverse charge) the listed price is all net', async () => {
+    const shop = await openShop(storage, { pricesIncludeTax: true })
+    try {
+      const consumer = await shop.cart(ADDRESSES.berlin)
+      const lamp = consumer.lines.find((l) => l.variantId === shop.lamp)!
+      // 100.00 with 19% in it: net 84.03, tax 15.97.
+      expect({ total: lamp.total, taxTotal: lamp.taxTotal, net: lamp.net.total }).toEqual({ total: 10000, taxTotal: 1597, net: 8403 })
+      expect(lamp.taxLines.map(brief)).toEqual([{ jurisdiction: 'DE', rate: '19', amount: 1597, note: null }])
+      // The consumer pays the listed prices: 100.00 + 20.00 + 5.00 shipping.
+      expect(consumer.totals.total).toBe(12500)
+
+      const company = await shop.cart(ADDRESSES.berlin, { vatNumber: GERMAN_COMPANY })
+      expect(company.totals.taxTotal).toBe(0)
+      expect(company.totals.total).toBe(12500)
+    } finally {
+      await shop.close()
+    }
+  })
+})

@@ -138,6 +138,10 @@ describe('resolveRates', () => {
     expect(rates(resolveRates(reducedShipping, input(paris), NOBODY)).shipping).toEqual(['FR:5.5'])
   })
 
+  it('refuses a moment of pricing that is not one, rather than tax nothing', () => {
+    expect(() => resolveRates(rules, input(berlin, { at: 'yesterday' }), NOBODY)).toThrow(/not an ISO 8601 instant/)
+  })
+
   it('refuses options with a bad rate, overlapping dates or a duplicate id, naming the field', () => {
     const problems = (bad: unknown) => {
       try {

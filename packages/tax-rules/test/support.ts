@@ -53,7 +53,7 @@ export type TaxShop = Awaited<ReturnType<typeof openShop>>
  * new database, its clock at `start` until moved, and two products: a lamp (standard class, 100.00)
  * and a book (`reduced`, 20.00), priced in EUR and USD, without tax.
  */
-export async function openShop(storage: 'sqlite' | 'postgres', options: { rules?: TaxRulesOptions; withCustomers?: boolean; start?: string; plugins?: Plugin[] } = {}) {
+export async function openShop(storage: 'sqlite' | 'postgres', options: { rules?: TaxRulesOptions; withCustomers?: boolean; start?: string; plugins?: Plugin[]; pricesIncludeTax?: boolean } = {}) {
   const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase() : undefined
   let now = new Date(options.start ?? '2026-03-01T10:00:00.000Z')
   const plugin = taxRules(options.rules ?? SHOP_RULES)
@@ -62,7 +62,7 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: { rules?
   // Without the customers plugin the engine has no `customers` service: typed as if it had, for the
   // tests that use it. A test's own plugins add nothing to the engine's type.
   const plugins = [...(options.withCustomers === false ? [plugin] : [customers(), plugin]), ...(options.plugins ?? [])] as unknown as [ReturnType<typeof customers>, typeof plugin]
-  const commerce = await createCommerce({ now: () => now, storage: storageAdapter, payments: [testPayments()], shipping, plugins, onListenerError: () => undefined })
+  const commerce = await createCommerce({ now: () => now, pricesIncludeTax: options.pricesIncludeTax ?? false, storage: storageAdapter, payments: [testPayments()], shipping, plugins, onListenerError: () => undefined })
   const location = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })
   const product = async (title: string, sku: string, amount: number, taxClass: string | null) => {
     const p = await commerce.catalog.createProduct({ title, variants: [{ sku, taxClass, prices: [{ currency: 'EUR', amount }, { currency: 'USD', amount }] }] })
