@@ -424,8 +424,34 @@ const listSchema = createShipmentSchema.pick({ orderId: true }).strict()
  * the same order.
  */
 async function claim(tx: PluginTx<ShippingTables, any>, ctx: ShippingContext, input: ReturnType<typeof createShipmentSchema.parse>, order: Order, carrierId: string): Promise<ShipmentRow> {
-  const same = await tx.db.selectFrom('shipping_rates_shipments').selectAll().where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst()
-  if (same) {
+  const now = ctx.now().toISOString()
+  const row: ShipmentRow = {
+    id: ctx.newId('shp'),
+    order_id: order.id,
+    email_key: order.email.toLowerCase(),
+    customer_id: order.customerId,
+    carrier_id: carrierId,
+    location_id: input.locationId,
+    service: input.service ?? serviceOf(order),
+    idempotency_key: input.idempotencyKey,
+    status: 'pending',
+    tracking_number: null,
+    tracking_url: null,
+    reference: null,
+    label_type: null,
+    label: null,
+    created_at: now,
+    updated_at: now,
+  }
+  // The key first: a create with the same key committing meanwhile makes this insert wait for it and
+  // do nothing (PostgreSQL), and then its shipment is answered, with no units taken twice.
+  const inserted = await tx.db
+    .insertInto('shipping_rates_shipments')
+    .values(row)
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .executeTakeFirst()
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
+    const same = await tx.db.selectFrom('shipping_rates_shipments').selectAll().where('idempotency_key', '=', input.idempotencyKey).executeTakeFirstOrThrow()
     if (same.order_id !== input.orderId) throw keyReused()
     return same
   }
@@ -451,26 +477,6 @@ async function claim(tx: PluginTx<ShippingTables, any>, ctx: ShippingContext, in
       })
     }
   }
-  const now = ctx.now().toISOString()
-  const row: ShipmentRow = {
-    id: ctx.newId('shp'),
-    order_id: order.id,
-    email_key: order.email.toLowerCase(),
-    customer_id: order.customerId,
-    carrier_id: carrierId,
-    location_id: input.locationId,
-    service: input.service ?? serviceOf(order),
-    idempotency_key: input.idempotencyKey,
-    status: 'pending',
-    tracking_number: null,
-    tracking_url: null,
-    reference: null,
-    label_type: null,
-    label: null,
-    created_at: now,
-    updated_at: now,
-  }
-  await tx.db.insertInto('shipping_rates_shipments').values(row).execute()
   await tx.db
     .insertInto('shipping_rates_shipment_lines')
     .values(input.lines.map((l) => ({ shipment_id: row.id, order_id: order.id, line_id: l.lineId, quantity: l.quantity })))

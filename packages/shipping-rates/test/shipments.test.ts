@@ -206,6 +206,15 @@ describe.each(STORAGES)('shipments on %s', (storage) => {
     expect(tables.counts).toMatchObject([{ line_id: mug, ordered: 3, shipped: 3 }])
     expect((await shop.commerce.orders.get(order.id)).fulfillmentStatus).toBe('fulfilled')
 
+    // Five creates at once with one key: one shipment, the same answer to all.
+    const once = await shop.order([[shop.mug, 2]])
+    const same = await Promise.all(
+      Array.from({ length: 5 }, () => ship.create({ orderId: once.id, lines: [{ lineId: lineOf(once, 'MUG-1'), quantity: 2 }], locationId: shop.warehouse.id, idempotencyKey: `same-${once.id}` })),
+    )
+    expect(new Set(same.map((s) => s.id)).size).toBe(1)
+    expect(new Set(same.map((s) => s.trackingNumber)).size).toBe(1)
+    expect((await ship.list({ orderId: once.id })).map((s) => s.status)).toEqual(['label_created'])
+
     // Two creates of the whole line at once on a fresh order: one wins.
     const next = await shop.order([[shop.mug, 2]])
     const line = lineOf(next, 'MUG-1')
