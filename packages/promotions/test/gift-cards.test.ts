@@ -215,6 +215,34 @@ describe.each(STORAGES)('gift cards on %s', (storage) => {
     }
   })
 
+  it("endpoints: a shopper changes only the cart whose token they hold, and the balance check answers one 404", async () => {
+    const shop = await openShop(storage)
+    try {
+      const route = (method: string, path: string) => shop.commerce.endpoints.find((e) => e.method === method && e.path === path)!
+      const card = await issue(shop, 1500)
+      const mine = await shop.cart()
+      const theirs = await shop.cart()
+      const apply = route('POST', '/carts/:cartId/gift-cards')
+      const applied = await apply.handler({ input: { cartId: mine.id, code: card.code }, actor: { kind: 'cart', cartId: mine.id }, commerce: shop.commerce })
+      expect(apply.output.parse(applied)).toMatchObject({ cartId: mine.id, cards: [{ cardId: card.id, amount: 1500 }] })
+      const refused = await rejection(Promise.resolve().then(() => apply.handler({ input: { cartId: theirs.id, code: card.code }, actor: { kind: 'cart', cartId: mine.id }, commerce: shop.commerce })))
+      expect(refused.code).toBe('NOT_FOUND')
+      expect((await shop.cards.applied(theirs.id)).cards).toEqual([])
+
+      const balance = route('POST', '/gift-cards/balance')
+      expect(balance).toMatchObject({ surface: 'store', access: 'public', rateLimit: { max: 10 } })
+      expect(await balance.handler({ input: { code: card.code }, actor: { kind: 'anonymous' }, commerce: shop.commerce })).toMatchObject({ balance: 1500, currency: 'USD' })
+      await shop.cards.disable(card.id)
+      const misses = await Promise.all(
+        [card.code, 'AAAA-BBBB-CCCC-DDDD'].map((code) => rejection(Promise.resolve().then(() => balance.handler({ input: { code }, actor: { kind: 'anonymous' }, commerce: shop.commerce })))),
+      )
+      expect(misses.map((m) => m.code)).toEqual(['NOT_FOUND', 'NOT_FOUND'])
+      expect(shop.commerce.endpoints.filter((e) => e.path.startsWith('/gift-cards') && e.surface === 'admin').every((e) => e.access === 'staff')).toBe(true)
+    } finally {
+      await shop.close()
+    }
+  })
+
   it('unknown, disabled, expired, empty and other-currency codes all get the same refusal, and nothing is applied', async () => {
     const shop = await openShop(storage)
     try {
