@@ -119,6 +119,32 @@ describe.each(STORAGES)('promotions on %s', (storage) => {
     expect(cart.pricingProblem).toBeNull()
   })
 
+  it('describes its Store and Admin endpoints, whose handlers call the service', async () => {
+    shop = await openShop(storage)
+    const routes = shop.commerce.endpoints.filter((e) => e.path.includes('promotion')).map((e) => `${e.surface} ${e.method} ${e.path} ${e.access}`)
+    expect(routes).toEqual([
+      'store POST /carts/:cartId/promotion-codes cart',
+      'store DELETE /carts/:cartId/promotion-codes/:code cart',
+      'store GET /carts/:cartId/promotion-codes cart',
+      'admin GET /promotions staff',
+      'admin POST /promotions staff',
+      'admin GET /promotions/:promotionId staff',
+      'admin PATCH /promotions/:promotionId staff',
+      'admin POST /promotions/:promotionId/deactivate staff',
+      'admin POST /promotions/:promotionId/codes staff',
+      'admin GET /promotions/:promotionId/usage staff',
+    ])
+    const route = (method: string, path: string) => shop.commerce.endpoints.find((e) => e.method === method && e.path === path)!
+    const staff = { kind: 'staff' as const, staffId: 'staff_1', permissions: [] }
+    const created = await route('POST', '/promotions').handler({ input: route('POST', '/promotions').input!.parse({ name: 'Ten', code: 'TEN', discount: { type: 'percentage', percent: '10' } }), actor: staff, commerce: shop.commerce })
+    expect(created).toMatchObject({ name: 'Ten', code: 'TEN', used: 0, active: true })
+    const cartId = await shop.cart('ada@example.com', [[shop.hat, 1]])
+    const apply = route('POST', '/carts/:cartId/promotion-codes')
+    expect(apply.rateLimit).toEqual({ windowMs: 60_000, max: 10 })
+    expect(await apply.handler({ input: apply.input!.parse({ cartId, code: 'ten' }), actor: { kind: 'cart', cartId }, commerce: shop.commerce })).toEqual({ cartId, codes: ['TEN'] })
+    expect((await shop.commerce.carts.get(cartId)).totals.discountTotal).toBe(250)
+  })
+
   it('refuses unknown, expired, not yet started, used up and below-minimum codes alike', async () => {
     shop = await openShop(storage)
     const { commerce } = shop
