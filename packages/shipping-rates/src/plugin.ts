@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { sql } from 'kysely'
 import { addressSchema, CommerceError, definePlugin, ERASED_EMAIL, type Carrier, type Commerce, type LabelParty, type PrivacySubject } from '@cartwright/core'
+import { shipmentEndpoints } from './endpoints.js'
 import { manualCarrier } from './manual-carrier.js'
 import type { TableRatesOptions } from './rate-options.js'
 import { shippingEvents } from './schemas.js'
@@ -90,6 +91,7 @@ export function shippingRates(options: ShippingRatesOptions = {}) {
   return definePlugin({
     id: 'shipping-rates',
     events: shippingEvents,
+    endpoints: shipmentEndpoints,
     ...(options.rates ? { shipping: [tableRates(options.rates)] } : {}),
     migrations: {
       '0001_shipments': {

@@ -251,4 +251,21 @@ describe.each(STORAGES)('shipments on %s', (storage) => {
     expect(state.canceled).toEqual([s.trackingNumber])
     expect((await rejection(ship.create({ orderId: order.id, lines: [{ lineId: lineOf(order, 'MUG-1'), quantity: 1 }], locationId: shop.warehouse.id, idempotencyKey: `oc2-${order.id}` }))).code).toBe('INVALID_STATE')
   })
+
+  it('the Admin endpoints create, list, cancel and print shipments through the service', async () => {
+    shop = await openShop(storage)
+    const order = await shop.order([[shop.mug, 2]])
+    const route = (method: string, path: string) => shop.commerce.endpoints.find((e) => e.surface === 'admin' && e.method === method && e.path === path)!
+    const call = async (method: string, path: string, input: unknown) => {
+      const endpoint = route(method, path)
+      const parsed = endpoint.input!.parse(input)
+      return endpoint.output.parse(await endpoint.handler({ input: parsed, actor: { kind: 'staff', staffId: 'stf_1', permissions: [] }, commerce: shop.commerce }))
+    }
+    const created = (await call('POST', '/orders/:orderId/shipments', { orderId: order.id, lines: [{ lineId: lineOf(order, 'MUG-1'), quantity: 2 }], locationId: shop.warehouse.id, idempotencyKey: `api-${order.id}` })) as { id: string }
+    expect(await call('GET', '/orders/:orderId/shipments', { orderId: order.id })).toMatchObject({ items: [{ id: created.id, status: 'label_created' }] })
+    const label = (await call('GET', '/shipments/:shipmentId/label', { shipmentId: created.id })) as { contentType: string; base64: string }
+    expect([label.contentType, Buffer.from(label.base64, 'base64').subarray(0, 5).toString('latin1')]).toEqual(['application/pdf', '%PDF-'])
+    expect(await call('POST', '/shipments/:shipmentId/cancel', { shipmentId: created.id })).toMatchObject({ id: created.id, status: 'canceled' })
+    expect(await call('GET', '/shipments/:shipmentId/tracking', { shipmentId: created.id })).toEqual({ items: [] })
+  })
 })
