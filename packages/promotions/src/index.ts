@@ -16,6 +16,8 @@ export {
   matchingLines,
   qualifies,
   selectPromotions,
+  selectShippingPromotions,
+  discountClass,
   promotionAdjustments,
   byPriority,
   Remaining,

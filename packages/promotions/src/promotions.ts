@@ -17,7 +17,7 @@ import {
 } from '@cartwright/core'
 import { codeHash, codeHint, normalizeCode, randomCode } from './codes.js'
 import { promotionEndpoints } from './endpoints.js'
-import { promotionAdjustments, Remaining, selectPromotions, type Conditions, type Discount, type RuleCart, type RulePromotion } from './rules.js'
+import { selectPromotions, selectShippingPromotions, type Conditions, type Discount, type RuleCart, type RulePromotion } from './rules.js'
 import {
   createSchema,
   generateSchema,
@@ -266,9 +266,9 @@ function parseCode(value: unknown): string {
   return value
 }
 
-/** What a cart's pricing computed, kept between `cart.adjust` and `cart.adjustShipping` of the same pricing. */
-interface Priced {
-  selection: RulePromotion[]
+/** The promotions a pricing loaded in `cart.adjust`, kept for its `cart.adjustShipping` (the same cart object). */
+interface Loaded {
+  list: RulePromotion[]
   ruleCart: RuleCart
 }
 
@@ -364,7 +364,7 @@ export function promotions(_options: PromotionsOptions = {}) {
       },
     },
     init(ctx: Ctx): PromotionsService {
-      const priced = new WeakMap<Cart, Priced>()
+      const loaded = new WeakMap<Cart, Loaded>()
 
       /** The promotions that may price a cart: running automatic ones within their limits, and those of its codes. */
       async function candidates(cart: Cart): Promise<{ list: RulePromotion[]; ruleCart: RuleCart }> {
@@ -436,24 +436,19 @@ export function promotions(_options: PromotionsOptions = {}) {
         }
       }
 
+      // Line discounts, while the cart is priced; shipping is quoted after them, on the discounted lines.
       ctx.hooks.hook('cart.adjust', async ({ cart, adjustments }) => {
-        const { list, ruleCart } = await candidates(cart)
-        if (list.length === 0) return
-        const selection = selectPromotions(list, ruleCart, cart.shippingMethod?.amount ?? 0, adjustments)
-        priced.set(cart, { selection: selection.chosen, ruleCart })
-        adjustments.push(...selection.lineAdjustments)
+        const found = await candidates(cart)
+        loaded.set(cart, found)
+        if (found.list.length === 0) return
+        adjustments.push(...selectPromotions(found.list, found.ruleCart, adjustments).adjustments)
       })
 
+      // Shipping discounts, on the charge quoted for the chosen option.
       ctx.hooks.hook('cart.adjustShipping', async ({ cart, shipping, adjustments }) => {
-        let found = priced.get(cart)
-        if (!found) {
-          const { list, ruleCart } = await candidates(cart)
-          if (list.length === 0) return
-          found = { selection: selectPromotions(list, ruleCart, shipping.amount).chosen, ruleCart }
-        }
-        const remaining = new Remaining([], shipping.amount)
-        for (const a of adjustments) remaining.apply(a)
-        for (const p of found.selection) adjustments.push(...promotionAdjustments(p, found.ruleCart, remaining, 'shipping'))
+        const found = loaded.get(cart) ?? (await candidates(cart))
+        if (found.list.length === 0) return
+        adjustments.push(...selectShippingPromotions(found.list, found.ruleCart, shipping.amount, adjustments).adjustments)
       })
 
       const unavailable = (name: string, why: string) =>

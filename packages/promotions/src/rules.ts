@@ -308,7 +308,20 @@ export function byPriority(a: RulePromotion, b: RulePromotion): number {
 }
 
 /**
- * Which promotions apply, and the adjustments they push on lines, with the value of the choice.
+ * The class of a discount: `lines` (percentage, fixed, buy X get Y) or `shipping` (a percentage off
+ * shipping, free shipping). Stacking is decided within each class.
+ *
+ * @example
+ * ```ts
+ * discountClass({ type: 'free_shipping' }) // 'shipping'
+ * ```
+ */
+export function discountClass(discount: Discount): 'lines' | 'shipping' {
+  return discount.type === 'free_shipping' || discount.type === 'shipping_percentage' ? 'shipping' : 'lines'
+}
+
+/**
+ * Which promotions of one class apply, the adjustments they push, and what they take off in all.
  *
  * @example
  * ```ts
@@ -319,43 +332,35 @@ export function byPriority(a: RulePromotion, b: RulePromotion): number {
 export interface Selection {
   /** The promotions chosen, in the order they are applied. */
   chosen: RulePromotion[]
-  /** Their adjustments on lines (shipping parts come later, once shipping is quoted). */
-  lineAdjustments: Adjustment[]
-  /** What the choice takes off in all, shipping (as estimated) included. */
+  /** Their adjustments, in that order. */
+  adjustments: Adjustment[]
+  /** What they take off in all. */
   value: number
 }
 
 /**
- * The stacking rule. Of the qualifying promotions, two choices compete: **all the combinable ones
- * together**, applied in priority order (each on what the earlier left), and **each exclusive one
- * alone**. The choice that takes off the most wins; a tie goes to the combinable set, then to the
- * exclusive promotion first in priority order. The value of a shipping discount is measured on
- * `shipping` (the charge known when line discounts are computed). `before` are adjustments other
- * plugins pushed already: promotions apply to what they left.
- *
- * @example
- * ```ts
- * declare const candidates: RulePromotion[]
- * declare const ruleCart: RuleCart
- * const { chosen, lineAdjustments } = selectPromotions(candidates, ruleCart, 500)
- * ```
+ * The stacking rule, within one class of discounts ({@link discountClass}). Of the qualifying
+ * promotions of the class, two kinds of choice compete: **all the combinable ones together**,
+ * applied in priority order ({@link byPriority}, each on what the earlier left), and **each
+ * exclusive one alone**. The choice that takes off the most wins; a tie goes to the combinable set,
+ * then to the exclusive promotion first in priority order. Line discounts and shipping discounts are
+ * two classes chosen apart (a free-shipping code combines with 10% off the order; two exclusive
+ * line promotions do not), because the shipping charge is quoted on the lines once discounted.
  */
-export function selectPromotions(candidates: readonly RulePromotion[], cart: RuleCart, shipping: number, before: readonly Adjustment[] = []): Selection {
-  const start = new Remaining(cart.lines, shipping)
-  for (const a of before) start.apply(a)
+function choose(candidates: readonly RulePromotion[], cls: 'lines' | 'shipping', cart: RuleCart, start: Remaining): Selection {
   const run = (set: RulePromotion[]): Selection => {
     const remaining = start.clone()
-    const lineAdjustments: Adjustment[] = []
+    const adjustments: Adjustment[] = []
     let value = 0
     for (const p of set) {
-      for (const a of promotionAdjustments(p, cart, remaining, 'both')) {
+      for (const a of promotionAdjustments(p, cart, remaining, cls)) {
         value += a.amount
-        if (a.target !== 'shipping') lineAdjustments.push(a)
+        adjustments.push(a)
       }
     }
-    return { chosen: set, lineAdjustments, value }
+    return { chosen: set, adjustments, value }
   }
-  const eligible = candidates.filter((p) => qualifies(p, cart)).sort(byPriority)
+  const eligible = candidates.filter((p) => discountClass(p.discount) === cls && qualifies(p, cart)).sort(byPriority)
   let best = run(eligible.filter((p) => p.stacking === 'combinable'))
   for (const p of eligible) {
     if (p.stacking !== 'exclusive') continue
@@ -363,4 +368,39 @@ export function selectPromotions(candidates: readonly RulePromotion[], cart: Rul
     if (alone.value > best.value) best = alone
   }
   return best
+}
+
+/**
+ * The line discounts of a cart, by the stacking rule (see the README): the best of all combinable
+ * line promotions together and each exclusive one alone. `before` are line adjustments other
+ * plugins pushed already: promotions apply to what they left.
+ *
+ * @example
+ * ```ts
+ * declare const candidates: RulePromotion[]
+ * declare const ruleCart: RuleCart
+ * const { chosen, adjustments } = selectPromotions(candidates, ruleCart)
+ * ```
+ */
+export function selectPromotions(candidates: readonly RulePromotion[], cart: RuleCart, before: readonly Adjustment[] = []): Selection {
+  const start = new Remaining(cart.lines, 0)
+  for (const a of before) if (a.target !== 'shipping') start.apply(a)
+  return choose(candidates, 'lines', cart, start)
+}
+
+/**
+ * The shipping discounts of a cart, by the same rule among shipping promotions, on the shipping
+ * charge as quoted (`shipping`), less what `before` (other shipping adjustments) took off.
+ *
+ * @example
+ * ```ts
+ * declare const candidates: RulePromotion[]
+ * declare const ruleCart: RuleCart
+ * const { adjustments } = selectShippingPromotions(candidates, ruleCart, 500)
+ * ```
+ */
+export function selectShippingPromotions(candidates: readonly RulePromotion[], cart: RuleCart, shipping: number, before: readonly Adjustment[] = []): Selection {
+  const start = new Remaining([], shipping)
+  for (const a of before) if (a.target === 'shipping') start.apply(a)
+  return choose(candidates, 'shipping', cart, start)
 }

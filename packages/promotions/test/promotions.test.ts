@@ -84,6 +84,29 @@ describe.each(STORAGES)('promotions on %s', (storage) => {
     expect((await commerce.carts.get(cartId)).totals.discountTotal).toBe(2040)
   })
 
+  it('stacking is decided among line discounts and among shipping discounts apart', async () => {
+    shop = await openShop(storage)
+    const { commerce } = shop
+    await commerce.promotions.create({ name: '10% off', automatic: true, discount: { type: 'percentage', percent: '10' }, stacking: 'exclusive' })
+    await commerce.promotions.create({ name: 'Half shipping', automatic: true, discount: { type: 'shipping_percentage', percent: '50' } })
+    const cartId = await shop.cart('ada@example.com', [[shop.hat, 1]])
+    // The exclusive 10% off the lines and the combinable half-price shipping both apply: 2.50 + 2.50.
+    let cart = await commerce.carts.get(cartId)
+    expect(cart.adjustments.map((a) => [a.label, a.target, a.amount])).toEqual([
+      ['10% off', 'lines', 250],
+      ['Half shipping', 'shipping', 250],
+    ])
+    // An exclusive free-shipping code beats the half-price shipping, and still combines with the 10%.
+    await commerce.promotions.create({ name: 'Free shipping', code: 'SHIPFREE', discount: { type: 'free_shipping' }, stacking: 'exclusive' })
+    await commerce.promotions.applyCode(cartId, 'shipfree')
+    cart = await commerce.carts.get(cartId)
+    expect(cart.adjustments.map((a) => [a.label, a.target, a.amount])).toEqual([
+      ['10% off', 'lines', 250],
+      ['Free shipping', 'shipping', SHIPPING],
+    ])
+    expect(cart.totals.total).toBe(2500 - 250)
+  })
+
   it('collections, hand-picked and by rules, pick the matching lines', async () => {
     shop = await openShop(storage)
     const { commerce } = shop

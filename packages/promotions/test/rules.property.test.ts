@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { allocate, lineDiscounts } from '@cartwright/core'
-import { buyXGetYUnits, selectPromotions, type Discount, type RuleCart, type RulePromotion } from '../src/index.js'
+import { buyXGetYUnits, qualifies, selectPromotions, selectShippingPromotions, type Discount, type RuleCart, type RulePromotion } from '../src/index.js'
 
 /** 10,000 runs on each pure function: they are what every pricing runs. */
 const RUNS = 10_000
@@ -47,11 +47,12 @@ const promotions = fc.integer({ min: 1, max: 5 }).chain((n) => fc.tuple(...Array
 describe('promotion rules (pure)', () => {
   it('line discounts never exceed what is left of a line, each adjustment is split exactly, and core applies the amounts unclamped', () => {
     fc.assert(
-      fc.property(lines, promotions, fc.integer({ min: 0, max: 100_000 }), (ls, ps, shipping) => {
+      fc.property(lines, promotions, (ls, ps) => {
         const cart: RuleCart = { currency: 'USD', lines: ls }
-        const { lineAdjustments, value } = selectPromotions(ps, cart, shipping)
+        const { adjustments, value } = selectPromotions(ps, cart)
         const left = new Map(ls.map((l) => [l.id, l.subtotal]))
-        for (const a of lineAdjustments) {
+        for (const a of adjustments) {
+          expect(a.target).not.toBe('shipping')
           expect(Number.isSafeInteger(a.amount) && a.amount > 0).toBe(true)
           const targets = ls.filter((l) => !a.lineIds || a.lineIds.includes(l.id))
           const weights = targets.map((l) => left.get(l.id)!)
@@ -63,10 +64,10 @@ describe('promotion rules (pure)', () => {
         }
         for (const amount of left.values()) expect(amount).toBeGreaterThanOrEqual(0)
         // Core's own split gives the same discounts per line.
-        const core = lineDiscounts(ls.map((l) => ({ id: l.id, quantity: l.quantity, unitPrice: l.unitPrice })), lineAdjustments)
+        const core = lineDiscounts(ls.map((l) => ({ id: l.id, quantity: l.quantity, unitPrice: l.unitPrice })), adjustments)
         for (const l of ls) expect(core.get(l.id)).toBe(l.subtotal - left.get(l.id)!)
-        const subtotal = ls.reduce((s, l) => s + l.subtotal, 0)
-        expect(value).toBeLessThanOrEqual(subtotal + shipping)
+        expect(value).toBe(adjustments.reduce((s, a) => s + a.amount, 0))
+        expect(value).toBeLessThanOrEqual(ls.reduce((s, l) => s + l.subtotal, 0))
       }),
       { numRuns: RUNS },
     )
@@ -77,21 +78,43 @@ describe('promotion rules (pure)', () => {
       fc.property(lines, promotions, (ls, others) => {
         const full: RulePromotion = { id: 'promo_full', code: 'FULL', label: 'All free', discount: { type: 'percentage', percent: '100', appliesTo: 'order' }, conditions: {}, stacking: 'combinable', priority: -10, createdAt: '2026-02-01T00:00:00.000Z' }
         const combinable = others.map((p) => ({ ...p, stacking: 'combinable' as const }))
-        const { lineAdjustments } = selectPromotions([...combinable, full], { currency: 'USD', lines: ls }, 0)
-        const core = lineDiscounts(ls, lineAdjustments)
+        const { adjustments } = selectPromotions([...combinable, full], { currency: 'USD', lines: ls })
+        const core = lineDiscounts(ls, adjustments)
         for (const l of ls) expect(core.get(l.id)).toBe(l.subtotal)
       }),
       { numRuns: RUNS },
     )
   })
 
-  it('the choice is never worth less than any exclusive promotion alone or the combinable ones together', () => {
+  it('shipping discounts never take more than the shipping charge, each a positive integer', () => {
+    fc.assert(
+      fc.property(lines, promotions, fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 0, max: 100_000 }), (ls, ps, shipping, before) => {
+        const cart: RuleCart = { currency: 'USD', lines: ls }
+        const { adjustments, value } = selectShippingPromotions(ps, cart, shipping, [{ code: 'OTHER', label: 'Another plugin', amount: before, target: 'shipping' }])
+        for (const a of adjustments) {
+          expect(a.target).toBe('shipping')
+          expect(Number.isSafeInteger(a.amount) && a.amount > 0).toBe(true)
+        }
+        expect(value).toBe(adjustments.reduce((s, a) => s + a.amount, 0))
+        expect(value).toBeLessThanOrEqual(Math.max(0, shipping - before))
+        // A free shipping that qualifies, exclusive or combined, is the best there is: nothing of the charge is left.
+        if (ps.some((p) => p.discount.type === 'free_shipping' && qualifies(p, cart))) {
+          expect(value).toBe(Math.max(0, shipping - before))
+        }
+      }),
+      { numRuns: RUNS },
+    )
+  })
+
+  it('the choice is never worth less than any exclusive promotion alone or the combinable ones together, in each class', () => {
     fc.assert(
       fc.property(lines, promotions, fc.integer({ min: 0, max: 100_000 }), (ls, ps, shipping) => {
         const cart: RuleCart = { currency: 'USD', lines: ls }
-        const best = selectPromotions(ps, cart, shipping).value
-        for (const p of ps.filter((x) => x.stacking === 'exclusive')) expect(best).toBeGreaterThanOrEqual(selectPromotions([{ ...p, stacking: 'combinable' }], cart, shipping).value)
-        expect(best).toBeGreaterThanOrEqual(selectPromotions(ps.filter((x) => x.stacking === 'combinable'), cart, shipping).value)
+        for (const select of [(xs: RulePromotion[]) => selectPromotions(xs, cart), (xs: RulePromotion[]) => selectShippingPromotions(xs, cart, shipping)]) {
+          const best = select(ps).value
+          for (const p of ps.filter((x) => x.stacking === 'exclusive')) expect(best).toBeGreaterThanOrEqual(select([{ ...p, stacking: 'combinable' }]).value)
+          expect(best).toBeGreaterThanOrEqual(select(ps.filter((x) => x.stacking === 'combinable')).value)
+        }
       }),
       { numRuns: RUNS },
     )
