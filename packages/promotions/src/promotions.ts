@@ -561,6 +561,27 @@ export function promotions(_options: PromotionsOptions = {}) {
         }
       })
 
+      // A person's per-customer counts are kept under hashes of their customer id and email: the
+      // export shows them, and erasure removes them (the uses stay, counted in the promotions' totals).
+      const keysOf = (subject: { email: string | null; customerId: string | null }) =>
+        [subject.customerId ? customerKey({ customerId: subject.customerId, email: null }) : null, subject.email ? customerKey({ customerId: null, email: subject.email }) : null].filter(
+          (k): k is string => k !== null,
+        )
+      ctx.privacy({
+        async export(subject, db) {
+          const keys = keysOf(subject)
+          if (keys.length === 0) return undefined
+          const rows = await db.selectFrom('promotions_customer_uses').select(['promotion_id', 'used']).where('customer_key', 'in', keys).where('used', '>', 0).orderBy('promotion_id').execute()
+          return rows.length ? { uses: rows.map((r) => ({ promotionId: r.promotion_id, used: num(r.used) })) } : undefined
+        },
+        async erase(subject, tx) {
+          const keys = keysOf(subject)
+          if (keys.length === 0) return
+          await tx.db.deleteFrom('promotions_customer_uses').where('customer_key', 'in', keys).execute()
+          await tx.db.updateTable('promotions_uses').set({ customer_key: null }).where('customer_key', 'in', keys).execute()
+        },
+      })
+
       async function load(promotionId: string): Promise<Row> {
         const row = await ctx.db.selectFrom('promotions_promotions').selectAll().where('id', '=', promotionId).executeTakeFirst()
         if (!row) throw notFound('Promotion', promotionId)
@@ -735,7 +756,12 @@ export function promotions(_options: PromotionsOptions = {}) {
             }
             // One code per promotion: a second code of the same promotion replaces the first.
             await tx.db.deleteFrom('promotions_applied').where('cart_id', '=', id).where('promotion_id', '=', row.id).execute()
-            await tx.db.insertInto('promotions_applied').values({ cart_id: id, code_hash: hash, code: normalized, promotion_id: row.id, applied_at: ctx.now().toISOString() }).execute()
+            await tx.db
+              .insertInto('promotions_applied')
+              .values({ cart_id: id, code_hash: hash, code: normalized, promotion_id: row.id, applied_at: ctx.now().toISOString() })
+              // The same code entered twice at once is on the cart once.
+              .onConflict((oc) => oc.columns(['cart_id', 'code_hash']).doNothing())
+              .execute()
             await tx.touchCart(id)
           })
           return appliedCodes(id)

@@ -258,6 +258,14 @@ describe.each(STORAGES)('promotions on %s', (storage) => {
     expect(shop.gateway.calls.length).toBe(calls)
     // Another guest gets it.
     await shop.checkout(await shop.cart('grace@example.com', [[shop.sock, 1]], { codes: ['ONCEEACH'] }))
+    // Kept under a hash, never the email; exported and erased with the person's data.
+    expect(JSON.stringify(await rows(`select * from promotions_customer_uses`))).not.toMatch(/example\.com/i)
+    const promotionId = (await commerce.promotions.list()).items[0]!.id
+    expect((await commerce.privacy.export({ email: 'ADA@example.com' })).plugins.promotions).toEqual({ uses: [{ promotionId, used: 1 }] })
+    await commerce.privacy.erase({ email: 'ada@example.com' })
+    expect((await commerce.promotions.usage(promotionId)).customers).toHaveLength(1)
+    expect((await commerce.privacy.export({ email: 'grace@example.com' })).plugins.promotions).toEqual({ uses: [{ promotionId, used: 1 }] })
+    expect((await commerce.promotions.usage(promotionId)).used).toBe(2)
   })
 
   it('a removed code stops discounting; a declined payment and a canceled order give their use back', async () => {
