@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { customers } from '@cartwright/customers'
-import type { Plugin } from '@cartwright/core'
+import { catalogFacts, type Plugin } from '@cartwright/core'
 import { CODE_REFUSED_MESSAGE } from '../src/index.js'
 import { openShop, rejection, SHIPPING, STORAGES, type Shop } from './support.js'
 
@@ -117,6 +117,25 @@ describe.each(STORAGES)('promotions on %s', (storage) => {
     const cart = await commerce.carts.get(await shop.cart('ada@example.com', [[shop.shoe, 1], [shop.sock, 1], [shop.hat, 1]]))
     const discountOf = (productId: string) => cart.lines.find((l) => l.productId === productId)!.discountTotal
     expect([discountOf(shop.shoe.id), discountOf(shop.sock.id), discountOf(shop.hat.id)]).toEqual([0, 750, 1250])
+  })
+
+  it("catalogFacts: a product's tags, categories and collections (rule-based ones when asked about)", async () => {
+    shop = await openShop(storage)
+    const { commerce } = shop
+    const category = await commerce.categories.create({ title: 'Apparel', handle: 'apparel' })
+    await commerce.categories.addProducts(category.id, [shop.sock.id, shop.hat.id])
+    const picked = await commerce.collections.create({ title: 'Picks', handle: 'picks' })
+    await commerce.collections.addProducts(picked.id, [shop.shoe.id])
+    const running = await commerce.collections.create({ title: 'Running', handle: 'running', kind: 'rules', rules: [{ field: 'tag', value: 'running' }] })
+    const facts = await catalogFacts(commerce.db, [shop.shoe.id, shop.sock.id, shop.hat.id, 'prod_unknown'], { collectionIds: [running.id] })
+    expect(Object.fromEntries(facts)).toEqual({
+      [shop.shoe.id]: { tags: ['running'], categoryIds: [], collectionIds: [picked.id, running.id].sort() },
+      [shop.sock.id]: { tags: ['running', 'wool'], categoryIds: [category.id], collectionIds: [running.id] },
+      [shop.hat.id]: { tags: [], categoryIds: [category.id], collectionIds: [] },
+      prod_unknown: { tags: [], categoryIds: [], collectionIds: [] },
+    })
+    // A rule-based collection not asked about is not resolved.
+    expect((await catalogFacts(commerce.db, [shop.sock.id])).get(shop.sock.id)!.collectionIds).toEqual([])
   })
 
   it("a customer-group condition holds for the group's members only, and never without the customers plugin", async () => {
