@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import { z } from 'zod'
 import { CommerceError, definePlugin, notFound, validationError, type Commerce, type PluginContext, type PluginTx, type TaxProvider } from '@cartwright/core'
+import { taxRulesEndpoints } from './endpoints.js'
 import { compileRules, resolveRates, type Buyer, type TaxRulesOptions } from './rules.js'
 import { checkVatNumber } from './vat.js'
 
@@ -320,6 +321,7 @@ export function taxRules(options: TaxRulesOptions) {
   return definePlugin({
     id: 'tax-rules',
     tax,
+    endpoints: taxRulesEndpoints,
     migrations: {
       '0001_tax_rules': {
         async up(db, { types }) {

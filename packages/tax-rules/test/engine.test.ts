@@ -81,6 +81,39 @@ describe.each(STORAGES)('tax rules through the engine on %s', (storage) => {
     expect((await shop.commerce['tax-rules'].getOrderProfile(order.id))?.vatNumber).toBe(GERMAN_COMPANY)
   })
 
+  it('Store and Admin endpoints: a cart\'s token holder sets its VAT number, a customer their own, staff the exemption', async () => {
+    const call = async (method: string, path: string, input: unknown, actor: unknown) => {
+      const e = shop.commerce.endpoints.find((r) => r.method === method && r.path === path)
+      if (!e) throw new Error(`no route ${method} ${path}`)
+      return await Promise.resolve(e.handler({ input: e.input ? e.input.parse(input) : undefined, actor: actor as never, commerce: shop.commerce }))
+    }
+    const cart = await shop.cart(ADDRESSES.berlin)
+    const other = await shop.cart(ADDRESSES.berlin)
+    // Another cart's token does not reach this cart.
+    expect((await rejection(call('PUT', '/carts/:cartId/tax-profile', { cartId: cart.id, vatNumber: GERMAN_COMPANY }, { kind: 'cart', cartId: other.id }))).code).toBe('NOT_FOUND')
+    expect(await shop.rows('select cart_id from tax_rules_cart_profiles where cart_id = $1', cart.id)).toEqual([])
+    expect(await call('PUT', '/carts/:cartId/tax-profile', { cartId: cart.id, vatNumber: GERMAN_COMPANY }, { kind: 'cart', cartId: cart.id })).toEqual({ cartId: cart.id, vatNumber: GERMAN_COMPANY, vatCountry: 'DE' })
+    expect((await shop.commerce.carts.get(cart.id)).totals.taxTotal).toBe(0)
+
+    const customer = await shop.commerce.customers.create({ email: 'endpoints@example.org' })
+    const me = { kind: 'customer', customerId: customer.id }
+    expect(await call('GET', '/account/tax-profile', {}, me)).toBeNull()
+    expect(await call('PUT', '/account/tax-profile', { vatNumber: 'ATU13585627' }, me)).toMatchObject({ vatNumber: 'ATU13585627', vatCountry: 'AT', exempt: false })
+    // A customer cannot exempt themselves: the Store route has no such field.
+    expect(() => shop.commerce.endpoints.find((r) => r.path === '/account/tax-profile' && r.method === 'PUT')!.input!.parse({ vatNumber: null, exempt: true })).toThrow()
+    const staff = { kind: 'staff', staffId: 'st_1', permissions: [] }
+    expect(await call('PATCH', '/customers/:customerId/tax-profile', { customerId: customer.id, exempt: true, exemptReason: 'Registered charity' }, staff)).toMatchObject({ vatNumber: 'ATU13585627', exempt: true, exemptReason: 'Registered charity' })
+    expect(shop.commerce.endpoints.filter((e) => e.path.includes('tax-profile')).map((e) => `${e.surface} ${e.method} ${e.path} ${e.access}`)).toEqual([
+      'store PUT /carts/:cartId/tax-profile cart',
+      'store GET /carts/:cartId/tax-profile cart',
+      'store GET /account/tax-profile customer',
+      'store PUT /account/tax-profile customer',
+      'admin GET /customers/:customerId/tax-profile staff',
+      'admin PATCH /customers/:customerId/tax-profile staff',
+      'admin GET /orders/:orderId/tax-profile staff',
+    ])
+  })
+
   it('charges French VAT to a French company (same country as the shop)', async () => {
     const cart = await shop.cart(ADDRESSES.paris, { vatNumber: 'FR40303265045' })
     // 100.00 at 20% + 20.00 at 5.5% + 5.00 at 20%.
