@@ -271,3 +271,37 @@ describe.skipIf(process.env.CARTWRIGHT_SKIP_POSTGRES === '1')('promotions in the
     }
   }, 600_000)
 })
+
+/** The plugin with a planted defect, composed in place of the real one: a transactional hook left out. */
+function planted(defect: 'no-claim' | 'no-release'): P {
+  const plugin = promotions()
+  const init = plugin.init!
+  const skipped = defect === 'no-claim' ? 'checkout.claim' : 'checkout.release'
+  return [
+    {
+      ...plugin,
+      init: (ctx: Parameters<typeof init>[0]) => init({ ...ctx, hooks: { hook: ((name: string, fn: never) => (name === skipped ? () => undefined : ctx.hooks.hook(name as never, fn))) as typeof ctx.hooks.hook } }),
+    },
+  ] as unknown as P
+}
+
+describe('promotions in the simulation: the invariants catch planted defects', () => {
+  it.each([
+    // Orders carry a promotion whose use was never taken (and no limit held).
+    ['no-claim', ["once settled, every order's promotions each hold one use of that order"]],
+    // A declined or canceled checkout keeps its use.
+    ['no-release', ['once settled, a use is held exactly when its checkout placed an order that stands']],
+  ] as const)('%s is caught', async (defect, names) => {
+    let violation: string | null = null
+    for (let seed = 1; seed <= SEEDS * 2 && !violation; seed++) {
+      const dir = mkdtempSync(join(tmpdir(), 'cartwright-promotions-sim-'))
+      try {
+        const result = await simulate<P>({ ...options, plugins: planted(defect), seed, storage: () => sqliteStorage({ filename: join(dir, 'shop.db') }) })
+        violation = result.violation?.invariant ?? null
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+    expect(names as readonly string[]).toContain(violation)
+  }, 600_000)
+})
