@@ -49,8 +49,8 @@ export interface ShippingQuote {
 /**
  * Quotes shipping options for a cart. Quotes are requested again at checkout, so a price the
  * shopper saw earlier is never trusted. `quote` runs on every pricing of a cart with an option
- * chosen, possibly inside a write transaction: no network calls; read your own tables through
- * `db`, the executor the cart is read with.
+ * chosen, outside the engine's write transactions, so keep it fast; `db` is the engine's database
+ * handle (committed state): read your own tables through it.
  *
  * @example
  * ```ts

@@ -83,8 +83,8 @@ export interface TaxResult {
  * by the store's rounding policy (`CommerceOptions.taxRounding`) and the prices' convention
  * (tax-inclusive prices are back-calculated so that net + tax = gross); a provider never rounds.
  *
- * `calculate` runs on every pricing of a cart, possibly inside a write transaction: no network
- * calls. It gets the executor the cart is read with: read your own tables through it.
+ * `calculate` runs on every pricing of a cart, outside the engine's write transactions, so keep it
+ * fast. `db` is the engine's database handle (committed state): read your own tables through it.
  *
  * @example
  * ```ts
