@@ -112,10 +112,12 @@ describe.each(GUARDED_STORAGES)('tax on %s', (storage: StorageKind) => {
       shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 1000 }, freeAbove: { USD: 12000 } }] })],
     })
     const { commerce, variantId } = shop // 129.00 a unit
-    const lineOff = commerce.hooks.hook('cart.adjust', ({ adjustments }) => adjustments.push({ code: 'TEN', label: '10.00 off', amount: 1000 }))
-    const halfShipping = commerce.hooks.hook('cart.adjustShipping', ({ shipping, adjustments }) =>
-      adjustments.push({ code: 'HALFSHIP', label: 'Half-price shipping', amount: Math.floor(shipping.amount / 2), target: 'shipping' }),
-    )
+    const lineOff = commerce.hooks.hook('cart.adjust', ({ adjustments }) => {
+      adjustments.push({ code: 'TEN', label: '10.00 off', amount: 1000 })
+    })
+    const halfShipping = commerce.hooks.hook('cart.adjustShipping', ({ shipping, adjustments }) => {
+      adjustments.push({ code: 'HALFSHIP', label: 'Half-price shipping', amount: Math.floor(shipping.amount / 2), target: 'shipping' })
+    })
     const cart = await ready(commerce, variantId, 1, 'USD')
     // 129.00 − 10.00 = 119.00 is below the 120.00 threshold: shipping is charged, then halved.
     expect(cart.shippingMethod!.amount).toBe(1000)
@@ -131,7 +133,9 @@ describe.each(GUARDED_STORAGES)('tax on %s', (storage: StorageKind) => {
   it('refuses a cart.adjustShipping adjustment on lines with VETOED naming the field', async () => {
     shop = await openShop({ storage })
     const { commerce, variantId } = shop
-    commerce.hooks.hook('cart.adjustShipping', ({ adjustments }) => adjustments.push({ code: 'BAD', label: 'Bad', amount: 100 }))
+    commerce.hooks.hook('cart.adjustShipping', ({ adjustments }) => {
+      adjustments.push({ code: 'BAD', label: 'Bad', amount: 100 })
+    })
     const cart = await commerce.carts.create({ currency: 'USD' })
     await commerce.carts.addItem(cart.id, { variantId, quantity: 1 })
     await commerce.carts.update(cart.id, { email: 'ada@example.com', shippingAddress: address })
