@@ -12,7 +12,7 @@ import { itemTaxes, taxRate, type TaxItem } from '../tax.js'
 import { applyAdjustments, computeTotals } from '../totals.js'
 import type { Adjustment, Cart, Price, ShippingMethod, TaxLine, Totals } from '../types.js'
 import type { Address } from '../validation.js'
-import { unitPriceFor } from './catalog-service.js'
+import { tierFor, unitPriceFor } from './catalog-service.js'
 import { resolveLinePrices } from './price-resolution.js'
 import { overriddenPrice } from './draft-prices.js'
 
@@ -295,7 +295,7 @@ function cartShell(cart: LoadedCart, shippingMethod: ShippingMethod | null): Car
         taxTotal: 0,
         total: 0,
         // Core's tier may say how it was entered; staff's and sources' prices are in the cart's convention.
-        taxInclusive: override || l.sourced ? taxInclusive : (tierFor(l.tiers, l.quantity)?.taxInclusive ?? taxInclusive),
+        taxInclusive: override || l.sourced ? taxInclusive : (tierFor(l.tiers, row.currency, l.quantity)?.taxInclusive ?? taxInclusive),
         taxClass: l.tax_class ?? null,
         taxLines: [],
         net: { ...ZERO_VIEW },
@@ -311,13 +311,6 @@ function cartShell(cart: LoadedCart, shippingMethod: ShippingMethod | null): Car
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   }
-}
-
-/** The tier core prices `quantity` units at: the largest `minQuantity` not above it. */
-function tierFor(tiers: readonly Price[], quantity: number): Price | undefined {
-  let best: Price | undefined
-  for (const t of tiers) if (t.minQuantity <= quantity && (!best || t.minQuantity > best.minQuantity)) best = t
-  return best
 }
 
 /**

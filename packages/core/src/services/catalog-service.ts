@@ -321,12 +321,17 @@ export function productOf(row: ProductTable, variants: Variant[], tags: string[]
 
 /** The unit price for `quantity` units: the tier with the largest `minQuantity` not above it. */
 export function unitPriceFor(prices: readonly Price[], currency: string, quantity: number): number | null {
+  return tierFor(prices, currency, quantity)?.amount ?? null
+}
+
+/** @internal The price tier core charges `quantity` units at in `currency`: the largest `minQuantity` not above it. */
+export function tierFor(prices: readonly Price[], currency: string, quantity: number): Price | null {
   let best: Price | null = null
   for (const price of prices) {
     if (price.currency !== currency || price.minQuantity > quantity) continue
     if (!best || price.minQuantity > best.minQuantity) best = price
   }
-  return best ? best.amount : null
+  return best
 }
 
 /** @internal Products with their variants, prices and tags; in `locale` when given. */
