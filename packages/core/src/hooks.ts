@@ -23,16 +23,19 @@ export interface CommerceHooks {
    * Lets discounts on shipping see the shipping charge: runs after line discounts are applied and the
    * chosen option is quoted on the discounted subtotal (the pricing order, docs/pricing.md), only when
    * the cart has a shipping method. `cart.lines` carry their discounts and `shipping` is the option
-   * with its amount before discounts. Push adjustments with `target: 'shipping'` only.
+   * with its amount before discounts. `applied` holds the shipping adjustments `cart.adjust` hooks
+   * already pushed (read-only), so a shipping discount can stay within what is left of the charge.
+   * Push adjustments with `target: 'shipping'` only.
    *
    * @example
    * ```ts
-   * commerce.hooks.hook('cart.adjustShipping', ({ shipping, adjustments }) => {
-   *   adjustments.push({ code: 'HALF-SHIP', label: 'Half-price shipping', amount: Math.floor(shipping.amount / 2), target: 'shipping' })
+   * commerce.hooks.hook('cart.adjustShipping', ({ shipping, applied, adjustments }) => {
+   *   const left = shipping.amount - applied.reduce((sum, a) => sum + a.amount, 0)
+   *   if (left > 0) adjustments.push({ code: 'HALF-SHIP', label: 'Half-price shipping', amount: Math.floor(left / 2), target: 'shipping' })
    * })
    * ```
    */
-  'cart.adjustShipping': (context: { cart: Cart; shipping: ShippingMethod; adjustments: Adjustment[] }) => void | Promise<void>
+  'cart.adjustShipping': (context: { cart: Cart; shipping: ShippingMethod; applied: readonly Adjustment[]; adjustments: Adjustment[] }) => void | Promise<void>
   /** Last check before stock is reserved and payment authorized. */
   'checkout.beforeComplete': (context: { cart: Cart; totals: Totals }) => void | Promise<void>
   /** Before an order is canceled. */

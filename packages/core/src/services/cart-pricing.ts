@@ -339,7 +339,8 @@ async function computeCart(rt: Runtime, cart: LoadedCart): Promise<Cart> {
   shell.shippingMethod = shippingMethod
   if (shippingMethod && rt.hooks.has('cart.adjustShipping')) {
     const onShipping: Adjustment[] = []
-    await rt.hooks.run('cart.adjustShipping', { cart: shell, shipping: shippingMethod, adjustments: onShipping })
+    const applied = Object.freeze(adjustments.filter((a) => a.target === 'shipping').map((a) => Object.freeze({ ...a })))
+    await rt.hooks.run('cart.adjustShipping', { cart: shell, shipping: shippingMethod, applied, adjustments: onShipping })
     assertAdjustments(onShipping, 'cart.adjustShipping')
     adjustments.push(...onShipping)
   }

@@ -130,6 +130,27 @@ describe.each(GUARDED_STORAGES)('tax on %s', (storage: StorageKind) => {
     expect((await commerce.carts.get(cart.id)).shippingMethod!.amount).toBe(0)
   })
 
+  it('shows cart.adjustShipping the shipping adjustments cart.adjust already pushed, read-only', async () => {
+    shop = await openShop({ storage, shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 1000 } }] })] })
+    const { commerce, variantId } = shop
+    commerce.hooks.hook('cart.adjust', ({ adjustments }) => {
+      adjustments.push({ code: 'SHIP3', label: '3.00 off shipping', amount: 300, target: 'shipping' })
+    })
+    const seen: unknown[] = []
+    commerce.hooks.hook('cart.adjustShipping', ({ shipping, applied, adjustments }) => {
+      seen.push(applied.map((a) => [a.code, a.amount]))
+      expect(Object.isFrozen(applied)).toBe(true)
+      const left = shipping.amount - applied.reduce((sum, a) => sum + a.amount, 0)
+      adjustments.push({ code: 'REST', label: 'The rest of shipping', amount: left, target: 'shipping' })
+    })
+    const cart = await ready(commerce, variantId, 1, 'USD')
+    expect(seen.at(-1)).toEqual([['SHIP3', 300]])
+    // 10.00 shipping: 3.00 from cart.adjust and the 7.00 left from cart.adjustShipping; never more than the charge.
+    expect(cart.adjustments.filter((a) => a.target === 'shipping').map((a) => [a.code, a.amount])).toEqual([['SHIP3', 300], ['REST', 700]])
+    expect(cart.totals).toMatchObject({ shippingTotal: 1000, discountTotal: 1000 })
+    assertTotalsViews(cart.totals)
+  })
+
   it('refuses a cart.adjustShipping adjustment on lines with VETOED naming the field', async () => {
     shop = await openShop({ storage })
     const { commerce, variantId } = shop
