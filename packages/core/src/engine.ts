@@ -5,7 +5,7 @@ import { clockFrom, type Clock } from './clock.js'
 import { checkedIds, newId, type IdGenerator } from './ids.js'
 import { EventBus, type CommerceEvents, type EventMap, type ListenerErrorHandler } from './events.js'
 import type { CommerceErrorCode } from './errors.js'
-import type { Endpoint } from './ports/endpoint.js'
+import type { ActorResolver, Endpoint } from './ports/endpoint.js'
 import type { AnyPlugin, EventSchemas, EventsOf } from './ports/plugin.js'
 import { RefuseInsideHook, errorCodesOf, eventSchemasOf, orderPlugins, pluginContext, type PluginRecord } from './plugins.js'
 import { HookRegistry } from './hooks.js'
@@ -235,6 +235,8 @@ export interface CoreCommerce<E extends EventMap = CommerceEvents> {
   readonly db: Kysely<CoreDatabase>
   /** Store and Admin routes the plugins describe, for the HTTP package to mount. */
   readonly endpoints: readonly Endpoint[]
+  /** The plugins' session resolvers (`Plugin.resolveActor`), in plugin order, for the HTTP package. */
+  readonly actorResolvers: readonly ActorResolver<any>[]
   /** Every error code this composition can throw: core's, then each plugin's. */
   readonly errorCodes: readonly string[]
   /** Stops the dispatcher and automatic recovery, and closes storage. */
@@ -444,6 +446,7 @@ export async function createCommerce<const P extends readonly AnyPlugin[] = read
     // The host's handle refuses queries from inside a transactional hook, as the services do.
     db: db.withPlugin(new RefuseInsideHook()),
     endpoints: Object.freeze(plugins.flatMap((p) => p.endpoints ?? [])),
+    actorResolvers: Object.freeze(plugins.flatMap((p) => (p.resolveActor ? [p.resolveActor.bind(p)] : []))),
     errorCodes: Object.freeze(errorCodesOf(plugins)),
     close() {
       closed ??= (async () => {

@@ -28,6 +28,7 @@ export const CORE_KEYS: ReadonlySet<string> = new Set([
   'retention',
   'db',
   'endpoints',
+  'actorResolvers',
   'errorCodes',
   'close',
   'then',

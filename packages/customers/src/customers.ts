@@ -409,6 +409,16 @@ export function customers(options: CustomersOptions = {}) {
     events: customerEvents,
     errorCodes,
     endpoints: customerEndpoints,
+    // A bad, expired or revoked token (or one that is not text) is nobody: the HTTP layer answers 401.
+    async resolveActor({ sessionToken }: { sessionToken: string }, commerce: { customers: CustomersService }) {
+      try {
+        const customer = await commerce.customers.accounts.authenticate(sessionToken)
+        return { kind: 'customer' as const, customerId: customer.id }
+      } catch (error) {
+        if (isCommerceError<string>(error) && (error.code === 'VALIDATION' || error.code === 'SESSION_INVALID' || error.code === 'NOT_FOUND')) return null
+        throw error
+      }
+    },
     migrations: { '0001_customers': { up: migrate }, '0002_claims': { up: migrateClaims } },
     subscribers: [
       {

@@ -9,12 +9,48 @@ export type Actor =
   | { kind: 'customer'; customerId: string }
   /** A member of staff, with the permissions the host gave them. */
   | { kind: 'staff'; staffId: string; permissions: readonly string[] }
+  /** A shopper holding an order's access token (`access: 'order'`). */
+  | { kind: 'order'; orderId: string }
 
 /**
- * Who may call an endpoint: anyone, a shopper holding the cart's token, a signed-in customer, or
- * staff (the Admin API).
+ * Who may call an endpoint: anyone, a shopper holding the cart's token (path param `:cartId`), a
+ * shopper holding the order's token (path param `:orderId`), a signed-in customer, or staff (the
+ * Admin API). A cart or order the caller cannot open is answered `NOT_FOUND`, like a missing one.
+ *
+ * @example
+ * ```ts
+ * const access: EndpointAccess = 'order' // GET /orders/:orderId with the order's token
+ * ```
  */
-export type EndpointAccess = 'public' | 'cart' | 'customer' | 'staff'
+export type EndpointAccess = 'public' | 'cart' | 'order' | 'customer' | 'staff'
+
+/**
+ * A credential an endpoint hands out or ends, which the HTTP layer also keeps as a cookie:
+ * `'cart'` sets the output's `accessToken` as the cart cookie, `'session'` sets the output's
+ * `sessionToken` as the session cookie, `'end-session'` clears the session cookie (and fills a
+ * missing `sessionToken` in the input from it).
+ *
+ * @example
+ * ```ts
+ * const credential: EndpointCredential = 'session' // POST /account/login
+ * ```
+ */
+export type EndpointCredential = 'cart' | 'session' | 'end-session'
+
+/**
+ * How a plugin turns a session token (a `Bearer` header or the session cookie) into an
+ * {@link Actor}: `null` when the token opens nothing. Never throws for a bad token. Framework-free:
+ * the HTTP layer reads the request and calls every plugin's resolver in order until one answers.
+ *
+ * @example
+ * ```ts
+ * const resolve: ActorResolver<{ sessions: Map<string, string> }> = async ({ sessionToken }, shop) => {
+ *   const customerId = shop.sessions.get(sessionToken)
+ *   return customerId ? { kind: 'customer', customerId } : null
+ * }
+ * ```
+ */
+export type ActorResolver<Engine = unknown> = (credentials: { sessionToken: string }, commerce: Engine) => Promise<Actor | null>
 
 /**
  * A Store or Admin API route described as data, without importing any web framework. The HTTP
@@ -50,6 +86,18 @@ export interface Endpoint<I extends z.ZodType = z.ZodType, O extends z.ZodType =
   access: EndpointAccess
   /** Requests per window per client; the HTTP layer enforces it. */
   rateLimit?: { windowMs: number; max: number }
+  /** A credential the response hands out or ends, also kept as a cookie; see {@link EndpointCredential}. */
+  credential?: EndpointCredential
+  /**
+   * The request must carry an `Idempotency-Key` header (1–255 printable characters, else 400),
+   * passed to the handler as `input.idempotencyKey`: declare it in `input`.
+   */
+  idempotent?: true
+  /**
+   * The API-key scope an Admin endpoint needs, such as `orders:write`. Without it the HTTP layer
+   * derives one from the path's first segment and the method (`GET` → `:read`, else `:write`).
+   */
+  scope?: string
   input?: I
   output: O
   handler(context: { input: z.output<I>; actor: Actor; commerce: Engine }): Promise<z.input<O>> | z.input<O>

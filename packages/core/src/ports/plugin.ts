@@ -8,7 +8,7 @@ import type { PaymentCapabilities, PaymentProvider } from './payment-provider.js
 import type { ShippingProvider } from './shipping-provider.js'
 import type { StorageAdapter, StorageCapabilities } from './storage-adapter.js'
 import type { TaxProvider } from './tax-provider.js'
-import type { Endpoint } from './endpoint.js'
+import type { Actor, Endpoint } from './endpoint.js'
 import type { PriceAnswer, PriceQuery } from '../services/price-resolution.js'
 
 /** Passed to a durable subscriber with each delivery. */
@@ -210,6 +210,22 @@ export interface Plugin<
   readonly tax?: TaxProvider
   /** Store and Admin routes, described as data; the HTTP package mounts them and lists them in OpenAPI. */
   readonly endpoints?: readonly Endpoint[]
+  /**
+   * Turns a session token (from a `Bearer` header or the session cookie) into the caller, for the
+   * HTTP layer's `access: 'customer'`: `null` when the token opens nothing; never throws for a bad
+   * token. `commerce` is the composed engine.
+   *
+   * @example
+   * ```ts
+   * const sessions = definePlugin({
+   *   id: 'sessions',
+   *   async resolveActor({ sessionToken }) {
+   *     return sessionToken === 'let-me-in' ? { kind: 'customer', customerId: 'cus_1' } : null
+   *   },
+   * })
+   * ```
+   */
+  resolveActor?(credentials: { sessionToken: string }, commerce: any): Promise<Actor | null>
   /**
    * What the plugin needs from the providers it is composed with. `createCommerce` refuses to
    * start, naming what is missing, when any configured payment provider (or the storage

@@ -1,0 +1,7 @@
+export { storeApi, adminApi, type HttpCommerce } from './api.js'
+export type { ApiOptions, HttpLogger } from './options.js'
+export { DEFAULT_STATUSES, type ErrorBody } from './errors.js'
+export { openApiDocument } from './openapi.js'
+export { http, scopeSchema, type HttpService, type HttpTables, type Staff, type ApiKey, type ApiKeyGrant, type RateLimitHit, type CreateStaffInput, type UpdateStaffInput, type CreateApiKeyInput, type RateLimitInput } from './plugin.js'
+export { adminAuthEndpoints } from './admin-auth.js'
+export { requiredScope, hasScope } from './scopes.js'
