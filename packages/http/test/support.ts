@@ -180,3 +180,10 @@ export function cookiesOf(response: Response): Map<string, string> {
   for (const line of response.headers.getSetCookie()) map.set(line.slice(0, line.indexOf('=')), line)
   return map
 }
+
+/** Registers a customer and logs in: the customer's id and a session token. */
+export async function signIn(commerce: Awaited<ReturnType<typeof openShop>>['commerce'], email: string): Promise<{ customerId: string; sessionToken: string }> {
+  const customer = await commerce.customers.accounts.register({ email, password: 'correct horse battery staple' })
+  const login = await commerce.customers.accounts.login({ email, password: 'correct horse battery staple', clientId: 'test' })
+  return { customerId: customer.id, sessionToken: login.sessionToken }
+}
