@@ -58,7 +58,8 @@ describe.each(STORAGES)('storeApi on %s', (storage) => {
       const missing = await call('/t/carts/cart_missing', { headers: { 'x-cart-token': mine.accessToken } })
       const missingBody = (await missing.json()) as { code: string }
       expect(missing.status).toBe(404)
-      for (const headers of [{}, { 'x-cart-token': mine.accessToken }, { 'x-cart-token': 'garbage' }, { cookie: `cw_cart=${mine.accessToken}`, origin: ORIGIN }]) {
+      const attempts: Array<Record<string, string>> = [{}, { 'x-cart-token': mine.accessToken }, { 'x-cart-token': 'garbage' }, { cookie: `cw_cart=${mine.accessToken}`, origin: ORIGIN }]
+      for (const headers of attempts) {
         const read = await call(`/t/carts/${theirs.id}`, { headers })
         expect(read.status).toBe(404)
         const body = (await read.json()) as { code: string }
