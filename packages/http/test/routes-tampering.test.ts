@@ -30,7 +30,7 @@ describe.each(STORAGES)('Store API tampering on %s', (storage) => {
     { name: 'cancel the order', method: 'POST', path: () => `/orders/${order.id}/cancel`, body: {}, headers: { 'idempotency-key': 'tamper-key-2' }, kind: 'order' },
   ]
 
-  const auth = (kind: 'cart' | 'order' | 'public') => (kind === 'cart' ? { 'x-cart-token': cart.token } : kind === 'order' ? { 'x-order-token': order.token } : {})
+  const auth = (kind: 'cart' | 'order' | 'public'): Record<string, string> => (kind === 'cart' ? { 'x-cart-token': cart.token } : kind === 'order' ? { 'x-order-token': order.token } : {})
 
   it('refuses bodies carrying unitPrice, total, status or customerId (400, naming the field), the database unchanged', async () => {
     const before = await dump(shop.commerce, storage)

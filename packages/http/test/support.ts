@@ -139,8 +139,9 @@ export function testEndpoints(): Endpoint[] {
 /** A plugin carrying the test endpoints. */
 export const testRoutes = () => definePlugin({ id: 'test-routes', endpoints: testEndpoints() })
 
-async function build(storage: 'sqlite' | 'postgres', database: FreshDatabase | undefined, file: string | undefined, plugins: AnyPlugin[]) {
+async function build(storage: 'sqlite' | 'postgres', database: FreshDatabase | undefined, file: string | undefined, plugins: AnyPlugin[], now?: () => Date) {
   return createCommerce({
+    ...(now ? { now } : {}),
     storage: storage === 'sqlite' ? sqliteStorage({ filename: file ?? ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 5 } }),
     payments: [testPayments()],
     shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 500 } }] })],
@@ -151,9 +152,9 @@ async function build(storage: 'sqlite' | 'postgres', database: FreshDatabase | u
 }
 
 /** A shop with the http, customers and test-routes plugins, and one product in stock. */
-export async function openShop(storage: 'sqlite' | 'postgres', options: { file?: string; plugins?: AnyPlugin[]; database?: FreshDatabase } = {}) {
+export async function openShop(storage: 'sqlite' | 'postgres', options: { file?: string; plugins?: AnyPlugin[]; database?: FreshDatabase; now?: () => Date } = {}) {
   const database = storage === 'postgres' ? (options.database ?? (await freshDatabase())) : undefined
-  const commerce = await build(storage, database, options.file, options.plugins ?? [])
+  const commerce = await build(storage, database, options.file, options.plugins ?? [], options.now)
   const location = await commerce.inventory.createLocation({ name: 'Main', code: 'main' })
   const product = await commerce.catalog.createProduct({ title: 'Sock', variants: [{ sku: 'SOCK', prices: [{ currency: 'USD', amount: 1500 }] }] })
   const variantId = product.variants[0]!.id
