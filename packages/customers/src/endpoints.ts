@@ -1,12 +1,28 @@
 import { z } from 'zod'
-import { addressSchema, CommerceError, defineEndpoint, type Actor, type Endpoint } from '@cartwright/core'
+import { addressSchema, CommerceError, defineEndpoint, type Actor, type Endpoint, type Order, type Page } from '@cartwright/core'
 import type { CustomersService } from './customers.js'
-import { MAX_PASSWORD } from './schemas.js'
+import { CONSENT_SOURCES, MAX_PASSWORD } from './schemas.js'
 
 /** The engine as the endpoints' handlers use it. */
-type Engine = { customers: CustomersService }
+type Engine = { customers: CustomersService; orders: { list(input: { customerId: string; limit?: number; cursor?: string }): Promise<Page<Order>> } }
 /** The engine a handler is given (typed `unknown` by the descriptor): one with this plugin. */
 const engine = (commerce: unknown) => commerce as Engine
+
+/** The staff member's id, or `INVALID_STATE` (the HTTP layer checks `access: 'staff'` first). */
+function staffOf(actor: Actor): string {
+  if (actor.kind !== 'staff') throw new CommerceError('INVALID_STATE', 'Staff only')
+  return actor.staffId
+}
+
+/** The same input without `undefined` values, for the service's strict inputs. */
+function defined<T extends Record<string, unknown>>(input: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> }
+}
+
+/** A whole number from a query string (or a number, when called directly). */
+function queryInt(min: number, max: number) {
+  return z.union([z.number(), z.string().regex(/^-?\d{1,16}$/, 'must be a whole number').transform(Number)]).pipe(z.number().int().min(min).max(max))
+}
 
 /** The signed-in customer's id, or `INVALID_STATE` (the HTTP layer checks `access: 'customer'` first). */
 function customerOf(actor: Actor): string {
@@ -188,14 +204,424 @@ const removeAddress = defineEndpoint({
   },
 })
 
+const addressId = z.string().min(1).max(64)
+
+const updateAddress = defineEndpoint({
+  surface: 'store',
+  method: 'PATCH',
+  path: '/account/addresses/:addressId',
+  summary: 'Change an address of the book, or make it a default (`false` clears a default that was this address)',
+  access: 'customer',
+  input: z.strictObject({
+    addressId,
+    address: addressSchema.optional(),
+    label: z.string().max(60).nullable().optional(),
+    defaultShipping: z.boolean().optional(),
+    defaultBilling: z.boolean().optional(),
+  }),
+  output: savedAddressSchema,
+  handler: ({ input: { addressId: id, ...change }, actor, commerce }) => engine(commerce).customers.addresses.update(customerOf(actor), id, defined(change)),
+})
+
+const updateProfile = defineEndpoint({
+  surface: 'store',
+  method: 'PATCH',
+  path: '/account',
+  summary: "Change the signed-in customer's name, phone or locale (`null` clears one)",
+  description: 'The email is changed by staff or through support: a session alone does not prove who owns the new address.',
+  access: 'customer',
+  input: z.strictObject({
+    firstName: z.string().max(100).nullable().optional(),
+    lastName: z.string().max(100).nullable().optional(),
+    phone: z.string().max(40).nullable().optional(),
+    locale: z.string().max(35).nullable().optional(),
+  }),
+  output: customerSchema,
+  handler: ({ input, actor, commerce }) => engine(commerce).customers.update(customerOf(actor), defined(input)),
+})
+
+const setConsent = defineEndpoint({
+  surface: 'store',
+  method: 'PUT',
+  path: '/account/marketing-consent',
+  summary: 'Give or withdraw consent to marketing mail (recorded with the time and the source `account`)',
+  access: 'customer',
+  input: z.strictObject({ granted: z.boolean() }),
+  output: customerSchema,
+  handler: ({ input, actor, commerce }) => engine(commerce).customers.consent.set(customerOf(actor), { granted: input.granted, source: 'account' }),
+})
+
 /**
- * The plugin's Store routes, for the HTTP layer to mount: register, login, logout, verify, password
- * reset (request and confirm), the signed-in customer, and their address book. Inputs are checked
- * again, field by field, by the service.
+ * An order as the customer's order history lists it: enough for a list row. The whole order is
+ * `GET /orders/:orderId`, which the customer's session opens.
+ *
+ * @example
+ * ```ts
+ * declare const body: { items: unknown[] } // a response of `GET /store/account/orders`
+ * const rows = body.items.map((item) => orderSummarySchema.parse(item))
+ * ```
+ */
+export const orderSummarySchema = z.object({
+  id: z.string(),
+  number: z.number().int(),
+  status: z.string(),
+  paymentStatus: z.string(),
+  fulfillmentStatus: z.string(),
+  currency: z.string(),
+  totals: z.object({ subtotal: z.number().int(), discountTotal: z.number().int(), shippingTotal: z.number().int(), taxTotal: z.number().int(), total: z.number().int() }),
+  lines: z.array(z.object({ id: z.string(), productId: z.string(), variantId: z.string(), sku: z.string(), title: z.string(), variantTitle: z.string(), quantity: z.number().int(), total: z.number().int() })),
+  createdAt: z.string(),
+  canceledAt: z.string().nullable(),
+})
+
+const summarize = (order: Order): z.input<typeof orderSummarySchema> => ({
+  id: order.id,
+  number: order.number,
+  status: order.status,
+  paymentStatus: order.paymentStatus,
+  fulfillmentStatus: order.fulfillmentStatus,
+  currency: order.currency,
+  totals: { subtotal: order.totals.subtotal, discountTotal: order.totals.discountTotal, shippingTotal: order.totals.shippingTotal, taxTotal: order.totals.taxTotal, total: order.totals.total },
+  lines: order.lines.map((l) => ({ id: l.id, productId: l.productId, variantId: l.variantId, sku: l.sku, title: l.title, variantTitle: l.variantTitle, quantity: l.quantity, total: l.total })),
+  createdAt: order.createdAt,
+  canceledAt: order.canceledAt,
+})
+
+const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() })
+const paging = { limit: queryInt(1, 100).optional(), cursor: z.string().max(200).optional() }
+
+const orderHistory = defineEndpoint({
+  surface: 'store',
+  method: 'GET',
+  path: '/account/orders',
+  summary: "The signed-in customer's orders, newest first, a page at a time",
+  access: 'customer',
+  input: z.strictObject(paging),
+  output: pageOf(orderSummarySchema),
+  handler: async ({ input, actor, commerce }) => {
+    const page = await engine(commerce).orders.list({ customerId: customerOf(actor), ...defined(input) })
+    return { items: page.items.map(summarize), nextCursor: page.nextCursor }
+  },
+})
+
+const sessionSchema = z.object({ id: z.string(), createdAt: z.string(), expiresAt: z.string(), revokedAt: z.string().nullable() })
+const sessionId = z.string().min(1).max(64)
+
+const listSessions = defineEndpoint({
+  surface: 'store',
+  method: 'GET',
+  path: '/account/sessions',
+  summary: "The signed-in customer's sessions, newest first (never their tokens)",
+  access: 'customer',
+  input: z.strictObject({}),
+  output: z.array(sessionSchema),
+  handler: async ({ actor, commerce }) => (await engine(commerce).customers.accounts.listSessions(customerOf(actor))).map(({ customerId: _, ...s }) => s),
+})
+
+const revokeSession = defineEndpoint({
+  surface: 'store',
+  method: 'DELETE',
+  path: '/account/sessions/:sessionId',
+  summary: 'End one of the signed-in customer\'s sessions ("log out that device")',
+  access: 'customer',
+  input: z.strictObject({ sessionId }),
+  output: ok,
+  handler: async ({ input, actor, commerce }) => {
+    await engine(commerce).customers.accounts.revokeSession(customerOf(actor), input.sessionId)
+    return { ok: true as const }
+  },
+})
+
+// ---- Admin: staff --------------------------------------------------------------------------
+
+const customerId = z.string().min(1).max(64)
+const read = 'customers:read'
+const write = 'customers:write'
+const profile = {
+  firstName: z.string().max(100).nullable().optional(),
+  lastName: z.string().max(100).nullable().optional(),
+  phone: z.string().max(40).nullable().optional(),
+  locale: z.string().max(35).nullable().optional(),
+  metadata: z.record(z.string().max(40), z.string().max(500)).optional(),
+}
+
+const adminList = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/customers',
+  summary: 'Customers by id, filtered by email (exact, in any case), group code or tag, a page at a time',
+  access: 'staff',
+  scope: read,
+  input: z.strictObject({ email: z.string().max(320).optional(), groupCode: z.string().max(40).optional(), tag: z.string().max(40).optional(), ...paging }),
+  output: pageOf(customerSchema),
+  handler: ({ input, commerce }) => engine(commerce).customers.list(defined(input)),
+})
+
+const adminCreate = defineEndpoint({
+  surface: 'admin',
+  method: 'POST',
+  path: '/customers',
+  summary: 'Add a customer without an account (they may register later with the same email)',
+  access: 'staff',
+  scope: write,
+  input: z.strictObject({ email: z.string().max(320), ...profile }),
+  output: customerSchema,
+  handler: ({ input, commerce }) => engine(commerce).customers.create(defined(input)),
+})
+
+const adminGet = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/customers/:customerId',
+  summary: 'A customer',
+  access: 'staff',
+  scope: read,
+  input: z.strictObject({ customerId }),
+  output: customerSchema,
+  handler: ({ input, commerce }) => engine(commerce).customers.get(input.customerId),
+})
+
+const adminUpdate = defineEndpoint({
+  surface: 'admin',
+  method: 'PATCH',
+  path: '/customers/:customerId',
+  summary: "Change a customer's profile; a new email is unverified until its owner proves it (a verification mail is due)",
+  access: 'staff',
+  scope: write,
+  input: z.strictObject({ customerId, email: z.string().max(320).optional(), ...profile }),
+  output: customerSchema,
+  handler: ({ input: { customerId: id, ...change }, commerce }) => engine(commerce).customers.update(id, defined(change)),
+})
+
+const adminAddresses = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/customers/:customerId/addresses',
+  summary: "A customer's address book",
+  access: 'staff',
+  scope: read,
+  input: z.strictObject({ customerId }),
+  output: z.array(savedAddressSchema),
+  handler: ({ input, commerce }) => engine(commerce).customers.addresses.list(input.customerId),
+})
+
+const adminOrders = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/customers/:customerId/orders',
+  summary: "A customer's orders, newest first, a page at a time (summaries: `GET /orders/:orderId` has the rest)",
+  access: 'staff',
+  scope: 'orders:read',
+  input: z.strictObject({ customerId, ...paging }),
+  output: pageOf(orderSummarySchema),
+  handler: async ({ input: { customerId: id, ...page }, commerce }) => {
+    const customer = await engine(commerce).customers.get(id)
+    const found = await engine(commerce).orders.list({ customerId: customer.id, ...defined(page) })
+    return { items: found.items.map(summarize), nextCursor: found.nextCursor }
+  },
+})
+
+const adminSessions = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/customers/:customerId/sessions',
+  summary: "A customer's sessions, newest first (never their tokens)",
+  access: 'staff',
+  scope: read,
+  input: z.strictObject({ customerId }),
+  output: z.array(sessionSchema),
+  handler: async ({ input, commerce }) => (await engine(commerce).customers.accounts.listSessions(input.customerId)).map(({ customerId: _, ...s }) => s),
+})
+
+const adminRevokeSession = defineEndpoint({
+  surface: 'admin',
+  method: 'DELETE',
+  path: '/customers/:customerId/sessions/:sessionId',
+  summary: "End one of a customer's sessions",
+  access: 'staff',
+  scope: write,
+  input: z.strictObject({ customerId, sessionId }),
+  output: ok,
+  handler: async ({ input, commerce }) => {
+    await engine(commerce).customers.accounts.revokeSession(input.customerId, input.sessionId)
+    return { ok: true as const }
+  },
+})
+
+const noteSchema = z.object({ id: z.string(), customerId: z.string(), author: z.string(), body: z.string(), createdAt: z.string() })
+
+const adminNotes = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/customers/:customerId/notes',
+  summary: "Staff notes on a customer, newest first",
+  access: 'staff',
+  scope: read,
+  input: z.strictObject({ customerId }),
+  output: z.array(noteSchema),
+  handler: ({ input, commerce }) => engine(commerce).customers.notes.list(input.customerId),
+})
+
+const adminAddNote = defineEndpoint({
+  surface: 'admin',
+  method: 'POST',
+  path: '/customers/:customerId/notes',
+  summary: 'Add a staff note (its author is the staff member of the API key)',
+  access: 'staff',
+  scope: write,
+  input: z.strictObject({ customerId, body: z.string().max(5000) }),
+  output: noteSchema,
+  handler: ({ input, actor, commerce }) => engine(commerce).customers.notes.add(input.customerId, { body: input.body, author: staffOf(actor) }),
+})
+
+const tag = z.string().min(1).max(40)
+
+const adminTag = defineEndpoint({
+  surface: 'admin',
+  method: 'PUT',
+  path: '/customers/:customerId/tags/:tag',
+  summary: 'Tag a customer (again: nothing changes)',
+  access: 'staff',
+  scope: write,
+  input: z.strictObject({ customerId, tag }),
+  output: customerSchema,
+  handler: ({ input, commerce }) => engine(commerce).customers.tags.add(input.customerId, input.tag),
+})
+
+const adminUntag = defineEndpoint({
+  surface: 'admin',
+  method: 'DELETE',
+  path: '/customers/:customerId/tags/:tag',
+  summary: "Remove a customer's tag",
+  access: 'staff',
+  scope: write,
+  input: z.strictObject({ customerId, tag }),
+  output: customerSchema,
+  handler: ({ input, commerce }) => engine(commerce).customers.tags.remove(input.customerId, input.tag),
+})
+
+const adminTimeline = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/customers/:customerId/timeline',
+  summary: 'What happened with a customer, oldest first',
+  access: 'staff',
+  scope: read,
+  input: z.strictObject({ customerId }),
+  output: z.array(z.object({ id: z.string(), kind: z.string(), refId: z.string().nullable(), summary: z.string(), at: z.string() })),
+  handler: ({ input, commerce }) => engine(commerce).customers.timeline(input.customerId),
+})
+
+const adminConsent = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/customers/:customerId/marketing-consent',
+  summary: 'Every change of marketing consent, oldest first',
+  access: 'staff',
+  scope: read,
+  input: z.strictObject({ customerId }),
+  output: z.array(z.object({ granted: z.boolean(), source: z.enum(CONSENT_SOURCES), at: z.string() })),
+  handler: ({ input, commerce }) => engine(commerce).customers.consent.history(input.customerId) as Promise<Array<{ granted: boolean; source: (typeof CONSENT_SOURCES)[number]; at: string }>>,
+})
+
+const groupSchema = z.object({ id: z.string(), code: z.string(), name: z.string() })
+const groupCode = z.string().min(1).max(40)
+
+const adminGroups = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/customer-groups',
+  summary: 'Every customer group, by code',
+  access: 'staff',
+  scope: read,
+  input: z.strictObject({}),
+  output: z.array(groupSchema),
+  handler: ({ commerce }) => engine(commerce).customers.groups.list(),
+})
+
+const adminCreateGroup = defineEndpoint({
+  surface: 'admin',
+  method: 'POST',
+  path: '/customer-groups',
+  summary: 'Create a customer group (B2B price lists price by group)',
+  access: 'staff',
+  scope: write,
+  input: z.strictObject({ code: groupCode, name: z.string().max(100) }),
+  output: groupSchema,
+  handler: ({ input, commerce }) => engine(commerce).customers.groups.create(input),
+})
+
+const adminAddMember = defineEndpoint({
+  surface: 'admin',
+  method: 'PUT',
+  path: '/customer-groups/:groupCode/members/:customerId',
+  summary: 'Add a customer to a group (again: nothing changes)',
+  access: 'staff',
+  scope: write,
+  input: z.strictObject({ groupCode, customerId }),
+  output: customerSchema,
+  handler: ({ input, commerce }) => engine(commerce).customers.groups.addMember(input.groupCode, input.customerId),
+})
+
+const adminRemoveMember = defineEndpoint({
+  surface: 'admin',
+  method: 'DELETE',
+  path: '/customer-groups/:groupCode/members/:customerId',
+  summary: 'Take a customer out of a group',
+  access: 'staff',
+  scope: write,
+  input: z.strictObject({ groupCode, customerId }),
+  output: customerSchema,
+  handler: ({ input, commerce }) => engine(commerce).customers.groups.removeMember(input.groupCode, input.customerId),
+})
+
+/**
+ * The plugin's routes, for the HTTP layer to mount. Store: register, login, logout, verify,
+ * password reset (request and confirm); for the signed-in customer, their profile, marketing
+ * consent, address book, order history and sessions (another customer's address or session is
+ * `NOT_FOUND`). Admin (scopes `customers:read|write`, and `orders:read` for a customer's orders):
+ * customers listed, filtered, made, read and changed, their addresses, orders, sessions, notes, tags,
+ * timeline and consent history, and customer groups with their members. Inputs are checked again,
+ * field by field, by the service.
  *
  * @example
  * ```ts
  * for (const e of customerEndpoints) console.log(e.surface, e.method, e.path, e.access)
  * ```
  */
-export const customerEndpoints: readonly Endpoint[] = [register, login, logout, verify, requestReset, reset, me, listAddresses, addAddress, removeAddress] as readonly Endpoint[]
+export const customerEndpoints: readonly Endpoint[] = [
+  register,
+  login,
+  logout,
+  verify,
+  requestReset,
+  reset,
+  me,
+  updateProfile,
+  setConsent,
+  listAddresses,
+  addAddress,
+  updateAddress,
+  removeAddress,
+  orderHistory,
+  listSessions,
+  revokeSession,
+  adminList,
+  adminCreate,
+  adminGet,
+  adminUpdate,
+  adminAddresses,
+  adminOrders,
+  adminSessions,
+  adminRevokeSession,
+  adminNotes,
+  adminAddNote,
+  adminTag,
+  adminUntag,
+  adminTimeline,
+  adminConsent,
+  adminGroups,
+  adminCreateGroup,
+  adminAddMember,
+  adminRemoveMember,
+] as readonly Endpoint[]

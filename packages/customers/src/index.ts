@@ -34,4 +34,4 @@ export {
   type MergeCartsInput,
   type ListCustomersInput,
 } from './schemas.js'
-export { customerEndpoints, customerSchema } from './endpoints.js'
+export { customerEndpoints, customerSchema, orderSummarySchema } from './endpoints.js'
