@@ -6,6 +6,8 @@ export const MAX_CELL = 65_536
 export const MAX_COLUMNS = 256
 /** The most data rows one CSV file may hold. */
 export const MAX_ROWS = 200_000
+/** The largest file `importCsv` or `importJson` reads, in characters. */
+export const MAX_FILE_CHARS = 64 * 1024 * 1024
 
 function csvError(row: number, message: string): CommerceError {
   return new CommerceError('VALIDATION', `Invalid CSV at row ${row}: ${message}`, { details: { fields: ['file'], row, issues: [{ path: 'file', message: `row ${row}: ${message}` }] } })

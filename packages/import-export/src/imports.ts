@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { sql } from 'kysely'
 import { definePlugin, isCommerceError, MAX_BULK_PRODUCTS, validationError, type BulkProductInput, type Commerce, type PluginContext } from '@cartwright/core'
-import { parseCsv } from './csv.js'
+import { MAX_FILE_CHARS, parseCsv } from './csv.js'
+import { importExportEndpoints } from './endpoints.js'
 import { exportCsvChunks, exportJsonChunks } from './export.js'
 import { readCsvRows, type ParsedProduct, type RejectedRow } from './layout.js'
 
@@ -131,8 +132,6 @@ const exportOptionsSchema = z.strictObject({
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD').optional(),
   pageSize: z.number().int().min(1).max(100).default(100),
 })
-/** The largest file `importCsv` or `importJson` reads, in characters. */
-export const MAX_FILE_CHARS = 64 * 1024 * 1024
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, subject: string): z.output<S> {
   const result = schema.safeParse(value)
@@ -279,6 +278,7 @@ function rowsOf(error: unknown, batch: ParsedProduct[], json: boolean): Rejected
 export function importExport() {
   return definePlugin({
     id: 'imports',
+    endpoints: importExportEndpoints,
     migrations: {
       '0001_import_jobs': {
         async up(db) {

@@ -1,6 +1,5 @@
 export {
   importExport,
-  MAX_FILE_CHARS,
   type CommerceWithImports,
   type ImportsService,
   type ImportOptions,
@@ -10,4 +9,5 @@ export {
   type ImportTables,
 } from './imports.js'
 export { CSV_COLUMNS, type CsvColumn, type RejectedRow } from './layout.js'
-export { parseCsv, csvCell, MAX_CELL, MAX_COLUMNS, MAX_ROWS } from './csv.js'
+export { parseCsv, csvCell, MAX_CELL, MAX_COLUMNS, MAX_ROWS, MAX_FILE_CHARS } from './csv.js'
+export { importExportEndpoints, importReportSchema } from './endpoints.js'
