@@ -20,22 +20,27 @@ export const ORIGIN = 'http://localhost'
  * only when the test says so, with the outbox dispatcher and the webhooks loop off (the test
  * drains and delivers at fixed points), and a member of staff with a `webhooks:*` API key.
  */
-export async function openShop(storage: 'sqlite' | 'postgres', options: WebhooksOptions = {}) {
-  const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase() : undefined
+export async function openShop(storage: 'sqlite' | 'postgres', options: WebhooksOptions = {}, where: { file?: string; url?: string } = {}) {
+  const database: FreshDatabase | undefined = storage === 'postgres' && !where.url ? await freshDatabase() : undefined
   const clock = virtualClock({ autoAdvance: false })
   const commerce = await createCommerce({
-    storage: storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 5 } }),
+    storage:
+      storage === 'sqlite'
+        ? sqliteStorage({ filename: where.file ?? ':memory:' })
+        : postgresStorage({ connectionString: where.url ?? database!.url, pool: { max: 5 } }),
     clock,
     outbox: { enabled: false },
     plugins: [http(), webhooks({ background: false, ...options })],
     onListenerError: () => undefined,
   })
-  const staff = await commerce.http.staff.create({ email: 'ops@example.com', name: 'Ops' })
+  const staff = await commerce.http.staff.create({ email: `ops-${Math.random().toString(36).slice(2)}@example.com`, name: 'Ops' })
   const { secret: apiKey } = await commerce.http.apiKeys.create({ staffId: staff.id, name: 'webhooks', scopes: ['webhooks:*'] })
   return {
     commerce,
     clock,
     apiKey,
+    /** Where a second engine finds the same database. */
+    where: { file: where.file, url: where.url ?? database?.url },
     async close() {
       await commerce.close()
       await database?.drop()

@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { HEADER_ID } from '../src/index.js'
+import { STORAGES, openShop, receiver } from './support.js'
+
+/** Waits, in real time, until `done()` holds (the background loop runs on its own). */
+async function until(done: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+describe.each(STORAGES)('delivery rounds on %s', (storage) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cw-webhooks-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('the background loop delivers what the outbox hands over, retries as the clock passes the backoff, and stops', async () => {
+    const shop = await openShop(storage, { allowPrivateHosts: true, background: true, backoffBaseMs: 1000 })
+    const sink = await receiver([500, 204])
+    try {
+      await shop.commerce.webhooks.createEndpoint({ url: sink.url, eventTypes: ['product.*'] })
+      await shop.commerce.catalog.createProduct({ title: 'Mug', variants: [{ sku: 'BG-1', prices: [{ currency: 'USD', amount: 900 }] }] })
+      // Nobody calls deliverDue: the subscriber wakes the loop.
+      await shop.commerce.outbox.drain()
+      await until(() => sink.received.length === 1)
+      const [delivery] = (await shop.commerce.webhooks.listDeliveries()).items
+      // The retry comes when the clock passes its backoff, not before.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(sink.received).toHaveLength(1)
+      await shop.clock.advance(1000)
+      await until(() => sink.received.length === 2)
+      await shop.commerce.webhooks.stop()
+      expect(await shop.commerce.webhooks.getDelivery(delivery!.id)).toMatchObject({ status: 'delivered', attempts: 2 })
+      expect(sink.received.map((r) => r.headers[HEADER_ID.toLowerCase()])).toEqual([delivery!.id, delivery!.id])
+    } finally {
+      await sink.close()
+      await shop.close()
+    }
+  })
+
+  it('two processes running rounds at once on one database send each delivery once', async () => {
+    const first = await openShop(storage, { allowPrivateHosts: true }, storage === 'sqlite' ? { file: join(dir, 'shared.db') } : {})
+    const second = await openShop(storage, { allowPrivateHosts: true }, first.where)
+    const sink = await receiver([204])
+    try {
+      await first.commerce.webhooks.createEndpoint({ url: sink.url, eventTypes: ['product.created'] })
+      for (let i = 0; i < 20; i++) {
+        await first.commerce.catalog.createProduct({ title: `Mug ${i}`, variants: [{ sku: `MUG-${i}`, prices: [{ currency: 'USD', amount: 900 }] }] })
+      }
+      await first.commerce.outbox.drain()
+      const rounds = await Promise.all([
+        first.commerce.webhooks.deliverDue({ batchSize: 20 }),
+        second.commerce.webhooks.deliverDue({ batchSize: 20 }),
+        first.commerce.webhooks.deliverDue({ batchSize: 20 }),
+        second.commerce.webhooks.deliverDue({ batchSize: 20 }),
+      ])
+      expect(rounds.reduce((sum, r) => sum + r.attempted, 0)).toBe(20)
+      const ids = sink.received.map((r) => r.headers[HEADER_ID.toLowerCase()])
+      expect(ids).toHaveLength(20)
+      expect(new Set(ids).size).toBe(20)
+      expect((await second.commerce.webhooks.listDeliveries({ status: 'delivered', limit: 100 })).items).toHaveLength(20)
+    } finally {
+      await sink.close()
+      await second.commerce.close()
+      await first.close()
+    }
+  })
+})
