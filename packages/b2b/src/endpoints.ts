@@ -290,12 +290,61 @@ const invoicePaid = defineEndpoint({
   handler: ({ input, commerce }) => engine(commerce).b2b.markInvoicePaid(input.orderId),
 })
 
+const staffApproval = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/b2b/carts/:cartId/approval',
+  summary: "The latest approval request of a cart (null when none): who asked, for what total, and who decided",
+  description: "Deciding is the company's: an approver or admin of it approves or rejects from the Store API.",
+  access: 'staff',
+  input: z.strictObject({ cartId: id }),
+  output: approvalOut.nullable(),
+  handler: async ({ input, commerce }) => {
+    // An unknown cart is NOT_FOUND, not "no approval".
+    await engine(commerce).carts.get(input.cartId)
+    return engine(commerce).b2b.approvalOf(input.cartId)
+  },
+})
+
+const staffQuote = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/b2b/quotes/:quoteId',
+  summary: 'A quote, in any state',
+  access: 'staff',
+  input: z.strictObject({ quoteId: id }),
+  output: quoteOut,
+  handler: ({ input, commerce }) => engine(commerce).b2b.getQuote(input.quoteId),
+})
+
+const expireQuotes = defineEndpoint({
+  surface: 'admin',
+  method: 'POST',
+  path: '/b2b/quotes/expire',
+  summary: 'Mark every sent or accepted (not yet ordered) quote past its expiry expired; how many were',
+  access: 'staff',
+  input: z.strictObject({}),
+  output: z.object({ expired: z.number().int() }),
+  handler: async ({ commerce }) => ({ expired: await engine(commerce).b2b.expireQuotes() }),
+})
+
+const membership = defineEndpoint({
+  surface: 'admin',
+  method: 'GET',
+  path: '/b2b/members/:customerId',
+  summary: "A customer's company membership: company, role and spending limit (null when none)",
+  access: 'staff',
+  input: z.strictObject({ customerId: id }),
+  output: memberOut.nullable(),
+  handler: ({ input, commerce }) => engine(commerce).b2b.membership(input.customerId),
+})
+
 /**
  * The plugin's routes, for the HTTP layer to mount. Store, for a signed-in customer: ask for and
  * read a cart's approval, approve or reject as an approver, set a cart's PO number, read and accept
  * a quote sent to them (a cart or quote of someone else is `NOT_FOUND`). Admin, for staff: price
- * lists, companies and members, quantity rules, quotes, an order's B2B record and its invoice
- * paid. Inputs are checked again, field by field, by the service.
+ * lists, companies and members (and a customer's membership), quantity rules, quotes (read, send,
+ * expire), a cart's approval request, an order's B2B record and its invoice paid. Inputs are checked again, field by field, by the service.
  *
  * @example
  * ```ts
@@ -321,4 +370,8 @@ export const b2bEndpoints: readonly Endpoint[] = [
   sendQuote,
   orderB2b,
   invoicePaid,
+  staffApproval,
+  staffQuote,
+  expireQuotes,
+  membership,
 ] as readonly Endpoint[]
