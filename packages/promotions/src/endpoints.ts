@@ -160,11 +160,12 @@ const usage = defineEndpoint({
 /**
  * The plugin's routes, for the HTTP layer to mount: Store (enter, remove and list a cart's codes,
  * rate-limited) and Admin (list, create, read, change, deactivate, generate codes, usage). Inputs
- * are checked again, field by field, by the service.
+ * are checked again, field by field, by the service. A tuple: each route keeps its schemas, method
+ * and path in its type, for `createStoreClient` from `@cartwright/http`.
  *
  * @example
  * ```ts
  * for (const e of promotionEndpoints) console.log(e.surface, e.method, e.path, e.access)
  * ```
  */
-export const promotionEndpoints: readonly Endpoint[] = [applyCode, removeCode, listCodes, list, create, get, update, deactivate, generate, usage] as readonly Endpoint[]
+export const promotionEndpoints = [applyCode, removeCode, listCodes, list, create, get, update, deactivate, generate, usage] as const satisfies readonly Endpoint[]

@@ -103,8 +103,34 @@ export interface Endpoint<I extends z.ZodType = z.ZodType, O extends z.ZodType =
   handler(context: { input: z.output<I>; actor: Actor; commerce: Engine }): Promise<z.input<O>> | z.input<O>
 }
 
+/** The HTTP methods an {@link Endpoint} answers. */
+export type EndpointMethod = Endpoint['method']
+
 /**
- * Types an endpoint's handler from its schemas.
+ * An endpoint as {@link defineEndpoint} returns it: its surface, method and path kept as the
+ * literal types they were written with, so a typed client can read the route from the value's type
+ * (`typeof endpoint`). Assignable to `Endpoint`.
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod'
+ *
+ * type Ping = DefinedEndpoint<z.ZodObject<{}>, z.ZodBoolean, unknown, 'admin', 'GET', '/ping'>
+ * const path: Ping['path'] = '/ping'
+ * ```
+ */
+export type DefinedEndpoint<
+  I extends z.ZodType = z.ZodType,
+  O extends z.ZodType = z.ZodType,
+  Engine = unknown,
+  S extends Endpoint['surface'] = Endpoint['surface'],
+  M extends EndpointMethod = EndpointMethod,
+  P extends Endpoint['path'] = Endpoint['path'],
+> = Endpoint<I, O, Engine> & { surface: S; method: M; path: P }
+
+/**
+ * Types an endpoint's handler from its schemas, and keeps its surface, method and path as literal
+ * types (see {@link DefinedEndpoint}).
  *
  * @example
  * ```ts
@@ -119,10 +145,16 @@ export interface Endpoint<I extends z.ZodType = z.ZodType, O extends z.ZodType =
  *   output: z.object({ ok: z.boolean() }),
  *   handler: () => ({ ok: true }),
  * })
+ * const route: `${typeof ping.method} ${typeof ping.path}` = 'GET /ping'
  * ```
  */
-export function defineEndpoint<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType, Engine = unknown>(
-  endpoint: Endpoint<I, O, Engine>,
-): Endpoint<I, O, Engine> {
+export function defineEndpoint<
+  I extends z.ZodType = z.ZodType,
+  O extends z.ZodType = z.ZodType,
+  Engine = unknown,
+  const S extends Endpoint['surface'] = Endpoint['surface'],
+  const M extends EndpointMethod = EndpointMethod,
+  const P extends Endpoint['path'] = Endpoint['path'],
+>(endpoint: DefinedEndpoint<I, O, Engine, S, M, P>): DefinedEndpoint<I, O, Engine, S, M, P> {
   return endpoint
 }

@@ -2,8 +2,8 @@ import type { Endpoint } from '@cartwright/core'
 import { adminCatalogRoutes } from './admin-catalog.js'
 import { adminInventoryRoutes } from './admin-inventory.js'
 import { adminOrderRoutes } from './admin-orders.js'
-import { storeCartRoutes } from './store-carts.js'
-import { storeCatalogRoutes } from './store-catalog.js'
+import { storeCartEndpoints } from './store-carts.js'
+import { storeCatalogEndpoints } from './store-catalog.js'
 
 /**
  * Core's Store API routes, as `Endpoint` data: the catalog (search with filters and facets, a
@@ -18,7 +18,20 @@ import { storeCatalogRoutes } from './store-catalog.js'
  * for (const e of storeRoutes) console.log(e.method, e.path, e.access)
  * ```
  */
-export const storeRoutes: readonly Endpoint[] = [...storeCatalogRoutes, ...storeCartRoutes]
+export const storeRoutes: readonly Endpoint[] = [...storeCatalogEndpoints, ...storeCartEndpoints]
+
+/**
+ * Core's Store API routes as a typed tuple: the same endpoints as `storeRoutes`, each keeping its
+ * schemas, method and path in its type. Give `typeof storeEndpoints` to `createStoreClient`, with
+ * plugins' tuples after it.
+ *
+ * @example
+ * ```ts
+ * const client = createStoreClient<typeof storeEndpoints>({ baseUrl: 'https://shop.example/store' })
+ * const categories = await client.call('GET /categories')
+ * ```
+ */
+export const storeEndpoints = [...storeCatalogEndpoints, ...storeCartEndpoints] as const
 
 /**
  * Core's Admin API routes, as `Endpoint` data, each with its API-key scope: the catalog

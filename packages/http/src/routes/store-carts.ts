@@ -195,8 +195,11 @@ const cancelOrder = defineEndpoint({
   },
 })
 
-/** The Store API's cart, checkout and order routes. */
-export const storeCartRoutes: readonly Endpoint[] = [
+/**
+ * The Store API's cart, checkout and order routes, each with its schemas and its method and path as
+ * types, for a typed client (`typeof storeCartEndpoints`).
+ */
+export const storeCartEndpoints = [
   createCart,
   getCart,
   addLine,
@@ -209,4 +212,7 @@ export const storeCartRoutes: readonly Endpoint[] = [
   confirm,
   viewOrder,
   cancelOrder,
-] as readonly Endpoint[]
+] as const
+
+/** The Store API's cart, checkout and order routes. */
+export const storeCartRoutes: readonly Endpoint[] = storeCartEndpoints

@@ -147,5 +147,11 @@ const collectionProducts = defineEndpoint({
   },
 })
 
+/**
+ * The Store API's catalog routes, each with its schemas and its method and path as types, for a
+ * typed client (`typeof storeCatalogEndpoints`).
+ */
+export const storeCatalogEndpoints = [listProducts, searchProducts, product, categoryTree, category, categoryProducts, collection, collectionProducts] as const
+
 /** The Store API's catalog routes: search and listing, product by handle, categories, collections. */
-export const storeCatalogRoutes: readonly Endpoint[] = [listProducts, searchProducts, product, categoryTree, category, categoryProducts, collection, collectionProducts] as readonly Endpoint[]
+export const storeCatalogRoutes: readonly Endpoint[] = storeCatalogEndpoints

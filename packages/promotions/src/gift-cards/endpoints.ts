@@ -210,11 +210,12 @@ const sellAs = defineEndpoint({
  * The plugin's Store and Admin routes as data; `giftCards()` registers them, and `@cartwright/http`
  * mounts them. Store: the balance check (public, by full code, rate-limited) and the cart's cards
  * (for the shopper holding the cart's token). Admin: issue, list, get with the ledger, adjust,
- * disable, enable, and sell a variant as a gift card.
+ * disable, enable, and sell a variant as a gift card. A tuple: each route keeps its schemas, method
+ * and path in its type, for `createStoreClient` from `@cartwright/http`.
  *
  * @example
  * ```ts
  * const storeRoutes = giftCardEndpoints.filter((e) => e.surface === 'store').map((e) => `${e.method} ${e.path}`)
  * ```
  */
-export const giftCardEndpoints: readonly Endpoint[] = [checkBalance, applyToCart, removeFromCart, listOnCart, issue, list, get, adjust, disable, enable, sellAs]
+export const giftCardEndpoints = [checkBalance, applyToCart, removeFromCart, listOnCart, issue, list, get, adjust, disable, enable, sellAs] as const satisfies readonly Endpoint[]
