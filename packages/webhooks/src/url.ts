@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 
 /** Why a URL is refused, or null when it may be used. */
@@ -14,6 +15,27 @@ export function urlProblem(raw: string, allowPrivateHosts: boolean): string | nu
   if (url.hash) return 'must not have a fragment'
   if (!allowPrivateHosts && privateHost(url.hostname)) return 'must not point at this machine or a private network'
   return null
+}
+
+/**
+ * Why a URL may not be called now, or null: {@link urlProblem}, then the addresses its host name
+ * resolves to, so that a public name pointing at a private address is refused at delivery time.
+ * (A name that changes its answer between this lookup and the connection is not caught: filter
+ * outgoing traffic at the network where that matters.)
+ */
+export async function sendProblem(raw: string, allowPrivateHosts: boolean): Promise<string | null> {
+  const problem = urlProblem(raw, allowPrivateHosts)
+  if (problem || allowPrivateHosts) return problem
+  const host = new URL(raw).hostname.replace(/^\[|\]$/g, '')
+  if (isIP(host)) return null
+  let addresses: Array<{ address: string }>
+  try {
+    addresses = await lookup(host, { all: true, verbatim: true })
+  } catch (error) {
+    return `the host name does not resolve (${(error as { code?: string }).code ?? 'lookup failed'})`
+  }
+  const inside = addresses.find((a) => privateHost(a.address))
+  return inside ? `the host name resolves to ${inside.address}, on this machine or a private network` : null
 }
 
 /**

@@ -28,7 +28,7 @@ import {
 import { send, type SendOutcome } from './send.js'
 import { newSecret } from './signature.js'
 import type { WebhookTables } from './tables.js'
-import { urlProblem } from './url.js'
+import { sendProblem, urlProblem } from './url.js'
 
 type Ctx = PluginContext<WebhookTables>
 type EndpointRow = WebhookTables['webhooks_endpoints']
@@ -430,16 +430,20 @@ export function createWebhooksService(ctx: Ctx, options: ResolvedOptions): Webho
       return 'failed'
     }
     const startedAt = ctx.now()
-    const result = await send({
-      url: claimed.endpoint.url,
-      body: claimed.row.body,
-      deliveryId: claimed.row.id,
-      replayOf: claimed.row.replay_of,
-      secrets: secretsOf(claimed.endpoint, startedAt),
-      at: startedAt.getTime(),
-      timeoutMs: options.timeoutMs,
-      userAgent: options.userAgent,
-    })
+    // Checked again when sending: the option may have changed since, or the name resolve elsewhere.
+    const refused = await sendProblem(claimed.endpoint.url, options.allowPrivateHosts)
+    const result: SendOutcome = refused
+      ? { outcome: 'error', statusCode: null, error: `not sent: the URL ${refused}`, responseBody: null, durationMs: 0 }
+      : await send({
+          url: claimed.endpoint.url,
+          body: claimed.row.body,
+          deliveryId: claimed.row.id,
+          replayOf: claimed.row.replay_of,
+          secrets: secretsOf(claimed.endpoint, startedAt),
+          at: startedAt.getTime(),
+          timeoutMs: options.timeoutMs,
+          userAgent: options.userAgent,
+        })
     return settle(claimed, startedAt, result)
   }
 

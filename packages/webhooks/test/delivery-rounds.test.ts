@@ -70,3 +70,27 @@ describe.each(STORAGES)('delivery rounds on %s', (storage) => {
     }
   })
 })
+
+describe('a private URL at delivery time', () => {
+  it('is not called by a process without allowPrivateHosts, even when another registered it; the attempt says why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-webhooks-'))
+    const open = await openShop('sqlite', { allowPrivateHosts: true }, { file: join(dir, 'shop.db') })
+    const strict = await openShop('sqlite', {}, open.where)
+    const sink = await receiver([204])
+    try {
+      const endpoint = await open.commerce.webhooks.createEndpoint({ url: sink.url, eventTypes: ['product.created'] })
+      await open.commerce.catalog.createProduct({ title: 'Mug', variants: [{ sku: 'PRIV-1', prices: [{ currency: 'USD', amount: 900 }] }] })
+      await open.commerce.outbox.drain()
+      expect((await strict.commerce.webhooks.deliverDue()).attempted).toBe(1)
+      expect(sink.received).toHaveLength(0)
+      const [attempt] = (await strict.commerce.webhooks.listAttempts({ endpointId: endpoint.id })).items
+      expect(attempt).toMatchObject({ outcome: 'error', statusCode: null })
+      expect(attempt!.error).toContain('private network')
+    } finally {
+      await sink.close()
+      await strict.commerce.close()
+      await open.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
