@@ -202,9 +202,11 @@ function buildApi(surface: Surface, commerce: HttpCommerce, options: ApiOptions)
     const incoming = c.req.header('x-request-id')
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID()
     c.set('requestId', requestId)
+    // Set before the handler answers: a header added to a finished response makes Hono rebuild it
+    // around a body stream, which @hono/node-server then reads back before it can write it.
+    c.header('X-Request-Id', requestId)
     const started = performance.now()
     await next()
-    c.header('X-Request-Id', requestId)
     logger.info?.(`[cartwright:http] ${requestId} ${c.req.method} ${new URL(c.req.url).pathname} ${c.res.status}`, {
       requestId,
       method: c.req.method,
