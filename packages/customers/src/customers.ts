@@ -889,6 +889,11 @@ export function customers(options: CustomersOptions = {}) {
           const data = parse(listSchema, input, 'customer list')
           let q = ctx.db.selectFrom('customers_customers').selectAll().where('erased_at', 'is', null)
           if (data.email) q = q.where('email_key', '=', data.email.toLowerCase())
+          if (data.query) {
+            // The text is matched as written: % and _ in it are not wildcards.
+            const pattern = `%${data.query.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+            q = q.where(sql<boolean>`(email_key like ${pattern} escape '\\' or lower(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) like ${pattern} escape '\\')`)
+          }
           if (data.groupCode) {
             const code = data.groupCode
             q = q.where('id', 'in', (eb) => eb.selectFrom('customers_group_members as m').innerJoin('customers_groups as g', 'g.id', 'm.group_id').select('m.customer_id').where('g.code', '=', code))
@@ -1482,12 +1487,14 @@ export interface CustomersService {
    */
   update(customerId: string, input: UpdateCustomerInput): Promise<Customer>
   /**
-   * Customers by id, filtered by email, group code or tag, a page at a time.
+   * Customers by id, filtered by email (exact), text in the email or name (`query`), group code or
+   * tag, a page at a time.
    *
    * @example
    * ```ts
    * declare const shop: CommerceWithCustomers
    * const { items, nextCursor } = await shop.customers.list({ groupCode: 'wholesale', limit: 50 })
+   * const found = await shop.customers.list({ query: 'lovelace' })
    * ```
    */
   list(input?: ListCustomersInput): Promise<Page<Customer>>

@@ -204,6 +204,38 @@ const removeAddress = defineEndpoint({
   },
 })
 
+const changePassword = defineEndpoint({
+  surface: 'store',
+  method: 'POST',
+  path: '/account/password',
+  summary: 'Change the password, given the current one: every session ends, this one too (log in again)',
+  description: 'A wrong current password is `INVALID_CREDENTIALS`. Reset links already mailed stop working.',
+  access: 'customer',
+  rateLimit: tight,
+  input: z.strictObject({ currentPassword: password, newPassword: password }),
+  output: ok,
+  handler: async ({ input, actor, commerce }) => {
+    await engine(commerce).customers.accounts.changePassword(customerOf(actor), input)
+    return { ok: true as const }
+  },
+})
+
+const requestVerification = defineEndpoint({
+  surface: 'store',
+  method: 'POST',
+  path: '/account/verify/request',
+  summary: 'Ask for the verification mail again',
+  access: 'customer',
+  // Each call sends a mail: few a client may ask for.
+  rateLimit: { windowMs: 60_000, max: 3 },
+  input: z.strictObject({}),
+  output: ok,
+  handler: async ({ actor, commerce }) => {
+    await engine(commerce).customers.accounts.requestVerification(customerOf(actor))
+    return { ok: true as const }
+  },
+})
+
 const addressId = z.string().min(1).max(64)
 
 const updateAddress = defineEndpoint({
@@ -349,10 +381,10 @@ const adminList = defineEndpoint({
   surface: 'admin',
   method: 'GET',
   path: '/customers',
-  summary: 'Customers by id, filtered by email (exact, in any case), group code or tag, a page at a time',
+  summary: 'Customers by id, filtered by email (exact, in any case), text in the email or name (`query`), group code or tag, a page at a time',
   access: 'staff',
   scope: read,
-  input: z.strictObject({ email: z.string().max(320).optional(), groupCode: z.string().max(40).optional(), tag: z.string().max(40).optional(), ...paging }),
+  input: z.strictObject({ email: z.string().max(320).optional(), query: z.string().max(100).optional(), groupCode: z.string().max(40).optional(), tag: z.string().max(40).optional(), ...paging }),
   output: pageOf(customerSchema),
   handler: ({ input, commerce }) => engine(commerce).customers.list(defined(input)),
 })
@@ -577,10 +609,10 @@ const adminRemoveMember = defineEndpoint({
 
 /**
  * The plugin's routes, for the HTTP layer to mount. Store: register, login, logout, verify,
- * password reset (request and confirm); for the signed-in customer, their profile, marketing
- * consent, address book, order history and sessions (another customer's address or session is
+ * password reset (request and confirm); for the signed-in customer, their profile, password,
+ * verification mail, marketing consent, address book, order history and sessions (another customer's address or session is
  * `NOT_FOUND`). Admin (scopes `customers:read|write`, and `orders:read` for a customer's orders):
- * customers listed, filtered, made, read and changed, their addresses, orders, sessions, notes, tags,
+ * customers listed, searched, filtered, made, read and changed, their addresses, orders, sessions, notes, tags,
  * timeline and consent history, and customer groups with their members. Inputs are checked again,
  * field by field, by the service.
  *
@@ -598,6 +630,8 @@ export const customerEndpoints: readonly Endpoint[] = [
   reset,
   me,
   updateProfile,
+  changePassword,
+  requestVerification,
   setConsent,
   listAddresses,
   addAddress,

@@ -85,6 +85,8 @@ export const paymentMethodSchema = z.strictObject({
 export const mergeSchema = z.strictObject({ customerId: idSchema, guestCartId: idSchema })
 export const listSchema = z.strictObject({
   email: z.string().trim().min(1).max(320).optional(),
+  /** Text found, in any case, in the email or the full name. */
+  query: z.string().trim().min(1).max(100).refine(storable, storableMessage).optional(),
   groupCode: z.string().min(1).max(40).optional(),
   tag: tagSchema.optional(),
   limit: z.number().int().min(1).max(100).default(20),
@@ -191,11 +193,13 @@ export type PaymentMethodInput = z.input<typeof paymentMethodSchema>
  */
 export type MergeCartsInput = z.input<typeof mergeSchema>
 /**
- * Input of `customers.list`.
+ * Input of `customers.list`: `email` matches exactly (in any case), `query` finds text in the email
+ * or the full name.
  *
  * @example
  * ```ts
  * const input: ListCustomersInput = { groupCode: 'wholesale', limit: 50 }
+ * const search: ListCustomersInput = { query: 'lovelace' }
  * ```
  */
 export type ListCustomersInput = z.input<typeof listSchema>

@@ -282,9 +282,17 @@ describe.each(STORAGES)('customers on %s', (storage) => {
       'POST /account/password-reset public',
       'POST /account/password-reset/confirm public',
       'GET /account customer',
+      'PATCH /account customer',
+      'POST /account/password customer',
+      'POST /account/verify/request customer',
+      'PUT /account/marketing-consent customer',
       'GET /account/addresses customer',
       'POST /account/addresses customer',
+      'PATCH /account/addresses/:addressId customer',
       'DELETE /account/addresses/:addressId customer',
+      'GET /account/orders customer',
+      'GET /account/sessions customer',
+      'DELETE /account/sessions/:sessionId customer',
     ])
     const anonymous = { kind: 'anonymous' } as const
     const call = async (method: string, path: string, input: unknown, actor: Parameters<ReturnType<typeof route>['handler']>[0]['actor'] = anonymous) => {

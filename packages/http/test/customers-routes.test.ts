@@ -148,6 +148,38 @@ describe.each(STORAGES)('customers routes on %s', (storage) => {
       expect(await dump(shop.commerce, storage)).toEqual(before)
     })
 
+    it('changes the password given the current one: every session ends, the new password logs in', async () => {
+      const email = `dave-${storage}@example.com`
+      const dave = await customer(email)
+      const before = await dump(shop.commerce, storage)
+      const wrong = await call(shop.store, 'POST', '/account/password', { body: { currentPassword: 'not the password', newPassword: 'a brand new secret' }, headers: as(dave) })
+      expect([wrong.status, wrong.body.code]).toEqual([401, 'INVALID_CREDENTIALS'])
+      const short = await call(shop.store, 'POST', '/account/password', { body: { currentPassword: PASSWORD, newPassword: 'short' }, headers: as(dave) })
+      expect([short.status, short.body.code]).toEqual([400, 'VALIDATION'])
+      const forged = await call(shop.store, 'POST', '/account/password', { body: { currentPassword: PASSWORD, newPassword: 'a brand new secret', customerId: ada.id }, headers: as(dave) })
+      expect(forged.status).toBe(400)
+      expect(await dump(shop.commerce, storage)).toEqual(before)
+
+      const changed = await call(shop.store, 'POST', '/account/password', { body: { currentPassword: PASSWORD, newPassword: 'a brand new secret' }, headers: as(dave) })
+      expect([changed.status, changed.body]).toEqual([200, { ok: true }])
+      expect((await call(shop.store, 'GET', '/account', { headers: as(dave) })).status).toBe(401)
+      const login = await shop.commerce.customers.accounts.login({ email, password: 'a brand new secret', clientId: 'tests' })
+      expect(login.customer.id).toBe(dave.id)
+      // Ada's password and sessions are untouched.
+      expect((await call(shop.store, 'GET', '/account', { headers: as(ada) })).status).toBe(200)
+    })
+
+    it('asks for the verification mail again', async () => {
+      const due: string[] = []
+      const off = shop.commerce.events.on('customers.verification_requested', ({ customerId }) => void due.push(customerId))
+      const asked = await call(shop.store, 'POST', '/account/verify/request', { headers: as(bob) })
+      off()
+      expect([asked.status, asked.body]).toEqual([200, { ok: true }])
+      expect(due).toEqual([bob.id])
+      expect((await call(shop.store, 'POST', '/account/verify/request', { body: { customerId: ada.id }, headers: as(bob) })).status).toBe(400)
+      expect((await call(shop.store, 'POST', '/account/verify/request')).status).toBe(401)
+    })
+
     it('records marketing consent given from the account', async () => {
       const given = await call(shop.store, 'PUT', '/account/marketing-consent', { body: { granted: true }, headers: as(bob) })
       expect(given.status).toBe(200)
@@ -172,11 +204,20 @@ describe.each(STORAGES)('customers routes on %s', (storage) => {
       const ids = [...page.body.items, ...rest.body.items].map((c: { id: string }) => c.id)
       expect(ids).toEqual(expect.arrayContaining([ada.id, bob.id, made.body.id]))
 
+      const search = async (query: string) =>
+        (await call(shop.admin, 'GET', `/customers?query=${encodeURIComponent(query)}`, { headers: shop.staff })).body.items.map((c: { id: string }) => c.id)
+      expect(await search(`ADA-${storage}`)).toEqual([ada.id])
+      expect(await search('carol')).toEqual([made.body.id])
+      // % and _ are text, not wildcards.
+      expect(await search('%')).toEqual([])
+      expect(await search('a_a')).toEqual([])
+
       const read = await call(shop.admin, 'GET', `/customers/${made.body.id}`, { headers: shop.staff })
       expect(read.body.firstName).toBe('Carol')
       const changed = await call(shop.admin, 'PATCH', `/customers/${made.body.id}`, { body: { lastName: 'King', email: `carol.king-${storage}@example.com` }, headers: shop.staff })
       expect(changed.status).toBe(200)
       expect(changed.body).toMatchObject({ lastName: 'King', email: `carol.king-${storage}@example.com`, emailVerified: false })
+      expect(await search('Carol King')).toEqual([made.body.id])
       expect((await shop.commerce.customers.get(made.body.id)).lastName).toBe('King')
       const missing = await call(shop.admin, 'GET', '/customers/cus_00000000000000000000000000', { headers: shop.staff })
       expect([missing.status, missing.body.code]).toEqual([404, 'NOT_FOUND'])
