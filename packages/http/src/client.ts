@@ -167,12 +167,30 @@ export interface StoreClientOptions extends Omit<StoreCallOptions, 'signal'> {
  * ```
  */
 export interface StoreClient<Es extends readonly ClientEndpoint[]> {
-  /** Calls a route; the second argument may be left out when the route needs nothing. */
+  /**
+   * Calls a route; the second argument may be left out when the route needs nothing.
+   *
+   * @example
+   * ```ts
+   * declare const client: StoreClient<typeof storeEndpoints>
+   * const page = await client.call('GET /products', { query: { query: 'boots', currency: 'EUR', limit: 20 } })
+   * ```
+   */
   call<R extends StoreRoute<Es>>(
     route: R,
     ...request: {} extends StoreRequest<Es, R> ? [request?: StoreRequest<Es, R>] : [request: StoreRequest<Es, R>]
   ): Promise<StoreResponse<Es, R>>
-  /** A client with these options over this one's, such as a cart's token once the cart exists. */
+  /**
+   * A client with these options over this one's, such as a cart's token once the cart exists
+   * (this one is unchanged).
+   *
+   * @example
+   * ```ts
+   * declare const client: StoreClient<typeof storeEndpoints>
+   * const cart = await client.call('POST /carts', { body: { currency: 'EUR' } })
+   * const shopper = client.with({ cartToken: cart.accessToken! })
+   * ```
+   */
   with(options: Partial<StoreClientOptions>): StoreClient<Es>
   /** The options this client sends with every call. */
   readonly options: Readonly<StoreClientOptions>
