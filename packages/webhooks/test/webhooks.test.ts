@@ -1,3 +1,4 @@
+import { Validator } from '@seriousme/openapi-schema-validator'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
 import { adminApi } from '@cartwright/http'
@@ -227,18 +228,9 @@ describe.each(STORAGES)('webhooks on %s', (storage) => {
       await sink.close()
     }
   })
-
-  it('lists its routes in the Admin API\u2019s /openapi.json', async () => {
-    const response = await adminApi(shop.commerce).request(`${ORIGIN}/openapi.json`)
-    const document = (await response.json()) as { paths: Record<string, Record<string, unknown>> }
-    for (const endpoint of webhookEndpoints) {
-      const path = endpoint.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
-      expect(document.paths[path]?.[endpoint.method.toLowerCase()], `${endpoint.method} ${endpoint.path}`).toBeDefined()
-    }
-  })
 })
 
-describe('webhooks without allowPrivateHosts', () => {
+describe('the Admin API (its document does not depend on storage), without allowPrivateHosts', () => {
   let shop: Shop
   beforeAll(async () => {
     shop = await openShop('sqlite')
@@ -262,6 +254,19 @@ describe('webhooks without allowPrivateHosts', () => {
       const response = await admin(shop, 'POST', '/webhooks/endpoints', { url, eventTypes: '*' })
       expect(response.status).toBe(400)
       expect(response.body.details.fields).toEqual(['url'])
+    }
+  })
+
+  it('lists its routes in the Admin API\u2019s /openapi.json, which validates as OpenAPI 3.1', async () => {
+    const response = await adminApi(shop.commerce).request(`${ORIGIN}/openapi.json`)
+    const document = (await response.json()) as { paths: Record<string, Record<string, unknown>> }
+    const validator = new Validator()
+    const result = await validator.validate(document as unknown as Parameters<Validator['validate']>[0])
+    expect(result.errors ?? []).toEqual([])
+    expect(validator.version).toBe('3.1')
+    for (const endpoint of webhookEndpoints) {
+      const path = endpoint.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
+      expect(document.paths[path]?.[endpoint.method.toLowerCase()], `${endpoint.method} ${endpoint.path}`).toBeDefined()
     }
   })
 
