@@ -6,7 +6,7 @@ import { HEADER_ID } from '../src/index.js'
 import { STORAGES, openShop, receiver } from './support.js'
 
 /** Waits, in real time, until `done()` holds (the background loop runs on its own). */
-async function until(done: () => boolean, ms = 5000): Promise<void> {
+async function until(done: () => boolean, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!done()) {
     if (Date.now() > deadline) throw new Error('timed out waiting')
