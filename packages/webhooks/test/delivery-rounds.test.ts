@@ -42,6 +42,35 @@ describe.each(STORAGES)('delivery rounds on %s', (storage) => {
     }
   })
 
+  it('prune deletes delivered deliveries older than the given days with their attempts, and failed ones only when asked', async () => {
+    const shop = await openShop(storage, { allowPrivateHosts: true, maxAttempts: 1 })
+    const ok = await receiver([204])
+    const down = await receiver([500])
+    try {
+      const kept = await shop.commerce.webhooks.createEndpoint({ url: ok.url, eventTypes: ['product.created'] })
+      const failing = await shop.commerce.webhooks.createEndpoint({ url: down.url, eventTypes: ['product.created'] })
+      await shop.commerce.catalog.createProduct({ title: 'Old mug', variants: [{ sku: 'OLD-1', prices: [{ currency: 'USD', amount: 900 }] }] })
+      await shop.commerce.outbox.drain()
+      expect((await shop.commerce.webhooks.deliverDue()).attempted).toBe(2)
+      await shop.clock.advance(31 * 86_400_000)
+      await shop.commerce.catalog.createProduct({ title: 'New mug', variants: [{ sku: 'NEW-1', prices: [{ currency: 'USD', amount: 900 }] }] })
+      await shop.commerce.outbox.drain()
+      await shop.commerce.webhooks.deliverDue()
+
+      expect(await shop.commerce.webhooks.prune({ days: 30 })).toEqual({ deleted: 1 })
+      expect((await shop.commerce.webhooks.listDeliveries({ endpointId: kept.id })).items).toHaveLength(1)
+      expect((await shop.commerce.webhooks.listAttempts({ endpointId: kept.id })).items).toHaveLength(1)
+      expect((await shop.commerce.webhooks.listDeliveries({ endpointId: failing.id, status: 'failed' })).items).toHaveLength(2)
+      expect(await shop.commerce.webhooks.prune({ days: 30, includeFailed: true })).toEqual({ deleted: 1 })
+      expect((await shop.commerce.webhooks.listDeliveries({ endpointId: failing.id })).items).toHaveLength(1)
+      expect((await shop.commerce.webhooks.listAttempts({ endpointId: failing.id })).items).toHaveLength(1)
+    } finally {
+      await ok.close()
+      await down.close()
+      await shop.close()
+    }
+  })
+
   it('two processes running rounds at once on one database send each delivery once', async () => {
     const first = await openShop(storage, { allowPrivateHosts: true }, storage === 'sqlite' ? { file: join(dir, 'shared.db') } : {})
     const second = await openShop(storage, { allowPrivateHosts: true }, first.where)

@@ -30,6 +30,8 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: Webhooks
         : postgresStorage({ connectionString: where.url ?? database!.url, pool: { max: 5 } }),
     clock,
     outbox: { enabled: false },
+    // No checkouts here to recover: its 30 s timer would fire thousands of times when a test moves the clock by days.
+    recovery: { enabled: false },
     plugins: [http(), webhooks({ background: false, ...options })],
     onListenerError: () => undefined,
   })
