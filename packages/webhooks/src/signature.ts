@@ -1,15 +1,52 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
-/** The header carrying the delivery's id (a new one for each delivery, replays included). */
+/**
+ * The header carrying the delivery's id: the same on every retry of a delivery (receivers drop a
+ * repeat by it), a new one for a replay.
+ *
+ * @example
+ * ```ts
+ * const deliveryId = (headers: Headers) => headers.get(HEADER_ID)
+ * ```
+ */
 export const HEADER_ID = 'Cartwright-Webhook-Id'
-/** The header carrying the attempt's time, in Unix seconds: part of what is signed. */
+/**
+ * The header carrying the attempt's time, in Unix seconds: part of what is signed.
+ *
+ * @example
+ * ```ts
+ * const sentAt = (headers: Headers) => new Date(Number(headers.get(HEADER_TIMESTAMP)) * 1000)
+ * ```
+ */
 export const HEADER_TIMESTAMP = 'Cartwright-Webhook-Timestamp'
-/** The header carrying `v1=<hex>` signatures, comma-separated (two while a rotated secret is in its grace period). */
+/**
+ * The header carrying `v1=<hex>` signatures, comma-separated (two while a rotated secret is in its
+ * grace period).
+ *
+ * @example
+ * ```ts
+ * const signatures = (headers: Headers) => (headers.get(HEADER_SIGNATURE) ?? '').split(',')
+ * ```
+ */
 export const HEADER_SIGNATURE = 'Cartwright-Signature'
-/** On a replay, the id of the delivery it repeats. */
+/**
+ * On a replay only: the id of the delivery it repeats.
+ *
+ * @example
+ * ```ts
+ * const isReplay = (headers: Headers) => headers.has(HEADER_REPLAY)
+ * ```
+ */
 export const HEADER_REPLAY = 'Cartwright-Webhook-Replay'
 
-/** The prefix of every endpoint secret. */
+/**
+ * The prefix of every endpoint secret.
+ *
+ * @example
+ * ```ts
+ * const looksLikeASecret = (value: string) => value.startsWith(SECRET_PREFIX)
+ * ```
+ */
 export const SECRET_PREFIX = 'whsec_'
 
 /** A new endpoint secret: `whsec_` and 32 random bytes in base64url. */
