@@ -351,7 +351,7 @@ const membership = defineEndpoint({
  * for (const e of b2bEndpoints) console.log(e.surface, e.method, e.path, e.access)
  * ```
  */
-export const b2bEndpoints: readonly Endpoint[] = [
+export const b2bEndpoints = [
   requestApproval,
   cartApproval,
   decide('approve'),
@@ -374,4 +374,4 @@ export const b2bEndpoints: readonly Endpoint[] = [
   staffQuote,
   expireQuotes,
   membership,
-] as readonly Endpoint[]
+] as const satisfies readonly Endpoint[]

@@ -621,7 +621,7 @@ const adminRemoveMember = defineEndpoint({
  * for (const e of customerEndpoints) console.log(e.surface, e.method, e.path, e.access)
  * ```
  */
-export const customerEndpoints: readonly Endpoint[] = [
+export const customerEndpoints = [
   register,
   login,
   logout,
@@ -658,4 +658,4 @@ export const customerEndpoints: readonly Endpoint[] = [
   adminCreateGroup,
   adminAddMember,
   adminRemoveMember,
-] as readonly Endpoint[]
+] as const satisfies readonly Endpoint[]

@@ -122,4 +122,4 @@ const exportProducts = defineEndpoint({
  * for (const e of importExportEndpoints) console.log(e.method, e.path, e.scope)
  * ```
  */
-export const importExportEndpoints: readonly Endpoint[] = [importCsv, importJson, exportProducts] as readonly Endpoint[]
+export const importExportEndpoints = [importCsv, importJson, exportProducts] as const satisfies readonly Endpoint[]
