@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
 import { sql } from 'kysely'
 import pg, { type Client } from 'pg'
 import { createCommerce, type Commerce, type CommerceOptions } from '@cartwright/core'
@@ -63,7 +64,7 @@ const TARGET = 0.71
 
 const STORAGE_KINDS = ['sqlite', 'postgres'] as const
 type StorageKind = (typeof STORAGE_KINDS)[number]
-const ROW_KEYS = ['engine-1', 'http-1', 'floor-1', 'engine-c', 'http-c', 'floor-c'] as const
+const ROW_KEYS = ['engine-1', 'http-1', 'hono-1', 'floor-1', 'engine-c', 'http-c', 'hono-c', 'floor-c'] as const
 type RowKey = (typeof ROW_KEYS)[number]
 const STORAGES = (listEnv('BENCH_HTTP_STORAGE') ?? ['sqlite']) as StorageKind[]
 const ONLY = listEnv('BENCH_HTTP_ONLY') as RowKey[] | undefined
@@ -260,12 +261,27 @@ async function captureAnswers(): Promise<Answers> {
   }
 }
 
+/** Serves `handler` on 127.0.0.1 at a free port; returns its base URL. */
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  )
+  const address = server.address()
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+}
+
 /**
  * The transport floor: `node:http` alone, no framework and no engine. It reads each request's
  * JSON body, parses it, and answers with the bytes the Store API gave for that step.
  */
-async function serveFloor(answers: Answers): Promise<string> {
-  const server = createServer((request, response) => {
+function serveFloor(answers: Answers): Promise<string> {
+  return listen((request, response) => {
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
@@ -278,7 +294,22 @@ async function serveFloor(answers: Answers): Promise<string> {
       response.writeHead(200, { 'content-type': 'application/json' }).end(answer)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+}
+
+/**
+ * Hono alone: a bare Hono app on @hono/node-server, the framework the Store API is built on, with
+ * no middleware and no engine. It reads and parses each JSON body and answers with the captured bytes.
+ */
+async function serveHono(answers: Answers): Promise<string> {
+  const app = new Hono()
+  app.on(['GET', 'POST', 'PATCH', 'PUT'], '*', async (c) => {
+    if (c.req.method !== 'GET') JSON.parse(await c.req.text())
+    const answer = answers.get(floorStep(c.req.method, c.req.path))
+    return answer === undefined ? c.body(null, 404) : c.body(answer, 200, { 'content-type': 'application/json' })
+  })
+  const { server, port } = await new Promise<{ server: Server; port: number }>((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve({ server: server as Server, port: info.port }))
+  })
   cleanups.push(
     () =>
       new Promise<void>((resolve) => {
@@ -286,8 +317,7 @@ async function serveFloor(answers: Answers): Promise<string> {
         server.close(() => resolve())
       }),
   )
-  const address = server.address()
-  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  return `http://127.0.0.1:${port}`
 }
 
 let clientNumber = 0
@@ -378,6 +408,8 @@ const rowName = (key: RowKey, storage: StorageKind) =>
     'http-c': `HTTP, ${CONCURRENCY} clients${CLIENT_PROCESSES > 1 ? ` in ${CLIENT_PROCESSES} processes` : ''}`,
     'floor-1': 'transport floor, 1 client',
     'floor-c': `transport floor, ${CONCURRENCY} clients`,
+    'hono-1': 'bare Hono, 1 client',
+    'hono-c': `bare Hono, ${CONCURRENCY} clients`,
   })[key] + (STORAGES.length > 1 ? ` (${storage})` : '')
 
 /** The in-process row an HTTP row is compared with. */
@@ -393,13 +425,17 @@ function clientProcesses(count: number): ClientProcess[] {
 }
 
 async function prepareRow(key: RowKey, place: Place): Promise<Row> {
-  const floor = key.startsWith('floor')
+  const floor = key.startsWith('floor') || key.startsWith('hono')
   const shop = floor ? null : await place.open(key)
   const shoppers = key.endsWith('-1') ? 1 : CONCURRENCY
   const name = floor ? rowName(key, place.storage).replace(/ \((sqlite|postgres)\)$/, '') : rowName(key, place.storage)
   const row: Row = { key, storage: place.storage, name, shop, shoppers, clients: [], expectedOrders: 0, rounds: [], latencies: [] }
   if (!shop || key.startsWith('http')) {
-    row.baseUrl = shop ? await serveStore(shop.commerce) : await serveFloor(await (answers ??= captureAnswers()))
+    row.baseUrl = shop
+      ? await serveStore(shop.commerce)
+      : key.startsWith('hono')
+        ? await serveHono(await (answers ??= captureAnswers()))
+        : await serveFloor(await (answers ??= captureAnswers()))
     row.clients = clientProcesses(key.endsWith('-1') ? 1 : CLIENT_PROCESSES)
   }
   return row
@@ -559,17 +595,25 @@ function printTable(rows: Row[]): void {
       console.log(`${row.name} / ${base.name}: ${ratio.toFixed(2)}× the throughput (target ≥ ${TARGET}×, HTTP at most 40 % on top of the engine → ${ratio >= TARGET ? 'ok' : 'MISSED'})`)
     }
   }
-  // One shopper at a time, the times add up: engine + transport + what Hono and the Store API layer add.
+  // One shopper at a time, the times add up: engine + transport + Hono + what the Store API layer adds.
   const floor = rows.find((r) => r.key === 'floor-1')
+  const hono = rows.find((r) => r.key === 'hono-1')
   for (const storage of STORAGES) {
     const httpRow = find('http-1', storage)
     const engine = find('engine-1', storage)
-    if (!floor || !httpRow || !engine) continue
+    if (!floor || !hono || !httpRow || !engine) continue
     const ms = (row: Row) => 1000 / throughput(row)
-    const layer = ms(httpRow) - ms(engine) - ms(floor)
+    const framework = ms(hono) - ms(floor)
+    const layer = ms(httpRow) - ms(engine) - ms(hono)
+    const share = (v: number) => `${((v / ms(engine)) * 100).toFixed(0)} % of the engine's time`
+    console.log(`${storage}, one shopper, ms per checkout: ${ms(httpRow).toFixed(2)} over HTTP = ${ms(engine).toFixed(2)} engine`)
+    console.log(`  + ${ms(floor).toFixed(2)} transport floor (node:http + fetch, canned answers; ${share(ms(floor))})`)
+    console.log(`  + ${framework.toFixed(2)} Hono on @hono/node-server over node:http (${share(framework)})`)
+    console.log(`  + ${layer.toFixed(2)} the Store API layer: middleware, token checks, validation, rate limit, JSON (${share(layer)})`)
+    const server = (row: Row) => row.rounds.reduce((s, r) => s + r.serverCpuMs, 0) / row.rounds.reduce((s, r) => s + r.checkouts, 0)
     console.log(
-      `${storage}, one shopper, ms per checkout: ${ms(httpRow).toFixed(2)} over HTTP = ${ms(engine).toFixed(2)} engine + ${ms(floor).toFixed(2)} transport floor ` +
-        `(node:http + fetch, canned answers) + ${layer.toFixed(2)} Hono and the Store API layer (${((layer / ms(engine)) * 100).toFixed(0)} % of the engine's time)`,
+      `  server CPU ms per checkout: ${server(httpRow).toFixed(2)} = ${server(engine).toFixed(2)} engine + ${server(floor).toFixed(2)} node:http + ` +
+        `${(server(hono) - server(floor)).toFixed(2)} Hono + ${(server(httpRow) - server(engine) - server(hono)).toFixed(2)} Store API layer`,
     )
   }
 }
@@ -588,8 +632,8 @@ async function main(): Promise<void> {
   for (const storage of STORAGES) {
     const place = storage === 'sqlite' ? sqlitePlace() : await postgresPlace()
     console.log(`  ${storage}: ${place.describe}`)
-    // The transport floor has no storage: its rows run once.
-    for (const key of keys) if (!key.startsWith('floor') || storage === STORAGES[0]) rows.push(await prepareRow(key, place))
+    // The floors have no storage: their rows run once.
+    for (const key of keys) if (!/^(floor|hono)-/.test(key) || storage === STORAGES[0]) rows.push(await prepareRow(key, place))
   }
   for (const row of rows) {
     process.stdout.write(`  warm-up: ${row.name}\n`)

@@ -11,7 +11,7 @@ import { expect, it } from 'vitest'
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
 
-it('http-checkout runs the Store API over 127.0.0.1 and prints every row and both ratios', async () => {
+it('http-checkout runs the Store API over 127.0.0.1 and prints every row and both ratios, and splits the one-shopper time', async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, BENCH_HTTP_N: '12', BENCH_HTTP_ROUNDS: '1', BENCH_HTTP_WARMUP: '4', BENCH_HTTP_CONCURRENCY: '4' }
   for (const name of ['BENCH_HTTP_ONLY', 'BENCH_HTTP_STORAGE', 'BENCH_HTTP_CLIENT_PROCESSES', 'BENCH_HTTP_CPU_PROF']) delete env[name]
   const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -29,10 +29,11 @@ it('http-checkout runs the Store API over 127.0.0.1 and prints every row and bot
   })
   const report = `exit ${outcome.code}\n--- stdout ---\n${outcome.stdout}\n--- stderr ---\n${outcome.stderr}`
   expect(outcome.code, report).toBe(0)
-  for (const row of ['in-process engine, 1 shopper', 'HTTP, 1 client', 'transport floor, 1 client', 'in-process engine, 4 shoppers', 'HTTP, 4 clients', 'transport floor, 4 clients']) {
+  for (const row of ['in-process engine, 1 shopper', 'HTTP, 1 client', 'bare Hono, 1 client', 'transport floor, 1 client', 'in-process engine, 4 shoppers', 'HTTP, 4 clients', 'bare Hono, 4 clients', 'transport floor, 4 clients']) {
     expect(outcome.stdout, report).toMatch(new RegExp(`^${row}\\s+\\d+\\s+\\d+\\.\\d+\\s`, 'm'))
   }
   expect(outcome.stdout).toMatch(/^ {2}round 1\/1: HTTP, 4 clients\s+\d+ checkouts\/s {2}\(verified: 16 orders\)$/m)
   expect(outcome.stdout).toMatch(/^HTTP, 1 client \/ in-process engine, 1 shopper: \d+\.\d\d× the throughput/m)
   expect(outcome.stdout).toMatch(/^HTTP, 4 clients \/ in-process engine, 4 shoppers: \d+\.\d\d× the throughput/m)
+  expect(outcome.stdout).toMatch(/^ {2}\+ -?\d+\.\d\d the Store API layer/m)
 }, 60_000)
