@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { HEADER_ID } from '../src/index.js'
 import { STORAGES, openShop, receiver } from './support.js'
@@ -67,6 +68,25 @@ describe.each(STORAGES)('delivery rounds on %s', (storage) => {
     } finally {
       await ok.close()
       await down.close()
+      await shop.close()
+    }
+  })
+
+  it('an event the outbox hands over twice makes one delivery per endpoint', async () => {
+    const shop = await openShop(storage, { allowPrivateHosts: true })
+    try {
+      const endpoint = await shop.commerce.webhooks.createEndpoint({ url: 'http://127.0.0.1:9/hooks', eventTypes: ['product.created'] })
+      await shop.commerce.catalog.createProduct({ title: 'Twice', variants: [{ sku: 'TWICE-1', prices: [{ currency: 'USD', amount: 900 }] }] })
+      await shop.commerce.outbox.drain()
+      // The outbox is at least once: as after a crash before it recorded the hand-over, it hands the event over again.
+      await sql`update cw_outbox_deliveries set status = 'pending', attempts = 0, locked_until = null where subscriber = 'webhooks-deliveries'`.execute(shop.commerce.db as any)
+      expect(await shop.commerce.outbox.drain()).toBeGreaterThan(0)
+      expect((await shop.commerce.webhooks.listDeliveries({ endpointId: endpoint.id })).items).toHaveLength(1)
+      // Handled, not failed on the repeat: nothing left for the outbox to retry.
+      const handovers = (await shop.commerce.outbox.list()).filter((d) => d.subscriber === 'webhooks-deliveries')
+      expect(handovers.length).toBeGreaterThan(0)
+      expect(handovers.every((d) => d.status === 'delivered')).toBe(true)
+    } finally {
       await shop.close()
     }
   })
