@@ -344,7 +344,9 @@ const membership = defineEndpoint({
  * read a cart's approval, approve or reject as an approver, set a cart's PO number, read and accept
  * a quote sent to them (a cart or quote of someone else is `NOT_FOUND`). Admin, for staff: price
  * lists, companies and members (and a customer's membership), quantity rules, quotes (read, send,
- * expire), a cart's approval request, an order's B2B record and its invoice paid. Inputs are checked again, field by field, by the service.
+ * expire), a cart's approval request, an order's B2B record and its invoice paid. A tuple: each
+ * route keeps its schemas, method and path in its type, for `createStoreClient` from
+ * `@cartwright/http`. Inputs are checked again, field by field, by the service.
  *
  * @example
  * ```ts

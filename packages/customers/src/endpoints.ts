@@ -614,7 +614,8 @@ const adminRemoveMember = defineEndpoint({
  * `NOT_FOUND`). Admin (scopes `customers:read|write`, and `orders:read` for a customer's orders):
  * customers listed, searched, filtered, made, read and changed, their addresses, orders, sessions, notes, tags,
  * timeline and consent history, and customer groups with their members. Inputs are checked again,
- * field by field, by the service.
+ * field by field, by the service. A tuple: each route keeps its schemas, method and path in its
+ * type, for `createStoreClient` from `@cartwright/http`.
  *
  * @example
  * ```ts
