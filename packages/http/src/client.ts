@@ -67,7 +67,10 @@ type RouteEndpoint<Es extends readonly ClientEndpoint[], R extends string> = Es[
  */
 export type StoreRoutes<Es extends readonly ClientEndpoint[]> = { [R in StoreRoute<Es>]: RouteEndpoint<Es, R> }
 
-type InputOf<E extends ClientEndpoint> = NonNullable<E['input']> extends infer I extends z.ZodType ? (unknown extends z.input<I> ? {} : z.input<I>) : {}
+/** The named keys of an object type: a strict empty object's input is `{ [k: string]: never }`. */
+type NamedKeys<T> = { [K in keyof T as string extends K ? never : number extends K ? never : symbol extends K ? never : K]: T[K] }
+
+type InputOf<E extends ClientEndpoint> = NonNullable<E['input']> extends infer I extends z.ZodType ? (unknown extends z.input<I> ? {} : NamedKeys<z.input<I>>) : {}
 
 /**
  * Fields the client sends elsewhere than the body or query: path params (in the path), the

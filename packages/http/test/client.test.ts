@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
+import type { customerEndpoints } from '@cartwright/customers'
 import type { promotionEndpoints } from '@cartwright/promotions'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { createStoreClient, isStoreApiError, StoreApiError, type StoreClient, type StoreRequest, type StoreResponse, type StoreRoute, type storeEndpoints } from '../src/index.js'
 import { address, openShop, SHIPPING, type Shop } from './routes-support.js'
 
-type Store = [...typeof storeEndpoints, ...typeof promotionEndpoints]
+type Store = [...typeof storeEndpoints, ...typeof promotionEndpoints, ...typeof customerEndpoints]
 
 describe('createStoreClient: types from the endpoints', () => {
   // Type-level only: checked by `tsc -p .` (the test folder is in the package's tsconfig).
@@ -14,6 +15,7 @@ describe('createStoreClient: types from the endpoints', () => {
   it('names every Store route of core and of the plugins given, and no Admin route', () => {
     expectTypeOf<'POST /carts/:cartId/lines'>().toExtend<StoreRoute<Store>>()
     expectTypeOf<'POST /carts/:cartId/promotion-codes'>().toExtend<StoreRoute<Store>>()
+    expectTypeOf<'POST /account/login'>().toExtend<StoreRoute<Store>>()
     expectTypeOf<'GET /promotions'>().not.toExtend<StoreRoute<Store>>()
     expectTypeOf<'POST /carts/:cartId/promotion-codes'>().not.toExtend<StoreRoute<typeof storeEndpoints>>()
   })
@@ -45,8 +47,11 @@ describe('createStoreClient: types from the endpoints', () => {
       await client.call('GET /carts', {})
       // @ts-expect-error an Admin route is not on the Store client
       await client.call('GET /promotions', {})
+      // @ts-expect-error GET /account takes no fields
+      await client.call('GET /account', { query: { email: 'ada@example.com' } })
       // Needs nothing: the request may be left out.
       await client.call('GET /categories')
+      await client.call('GET /account', { session: 'session-token' })
     }
     expect(typeOnly).toBeTypeOf('function')
   })
@@ -145,11 +150,15 @@ describe('createStoreClient over HTTP (127.0.0.1, SQLite)', () => {
     expect((await shop.commerce.carts.get(cart.id)).lines).toEqual([])
   })
 
-  it('sends the customer session as a bearer token', async () => {
-    const session = await shop.signIn('grace@example.com')
-    const cart = await client.with({ session }).call('POST /carts', { body: { currency: 'USD' } })
-    expect((await shop.commerce.carts.get(cart.id)).customerId).toEqual(expect.any(String))
-    const anonymous = await client.call('POST /carts', { body: { currency: 'USD' } })
-    expect((await shop.commerce.carts.get(anonymous.id)).customerId ?? null).toBeNull()
+  it("signs in with the customers plugin's routes and sends the session as a bearer token; without it, a 401", async () => {
+    await client.call('POST /account/register', { body: { email: 'grace@example.com', password: 'correct horse battery staple', firstName: 'Grace' } })
+    const login = await client.call('POST /account/login', { body: { email: 'grace@example.com', password: 'correct horse battery staple', clientId: 'client-test' } })
+    const signedIn = client.with({ session: login.sessionToken })
+    expect((await signedIn.call('GET /account')).id).toBe(login.customer.id)
+    const cart = await signedIn.call('POST /carts', { body: { currency: 'USD' } })
+    expect((await shop.commerce.carts.get(cart.id)).customerId).toBe(login.customer.id)
+
+    const error = await client.call('GET /account').catch((e: unknown) => e)
+    expect(isStoreApiError(error, 'UNAUTHENTICATED') && error.status).toBe(401)
   })
 })
