@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
+import { Hono } from 'hono'
 import type { customerEndpoints } from '@cartwright/customers'
 import type { promotionEndpoints } from '@cartwright/promotions'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
@@ -66,13 +67,16 @@ describe('createStoreClient over HTTP (127.0.0.1, SQLite)', () => {
   let shop: Shop
   let server: ServerType
   let client: StoreClient<Store>
+  let port: number
 
   beforeAll(async () => {
     shop = await openShop('sqlite')
-    const port = await new Promise<number>((resolve) => {
-      server = serve({ fetch: shop.store.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => resolve(info.port))
+    // The Store API mounted under a prefix in a host app, as a shop serves it.
+    const host = new Hono().route('/store', shop.store)
+    port = await new Promise<number>((resolve) => {
+      server = serve({ fetch: host.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => resolve(info.port))
     })
-    client = createStoreClient<Store>({ baseUrl: `http://127.0.0.1:${port}/` })
+    client = createStoreClient<Store>({ baseUrl: `http://127.0.0.1:${port}/store/` })
   })
   afterAll(async () => {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
@@ -148,6 +152,13 @@ describe('createStoreClient over HTTP (127.0.0.1, SQLite)', () => {
     expect(details.fields).toEqual(['quantity'])
     expect(requestId).toEqual(expect.any(String))
     expect((await shop.commerce.carts.get(cart.id)).lines).toEqual([])
+  })
+
+  it('throws HTTP_<status> for an answer that is not an error body (a wrong baseUrl)', async () => {
+    const astray = createStoreClient<Store>({ baseUrl: `http://127.0.0.1:${port}/shop` })
+    const error = await astray.call('GET /categories').catch((e: unknown) => e)
+    expect(isStoreApiError(error, 'HTTP_404')).toBe(true)
+    expect((error as StoreApiError).details.body).toBe('404 Not Found')
   })
 
   it("signs in with the customers plugin's routes and sends the session as a bearer token; without it, a 401", async () => {
