@@ -1,3 +1,4 @@
+import { Validator } from '@seriousme/openapi-schema-validator'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { importExport } from '@cartwright/import-export'
 import { adminApi } from '../src/index.js'
@@ -25,6 +26,16 @@ describe.each(STORAGES)('import-export routes on %s', (storage) => {
     reader = { authorization: `Bearer ${(await shop.commerce.http.apiKeys.create({ staffId: owner.id, name: 'read', scopes: ['catalog:read'] })).secret}` }
   })
   afterAll(() => shop?.close())
+
+  // The document depends on the composition, not on storage: checked once.
+  it.runIf(storage === 'sqlite')('lists the routes in the Admin OpenAPI document, which validates as 3.1', async () => {
+    const document = (await call(admin, 'GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> }
+    expect(Object.keys(document.paths['/imports/products/csv'] ?? {})).toEqual(['post'])
+    expect(Object.keys(document.paths['/imports/products/json'] ?? {})).toEqual(['post'])
+    expect(Object.keys(document.paths['/exports/products'] ?? {})).toEqual(['get'])
+    const result = await new Validator().validate(document as never)
+    expect(result.errors ?? []).toEqual([])
+  })
 
   it('imports products from CSV: variants, prices in minor units and stock written', async () => {
     const answer = await call(admin, 'POST', '/imports/products/csv', { body: { csv: CAPS }, headers: staff })
