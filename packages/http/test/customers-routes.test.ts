@@ -67,6 +67,9 @@ describe.each(STORAGES)('customers routes on %s', (storage) => {
         const read = await call(shop.store, 'GET', `/orders/${id}`, { headers: as(bob) })
         expect([read.status, read.body.code]).toEqual([404, 'NOT_FOUND'])
       }
+      const cancel = await call(shop.store, 'POST', `/orders/${ada.orders[0]}/cancel`, { body: {}, headers: { ...as(bob), 'idempotency-key': `cancel-${ada.orders[0]}` } })
+      expect([cancel.status, cancel.body.code]).toEqual([404, 'NOT_FOUND'])
+      expect((await shop.commerce.orders.get(ada.orders[0]!)).status).toBe('placed')
       // Her own session opens it.
       expect((await call(shop.store, 'GET', `/orders/${ada.orders[0]}`, { headers: as(ada) })).status).toBe(200)
     })
