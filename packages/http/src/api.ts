@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { Hono, type Context } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { cors } from 'hono/cors'
@@ -231,6 +231,9 @@ function buildApi(surface: Surface, commerce: HttpCommerce, options: ApiOptions)
   app.onError((error, c) => fail(c, error))
   app.notFound((c) => fail(c, httpError('NOT_FOUND', `No route ${c.req.method} ${new URL(c.req.url).pathname}`, { entity: 'Route' })))
 
+  // A GET has no body to measure (the Fetch API gives it none), and asking for one makes
+  // @hono/node-server build a full Request from the socket: GET routes skip the size check.
+  const noBody: MiddlewareHandler<Env> = (_c, next) => next()
   const tooLarge = (max: number) =>
     bodyLimit({ maxSize: max, onError: (c) => fail(c as Context<Env>, httpError('PAYLOAD_TOO_LARGE', `The body is larger than ${max} bytes`, { maxBytes: max })) })
 
@@ -270,7 +273,7 @@ function buildApi(surface: Surface, commerce: HttpCommerce, options: ApiOptions)
     const scope = surface === 'admin' ? requiredScope(endpoint) : null
     const usesQuery = endpoint.method === 'GET' || endpoint.method === 'DELETE'
 
-    app.on(endpoint.method, endpoint.path, tooLarge(limit), async (c) => {
+    app.on(endpoint.method, endpoint.path, endpoint.method === 'GET' ? noBody : tooLarge(limit), async (c) => {
       if (endpoint.rateLimit) {
         const hit = await commerce.http!.rateLimits.hit({ endpoint: rateKey, client: clientAddress(c, options), windowMs: endpoint.rateLimit.windowMs, max: endpoint.rateLimit.max })
         if (!hit.allowed) throw httpError('RATE_LIMITED', 'Too many requests: try again later', { retryAfterSeconds: hit.retryAfterSeconds })
