@@ -62,6 +62,8 @@ function securityOf(surface: 'store' | 'admin', e: Endpoint): Array<Record<strin
  *
  * @example
  * ```ts
+ * import type { Endpoint } from '@cartwright/core'
+ *
  * declare const endpoints: Endpoint[]
  * const document = openApiDocument('store', endpoints)
  * console.log(Object.keys(document.paths))

@@ -6,6 +6,8 @@ import type { Endpoint } from '@cartwright/core'
  *
  * @example
  * ```ts
+ * import type { Endpoint } from '@cartwright/core'
+ *
  * declare const endpoint: Endpoint
  * const needed = requiredScope(endpoint) // e.g. 'catalog:read'
  * ```
