@@ -2,7 +2,10 @@ import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { customerEndpoints } from '@cartwright/customers'
-import type { promotionEndpoints } from '@cartwright/promotions'
+import type { b2bEndpoints } from '@cartwright/b2b'
+import type { giftCardEndpoints, promotionEndpoints } from '@cartwright/promotions'
+import type { reviewEndpoints } from '@cartwright/reviews'
+import type { taxRulesEndpoints } from '@cartwright/tax-rules'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { createStoreClient, isStoreApiError, StoreApiError, type StoreClient, type StoreRequest, type StoreResponse, type StoreRoute, type storeEndpoints } from '../src/index.js'
 import { address, openShop, SHIPPING, type Shop } from './routes-support.js'
@@ -18,6 +21,9 @@ describe('createStoreClient: types from the endpoints', () => {
     expectTypeOf<'POST /carts/:cartId/promotion-codes'>().toExtend<StoreRoute<Store>>()
     expectTypeOf<'POST /account/login'>().toExtend<StoreRoute<Store>>()
     expectTypeOf<'GET /promotions'>().not.toExtend<StoreRoute<Store>>()
+    type Everything = [...Store, ...typeof giftCardEndpoints, ...typeof reviewEndpoints, ...typeof taxRulesEndpoints, ...typeof b2bEndpoints]
+    expectTypeOf<'POST /products/:productId/reviews' | 'PUT /carts/:cartId/tax-profile'>().toExtend<StoreRoute<Everything>>()
+    expectTypeOf<StoreRequest<Everything, 'GET /products/:productId/reviews'>>().toHaveProperty('params').toEqualTypeOf<{ productId: string }>()
     expectTypeOf<'POST /carts/:cartId/promotion-codes'>().not.toExtend<StoreRoute<typeof storeEndpoints>>()
   })
 

@@ -114,4 +114,4 @@ const remove = defineEndpoint({
  * for (const e of reviewEndpoints) console.log(e.surface, e.method, e.path, e.access)
  * ```
  */
-export const reviewEndpoints: readonly Endpoint[] = [submit, listPublished, summary, listAll, approve, reject, remove] as readonly Endpoint[]
+export const reviewEndpoints = [submit, listPublished, summary, listAll, approve, reject, remove] as const satisfies readonly Endpoint[]

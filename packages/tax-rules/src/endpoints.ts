@@ -131,4 +131,4 @@ const getOrder = defineEndpoint({
  * for (const e of taxRulesEndpoints) console.log(e.surface, e.method, e.path, e.access)
  * ```
  */
-export const taxRulesEndpoints: readonly Endpoint[] = [setCart, getCart, getOwn, setOwn, getCustomer, setCustomer, getOrder] as readonly Endpoint[]
+export const taxRulesEndpoints = [setCart, getCart, getOwn, setOwn, getCustomer, setCustomer, getOrder] as const satisfies readonly Endpoint[]
