@@ -32,6 +32,13 @@ export interface TestPoints {
   'recovery.round': (context: { holder: string; leased: boolean }) => void | Promise<void>
   /** In the placement transaction, after the payment row was read and before the order is written. */
   'checkout.place.before': (context: { cartId: string; paymentId: string; tx: Tx }) => void | Promise<void>
+  /** In `orders.cancel`'s transaction, before the order is locked: another cancel may run to its end here. */
+  'order.cancel.locking': (context: { orderId: string; tx: Tx }) => void | Promise<void>
+  /**
+   * In the transaction that claims a capture, void or refund, after its key was looked up and found
+   * unused, before the order is locked: another call with the same key may run to its end here.
+   */
+  'payment.operation.locking': (context: { orderId: string; kind: 'capture' | 'void' | 'refund'; tx: Tx }) => void | Promise<void>
   /** Before the gateway is asked to capture, void or refund. */
   'payment.operation.before': (context: { paymentId: string; operationId: string; kind: 'capture' | 'void' | 'refund' }) => void | Promise<void>
   /** After the gateway answered a capture, void or refund, before the answer is recorded. */

@@ -467,6 +467,11 @@ async function cancelAndClaim(
   reason: string | null,
   key: string | undefined,
 ): Promise<{ send: Array<{ op: PaymentOperationTable; payment: PaymentTable }> }> {
+  if (rt.point) await rt.point('order.cancel.locking', { orderId: id, tx })
+  const order = await lockOrder(rt, tx, id)
+  const payments = await lockPayments(rt, tx, id)
+  // The key is looked up with the order locked: another cancel with the same key that committed
+  // (and was perhaps answered) while this one waited for the lock is seen, and its key not reused.
   let keyFree = key !== undefined
   if (key) {
     const used = await tx.selectFrom('cw_payment_operations').select(['order_id', 'kind']).where('idempotency_key', '=', key).executeTakeFirst()
@@ -475,8 +480,6 @@ async function cancelAndClaim(
     }
     keyFree = !used
   }
-  const order = await lockOrder(rt, tx, id)
-  const payments = await lockPayments(rt, tx, id)
   const pendingOf = new Map<string, PaymentOperationTable[]>()
   for (const payment of payments) {
     pendingOf.set(payment.id, await tx.selectFrom('cw_payment_operations').selectAll().where('payment_id', '=', payment.id).where('status', '=', 'pending').execute())

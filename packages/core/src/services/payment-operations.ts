@@ -256,15 +256,24 @@ export async function claimOperation(rt: Runtime, request: OperationRequest): Pr
   return transact(
     rt,
     async (tx) => {
-      const existing = await tx.selectFrom('cw_payment_operations').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
-      if (existing) {
+      const byKey = () => tx.selectFrom('cw_payment_operations').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
+      const resume = async (existing: PaymentOperationTable): Promise<Claimed> => {
         sameRequest(existing, request)
         const payment = await tx.selectFrom('cw_payments').selectAll().where('id', '=', existing.payment_id).executeTakeFirstOrThrow()
         const leased = await takeLease(rt, tx, existing)
         return { op: leased ?? existing, payment, ours: leased !== null }
       }
+      const existing = await byKey()
+      if (existing) return resume(existing)
+      if (rt.point) await rt.point('payment.operation.locking', { orderId: request.orderId, kind: request.kind, tx })
       const order = await lockOrder(rt, tx, request.orderId)
       const payment = await lockPayment(rt, tx, order, request.paymentId)
+      // Looked up again with the order locked: a call with the same key that committed while this
+      // one waited for the lock is resumed, not inserted a second time.
+      if (request.idempotencyKey) {
+        const committed = await byKey()
+        if (committed) return resume(committed)
+      }
       const pending = await inFlight(tx, payment.id)
       // A payment is captured (or voided) once: a call without a key that finds that one operation
       // left pending by a lost answer is its retry, and resumes it with the same gateway key.
