@@ -25,8 +25,9 @@ export const optionsSchema = z.strictObject({
 export interface WebhooksOptions {
   /**
    * Accept endpoint URLs on this machine or a private network (`127.0.0.1`, `10.x`, `localhost`,
-   * …). Off by default: staff with an API key could otherwise make the shop call its own internal
-   * services. Turn it on for tests and for receivers inside your own network.
+   * `[::ffff:10.0.0.1]`, …), and host names that resolve to such addresses when a request
+   * connects. Off by default: staff with an API key could otherwise make the shop call its own
+   * internal services. Turn it on for tests and for receivers inside your own network.
    */
   allowPrivateHosts?: boolean
   /** Attempts before a delivery is `failed` (default 8). */

@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /**
  * The header carrying the delivery's id: the same on every retry of a delivery (receivers drop a
- * repeat by it), a new one for a replay.
+ * repeat by it), a new one for a replay. Part of what is signed.
  *
  * @example
  * ```ts
@@ -55,17 +55,19 @@ export function newSecret(): string {
 }
 
 /**
- * The `v1` signature of a delivery: hex HMAC-SHA256 of `"<timestamp>.<body>"`, keyed with the
- * endpoint's secret as written (the whole `whsec_…` string, as UTF-8).
+ * The `v1` signature of a delivery: hex HMAC-SHA256 of `"<id>.<timestamp>.<body>"` (the
+ * `Cartwright-Webhook-Id` header, the `Cartwright-Webhook-Timestamp` header, the raw body), keyed
+ * with the endpoint's secret as written (the whole `whsec_…` string, as UTF-8). The id is signed so
+ * that a captured request cannot be sent again under a new id to get past a receiver's repeat check.
  *
  * @example
  * ```ts
  * const body = JSON.stringify({ id: 'evt_1', type: 'order.placed', payload: {} })
- * const header = `v1=${signWebhook({ secret: 'whsec_test', timestamp: 1_900_000_000, body })}`
+ * const header = `v1=${signWebhook({ secret: 'whsec_test', id: 'whd_1', timestamp: 1_900_000_000, body })}`
  * ```
  */
-export function signWebhook(input: { secret: string; timestamp: number; body: string }): string {
-  return createHmac('sha256', input.secret).update(`${input.timestamp}.${input.body}`).digest('hex')
+export function signWebhook(input: { secret: string; id: string; timestamp: number; body: string }): string {
+  return createHmac('sha256', input.secret).update(`${input.id}.${input.timestamp}.${input.body}`).digest('hex')
 }
 
 /**
@@ -97,7 +99,7 @@ export interface VerifyWebhookInput {
  * ```
  */
 export type VerifyWebhookResult =
-  | { ok: true; deliveryId: string | null; timestamp: number; replayOf: string | null }
+  | { ok: true; deliveryId: string; timestamp: number; replayOf: string | null }
   | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'timestamp_out_of_tolerance' | 'no_matching_signature' }
 
 function header(headers: VerifyWebhookInput['headers'], wanted: string): string | null {
@@ -114,7 +116,8 @@ function header(headers: VerifyWebhookInput['headers'], wanted: string): string 
 /**
  * Checks a webhook as its receiver gets it: the timestamp is within `toleranceSeconds` of now (so
  * a captured request cannot be replayed later), and one of the `v1=` signatures is the HMAC of
- * `"<timestamp>.<raw body>"` with the secret, compared in constant time. Never throws for a bad
+ * `"<id>.<timestamp>.<raw body>"` with the secret, compared in constant time, the id and the
+ * timestamp taken from the request's headers (so neither can be changed without the secret). Never throws for a bad
  * request: it answers `{ ok: false, reason }`.
  *
  * @example
@@ -134,16 +137,17 @@ function header(headers: VerifyWebhookInput['headers'], wanted: string): string 
  * ```
  */
 export function verifyWebhookSignature(input: VerifyWebhookInput): VerifyWebhookResult {
+  const id = header(input.headers, HEADER_ID)
   const stamp = header(input.headers, HEADER_TIMESTAMP)
   const signatures = header(input.headers, HEADER_SIGNATURE)
-  if (!stamp || !signatures) return { ok: false, reason: 'missing_headers' }
+  if (!id || !stamp || !signatures) return { ok: false, reason: 'missing_headers' }
   if (!/^\d{1,12}$/.test(stamp.trim())) return { ok: false, reason: 'bad_timestamp' }
   const timestamp = Number(stamp.trim())
   const tolerance = input.toleranceSeconds ?? 300
   const now = Math.floor((input.now ?? new Date()).getTime() / 1000)
   if (!(Math.abs(now - timestamp) <= tolerance)) return { ok: false, reason: 'timestamp_out_of_tolerance' }
   const body = typeof input.body === 'string' ? input.body : Buffer.from(input.body).toString('utf8')
-  const expected = Buffer.from(signWebhook({ secret: input.secret, timestamp, body }), 'hex')
+  const expected = Buffer.from(signWebhook({ secret: input.secret, id, timestamp, body }), 'hex')
   let match = false
   for (const part of signatures.split(',')) {
     const [scheme, value] = part.trim().split('=', 2)
@@ -152,5 +156,5 @@ export function verifyWebhookSignature(input: VerifyWebhookInput): VerifyWebhook
     if (timingSafeEqual(Buffer.from(value, 'hex'), expected)) match = true
   }
   if (!match) return { ok: false, reason: 'no_matching_signature' }
-  return { ok: true, deliveryId: header(input.headers, HEADER_ID), timestamp, replayOf: header(input.headers, HEADER_REPLAY) }
+  return { ok: true, deliveryId: id, timestamp, replayOf: header(input.headers, HEADER_REPLAY) }
 }

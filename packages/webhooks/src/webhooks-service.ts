@@ -28,7 +28,7 @@ import {
 import { send, type SendOutcome } from './send.js'
 import { newSecret } from './signature.js'
 import type { WebhookTables } from './tables.js'
-import { sendProblem, urlProblem } from './url.js'
+import { urlProblem } from './url.js'
 
 type Ctx = PluginContext<WebhookTables>
 type EndpointRow = WebhookTables['webhooks_endpoints']
@@ -430,8 +430,9 @@ export function createWebhooksService(ctx: Ctx, options: ResolvedOptions): Webho
       return 'failed'
     }
     const startedAt = ctx.now()
-    // Checked again when sending: the option may have changed since, or the name resolve elsewhere.
-    const refused = await sendProblem(claimed.endpoint.url, options.allowPrivateHosts)
+    // Checked again when sending: the option may have changed since. The addresses the host name
+    // resolves to are checked by `send`, as it connects to them.
+    const refused = urlProblem(claimed.endpoint.url, options.allowPrivateHosts)
     const result: SendOutcome = refused
       ? { outcome: 'error', statusCode: null, error: `not sent: the URL ${refused}`, responseBody: null, durationMs: 0 }
       : await send({
@@ -443,6 +444,7 @@ export function createWebhooksService(ctx: Ctx, options: ResolvedOptions): Webho
           at: startedAt.getTime(),
           timeoutMs: options.timeoutMs,
           userAgent: options.userAgent,
+          allowPrivateHosts: options.allowPrivateHosts,
         })
     return settle(claimed, startedAt, result)
   }

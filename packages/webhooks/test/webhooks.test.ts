@@ -288,9 +288,9 @@ describe('verifyWebhookSignature', () => {
   const at = new Date('2030-01-01T00:00:00Z')
   const timestamp = Math.floor(at.getTime() / 1000)
   const headers = (signature: string, stamp = timestamp) => ({ [HEADER_ID]: 'whd_1', [HEADER_TIMESTAMP]: String(stamp), [HEADER_SIGNATURE]: signature })
-  const good = `v1=${signWebhook({ secret, timestamp, body })}`
+  const good = `v1=${signWebhook({ secret, id: 'whd_1', timestamp, body })}`
 
-  it('accepts the signature of the body and timestamp, with headers in any case', () => {
+  it('accepts the signature of the id, timestamp and body, with headers in any case', () => {
     expect(verifyWebhookSignature({ body, headers: headers(good), secret, now: at })).toEqual({ ok: true, deliveryId: 'whd_1', timestamp, replayOf: null })
     expect(verifyWebhookSignature({ body, headers: new Headers(headers(good)), secret, now: at }).ok).toBe(true)
   })
@@ -301,12 +301,19 @@ describe('verifyWebhookSignature', () => {
     expect(verifyWebhookSignature({ body: body.replace('1800', '1'), headers: headers(good), secret, now: at })).toEqual({ ok: false, reason: 'no_matching_signature' })
   })
 
+  it('refuses a captured request sent again under a new delivery id', () => {
+    const resent = { ...headers(good), [HEADER_ID]: 'whd_2' }
+    expect(verifyWebhookSignature({ body, headers: resent, secret, now: at })).toEqual({ ok: false, reason: 'no_matching_signature' })
+    const { [HEADER_ID]: _, ...withoutId } = headers(good)
+    expect(verifyWebhookSignature({ body, headers: withoutId, secret, now: at })).toEqual({ ok: false, reason: 'missing_headers' })
+  })
+
   it('refuses a stale or future timestamp, even with its right signature', () => {
     const stale = timestamp - 301
-    const signed = `v1=${signWebhook({ secret, timestamp: stale, body })}`
+    const signed = `v1=${signWebhook({ secret, id: 'whd_1', timestamp: stale, body })}`
     expect(verifyWebhookSignature({ body, headers: headers(signed, stale), secret, now: at })).toEqual({ ok: false, reason: 'timestamp_out_of_tolerance' })
     const future = timestamp + 301
-    expect(verifyWebhookSignature({ body, headers: headers(`v1=${signWebhook({ secret, timestamp: future, body })}`, future), secret, now: at })).toEqual({ ok: false, reason: 'timestamp_out_of_tolerance' })
+    expect(verifyWebhookSignature({ body, headers: headers(`v1=${signWebhook({ secret, id: 'whd_1', timestamp: future, body })}`, future), secret, now: at })).toEqual({ ok: false, reason: 'timestamp_out_of_tolerance' })
     expect(verifyWebhookSignature({ body, headers: headers(signed, stale), secret, now: at, toleranceSeconds: 600 }).ok).toBe(true)
   })
 
