@@ -46,6 +46,8 @@ const POINTS: Record<TestPointName, 'tx' | 'outside'> = {
   'payment.event.recorded': 'tx',
   'recovery.round': 'outside',
   'checkout.place.before': 'tx',
+  'order.cancel.locking': 'tx',
+  'payment.operation.locking': 'tx',
   'payment.operation.before': 'outside',
   'payment.operation.answered': 'outside',
   'payment.operation.settling': 'tx',
