@@ -8,7 +8,7 @@ export {
   type PluginEvents,
 } from './engine.js'
 export { definePlugin } from './ports/plugin.js'
-export { defineEndpoint, type Endpoint, type DefinedEndpoint, type EndpointMethod, type EndpointAccess, type EndpointCredential, type ActorResolver, type Actor } from './ports/endpoint.js'
+export { defineEndpoint, type Endpoint, type DefinedEndpoint, type EndpointMethod, type EndpointAccess, type EndpointCredential, type ActorResolver, type Actor, type EndpointRequest } from './ports/endpoint.js'
 export { tablePrefix } from './plugins.js'
 export * from './errors.js'
 export { systemClock, type Clock, type SleepOptions } from './clock.js'

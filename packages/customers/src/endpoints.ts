@@ -1,10 +1,10 @@
 import { z } from 'zod'
-import { addressSchema, CommerceError, defineEndpoint, type Actor, type Endpoint, type Order, type Page } from '@cartwright/core'
+import { addressSchema, CommerceError, defineEndpoint, notFound, type Actor, type Endpoint, type Order, type Page } from '@cartwright/core'
 import type { CustomersService } from './customers.js'
 import { CONSENT_SOURCES, MAX_PASSWORD } from './schemas.js'
 
 /** The engine as the endpoints' handlers use it. */
-type Engine = { customers: CustomersService; orders: { list(input: { customerId: string; limit?: number; cursor?: string }): Promise<Page<Order>> } }
+type Engine = { customers: CustomersService; carts: { verifyToken(cartId: string, token: string): Promise<boolean> }; orders: { list(input: { customerId: string; limit?: number; cursor?: string }): Promise<Page<Order>> } }
 /** The engine a handler is given (typed `unknown` by the descriptor): one with this plugin. */
 const engine = (commerce: unknown) => commerce as Engine
 
@@ -93,13 +93,16 @@ const login = defineEndpoint({
   path: '/account/login',
   summary: "Log in: a session token, and the guest cart merged into the customer's",
   description:
-    'Every failure is answered alike (`INVALID_CREDENTIALS`). `clientId` is the client failures are counted for: the host sets it from the connection (its IP address), not from what the client sends.',
+    "Every failure is answered alike (`INVALID_CREDENTIALS`). Failures are counted for the connection's address (the HTTP layer's client), never for anything the body says. `guestCartId` is merged only when the request carries that cart's token (`X-Cart-Token` or the cart cookie); otherwise the answer is 404, as for a missing cart.",
   access: 'public',
   rateLimit: tight,
-  input: z.strictObject({ email, password, clientId: z.string().max(200), guestCartId: z.string().max(64).optional() }),
+  input: z.strictObject({ email, password, guestCartId: z.string().max(64).optional() }),
   output: z.object({ sessionToken: z.string(), customer: customerSchema, caps: z.array(z.object({ variantId: z.string(), requested: z.number().int(), quantity: z.number().int(), reason: z.enum(['stock', 'line_limit', 'unavailable']) })) }),
-  handler: async ({ input, commerce }) => {
-    const result = await engine(commerce).customers.accounts.login(input)
+  handler: async ({ input, commerce, request }) => {
+    if (!request) throw new CommerceError('INVALID_STATE', 'Logging in over HTTP needs the request (the client it counts for)')
+    const { guestCartId, ...credentials } = input
+    if (guestCartId !== undefined && !(request.cartToken !== undefined && (await engine(commerce).carts.verifyToken(guestCartId, request.cartToken)))) throw notFound('Cart', guestCartId)
+    const result = await engine(commerce).customers.accounts.login({ ...credentials, clientId: request.client, ...(guestCartId !== undefined ? { guestCartId } : {}) })
     return { sessionToken: result.sessionToken, customer: result.customer, caps: result.merge?.caps ?? [] }
   },
 })

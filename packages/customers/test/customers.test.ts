@@ -298,12 +298,12 @@ describe.each(STORAGES)('customers on %s', (storage) => {
     const call = async (method: string, path: string, input: unknown, actor: Parameters<ReturnType<typeof route>['handler']>[0]['actor'] = anonymous) => {
       const e = route(method, path)
       const parsed = e.input ? e.input.parse(input) : input
-      return e.output.parse(await e.handler({ input: parsed, actor, commerce }))
+      return e.output.parse(await e.handler({ input: parsed, actor, commerce, request: { client: '203.0.113.7' } }))
     }
     const ada = (await call('POST', '/account/register', { email: 'ada@example.com', password: PASSWORD })) as { id: string; emailVerified: boolean }
     expect(JSON.stringify(ada)).not.toMatch(/argon2|password/i)
     await call('POST', '/account/verify', { token: await commerce.customers.accounts.mintVerificationToken(ada.id) })
-    const login = (await call('POST', '/account/login', { email: 'ada@example.com', password: PASSWORD, clientId: '203.0.113.7' })) as { sessionToken: string }
+    const login = (await call('POST', '/account/login', { email: 'ada@example.com', password: PASSWORD })) as { sessionToken: string }
     expect((await commerce.customers.accounts.authenticate(login.sessionToken)).id).toBe(ada.id)
     const me = { kind: 'customer', customerId: ada.id } as const
     expect(((await call('GET', '/account', {}, me)) as { emailVerified: boolean }).emailVerified).toBe(true)

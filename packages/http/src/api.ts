@@ -6,7 +6,7 @@ import { cors } from 'hono/cors'
 import { secureHeaders } from 'hono/secure-headers'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { z } from 'zod'
-import { CommerceError, isCommerceError, notFound, validationError, type Actor, type ActorResolver, type CoreCommerce, type Endpoint } from '@cartwright/core'
+import { CommerceError, isCommerceError, notFound, validationError, type Actor, type ActorResolver, type CoreCommerce, type Endpoint, type EndpointRequest } from '@cartwright/core'
 import { DEFAULT_STATUSES, describeError } from './errors.js'
 import { openApiDocument } from './openapi.js'
 import type { ApiOptions, HttpLogger } from './options.js'
@@ -361,7 +361,9 @@ function buildApi(surface: Surface, commerce: HttpCommerce, options: ApiOptions)
       const parsed = schema.safeParse(fields)
       if (!parsed.success) throw validationError('request', parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })))
 
-      let output: unknown = await endpoint.handler({ input: parsed.data, actor, commerce })
+      const carried = surface === 'store' ? (cartToken ?? c.req.header('x-cart-token') ?? getCookie(c, cookieNames.cart)) : undefined
+      const request: EndpointRequest = { client: clientAddress(c, options), ...(carried !== undefined ? { cartToken: carried } : {}) }
+      let output: unknown = await endpoint.handler({ input: parsed.data, actor, commerce, request })
       if (validateOutput) {
         const checked = endpoint.output.safeParse(output)
         if (!checked.success) {

@@ -169,7 +169,7 @@ describe('createStoreClient over HTTP (127.0.0.1, SQLite)', () => {
 
   it("signs in with the customers plugin's routes and sends the session as a bearer token; without it, a 401", async () => {
     await client.call('POST /account/register', { body: { email: 'grace@example.com', password: 'correct horse battery staple', firstName: 'Grace' } })
-    const login = await client.call('POST /account/login', { body: { email: 'grace@example.com', password: 'correct horse battery staple', clientId: 'client-test' } })
+    const login = await client.call('POST /account/login', { body: { email: 'grace@example.com', password: 'correct horse battery staple' } })
     const signedIn = client.with({ session: login.sessionToken })
     expect((await signedIn.call('GET /account')).id).toBe(login.customer.id)
     const cart = await signedIn.call('POST /carts', { body: { currency: 'USD' } })

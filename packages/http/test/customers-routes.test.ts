@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { storeApi } from '../src/index.js'
 import { address, call, dump, openShop, STORAGES, type Shop } from './routes-support.js'
 
 const PASSWORD = 'correct horse battery staple'
@@ -81,6 +82,41 @@ describe.each(STORAGES)('customers routes on %s', (storage) => {
         const answer = await call(shop.store, 'GET', `/account/orders?${query}`, { headers: as(bob) })
         expect([query, answer.status, answer.body.code]).toEqual([query, 400, 'VALIDATION'])
       }
+    })
+  })
+
+  describe('Store: login', () => {
+    /** The Store API as a client at one address sees it. */
+    const from = (client: string) => storeApi(shop.commerce, { clientKey: () => client, logger: { error: () => undefined } })
+
+    it("counts a failed login for the connection's address, and refuses a clientId sent in the body", async () => {
+      const app = from(`198.51.100.${storage === 'sqlite' ? 20 : 21}`)
+      const forged = await call(app, 'POST', '/account/login', { body: { email: `ada-${storage}@example.com`, password: 'not the password', clientId: 'someone-else' } })
+      expect([forged.status, forged.body.code, JSON.stringify(forged.body.details)]).toEqual([400, 'VALIDATION', expect.stringContaining('clientId')])
+      const wrong = await call(app, 'POST', '/account/login', { body: { email: `ada-${storage}@example.com`, password: 'not the password' } })
+      expect([wrong.status, wrong.body.code]).toEqual([401, 'INVALID_CREDENTIALS'])
+      const keys = (await shop.commerce.db.selectFrom('customers_attempts' as never).select('key' as never).execute()).map((r) => (r as { key: string }).key)
+      expect(keys).toContain(`client:198.51.100.${storage === 'sqlite' ? 20 : 21}`)
+      expect(keys).not.toContain('client:someone-else')
+    })
+
+    it("merges a guest cart at login only when the request carries that cart's token: its id alone, or with another cart's token, is 404 and moves nothing", async () => {
+      const email = `dora-${storage}@example.com`
+      await shop.commerce.customers.accounts.register({ email, password: PASSWORD })
+      const dora = (await shop.commerce.customers.findByEmail(email))!
+      const app = from('198.51.100.30')
+      const guest = await shop.openCart()
+      const other = await shop.openCart()
+      expect((await call(shop.store, 'POST', `/carts/${guest.id}/lines`, { body: { variantId: shop.sock.variants[0]!.id, quantity: 2 }, headers: { 'x-cart-token': guest.token } })).status).toBe(200)
+      for (const headers of [{}, { 'x-cart-token': other.token }, { 'x-cart-token': 'garbage' }] as Array<Record<string, string>>) {
+        const refused = await call(app, 'POST', '/account/login', { body: { email, password: PASSWORD, guestCartId: guest.id }, headers })
+        expect([refused.status, refused.body.code]).toEqual([404, 'NOT_FOUND'])
+        expect((await shop.commerce.carts.get(guest.id)).customerId).toBeNull()
+      }
+      const merged = await call(app, 'POST', '/account/login', { body: { email, password: PASSWORD, guestCartId: guest.id }, headers: { 'x-cart-token': guest.token } })
+      expect(merged.status).toBe(200)
+      const cart = await shop.commerce.carts.get(guest.id)
+      expect([cart.customerId, cart.lines.map((l) => l.quantity)]).toEqual([dora.id, [2]])
     })
   })
 

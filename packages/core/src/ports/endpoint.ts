@@ -100,7 +100,37 @@ export interface Endpoint<I extends z.ZodType = z.ZodType, O extends z.ZodType =
   scope?: string
   input?: I
   output: O
-  handler(context: { input: z.output<I>; actor: Actor; commerce: Engine }): Promise<z.input<O>> | z.input<O>
+  /**
+   * Answers the request. `request` is given by the HTTP layer (absent when a test calls the
+   * handler directly): what it knows of the request beyond `input`, never taken from the body.
+   */
+  handler(context: { input: z.output<I>; actor: Actor; commerce: Engine; request?: EndpointRequest }): Promise<z.input<O>> | z.input<O>
+}
+
+/**
+ * What the HTTP layer tells an endpoint's handler about a request beyond its input: facts the
+ * client cannot choose by what it sends in the body.
+ *
+ * @example
+ * ```ts
+ * import type { EndpointRequest } from '@cartwright/core'
+ *
+ * declare const request: EndpointRequest
+ * // A guest cart is merged only when the request carries that cart's token.
+ * const mayMerge = request.cartToken !== undefined && (await commerce.carts.verifyToken('cart_1', request.cartToken))
+ * ```
+ */
+export interface EndpointRequest {
+  /**
+   * Who the request counts for, as the rate limits count it: the connection's address, the
+   * forwarded one behind a trusted proxy, or what the host's `clientKey` says.
+   */
+  client: string
+  /**
+   * The cart token the request carries (`X-Cart-Token`, else the cart cookie), not checked against
+   * any cart: verify it with `commerce.carts.verifyToken` before trusting it.
+   */
+  cartToken?: string
 }
 
 /** The HTTP methods an {@link Endpoint} answers. */
