@@ -277,6 +277,8 @@ function fillPath(route: string, path: string, params: Record<string, unknown>):
   return path.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => {
     const value = params[name]
     if (typeof value !== 'string' || value.length === 0) throw new TypeError(`[cartwright:client] ${route}: params.${name} is missing`)
+    // `.` and `..` survive encoding and would move the request, with its credentials, to another route.
+    if (value === '.' || value === '..') throw new TypeError(`[cartwright:client] ${route}: params.${name} cannot be ${value}`)
     return encodeURIComponent(value)
   })
 }

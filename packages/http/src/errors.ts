@@ -64,12 +64,22 @@ export interface ErrorBody {
   requestId: string
 }
 
+/** Codes of failures on the server's side, answered with these words instead of their message. */
+const OUR_SIDE: Readonly<Record<string, string>> = Object.freeze({
+  STORAGE: 'The shop could not reach its database',
+  PROVIDER: 'A service the shop relies on did not answer as expected',
+  CONFIGURATION: 'The shop is not set up for this',
+})
+
 /** @internal The status and body for `error`; anything not a `CommerceError` is `INTERNAL`. */
 export function describeError(error: unknown, statuses: Readonly<Record<string, number>>, requestId: string): { status: number; body: ErrorBody; internal: boolean } {
   if (isCommerceError<string>(error)) {
     const status = statuses[error.code] ?? UNKNOWN_PLUGIN_CODE_STATUS
-    const internal = status >= 500 && error.code === 'CONFIGURATION'
-    return { status, body: { code: error.code, message: error.message, details: plainDetails(error.details), requestId }, internal }
+    const ours = OUR_SIDE[error.code]
+    // A failure on our side (the database, a provider, the setup) keeps its code, so a client knows
+    // to retry, but not its message: that can hold a driver's SQL or a gateway's answer. It is logged.
+    if (ours) return { status, body: { code: error.code, message: `${ours}; quote the request id when reporting it`, details: {}, requestId }, internal: true }
+    return { status, body: { code: error.code, message: error.message, details: plainDetails(error.details), requestId }, internal: false }
   }
   return { status: 500, body: { code: 'INTERNAL', message: 'Something went wrong; quote the request id when reporting it', details: {}, requestId }, internal: true }
 }

@@ -67,6 +67,15 @@ describe('createStoreClient: types from the endpoints', () => {
     expect(() => createStoreClient<Store>({ baseUrl: 'shop.example' })).toThrow(/\[cartwright:client\] baseUrl/)
     expect(() => createStoreClient<Store>({ baseUrl: 'ftp://shop.example' })).toThrow(/\[cartwright:client\] baseUrl/)
   })
+
+  it('refuses . and .. as a path parameter before sending anything (they would move the request and its token to another route)', async () => {
+    const sent: string[] = []
+    const client = createStoreClient<Store>({ baseUrl: 'https://shop.example/store', fetch: async (url) => (sent.push(String(url)), new Response('{}')) })
+    for (const cartId of ['.', '..']) {
+      await expect(client.call('GET /carts/:cartId', { params: { cartId }, cartToken: 'token' })).rejects.toThrow(/params\.cartId cannot be/)
+    }
+    expect(sent).toEqual([])
+  })
 })
 
 describe('createStoreClient over HTTP (127.0.0.1, SQLite)', () => {

@@ -175,6 +175,18 @@ describe.each(STORAGES)('storeApi on %s', (storage) => {
       expect(JSON.stringify(line?.fields)).toContain('hunter2')
     })
 
+    it('answers a database or provider failure with its code and status but not its message or details, and logs them', async () => {
+      for (const [how, code, status] of [['storage', 'STORAGE', 503], ['provider', 'PROVIDER', 502]] as const) {
+        const response = await call(`/t/fail/${how}`, json('POST', {}, { 'x-request-id': `req-${how}-1` }))
+        expect(response.status).toBe(status)
+        const text = await response.text()
+        expect(text).not.toMatch(/secret_table|hunter2|duplicate key/)
+        expect(JSON.parse(text)).toMatchObject({ code, details: {}, requestId: `req-${how}-1` })
+        const line = logged.find((l) => l.fields.requestId === `req-${how}-1`)
+        expect(JSON.stringify(line?.fields)).toMatch(/secret_table|hunter2/)
+      }
+    })
+
     it('refuses an answer outside the output schema when validating output', async () => {
       const response = await call('/t/fail/drift', json('POST', {}))
       expect(response.status).toBe(500)

@@ -1,4 +1,4 @@
-import { createCommerce, defineEndpoint, definePlugin, fixedRateTax, flatRateShipping, testPayments, type AnyPlugin, type Endpoint } from '@cartwright/core'
+import { CommerceError, createCommerce, defineEndpoint, definePlugin, fixedRateTax, flatRateShipping, testPayments, type AnyPlugin, type Endpoint } from '@cartwright/core'
 import { customers } from '@cartwright/customers'
 import { postgresStorage } from '@cartwright/storage-postgres'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
@@ -117,6 +117,8 @@ export function testEndpoints(): Endpoint[] {
     handler: ({ input }) => {
       if (input.how === 'crash') throw new Error('database password is hunter2')
       if (input.how === 'drift') return { ok: 'yes' } as unknown as { ok: boolean }
+      if (input.how === 'storage') throw new CommerceError('STORAGE', 'postgres storage failed: duplicate key value violates unique constraint "secret_table_pkey"', { retryable: true, details: { sql: 'insert into secret_table' } })
+      if (input.how === 'provider') throw new CommerceError('PROVIDER', 'gateway said: api key sk_live_hunter2 is invalid', { details: { raw: 'sk_live_hunter2' } })
       throw Object.assign(new (class extends Error {})('x'), {})
     },
   })
