@@ -98,13 +98,30 @@ function clientAddress(c: Context, options: ApiOptions): string {
   if (options.trustProxy) {
     // The last address is the one the proxy in front of us saw; earlier ones are the client's say-so.
     const forwarded = c.req.header('x-forwarded-for')?.split(',').map((s) => s.trim()).filter(Boolean).pop()
-    if (forwarded) return forwarded.slice(0, 300)
+    if (forwarded) return networkOf(forwarded.slice(0, 300))
   }
   try {
-    return getConnInfo(c).remote.address ?? 'unknown'
+    return networkOf(getConnInfo(c).remote.address ?? 'unknown')
   } catch {
     return 'unknown'
   }
+}
+
+/**
+ * @internal The client an address counts as: an IPv4 address itself (also when written IPv4-mapped), an IPv6
+ * address its /64, since one subscriber is given a whole /64 and could rotate through it.
+ */
+export function networkOf(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)
+  if (mapped) return mapped[1]!
+  if (!address.includes(':')) return address
+  const [head = '', tail] = address.split('%')[0]!.toLowerCase().split('::') as [string, string | undefined]
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  if (tail === undefined && left.length !== 8) return address
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return address
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
 }
 
 function ownOrigin(c: Context, options: ApiOptions): string {

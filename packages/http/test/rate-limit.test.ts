@@ -75,6 +75,26 @@ describe.each(STORAGES)('rate limits on %s', (storage) => {
   })
 })
 
+describe('rate limits per network', () => {
+  it('counts IPv6 clients per /64 (one subscriber cannot rotate through its addresses) and IPv4-mapped ones as IPv4', async () => {
+    const shop = await openShop('sqlite')
+    const app = storeApi(shop.commerce, { trustProxy: true })
+    try {
+      const guess = (from: string) => app.request(`${ORIGIN}/t/guess`, json('POST', { code: 'X' }, { 'x-forwarded-for': from }))
+      const statuses = async (addresses: string[]) => {
+        const out: number[] = []
+        for (const a of addresses) out.push((await guess(a)).status)
+        return out
+      }
+      expect(await statuses(['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:0db8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2:0:0:0:3'])).toEqual([200, 200, 200, 429])
+      expect(await statuses(['2001:db8:1:3::1'])).toEqual([200])
+      expect(await statuses(['203.0.113.50', '::ffff:203.0.113.50', '203.0.113.50', '203.0.113.50'])).toEqual([200, 200, 200, 429])
+    } finally {
+      await shop.close()
+    }
+  })
+})
+
 describe('storeApi without the http() plugin', () => {
   it('refuses to build when an endpoint declares a rate limit, naming the plugin', async () => {
     const commerce = await createCommerce({
