@@ -20,7 +20,7 @@ it('http-checkout runs the Store API over 127.0.0.1 and prints every row and bot
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    const timer = setTimeout(() => child.kill('SIGINT'), 50_000)
+    const timer = setTimeout(() => child.kill('SIGINT'), 140_000)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
@@ -36,4 +36,4 @@ it('http-checkout runs the Store API over 127.0.0.1 and prints every row and bot
   expect(outcome.stdout).toMatch(/^HTTP, 1 client \/ in-process engine, 1 shopper: \d+\.\d\d× the throughput/m)
   expect(outcome.stdout).toMatch(/^HTTP, 4 clients \/ in-process engine, 4 shoppers: \d+\.\d\d× the throughput/m)
   expect(outcome.stdout).toMatch(/^ {2}\+ -?\d+\.\d\d the Store API layer/m)
-}, 60_000)
+}, 150_000)
