@@ -99,8 +99,8 @@ async function run(options: ClientRun): Promise<ClientRunResult> {
     while (next < options.checkouts) {
       next++
       const n = ++shopperSequence
-      // A distinct (unique local IPv6) client address per checkout.
-      const client = `fd00::${options.clientPrefix}:${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`
+      // A distinct (unique local IPv6) client network per checkout: the rate limits count an IPv6 client by its /64.
+      const client = `fd00:${options.clientPrefix}:${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}::1`
       const start = performance.now()
       const total = await httpCheckout(options.baseUrl, options.shop, client)
       latencies.push(performance.now() - start)

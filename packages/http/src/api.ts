@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
@@ -69,8 +70,57 @@ function queryFields(url: URL): Record<string, unknown> {
   return fields
 }
 
-async function bodyFields(c: Context): Promise<Record<string, unknown>> {
+const payloadTooLarge = (max: number) => httpError('PAYLOAD_TOO_LARGE', `The body is larger than ${max} bytes`, { maxBytes: max })
+
+/**
+ * On Node (@hono/node-server), the request's message when nothing has started reading its body:
+ * reading it there spares building a Fetch `Request` and a web stream around every body.
+ */
+function unreadIncoming(c: Context): IncomingMessage | undefined {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+  if (!incoming || typeof incoming.on !== 'function') return undefined
+  return incoming.readableDidRead || incoming.readableEnded || incoming.readableFlowing !== null ? undefined : incoming
+}
+
+/** The body as text, at most `max` bytes (a longer one is refused as it arrives). */
+function readIncoming(incoming: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = (error?: unknown) => {
+      incoming.off('data', onData).off('end', onEnd).off('error', done).off('aborted', onAborted)
+      if (error !== undefined) reject(error)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > max) {
+        done(payloadTooLarge(max))
+        incoming.resume()
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      done()
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'))
+    }
+    const onAborted = () => done(validationError('request body', [{ path: '', message: 'the client closed the connection before the whole body arrived' }]))
+    incoming.on('data', onData).on('end', onEnd).on('error', done).on('aborted', onAborted)
+  })
+}
+
+/** The request body as text, at most `max` bytes (see `tooLarge` in buildApi for the first check). */
+async function bodyText(c: Context, max: number): Promise<string> {
+  const incoming = unreadIncoming(c)
+  if (incoming) return readIncoming(incoming, max)
   const text = await c.req.text()
+  // A body the host read before (Hono keeps it) was not measured on its way in.
+  if (Buffer.byteLength(text) > max) throw payloadTooLarge(max)
+  return text
+}
+
+async function bodyFields(c: Context, max: number): Promise<Record<string, unknown>> {
+  const text = await bodyText(c, max)
   if (text.length === 0) return {}
   const type = c.req.header('content-type') ?? ''
   if (!/^application\/json\s*(;|$)/i.test(type)) {
@@ -251,8 +301,18 @@ function buildApi(surface: Surface, commerce: HttpCommerce, options: ApiOptions)
   // A GET has no body to measure (the Fetch API gives it none), and asking for one makes
   // @hono/node-server build a full Request from the socket: GET routes skip the size check.
   const noBody: MiddlewareHandler<Env> = (_c, next) => next()
-  const tooLarge = (max: number) =>
-    bodyLimit({ maxSize: max, onError: (c) => fail(c as Context<Env>, httpError('PAYLOAD_TOO_LARGE', `The body is larger than ${max} bytes`, { maxBytes: max })) })
+  // On Node the body is read from the request's message, counting its bytes (see bodyText); a
+  // Content-Length over the limit is refused here, before anything else. Elsewhere, Hono's bodyLimit.
+  const tooLarge = (max: number): MiddlewareHandler<Env> => {
+    const fetchLimit = bodyLimit({ maxSize: max, onError: (c) => fail(c as Context<Env>, payloadTooLarge(max)) })
+    return (c, next) => {
+      const incoming = unreadIncoming(c)
+      if (!incoming) return c.req.raw.bodyUsed ? next() : fetchLimit(c, next)
+      const declared = incoming.headers['content-length']
+      if (declared !== undefined && Number(declared) > max) return Promise.resolve(fail(c, payloadTooLarge(max)))
+      return next()
+    }
+  }
 
   let document: unknown
   app.get('/openapi.json', (c) => {
@@ -262,7 +322,7 @@ function buildApi(surface: Surface, commerce: HttpCommerce, options: ApiOptions)
 
   if (surface === 'store') {
     app.post('/webhooks/:provider', tooLarge(WEBHOOK_BODY_LIMIT), async (c) => {
-      const rawBody = await c.req.text()
+      const rawBody = await bodyText(c, WEBHOOK_BODY_LIMIT)
       const headers: Record<string, string> = {}
       c.req.raw.headers.forEach((value, key) => {
         headers[key] = value
@@ -354,7 +414,7 @@ function buildApi(surface: Surface, commerce: HttpCommerce, options: ApiOptions)
       }
 
       // Input: path parameters with the query (GET, DELETE) or the JSON body.
-      const fields = usesQuery ? queryFields(url) : await bodyFields(c)
+      const fields = usesQuery ? queryFields(url) : await bodyFields(c, limit)
       if (endpoint.access === 'order' && usesQuery) delete fields.token
       for (const name of params) {
         if (name in fields && fields[name] !== path[name]) {

@@ -219,7 +219,12 @@ const keyOf = (row: HttpTables['http_api_keys']): ApiKey => ({
   revokedAt: iso(row.revoked_at),
 })
 
+/** How often one process removes ended rate-limit windows, at most. */
+const SWEEP_INTERVAL_MS = 60_000
+
 function service(ctx: PluginContext<HttpTables>): HttpService {
+  /** When this process last removed ended rate-limit windows (engine clock, ms). */
+  let sweptAt = Number.NEGATIVE_INFINITY
   const db: Kysely<HttpTables> = ctx.db
   const getStaff = async (id: string) => {
     const row = await db.selectFrom('http_staff').selectAll().where('id', '=', id).executeTakeFirst()
@@ -334,8 +339,12 @@ function service(ctx: PluginContext<HttpTables>): HttpService {
           .returning('count')
           .executeTakeFirstOrThrow()
         const count = Number(row.count)
-        // Old windows go lazily: whenever a client opens a new one, every ended window is removed.
-        if (count === 1) await db.deleteFrom('http_rate_limits').where('expires_at', '<=', now).execute()
+        // Old windows go lazily: when a client opens a new one, every ended window is removed, at most
+        // once a minute per process (a busy shop opens a window with nearly every shopper).
+        if (count === 1 && now - sweptAt >= SWEEP_INTERVAL_MS) {
+          sweptAt = now
+          await db.deleteFrom('http_rate_limits').where('expires_at', '<=', now).execute()
+        }
         return { allowed: count <= data.max, count, retryAfterSeconds: Math.max(1, Math.ceil((expiresAt - now) / 1000)) }
       },
     },
