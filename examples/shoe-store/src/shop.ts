@@ -1,0 +1,126 @@
+import { createCommerce, testPayments, type PaymentProvider, type ShippingProvider, type StorageAdapter } from '@cartwright/core'
+import { b2b } from '@cartwright/b2b'
+import { customers } from '@cartwright/customers'
+import { http } from '@cartwright/http'
+import { giftCards, promotions } from '@cartwright/promotions'
+import { reviews } from '@cartwright/reviews'
+import { shippingRates } from '@cartwright/shipping-rates'
+import { postgresStorage } from '@cartwright/storage-postgres'
+import { sqliteStorage } from '@cartwright/storage-sqlite'
+import { taxRules } from '@cartwright/tax-rules'
+import { storefront } from './storefront-plugin.js'
+
+/** The stock location shoppers collect from (its code): the pickup option reserves stock there. */
+export const PICKUP_LOCATION_CODE = 'berlin-store'
+
+/** Options of {@link createShop}. */
+export interface ShopOptions {
+  /** `postgres://…` runs the shop on PostgreSQL; default `process.env.DATABASE_URL`, else SQLite. */
+  databaseUrl?: string
+  /** The SQLite file (default `shoe-store.db`; `:memory:` for a shop that lives as long as the process). */
+  filename?: string
+}
+
+/**
+ * The test gateway, with one more outcome a shopper can pick: `requires_action`, which asks the
+ * shopper to confirm at a (pretend) bank page before the payment is authorized. `approve` and
+ * `decline` are the test gateway's own.
+ */
+export function demoPayments(): PaymentProvider & { confirmAtBank(reference: string): void } {
+  const inner = testPayments()
+  const waiting = new Map<string, 'waiting' | 'confirmed'>()
+  let sequence = 0
+  return {
+    id: 'test',
+    capabilities: { ...inner.capabilities, retrieve: true },
+    async authorize(input) {
+      if (input.data['outcome'] === 'requires_action') {
+        const reference = `tp_3ds_${++sequence}_${input.paymentId}`
+        waiting.set(reference, 'waiting')
+        return { status: 'requires_action', reference, action: { type: 'redirect', url: `/checkout/confirm-payment?ref=${encodeURIComponent(reference)}` } }
+      }
+      return inner.authorize(input)
+    },
+    capture: (input) => inner.capture!(input),
+    void: (input) => inner.void!(input),
+    refund: (input) => inner.refund!(input),
+    async retrieve({ reference }) {
+      const state = waiting.get(reference)
+      if (state === 'confirmed') return { status: 'authorized' }
+      return { status: state === 'waiting' ? 'requires_action' : 'authorized' }
+    },
+    confirmAtBank(reference) {
+      if (waiting.has(reference)) waiting.set(reference, 'confirmed')
+    },
+  }
+}
+
+/**
+ * Click and collect at the Berlin store: free, offered with or without an address. The location
+ * is looked up by its code, since its id is made when the shop is seeded.
+ */
+function pickupPoint(): ShippingProvider {
+  let locationId: string | undefined
+  return {
+    id: 'pickup',
+    async quote(_input, db) {
+      locationId ??= (await db.selectFrom('cw_stock_locations').select('id').where('code', '=', PICKUP_LOCATION_CODE).executeTakeFirst())?.id
+      return locationId ? [{ id: 'berlin', name: 'Pick up at Cartwright Berlin (Torstraße 1)', amount: 0, minDays: 0, maxDays: 1, estimate: 'ready the next day', pickupLocationId: locationId }] : []
+    },
+  }
+}
+
+/** The countries the shop delivers to, with their standard VAT rates. */
+export const COUNTRIES = [
+  { code: 'DE', name: 'Germany', vat: '19' },
+  { code: 'AT', name: 'Austria', vat: '20' },
+  { code: 'FR', name: 'France', vat: '20' },
+  { code: 'NL', name: 'Netherlands', vat: '21' },
+] as const
+
+function storageFor(options: ShopOptions): StorageAdapter {
+  const url = options.databaseUrl ?? process.env.DATABASE_URL
+  if (url && /^postgres(ql)?:\/\//.test(url)) return postgresStorage({ connectionString: url })
+  return sqliteStorage({ filename: options.filename ?? 'shoe-store.db' })
+}
+
+/**
+ * The shoe store's engine: core with the plugins a real shop uses (HTTP, accounts, promotions and
+ * gift cards, reviews, B2B, table rates and a pickup point, VAT rules, the test gateway).
+ *
+ * @example
+ * ```ts
+ * const shop = await createShop({ filename: ':memory:' })
+ * await shop.commerce.close()
+ * ```
+ */
+export async function createShop(options: ShopOptions = {}) {
+  const payments = demoPayments()
+  const commerce = await createCommerce({
+    storage: storageFor(options),
+    payments: [payments],
+    shipping: [pickupPoint()],
+    plugins: [
+      http(),
+      customers(),
+      promotions(),
+      giftCards(),
+      reviews(),
+      b2b(),
+      shippingRates({
+        rates: {
+          zones: [
+            { id: 'germany', name: 'Germany', countries: ['DE'], methods: [{ id: 'standard', name: 'DHL Paket', rates: { EUR: { type: 'flat', amount: 490, freeFrom: 15000 } }, minDays: 1, maxDays: 3 }] },
+            { id: 'eu', name: 'European Union', countries: ['AT', 'FR', 'NL'], methods: [{ id: 'standard', name: 'Standard', rates: { EUR: { type: 'flat', amount: 990 } }, minDays: 3, maxDays: 6 }] },
+          ],
+        },
+      }),
+      taxRules({ origin: 'DE', jurisdictions: COUNTRIES.map((c) => ({ id: c.code, name: 'VAT', country: c.code, rates: { standard: c.vat } })) }),
+      storefront(),
+    ],
+  })
+  return { commerce, payments }
+}
+
+/** The engine {@link createShop} makes. */
+export type ShopCommerce = Awaited<ReturnType<typeof createShop>>['commerce']
