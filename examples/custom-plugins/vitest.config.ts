@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  resolve: { conditions: ['cartwright-source', 'import', 'module', 'node', 'default'] },
+  // No 'import' for the worker's Node conditions: it makes require('pg-pool') load an ESM build.
+  ssr: { resolve: { conditions: ['cartwright-source', 'module', 'node', 'default'] } },
+  test: {
+    include: ['test/**/*.test.ts'],
+    reporters: ['default', 'json'],
+    outputFile: { json: '.test-report.json' },
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+})
