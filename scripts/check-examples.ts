@@ -155,8 +155,16 @@ const published = workspaceDirs
 
 const inline: string[] = []
 const blocks: Block[] = []
-for (const file of ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))]) {
-  blocks.push(...markdownBlocks(join(root, file)))
+/** Markdown files under `dir`, its subfolders included (docs/guides/…); not the generated API docs. */
+function listMarkdown(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return entry.name === 'api' || entry.name === 'node_modules' ? [] : listMarkdown(path)
+    return entry.name.endsWith('.md') ? [path] : []
+  })
+}
+for (const file of [join(root, 'README.md'), ...listMarkdown(join(root, 'docs')).sort()]) {
+  blocks.push(...markdownBlocks(file))
 }
 for (const dir of workspaceDirs) {
   if (existsSync(join(dir, 'README.md'))) blocks.push(...markdownBlocks(join(dir, 'README.md')))
