@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createCommerce, fixedRateTax, testPayments } from '@cartwright/core'
+import { http } from '@cartwright/http'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 import Database from 'better-sqlite3'
 import { bankTransfer, giftMessages, localCourier, type OutgoingTransfer } from '../src/index.js'
@@ -34,7 +35,8 @@ export async function openShop() {
     payments: [transfer, testPayments()],
     shipping: [courier()],
     tax: fixedRateTax({ rate: '21' }),
-    plugins: [giftMessages()],
+    // http() keeps the Store API's rate-limit counters (the gift-message route has a limit).
+    plugins: [http(), giftMessages()],
     onListenerError: () => undefined,
   })
   const location = await commerce.inventory.createLocation({ name: 'Amsterdam shop', code: 'ams' })
