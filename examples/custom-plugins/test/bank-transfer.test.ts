@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
 import { isCommerceError, type Order } from '@cartwright/core'
+import { storeApi } from '@cartwright/http'
+import { serve, type ServerType } from '@hono/node-server'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { signNotification } from '../src/index.js'
 import { ACCOUNT, SECRET, openShop } from './support.js'
@@ -92,5 +95,24 @@ describe('bank transfer on a running engine (SQLite file)', () => {
     await shop.commerce.orders.refund(order.id, { amount: 2000, idempotencyKey: 'refund-1' })
     expect(shop.refunds).toEqual([expect.objectContaining({ reference: order.payments[0]!.reference, amount: 2000, currency: 'EUR' })])
     expect(shop.row('select refunded_amount from cw_payments where order_id = ?', order.id)).toEqual({ refunded_amount: 2000 })
+  })
+
+  it("takes the bank's notification at the Store API's POST /webhooks/bank-transfer (HTTP on 127.0.0.1)", async () => {
+    const app = storeApi(shop.commerce)
+    const server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+    })
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/bank-transfer`
+      const body = notification(order.payments[0]!.reference!, order.totals.total)
+      const forged = await fetch(url, { method: 'POST', headers: signNotification('not-the-secret-the-bank-uses', body), body })
+      expect(forged.status).toBe(400)
+      expect(payment().status).toBe('authorized')
+      const signed = await fetch(url, { method: 'POST', headers: signNotification(SECRET, body), body })
+      expect(signed.status).toBe(200)
+      expect(payment()).toMatchObject({ status: 'captured', captured_amount: order.totals.total })
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
