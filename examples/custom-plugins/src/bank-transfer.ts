@@ -128,7 +128,8 @@ export function bankTransfer(options: BankTransferOptions): BankTransferProvider
   const sendRefund = config.sendRefund
   return {
     id: config.id,
-    capabilities: { capture: true, partialCapture: false, void: true, refund: sendRefund !== undefined, webhooks: true },
+    // A shopper may pay in several transfers: each is a capture of its own, up to the order's total.
+    capabilities: { capture: true, partialCapture: true, multiCapture: true, void: true, refund: sendRefund !== undefined, webhooks: true },
     async authorize(input) {
       const refusal = config.refuse?.(input)
       if (refusal) return { status: 'declined', reason: refusal }

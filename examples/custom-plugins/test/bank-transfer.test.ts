@@ -62,6 +62,21 @@ describe('bank transfer on a running engine (SQLite file)', () => {
     expect(payment().status).toBe('captured')
   })
 
+  it('two transfers of parts are two captures: partly paid after the first, paid after the second; a transfer beyond the total is not booked', async () => {
+    const reference = order.payments[0]!.reference!
+    const first = 5000
+    const deliver = (amount: number) => {
+      const body = notification(reference, amount)
+      return shop.commerce.payments.handleWebhook('bank-transfer', body, signNotification(SECRET, body))
+    }
+    await deliver(first)
+    expect(payment()).toMatchObject({ status: 'partially_captured', captured_amount: first })
+    expect((await deliver(order.totals.total - first)).events[0]!.outcome).toBe('applied')
+    expect(payment()).toMatchObject({ status: 'captured', captured_amount: order.totals.total })
+    expect((await deliver(100)).events[0]!.outcome).toBe('ignored')
+    expect(payment().captured_amount).toBe(order.totals.total)
+  })
+
   it('a replayed notification changes nothing', async () => {
     const body = notification(order.payments[0]!.reference!, order.totals.total)
     await shop.commerce.payments.handleWebhook('bank-transfer', body, signNotification(SECRET, body))
