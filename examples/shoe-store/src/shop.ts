@@ -119,7 +119,15 @@ export async function createShop(options: ShopOptions = {}) {
       storefront(),
     ],
   })
+  banks.set(commerce, payments)
   return { commerce, payments }
+}
+
+const banks = new WeakMap<object, ReturnType<typeof demoPayments>>()
+
+/** The pretend bank of a shop made by {@link createShop}: where a "requires action" payment is confirmed. */
+export function demoBank(commerce: object): ReturnType<typeof demoPayments> | undefined {
+  return banks.get(commerce)
 }
 
 /** The engine {@link createShop} makes. */
