@@ -211,7 +211,10 @@ export function createApp(commerce: ShopCommerce) {
   const cartOf = (c: Context): { id: string; token?: string } | null => {
     const raw = getCookie(c, CART_COOKIE)
     if (!raw) return null
-    const [id, token] = raw.split('.')
+    // `<cart id>.<token>`: ids hold no dot; a token may.
+    const at = raw.indexOf('.')
+    const id = at < 0 ? raw : raw.slice(0, at)
+    const token = at < 0 ? '' : raw.slice(at + 1)
     return id ? { id, ...(token ? { token } : {}) } : null
   }
 
@@ -551,7 +554,8 @@ export function createApp(commerce: ShopCommerce) {
     if (current) {
       try {
         const cart = await store.call('GET /carts/:cartId', { params: { cartId: current.id } })
-        if (cart.status === 'open') return { cart, store }
+        // A cart waiting for the shopper's payment confirmation ('completing') is still theirs.
+        if (cart.status !== 'completed') return { cart, store }
       } catch (error) {
         if (!isStoreApiError(error, 'NOT_FOUND')) throw error
       }
@@ -779,6 +783,8 @@ export function createApp(commerce: ShopCommerce) {
       store.call('GET /carts/:cartId/shipping-options', { params: { cartId: cart.id } }),
       store.call('GET /carts/:cartId/gift-cards', { params: { cartId: cart.id } }),
     ])
+    // Delivery first, pickup last.
+    options.sort((a, b) => Number(Boolean(a.pickupLocationId)) - Number(Boolean(b.pickupLocationId)))
     const chosen = cart.shippingMethod?.id ?? options[0]?.id
     return page(
       c,
