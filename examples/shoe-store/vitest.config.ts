@@ -6,6 +6,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['cartwright-source', 'module', 'node', 'default'] } },
   test: {
     include: ['test/**/*.test.ts'],
+    // Uses CARTWRIGHT_PG_URL if set, else starts an embedded PostgreSQL for the run (test/postgres.test.ts).
+    globalSetup: ['../../packages/storage-postgres/test/global-setup.ts'],
     reporters: ['default', 'json'],
     outputFile: { json: '.test-report.json' },
     testTimeout: 60_000,

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Hono, type Context } from 'hono'
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie'
+import { secureHeaders } from 'hono/secure-headers'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Child, FC } from 'hono/jsx'
 import { formatAmount } from '@cartwright/core'
@@ -164,7 +165,7 @@ const ProductCards: FC<{ products: ProductView[] }> = ({ products }) => (
       return (
         <li class="card">
           {image ? <img src={picturePath(image.url)} alt="" width={image.width ?? 320} height={image.height ?? 200} loading="lazy" /> : null}
-          <h2 style="font-size:1.1rem;margin:.4rem 0">
+          <h2 class="card-title">
             <a href={`/products/${p.handle}`}>{p.title}</a>
           </h2>
           <p>{money(priceOf(p))}</p>
@@ -194,6 +195,13 @@ export function createApp(commerce: ShopCommerce) {
   const api = storeApi(commerce, { clientKey: (c) => (c.env as { shopper?: string } | undefined)?.shopper })
   const app = new Hono()
   app.route('/api/store', api)
+  // The pages load nothing from elsewhere and run no script.
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: { defaultSrc: ["'none'"], imgSrc: ["'self'"], styleSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
+    }),
+  )
 
   const addressOf = (c: Context) => {
     try {
@@ -443,10 +451,10 @@ export function createApp(commerce: ShopCommerce) {
             <img src={picturePath(m.url)} alt={m.alt ?? product.title} width={m.width ?? 320} height={m.height ?? 200} />
           ))}
         </div>
-        {price !== undefined ? <p style="font-size:1.3rem">{money(price)}</p> : null}
+        {price !== undefined ? <p class="price">{money(price)}</p> : null}
         {product.description ? <p>{product.description}</p> : null}
         <nav aria-label="Colour">
-          <p style="margin:0">{product.options[colourIndex]?.name ?? 'Colour'}:</p>
+          <p class="flush">{product.options[colourIndex]?.name ?? 'Colour'}:</p>
           <ul>
             {colourValues.map((value) => (
               <li>
@@ -600,8 +608,10 @@ export function createApp(commerce: ShopCommerce) {
   app.post('/cart/code', async (c) => {
     const field = await form(c)
     const code = field('code').slice(0, 100)
+    // The cart page and the checkout's payment step both take a code; each gets its page back.
+    const back = field('back') === '/checkout/shipping' ? '/checkout/shipping' : '/cart'
     const open = await openCart(c, false)
-    if (!open || !code) return c.redirect('/cart', 303)
+    if (!open || !code) return c.redirect(back, 303)
     const params = { cartId: open.cart.id }
     // A gift card's code is 16 characters of its alphabet (dashes and spaces aside); anything else is a coupon.
     const looksLikeGiftCard = /^[A-Z2-9]{16}$/i.test(code.replace(/[\s-]/g, ''))
@@ -609,9 +619,9 @@ export function createApp(commerce: ShopCommerce) {
       if (looksLikeGiftCard) await open.store.call('POST /carts/:cartId/gift-cards', { params, body: { code } })
       else await open.store.call('POST /carts/:cartId/promotion-codes', { params, body: { code } })
     } catch (error) {
-      return c.redirect(`/cart?error=${encodeURIComponent(messageOf(error))}`, 303)
+      return c.redirect(`${back}?error=${encodeURIComponent(messageOf(error))}`, 303)
     }
-    return c.redirect('/cart?applied=1', 303)
+    return c.redirect(`${back}?applied=1`, 303)
   })
 
   app.get('/cart', async (c) => {
@@ -644,7 +654,7 @@ export function createApp(commerce: ShopCommerce) {
         <Alert message={error} />
         {c.req.query('applied') ? <p role="status" class="note">Code applied.</p> : null}
         <table>
-          <caption class="hint" style="text-align:left">
+          <caption class="hint left">
             {cart.lines.length} {cart.lines.length === 1 ? 'line' : 'lines'}
           </caption>
           <thead>
@@ -664,10 +674,10 @@ export function createApp(commerce: ShopCommerce) {
                 </td>
                 <td>
                   <form method="post" action={`/cart/lines/${line.id}`}>
-                    <label for={`qty-${line.id}`} class="hint" style="margin:0">
+                    <label for={`qty-${line.id}`} class="hint flush">
                       Quantity of {line.title}, {line.variantTitle}
                     </label>
-                    <input id={`qty-${line.id}`} name="quantity" type="number" min="0" max="10" value={String(line.quantity)} style="width:4.5em" />{' '}
+                    <input id={`qty-${line.id}`} name="quantity" type="number" min="0" max="10" value={String(line.quantity)} class="qty" />{' '}
                     <button type="submit" class="secondary">
                       {t('Update')}
                     </button>{' '}
@@ -826,12 +836,17 @@ export function createApp(commerce: ShopCommerce) {
             <button type="submit">Place order</button>
           </p>
         </form>
+        <form method="post" action="/cart/code">
+          <input type="hidden" name="back" value="/checkout/shipping" />
+          <label for="code">Coupon or gift card code</label>
+          <input id="code" name="code" autocomplete="off" /> <button type="submit">Apply code</button>
+        </form>
       </>,
       status,
     )
   }
 
-  app.get('/checkout/shipping', (c) => renderShipping(c, null))
+  app.get('/checkout/shipping', (c) => renderShipping(c, c.req.query('error') ?? null))
 
   const orderLink = (order: { id: string; accessToken?: string | undefined }, first: boolean) =>
     `/orders/${order.id}?${new URLSearchParams({ ...(order.accessToken ? { token: order.accessToken } : {}), ...(first ? { placed: '1' } : {}) })}`
@@ -950,7 +965,7 @@ export function createApp(commerce: ShopCommerce) {
 
   const AccountNav: FC = () => (
     <nav aria-label="Account">
-      <ul style="display:flex;gap:12px;list-style:none;padding:0;flex-wrap:wrap">
+      <ul class="row">
         <li>
           <a href="/account">Overview</a>
         </li>
@@ -964,7 +979,7 @@ export function createApp(commerce: ShopCommerce) {
           <a href="/account/quotes">Quotes</a>
         </li>
         <li>
-          <form method="post" action="/account/logout" style="display:inline">
+          <form method="post" action="/account/logout" class="inline">
             <button type="submit" class="secondary">
               Sign out
             </button>

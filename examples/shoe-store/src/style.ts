@@ -35,5 +35,12 @@ th,td{text-align:left;padding:6px;border-bottom:1px solid #ddd;vertical-align:to
 nav[aria-label="Colour"] ul{display:flex;gap:12px;list-style:none;padding:0}
 nav[aria-label="Colour"] a[aria-current="true"]{font-weight:700;text-decoration-thickness:3px}
 .filters{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+.card-title{font-size:1.1rem;margin:.4rem 0}
+.price{font-size:1.3rem}
+.flush{margin:0}
+.left{text-align:left}
+.qty{width:4.5em}
+.row{display:flex;gap:12px;list-style:none;padding:0;flex-wrap:wrap}
+.inline{display:inline}
 @media (max-width:600px){header nav ul{gap:8px}main{padding:12px}}
 `
