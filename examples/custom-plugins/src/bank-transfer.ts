@@ -2,7 +2,14 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import { z } from 'zod'
 import { CommerceError, type AuthorizeInput, type GatewayEvent, type PaymentProvider, type WebhookRequest } from '@cartwright/core'
 
-/** Money the shop sends back to a shopper by transfer (a refund): what your bank needs, and the key it must dedupe on. */
+/**
+ * Money the shop sends back to a shopper by transfer (a refund): what your bank needs, and the key it must dedupe on.
+ *
+ * @example
+ * ```ts
+ * const sendRefund = async (transfer: OutgoingTransfer) => bank.payOut(transfer.reference, transfer.amount, { idempotencyKey: transfer.idempotencyKey })
+ * ```
+ */
 export interface OutgoingTransfer {
   reference: string
   amount: number
@@ -27,10 +34,24 @@ const optionsSchema = z.strictObject({
   sendRefund: z.custom<(transfer: OutgoingTransfer) => Promise<void>>((v) => typeof v === 'function').optional(),
 })
 
-/** Options of {@link bankTransfer}. */
+/**
+ * Options of {@link bankTransfer}.
+ *
+ * @example
+ * ```ts
+ * const options: BankTransferOptions = { secret: 'a-long-secret-shared-with-the-bank', account: { holder: 'Cartwright Shoes BV', iban: 'NL91ABNA0417164300', bic: 'ABNANL2A' } }
+ * ```
+ */
 export type BankTransferOptions = z.input<typeof optionsSchema>
 
-/** What the confirmation page shows the shopper: where to send the money, and the reference to send it with. */
+/**
+ * What the confirmation page shows the shopper: where to send the money, and the reference to send it with.
+ *
+ * @example
+ * ```ts
+ * const { holder, iban, bic, reference, amount, currency }: TransferInstructions = transfer.instructions(order.payments[0]!)
+ * ```
+ */
 export interface TransferInstructions {
   holder: string
   iban: string
@@ -40,7 +61,15 @@ export interface TransferInstructions {
   currency: string
 }
 
-/** The bank-transfer provider, plus the instructions a confirmation page shows. */
+/**
+ * The bank-transfer provider, plus the instructions a confirmation page shows.
+ *
+ * @example
+ * ```ts
+ * const transfer: BankTransferProvider = bankTransfer(options)
+ * const instructions = transfer.instructions({ reference: 'CW-7K2M-Q9XD-4TPA', amount: 15900, currency: 'EUR' })
+ * ```
+ */
 export interface BankTransferProvider extends PaymentProvider {
   instructions(payment: { reference: string | null; amount: number; currency: string }): TransferInstructions
 }
@@ -55,12 +84,26 @@ const notificationSchema = z.object({
   bookedAt: z.string().max(40).optional(),
 })
 
-/** The body the bank posts for one incoming transfer. */
+/**
+ * The body the bank posts for one incoming transfer.
+ *
+ * @example
+ * ```ts
+ * const note: TransferNotification = { id: 'ntf_1', type: 'transfer.received', reference: 'CW-7K2M-Q9XD-4TPA', amount: 15900, currency: 'EUR' }
+ * ```
+ */
 export type TransferNotification = z.infer<typeof notificationSchema>
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ' // Crockford's base 32: no I, L, O, U to misread
 
-/** `CW-XXXX-XXXX-XXXX` from a mistyped `cw xxxx xxxx xxxx`: case, spaces and look-alike letters forgiven. */
+/**
+ * `CW-XXXX-XXXX-XXXX` from a mistyped `cw xxxx xxxx xxxx`: case, spaces and look-alike letters forgiven.
+ *
+ * @example
+ * ```ts
+ * normalizeReference('cw 7k2m q9xd 4tpa') // 'CW-7K2M-Q9XD-4TPA'
+ * ```
+ */
 export function normalizeReference(text: string): string {
   let code = text.toUpperCase().replace(/[^0-9A-Z]/g, '')
   if (code.length === 14 && code.startsWith('CW')) code = code.slice(2)

@@ -1,10 +1,24 @@
 import { z } from 'zod'
 import { CommerceError, defineEndpoint, definePlugin, validationError, type EventsOf, type PluginContext } from '@cartwright/core'
 
-/** Longest message a card holds. */
+/**
+ * Longest message a card holds, in characters.
+ *
+ * @example
+ * ```ts
+ * const fits = (text: string) => text.trim().length <= MAX_GIFT_MESSAGE
+ * ```
+ */
 export const MAX_GIFT_MESSAGE = 200
 
-/** A gift message as the shopper wrote it, on a cart and later on its order. */
+/**
+ * A gift message as the shopper wrote it, on a cart and later on its order.
+ *
+ * @example
+ * ```ts
+ * const slip: GiftMessage | null = await commerce['gift-messages'].forOrder(order.id)
+ * ```
+ */
 export interface GiftMessage {
   cartId: string
   /** Set when the cart's order is placed. */
@@ -14,13 +28,27 @@ export interface GiftMessage {
   updatedAt: string
 }
 
-/** What a shopper sends: the message, and who it is from. */
+/**
+ * What a shopper sends: the message, and who it is from.
+ *
+ * @example
+ * ```ts
+ * const input: GiftMessageInput = { message: 'Happy birthday, Ada!', from: 'Charles' }
+ * ```
+ */
 export interface GiftMessageInput {
   message: string
   from?: string | null
 }
 
-/** The plugin's table, as its `db` handle sees it. */
+/**
+ * The plugin's table, as its `db` handle sees it.
+ *
+ * @example
+ * ```ts
+ * type Row = GiftMessageTables['gift_messages_messages'] // { cart_id, order_id, message, from_name, updated_at }
+ * ```
+ */
 export interface GiftMessageTables {
   gift_messages_messages: { cart_id: string; order_id: string | null; message: string; from_name: string | null; updated_at: string }
 }
@@ -44,7 +72,15 @@ const toMessage = (row: GiftMessageTables['gift_messages_messages']): GiftMessag
   updatedAt: row.updated_at,
 })
 
-/** The service at `commerce['gift-messages']`. */
+/**
+ * The service at `commerce['gift-messages']`.
+ *
+ * @example
+ * ```ts
+ * const service: GiftMessagesService = commerce['gift-messages']
+ * await service.set(cart.id, { message: 'Happy birthday, Ada!' })
+ * ```
+ */
 export interface GiftMessagesService {
   /** Writes or replaces the cart's message. `VALIDATION` naming the field for an empty or too long text; `NOT_FOUND` for a missing cart; `INVALID_STATE` once it is checked out. */
   set(cartId: string, input: GiftMessageInput): Promise<GiftMessage>

@@ -24,7 +24,14 @@ const optionsSchema = z.strictObject({
   zones: z.array(zoneSchema).min(1).max(50),
 })
 
-/** Options of {@link localCourier}. */
+/**
+ * Options of {@link localCourier}.
+ *
+ * @example
+ * ```ts
+ * const options: LocalCourierOptions = { country: 'NL', currency: 'EUR', zones: [{ id: 'a', name: 'City centre', prefixes: ['1011', '1012'], amount: 495, days: 0 }] }
+ * ```
+ */
 export type LocalCourierOptions = z.input<typeof optionsSchema>
 
 /** A postcode as the zones compare it: upper case, letters and digits only. */
