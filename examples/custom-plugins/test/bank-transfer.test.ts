@@ -112,13 +112,17 @@ describe('bank transfer on a running engine (SQLite file)', () => {
     expect(shop.row('select refunded_amount from cw_payments where order_id = ?', order.id)).toEqual({ refunded_amount: 2000 })
   })
 
-  it("takes the bank's notification at the Store API's POST /webhooks/bank-transfer (HTTP on 127.0.0.1)", async () => {
+  it("shows the reference on the Store API's order, and takes the bank's notification at POST /webhooks/bank-transfer (HTTP on 127.0.0.1)", async () => {
     const app = storeApi(shop.commerce)
     const server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
     })
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/bank-transfer`
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      // The confirmation page reads the order with its token: the reference is on its payment.
+      const confirmation = await fetch(`${base}/orders/${order.id}`, { headers: { 'x-order-token': order.accessToken! } })
+      expect(((await confirmation.json()) as Order).payments[0]!.reference).toBe(order.payments[0]!.reference)
+      const url = `${base}/webhooks/bank-transfer`
       const body = notification(order.payments[0]!.reference!, order.totals.total)
       const forged = await fetch(url, { method: 'POST', headers: signNotification('not-the-secret-the-bank-uses', body), body })
       expect(forged.status).toBe(400)
