@@ -144,7 +144,8 @@ function bearer(c: Context): string | undefined {
 
 function clientAddress(c: Context, options: ApiOptions): string {
   const chosen = options.clientKey?.(c)
-  if (chosen) return chosen.slice(0, 300)
+  // An address the host passes counts like a socket's: an IPv6 client by its /64.
+  if (chosen) return networkOf(chosen.slice(0, 300))
   if (options.trustProxy) {
     // The last address is the one the proxy in front of us saw; earlier ones are the client's say-so.
     const forwarded = c.req.header('x-forwarded-for')?.split(',').map((s) => s.trim()).filter(Boolean).pop()

@@ -39,6 +39,9 @@ export interface ApiOptions {
   cors?: { origins: string[] }
   /** Trust `X-Forwarded-For` (its last address), `X-Forwarded-Proto` and `X-Forwarded-Host` from a proxy in front. */
   trustProxy?: boolean
-  /** The client a rate limit counts for; default the socket's address (or the forwarded one with `trustProxy`). */
+  /**
+   * The client a rate limit counts for; default the socket's address (or the forwarded one with
+   * `trustProxy`). An IP address returned here counts as the socket's would: an IPv6 one by its /64.
+   */
   clientKey?: (c: Context) => string | undefined
 }

@@ -95,6 +95,26 @@ describe('rate limits per network', () => {
   })
 })
 
+describe('rate limits with a host-chosen client key', () => {
+  it('counts an IPv6 address the host passes by its /64, as it would the socket\'s', async () => {
+    const shop = await openShop('sqlite')
+    let client = ''
+    const app = storeApi(shop.commerce, { clientKey: () => client })
+    try {
+      const statuses: number[] = []
+      for (const address of ['2001:db8:7:1::1', '2001:db8:7:1::2', '2001:db8:7:1::3', '2001:db8:7:1::4']) {
+        client = address
+        statuses.push((await app.request(`${ORIGIN}/t/guess`, json('POST', { code: 'X' }))).status)
+      }
+      expect(statuses).toEqual([200, 200, 200, 429])
+      client = 'customer-42'
+      expect((await app.request(`${ORIGIN}/t/guess`, json('POST', { code: 'X' }))).status).toBe(200)
+    } finally {
+      await shop.close()
+    }
+  })
+})
+
 describe('storeApi without the http() plugin', () => {
   it('refuses to build when an endpoint declares a rate limit, naming the plugin', async () => {
     const commerce = await createCommerce({
