@@ -9,8 +9,8 @@ const storage = () => sqliteStorage({ filename: ':memory:' })
 
 /**
  * The shop's account at the bank, as the suite's ledger: the references the provider issued (what
- * the shop expects), what arrived or staff confirmed, what was sent back, what was retired. Each
- * operation counts once per idempotency key, as a bank books a payment order once.
+ * the shop expects, by reference), what staff confirmed, what was sent back, what was retired.
+ * Captures, voids and refunds count once per idempotency key, as a bank books a payment order once.
  */
 function bankBooks() {
   const charges = new Map<string, PaymentLedgerEntry>()
@@ -29,7 +29,8 @@ function bankBooks() {
         ...provider,
         async authorize(input) {
           const answer = await provider.authorize(input)
-          if (answer.status === 'authorized') once(`authorize:${input.idempotencyKey}`, () => charges.set(answer.reference, { reference: answer.reference, authorized: input.amount, captured: 0, refunded: 0, voided: false, captures: 0 }))
+          // Booked by the reference it answers, not by key: a retry that issued a second reference would show as a second charge.
+          if (answer.status === 'authorized' && !charges.has(answer.reference)) charges.set(answer.reference, { reference: answer.reference, authorized: input.amount, captured: 0, refunded: 0, voided: false, captures: 0 })
           return answer
         },
         async capture(input) {
