@@ -853,15 +853,26 @@ export function createApp(commerce: ShopCommerce) {
 
   app.post('/checkout/place', async (c) => {
     const field = await form(c)
-    const open = await openCart(c, false)
-    if (!open) return c.redirect('/cart', 303)
-    const { cart, store } = open
-    const params = { cartId: cart.id }
+    // Not openCart: a form sent twice finds its cart completing or completed by the first, and the
+    // same attempt's key then answers the first's order.
+    const current = cartOf(c)
+    if (!current) return c.redirect('/cart', 303)
+    const store = shopper(c)
+    const params = { cartId: current.id }
+    const cart = await store.call('GET /carts/:cartId', { params }).catch((error: unknown) => {
+      if (isStoreApiError(error, 'NOT_FOUND')) return null
+      throw error
+    })
     const outcome = ['approve', 'decline', 'requires_action'].includes(field('outcome')) ? field('outcome') : 'approve'
     try {
-      if (field('shipping') && field('shipping') !== cart.shippingMethod?.id) await store.call('PUT /carts/:cartId/shipping-option', { params, body: { optionId: field('shipping') } })
+      if (cart?.status === 'open' && field('shipping') && field('shipping') !== cart.shippingMethod?.id) {
+        await store.call('PUT /carts/:cartId/shipping-option', { params, body: { optionId: field('shipping') } }).catch((error: unknown) => {
+          // The same form, sent twice, completed the cart meanwhile: its checkout below answers that order.
+          if (!isStoreApiError(error, 'INVALID_STATE')) throw error
+        })
+      }
       // One key per attempt (the form's): a double submit places one order; a new attempt after a decline gets a new key.
-      const key = `checkout-${cart.id}-${(field('attempt') || randomUUID()).slice(0, 64)}`
+      const key = `checkout-${current.id}-${(field('attempt') || randomUUID()).slice(0, 64)}`
       const result = await store.call('POST /carts/:cartId/checkout', { params, idempotencyKey: key, body: { payment: { provider: 'test', data: { outcome } } } })
       if (result.status === 'requires_action') {
         return c.redirect(result.action.type === 'redirect' ? result.action.url : '/checkout/shipping', 303)

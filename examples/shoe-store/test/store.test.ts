@@ -3,7 +3,7 @@ import { createApp } from '../src/app.js'
 import { createShop, type ShopCommerce } from '../src/shop.js'
 import { COUPON_CODE, COUPON_PERCENT, DEMO_CUSTOMER, GIFT_CARD_AMOUNT, TRAIL_RUNNER_PRICE, TRAIL_RUNNER_RED_43_STOCK, WHOLESALE_BUYER, giftCardCode, seed } from '../src/seed.js'
 import { STYLESHEET } from '../src/style.js'
-import { browserless, h1, inputValue, term } from './support.js'
+import { browserless, h1, inputValue, pageSizes, term } from './support.js'
 
 let commerce: ShopCommerce
 let app: ReturnType<typeof createApp>
@@ -30,6 +30,7 @@ async function toPayment(shopper: ReturnType<typeof browserless>, options: { cou
   const added = await shopper.post('/cart/lines', { variantId: variant.id, quantity: '1', handle: 'trail-runner', colour: 'red' })
   expect([added.status, added.headers.get('location')]).toEqual([303, '/cart'])
   if (options.coupon) expect((await shopper.post('/cart/code', { code: COUPON_CODE })).status).toBe(303)
+  expect(h1(await (await shopper.get('/checkout')).text())).toBe('Checkout')
   const address = await shopper.post('/checkout', { email: options.email ?? 'grace@example.com', firstName: 'Grace', lastName: 'Hopper', line1: 'Torstraße 12', city: 'Berlin', postalCode: '10119', country: 'DE' })
   expect([address.status, address.headers.get('location')]).toEqual([303, '/checkout/shipping'])
   const step = await (await shopper.get('/checkout/shipping')).text()
@@ -123,10 +124,16 @@ describe('the purchase path with JavaScript off (forms and redirects)', () => {
     // The status page from the link, later.
     const status = await (await browserless(app).get(location.replace('&placed=1', ''))).text()
     expect(h1(status)).toBe(`Order #${order.number}`)
-    // A second submit of the same form places no second order.
+  })
+
+  it('places one order for a form submitted twice at once, and shows it to both requests', async () => {
+    const shopper = browserless(app)
+    const { shipping, attempt } = await toPayment(shopper)
     const orders = await orderCount()
-    await shopper.post('/checkout/place', { shipping, outcome: 'approve', attempt })
-    expect(await orderCount()).toBe(orders)
+    const [first, second] = await Promise.all([0, 1].map(() => shopper.post('/checkout/place', { shipping, outcome: 'approve', attempt })))
+    expect([first!.status, second!.status]).toEqual([303, 303])
+    expect(/\/orders\/[^?]+/.exec(second!.headers.get('location')!)![0]).toBe(/\/orders\/[^?]+/.exec(first!.headers.get('location')!)![0])
+    expect(await orderCount()).toBe(orders + 1)
   })
 
   it('re-renders checkout with an alert for a declined payment, stock and orders unchanged', async () => {
@@ -197,5 +204,17 @@ describe('the purchase path with JavaScript off (forms and redirects)', () => {
     const ada = browserless(app)
     await ada.post('/account/login', { email: DEMO_CUSTOMER.email, password: DEMO_CUSTOMER.password })
     expect(h1(await (await ada.get('/account')).text())).toBe('Your account')
+  })
+})
+
+describe('page weight', () => {
+  it('keeps every page the tests above were served under 100 KB of HTML and CSS', () => {
+    const css = Buffer.byteLength(STYLESHEET)
+    const sizes = Object.fromEntries([...pageSizes].map(([page, bytes]) => [page, bytes + css]))
+    if (process.env.SHOE_STORE_PAGE_SIZES === '1') console.table(sizes)
+    for (const page of ['GET /', 'GET /products/trail-runner', 'GET /cart', 'GET /checkout', 'GET /checkout/shipping', 'POST /checkout/place', 'GET /orders/:id', 'GET /account']) {
+      expect(sizes[page], page).toBeGreaterThan(css)
+    }
+    for (const [page, bytes] of Object.entries(sizes)) expect(bytes, page).toBeLessThan(100 * 1024)
   })
 })

@@ -1,5 +1,8 @@
 import type { Hono } from 'hono'
 
+/** Bytes of every HTML page any shopper was served, by path (the largest seen). */
+export const pageSizes = new Map<string, number>()
+
 /** A shopper with a cookie jar, calling the app in process as a browser with JavaScript off would. */
 export function browserless(app: Hono) {
   const jar = new Map<string, string>()
@@ -7,6 +10,11 @@ export function browserless(app: Hono) {
     const headers = new Headers(init.headers)
     if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '))
     const response = await app.request(path, { ...init, headers })
+    if (response.headers.get('content-type')?.startsWith('text/html')) {
+      const bytes = (await response.clone().arrayBuffer()).byteLength
+      const key = path.replace(/\/(order|var|cart)_[a-z0-9]+/g, '/:id').replace(/\?.*$/, '')
+      pageSizes.set(`${init.method ?? 'GET'} ${key}`, Math.max(pageSizes.get(`${init.method ?? 'GET'} ${key}`) ?? 0, bytes))
+    }
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';')
       const at = pair!.indexOf('=')
