@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../src/app.js'
 import { createShop, type ShopCommerce } from '../src/shop.js'
-import { COUPON_CODE, COUPON_PERCENT, DEMO_CUSTOMER, GIFT_CARD_AMOUNT, TRAIL_RUNNER_PRICE, TRAIL_RUNNER_RED_43_STOCK, WHOLESALE_BUYER, giftCardCode, seed } from '../src/seed.js'
+import { COUPON_CODE, COUPON_PERCENT, DEMO_CUSTOMER, GIFT_CARD_AMOUNT, TRAIL_RUNNER_PRICE, TRAIL_RUNNER_RED_43_STOCK, WHOLESALE_APPROVER, WHOLESALE_BUYER, giftCardCode, seed } from '../src/seed.js'
 import { STYLESHEET } from '../src/style.js'
 import { browserless, h1, inputValue, pageSizes, term } from './support.js'
 
@@ -194,6 +194,46 @@ describe('the purchase path with JavaScript off (forms and redirects)', () => {
     for (const [path, heading] of [['/account/addresses', 'Your addresses'], ['/account/approvals', 'Approvals'], ['/account/quotes', 'Quotes']]) {
       expect(h1(await (await shopper.get(path!)).text())).toBe(heading)
     }
+  })
+
+  it('pays part of an order with the gift card and the rest with the test gateway', async () => {
+    const shopper = browserless(app)
+    const code = (await giftCardCode(commerce))!
+    const before = (await commerce['gift-cards'].balance(code)).balance
+    const { shipping, attempt } = await toPayment(shopper)
+    const applied = await shopper.post('/cart/code', { code, back: '/checkout/shipping' })
+    expect(applied.headers.get('location')).toBe('/checkout/shipping?applied=1')
+    const step = await (await shopper.get('/checkout/shipping')).text()
+    expect(term(step, 'Paid by gift card')).toBe(-Math.min(before, GIFT_CARD_AMOUNT))
+    const placed = await shopper.post('/checkout/place', { shipping, outcome: 'approve', attempt })
+    const order = await commerce.orders.get(/\/orders\/([^?]+)/.exec(placed.headers.get('location')!)![1]!)
+    expect(order.payments.map((p) => [p.provider, p.amount]).sort()).toEqual([['gift-card', before], ['test', order.totals.total - before]].sort())
+    expect((await commerce['gift-cards'].balance(code)).balance).toBe(0)
+  })
+
+  it('sends a wholesale order above the buyer\'s limit for approval, and places it once approved', async () => {
+    const buyer = browserless(app)
+    await buyer.post('/account/login', { email: WHOLESALE_BUYER.email, password: WHOLESALE_BUYER.password })
+    const variant = await red43()
+    await buyer.post('/cart/lines', { variantId: variant.id, quantity: '4', handle: 'trail-runner', colour: 'red' })
+    await buyer.post('/checkout', { email: WHOLESALE_BUYER.email, firstName: 'Bea', lastName: 'Buyer', line1: 'Lindenstraße 5', city: 'Berlin', postalCode: '10969', country: 'DE' })
+    let step = await (await buyer.get('/checkout/shipping')).text()
+    const shipping = /name="shipping" value="([^"]+)"/.exec(step)![1]!
+    const refused = await (await buyer.post('/checkout/place', { shipping, outcome: 'approve', attempt: inputValue(step, 'attempt') })).text()
+    expect(/role="alert"[^>]*>([^<]*)/.exec(refused)![1]).toMatch(/spending limit/)
+    expect((await buyer.post('/account/approvals/request', {})).headers.get('location')).toBe('/account/approvals')
+
+    const approver = browserless(app)
+    await approver.post('/account/login', { email: WHOLESALE_APPROVER.email, password: WHOLESALE_APPROVER.password })
+    const list = await (await approver.get('/account/approvals')).text()
+    const approvalId = /action="\/account\/approvals\/([^"]+)"/.exec(list)![1]!
+    expect((await approver.post(`/account/approvals/${approvalId}`, { decision: 'approve' })).headers.get('location')).toBe('/account/approvals')
+
+    step = await (await buyer.get('/checkout/shipping')).text()
+    const placed = await buyer.post('/checkout/place', { shipping, outcome: 'approve', attempt: inputValue(step, 'attempt') })
+    expect(placed.headers.get('location')).toMatch(/^\/orders\//)
+    const order = await commerce.orders.get(/\/orders\/([^?]+)/.exec(placed.headers.get('location')!)![1]!)
+    expect(order.lines[0]!.unitPrice).toBeLessThan(TRAIL_RUNNER_PRICE)
   })
 
   it("shows the wholesale buyer's quote and the demo customer's account", async () => {
