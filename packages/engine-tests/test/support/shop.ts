@@ -19,7 +19,7 @@ import {
   type StorageAdapter,
   type TestPayments,
 } from '@cartwright/core'
-import { freshDatabase, type FreshDatabase } from './postgres.js'
+import { freshDatabase, migrateCore, type FreshDatabase } from './postgres.js'
 
 /**
  * The shop every engine test runs against, on any storage: one fixture (the Trail Runner, a
@@ -154,7 +154,8 @@ export async function openShop(options: ShopOptions = {}): Promise<Shop> {
     place = { kind: 'sqlite-file', filename: file }
     storage = sqliteStorage({ filename: file })
   } else {
-    database = await freshDatabase()
+    // Each PostgreSQL shop copies a database the engine migrated once; one that does not migrate gets an empty one.
+    database = await freshDatabase(rest.migrate === false ? {} : { template: migrateCore })
     cleanups.push(() => database!.drop())
     place = { kind: 'postgres', url: database.url }
     storage = postgresStorage(postgres ? postgres(database.url) : { connectionString: database.url })
