@@ -7,6 +7,7 @@ import { sqliteStorage } from '@cartwright/storage-sqlite'
 // The PostgreSQL test harness is the adapter's own: a fresh database per shop on the server the
 // vitest globalSetup started.
 import { freshDatabase, type FreshDatabase } from '../../storage-postgres/test/support/fresh-database.js'
+import { migrateCore } from '../../storage-postgres/test/support/migrated.js'
 import { taxRules, type TaxRulesOptions } from '../src/index.js'
 
 /** The storages every test runs on (PostgreSQL skipped only when CARTWRIGHT_SKIP_POSTGRES=1). */
@@ -54,7 +55,7 @@ export type TaxShop = Awaited<ReturnType<typeof openShop>>
  * and a book (`reduced`, 20.00), priced in EUR and USD, without tax.
  */
 export async function openShop(storage: 'sqlite' | 'postgres', options: { rules?: TaxRulesOptions; withCustomers?: boolean; start?: string; plugins?: Plugin[]; pricesIncludeTax?: boolean } = {}) {
-  const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase() : undefined
+  const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase({ template: migrateCore }) : undefined
   let now = new Date(options.start ?? '2026-03-01T10:00:00.000Z')
   const plugin = taxRules(options.rules ?? SHOP_RULES)
   const storageAdapter = storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 10 } })
