@@ -6,6 +6,7 @@ import { sqliteStorage } from '@cartwright/storage-sqlite'
 // The PostgreSQL test harness is the adapter's own: a fresh database per shop on the server the
 // vitest globalSetup started.
 import { freshDatabase, type FreshDatabase } from '../../storage-postgres/test/support/fresh-database.js'
+import { migrateCore } from '../../storage-postgres/test/support/migrated.js'
 import { manualCarrier, shippingRates, tableRates, type TableRatesOptions } from '../src/index.js'
 
 /** The storages every engine test runs on (PostgreSQL skipped only when CARTWRIGHT_SKIP_POSTGRES=1). */
@@ -50,7 +51,7 @@ export type Shop = Awaited<ReturnType<typeof openShop>>
  * provider is given to the engine as one that builds them on first use.
  */
 export async function openShop(storage: 'sqlite' | 'postgres', options: { carriers?: Carrier[]; extra?: Plugin[]; rates?: (storeId: string) => TableRatesOptions } = {}) {
-  const database = storage === 'postgres' ? await freshDatabase() : undefined
+  const database = storage === 'postgres' ? await freshDatabase({ template: migrateCore }) : undefined
   let storeId: string | null = null
   let provider: ShippingProvider | null = null
   const lazyRates: ShippingProvider = {
