@@ -8,6 +8,7 @@ import { virtualClock } from '@cartwright/testkit'
 // The PostgreSQL test harness is the adapter's own: a fresh database per shop on the server the
 // vitest globalSetup started.
 import { freshDatabase, type FreshDatabase } from '../../storage-postgres/test/support/fresh-database.js'
+import { migrateCore } from '../../storage-postgres/test/support/migrated.js'
 import { webhooks, type WebhooksOptions } from '../src/index.js'
 
 /** The storages every test runs on (PostgreSQL skipped only when CARTWRIGHT_SKIP_POSTGRES=1). */
@@ -21,7 +22,7 @@ export const ORIGIN = 'http://localhost'
  * drains and delivers at fixed points), and a member of staff with a `webhooks:*` API key.
  */
 export async function openShop(storage: 'sqlite' | 'postgres', options: WebhooksOptions = {}, where: { file?: string; url?: string } = {}) {
-  const database: FreshDatabase | undefined = storage === 'postgres' && !where.url ? await freshDatabase() : undefined
+  const database: FreshDatabase | undefined = storage === 'postgres' && !where.url ? await freshDatabase({ template: migrateCore }) : undefined
   const clock = virtualClock({ autoAdvance: false })
   const commerce = await createCommerce({
     storage:
