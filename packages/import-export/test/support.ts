@@ -5,6 +5,7 @@ import { sqliteStorage } from '@cartwright/storage-sqlite'
 // The PostgreSQL test harness is the adapter's own: a fresh database per shop on the server the
 // vitest globalSetup started.
 import { freshDatabase } from '../../storage-postgres/test/support/fresh-database.js'
+import { migrateCore } from '../../storage-postgres/test/support/migrated.js'
 import { CSV_COLUMNS, importExport, type CsvColumn } from '../src/index.js'
 
 /** The storages every test runs on (PostgreSQL skipped only when CARTWRIGHT_SKIP_POSTGRES=1). */
@@ -14,7 +15,7 @@ export type Shop = Awaited<ReturnType<typeof openShop>>
 
 /** An engine with the import plugin on a new database, a stock location `main` and categories `shoes` and `socks`. */
 export async function openShop(storage: 'sqlite' | 'postgres') {
-  const database = storage === 'postgres' ? await freshDatabase() : undefined
+  const database = storage === 'postgres' ? await freshDatabase({ template: migrateCore }) : undefined
   const commerce = await createCommerce({
     storage: storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 4 } }),
     plugins: [importExport()],
