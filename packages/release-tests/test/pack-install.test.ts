@@ -25,7 +25,8 @@ interface Manifest {
 
 const published = readdirSync(join(root, 'packages'))
   .map((dir) => ({ dir: join(root, 'packages', dir), pkg: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as Manifest }))
-  .filter(({ pkg }) => !pkg.private)
+  // The libraries; create-cartwright is a command with its own packed test (packages/create-cartwright).
+  .filter(({ pkg }) => !pkg.private && pkg.name.startsWith('@cartwright/'))
 
 /** The environment of a user's shell: none of the `npm_*` settings pnpm passes to scripts. */
 const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_|^pnpm_/i.test(key)))
