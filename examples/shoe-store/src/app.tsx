@@ -123,28 +123,31 @@ interface TotalsView {
   total: number
 }
 
-const Totals: FC<{ totals: TotalsView; currency: string; giftCards?: number }> = ({ totals, currency, giftCards }) => (
+const Totals: FC<{ totals: TotalsView; currency: string; giftCards?: number; locale?: Locale }> = ({ totals, currency, giftCards, locale = 'en' }) => {
+  const t = (s: string) => translate(locale, s)
+  return (
   <dl class="totals">
-    <dt>Subtotal</dt>
+    <dt>{t('Subtotal')}</dt>
     <dd>{money(totals.subtotal, currency)}</dd>
-    <dt>Discount</dt>
+    <dt>{t('Discount')}</dt>
     <dd>{totals.discountTotal ? `−${money(totals.discountTotal, currency)}` : money(0, currency)}</dd>
-    <dt>Shipping</dt>
+    <dt>{t('Shipping')}</dt>
     <dd>{money(totals.shippingTotal, currency)}</dd>
-    <dt>Tax</dt>
+    <dt>{t('Tax')}</dt>
     <dd>{money(totals.taxTotal, currency)}</dd>
-    <dt class="total">Total</dt>
+    <dt class="total">{t('Total')}</dt>
     <dd class="total">{money(totals.total, currency)}</dd>
     {giftCards ? (
       <>
-        <dt>Paid by gift card</dt>
+        <dt>{t('Paid by gift card')}</dt>
         <dd>−{money(giftCards, currency)}</dd>
-        <dt>Due by card</dt>
+        <dt>{t('Due by card')}</dt>
         <dd>{money(Math.max(0, totals.total - giftCards), currency)}</dd>
       </>
     ) : null}
   </dl>
-)
+  )
+}
 
 interface ProductView {
   id: string
@@ -216,6 +219,8 @@ export function createApp(commerce: ShopCommerce) {
     setCookie(c, name, value, { httpOnly: true, sameSite: 'Lax', path: '/', secure: secure(c), maxAge })
 
   const localeOf = (c: Context): Locale => (getCookie(c, LOCALE_COOKIE) === 'de' ? 'de' : 'en')
+  /** The page's own texts in the shopper's language. */
+  const tr = (c: Context) => (text: string) => translate(localeOf(c), text)
   const cartOf = (c: Context): { id: string; token?: string } | null => {
     const raw = getCookie(c, CART_COOKIE)
     if (!raw) return null
@@ -361,7 +366,7 @@ export function createApp(commerce: ShopCommerce) {
         {category.description ? <p>{category.description}</p> : null}
         <form method="get" action={`/categories/${category.handle}`} class="filters">
           <fieldset>
-            <legend>Colour</legend>
+            <legend>{tr(c)('Colour')}</legend>
             {facet('Colour').map((f) => (
               <label>
                 <input type="checkbox" name="colour" value={f.value} checked={colours.includes(f.value)} /> {f.value}{' '}
@@ -370,7 +375,7 @@ export function createApp(commerce: ShopCommerce) {
             ))}
           </fieldset>
           <fieldset>
-            <legend>Size</legend>
+            <legend>{tr(c)('Size')}</legend>
             {facet('Size')
               .sort((a, b) => Number(a.value) - Number(b.value))
               .map((f) => (
@@ -379,7 +384,7 @@ export function createApp(commerce: ShopCommerce) {
                 </label>
               ))}
           </fieldset>
-          <button type="submit">Apply filters</button>
+          <button type="submit">{tr(c)('Apply filters')}</button>
         </form>
         <p>
           {result.total} {t('results')}
@@ -399,7 +404,7 @@ export function createApp(commerce: ShopCommerce) {
       c,
       'Search results',
       <>
-        <h1>Search results</h1>
+        <h1>{tr(c)('Search results')}</h1>
         <p>
           {result.total} {t('results')}
           {q ? ` for “${q}”` : ''}
@@ -467,7 +472,7 @@ export function createApp(commerce: ShopCommerce) {
         </nav>
         <form method="post" action="/cart/lines">
           <fieldset>
-            <legend>Size</legend>
+            <legend>{tr(c)('Size')}</legend>
             {variants.map((v) => {
               const units = available.get(v.id) ?? 0
               const size = v.options.Size ?? ''
@@ -484,9 +489,9 @@ export function createApp(commerce: ShopCommerce) {
           </fieldset>
           <input type="hidden" name="handle" value={product.handle} />
           <input type="hidden" name="colour" value={colour.toLowerCase()} />
-          <label for="quantity">Quantity</label>
+          <label for="quantity">{tr(c)('Quantity')}</label>
           <input id="quantity" name="quantity" type="number" min="1" max="10" value="1" required />{' '}
-          <button type="submit">Add to cart</button>
+          <button type="submit">{tr(c)('Add to cart')}</button>
         </form>
         <section aria-labelledby="reviews">
           <h2 id="reviews">Reviews</h2>
@@ -632,9 +637,9 @@ export function createApp(commerce: ShopCommerce) {
     if (!open || open.cart.lines.length === 0) {
       return page(
         c,
-        'Your cart',
+        tr(c)('Your cart'),
         <>
-          <h1>Your cart</h1>
+          <h1>{tr(c)('Your cart')}</h1>
           <Alert message={error} />
           <p>{t('Your cart is empty.')}</p>
           <a href="/">{t('Continue shopping')}</a>
@@ -648,9 +653,9 @@ export function createApp(commerce: ShopCommerce) {
     ])
     return page(
       c,
-      'Your cart',
+      tr(c)('Your cart'),
       <>
-        <h1>Your cart</h1>
+        <h1>{tr(c)('Your cart')}</h1>
         <Alert message={error} />
         {c.req.query('applied') ? <p role="status" class="note">Code applied.</p> : null}
         <table>
@@ -693,15 +698,15 @@ export function createApp(commerce: ShopCommerce) {
         </table>
         {codes.codes?.length ? <p>Coupon: {codes.codes.join(', ')}</p> : null}
         {cards.cards.length ? <p>Gift cards: {cards.cards.map((g) => `…${g.last4}`).join(', ')}</p> : null}
-        <Totals totals={cart.totals} currency={cart.currency} giftCards={cards.cards.reduce((s, g) => s + g.amount, 0)} />
-        <p class="hint">Shipping is added at checkout, once you choose how your shoes reach you.</p>
+        <Totals locale={localeOf(c)} totals={cart.totals} currency={cart.currency} giftCards={cards.cards.reduce((s, g) => s + g.amount, 0)} />
+        <p class="hint">{tr(c)('Shipping is added at checkout, once you choose how your shoes reach you.')}</p>
         <form method="post" action="/cart/code">
-          <label for="code">Coupon or gift card code</label>
-          <input id="code" name="code" autocomplete="off" /> <button type="submit">Apply code</button>
+          <label for="code">{tr(c)('Coupon or gift card code')}</label>
+          <input id="code" name="code" autocomplete="off" /> <button type="submit">{tr(c)('Apply code')}</button>
         </form>
         <p>
           <a class="button" href="/checkout">
-            Checkout
+            {tr(c)('Checkout')}
           </a>
         </p>
       </>,
@@ -709,23 +714,23 @@ export function createApp(commerce: ShopCommerce) {
   })
 
   // -- Checkout --------------------------------------------------------------------------------
-  const AddressForm: FC<{ values: Record<string, string>; error?: string | null }> = ({ values, error }) => (
+  const AddressForm: FC<{ values: Record<string, string>; error?: string | null; t: (text: string) => string }> = ({ values, error, t }) => (
     <form method="post" action="/checkout">
       <Alert message={error} />
       <h2>1. Address</h2>
-      <label for="email">Email</label>
+      <label for="email">{t('Email')}</label>
       <input id="email" name="email" type="email" autocomplete="email" required value={values.email ?? ''} />
-      <label for="firstName">First name</label>
+      <label for="firstName">{t('First name')}</label>
       <input id="firstName" name="firstName" autocomplete="given-name" required value={values.firstName ?? ''} />
-      <label for="lastName">Last name</label>
+      <label for="lastName">{t('Last name')}</label>
       <input id="lastName" name="lastName" autocomplete="family-name" required value={values.lastName ?? ''} />
-      <label for="line1">Address</label>
+      <label for="line1">{t('Address')}</label>
       <input id="line1" name="line1" autocomplete="address-line1" required value={values.line1 ?? ''} />
-      <label for="city">City</label>
+      <label for="city">{t('City')}</label>
       <input id="city" name="city" autocomplete="address-level2" required value={values.city ?? ''} />
-      <label for="postalCode">Postal code</label>
+      <label for="postalCode">{t('Postal code')}</label>
       <input id="postalCode" name="postalCode" autocomplete="postal-code" required value={values.postalCode ?? ''} />
-      <label for="country">Country</label>
+      <label for="country">{t('Country')}</label>
       <select id="country" name="country" autocomplete="country">
         {COUNTRIES.map((country) => (
           <option value={country.code} selected={country.code === (values.country || 'DE')}>
@@ -734,7 +739,7 @@ export function createApp(commerce: ShopCommerce) {
         ))}
       </select>
       <p>
-        <button type="submit">Continue</button>
+        <button type="submit">{t('Continue')}</button>
       </p>
     </form>
   )
@@ -758,9 +763,9 @@ export function createApp(commerce: ShopCommerce) {
       c,
       'Checkout',
       <>
-        <h1>Checkout</h1>
-        <AddressForm values={values} />
-        <Totals totals={cart.totals} currency={cart.currency} />
+        <h1>{tr(c)('Checkout')}</h1>
+        <AddressForm values={values} t={tr(c)} />
+        <Totals locale={localeOf(c)} totals={cart.totals} currency={cart.currency} />
       </>,
     )
   })
@@ -779,7 +784,7 @@ export function createApp(commerce: ShopCommerce) {
         },
       })
     } catch (error) {
-      return page(c, 'Checkout', <><h1>Checkout</h1><AddressForm values={values} error={messageOf(error)} /></>, 400)
+      return page(c, 'Checkout', <><h1>{tr(c)('Checkout')}</h1><AddressForm values={values} error={messageOf(error)} t={tr(c)} /></>, 400)
     }
     return c.redirect('/checkout/shipping', 303)
   })
@@ -800,7 +805,7 @@ export function createApp(commerce: ShopCommerce) {
       c,
       'Checkout',
       <>
-        <h1>Checkout</h1>
+        <h1>{tr(c)('Checkout')}</h1>
         <Alert message={error} />
         <p>
           Shipping to {cart.shippingAddress ? `${cart.shippingAddress.firstName ?? ''} ${cart.shippingAddress.lastName ?? ''}, ${cart.shippingAddress.line1}, ${cart.shippingAddress.postalCode ?? ''} ${cart.shippingAddress.city}` : '—'} ({cart.email}).{' '}
@@ -809,7 +814,7 @@ export function createApp(commerce: ShopCommerce) {
         <form method="post" action="/checkout/place">
           <h2>2. Shipping and payment</h2>
           <fieldset>
-            <legend>Shipping</legend>
+            <legend>{tr(c)('Shipping')}</legend>
             {options.map((o) => (
               <label>
                 <input type="radio" name="shipping" value={o.id} checked={o.id === chosen} required />
@@ -819,27 +824,27 @@ export function createApp(commerce: ShopCommerce) {
             ))}
           </fieldset>
           <fieldset>
-            <legend>Test payment</legend>
+            <legend>{tr(c)('Test payment')}</legend>
             <label>
-              <input type="radio" name="outcome" value="approve" checked /> Approve
+              <input type="radio" name="outcome" value="approve" checked /> {tr(c)('Approve')}
             </label>
             <label>
-              <input type="radio" name="outcome" value="decline" /> Decline
+              <input type="radio" name="outcome" value="decline" /> {tr(c)('Decline')}
             </label>
             <label>
-              <input type="radio" name="outcome" value="requires_action" /> Requires action
+              <input type="radio" name="outcome" value="requires_action" /> {tr(c)('Requires action')}
             </label>
           </fieldset>
-          <Totals totals={cart.totals} currency={cart.currency} giftCards={cards.cards.reduce((s, g) => s + g.amount, 0)} />
+          <Totals locale={localeOf(c)} totals={cart.totals} currency={cart.currency} giftCards={cards.cards.reduce((s, g) => s + g.amount, 0)} />
           <input type="hidden" name="attempt" value={randomUUID()} />
           <p>
-            <button type="submit">Place order</button>
+            <button type="submit">{tr(c)('Place order')}</button>
           </p>
         </form>
         <form method="post" action="/cart/code">
           <input type="hidden" name="back" value="/checkout/shipping" />
-          <label for="code">Coupon or gift card code</label>
-          <input id="code" name="code" autocomplete="off" /> <button type="submit">Apply code</button>
+          <label for="code">{tr(c)('Coupon or gift card code')}</label>
+          <input id="code" name="code" autocomplete="off" /> <button type="submit">{tr(c)('Apply code')}</button>
         </form>
       </>,
       status,
@@ -894,11 +899,11 @@ export function createApp(commerce: ShopCommerce) {
       c,
       'Confirm your payment',
       <>
-        <h1>Confirm your payment</h1>
+        <h1>{tr(c)('Confirm your payment')}</h1>
         <p>Your bank asks you to confirm this payment of {money(open.cart.totals.total, open.cart.currency)} (a test page: nothing is charged).</p>
         <form method="post" action="/checkout/confirm-payment">
           <input type="hidden" name="ref" value={ref} />
-          <button type="submit">Confirm payment</button>
+          <button type="submit">{tr(c)('Confirm payment')}</button>
         </form>
       </>,
     )
@@ -937,7 +942,7 @@ export function createApp(commerce: ShopCommerce) {
       c,
       first ? 'Thank you for your order' : `Order #${order.number}`,
       <>
-        <h1>{first ? 'Thank you for your order' : `Order #${order.number}`}</h1>
+        <h1>{first ? tr(c)('Thank you for your order') : `${localeOf(c) === 'de' ? 'Bestellung' : 'Order'} #${order.number}`}</h1>
         <p>
           Order number: <strong>#{order.number}</strong> · status {order.status}, payment {order.paymentStatus}, {order.fulfillmentStatus}
         </p>
@@ -954,7 +959,7 @@ export function createApp(commerce: ShopCommerce) {
           ))}
         </ul>
         {order.shippingMethod ? <p>Delivery: {order.shippingMethod.name}</p> : null}
-        <Totals totals={order.totals} currency={order.currency} />
+        <Totals locale={localeOf(c)} totals={order.totals} currency={order.currency} />
       </>,
     )
   })
@@ -1112,13 +1117,13 @@ export function createApp(commerce: ShopCommerce) {
       c,
       'Your account',
       <>
-        <h1>Your account</h1>
+        <h1>{tr(c)('Your account')}</h1>
         <AccountNav />
         <p>
           Signed in as {me.account.firstName ?? ''} {me.account.lastName ?? ''} ({me.account.email}){me.account.emailVerified ? '' : ', email not verified yet'}.
         </p>
         <section aria-labelledby="history">
-          <h2 id="history">Order history</h2>
+          <h2 id="history">{tr(c)('Order history')}</h2>
           {orders.items.length ? (
             <ul>
               {orders.items.map((o) => (

@@ -8,6 +8,7 @@ a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,te
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;padding:4px}
 header{background:#1b3a2f;color:#fff;padding:8px 16px;display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center}
 header a{color:#fff}
+header button{border:1px solid #fff}
 header .brand{font-weight:700;font-size:1.2rem;text-decoration:none;margin-right:auto}
 header form{display:flex;gap:4px;align-items:center;margin:0}
 header nav ul{display:flex;gap:12px;list-style:none;margin:0;padding:0}

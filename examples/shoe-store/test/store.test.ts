@@ -97,6 +97,8 @@ describe('the pages', () => {
     const html = await (await shopper.get('/products/summit-boot')).text()
     expect(h1(html)).toBe('Gipfelstiefel')
     expect(html).toContain('lang="de"')
+    expect(html).toContain('In den Warenkorb')
+    expect(h1(await (await shopper.get('/cart')).text())).toBe('Ihr Warenkorb')
   })
 
   it('marks a sold-out size disabled', async () => {
