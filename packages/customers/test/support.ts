@@ -6,6 +6,7 @@ import { sqliteStorage } from '@cartwright/storage-sqlite'
 // The PostgreSQL test harness is the adapter's own: a fresh database per shop on the server the
 // vitest globalSetup started.
 import { freshDatabase, type FreshDatabase } from '../../storage-postgres/test/support/fresh-database.js'
+import { migrateCore } from '../../storage-postgres/test/support/migrated.js'
 import { customers, type CustomersOptions } from '../src/index.js'
 
 /** The storages every test runs on (PostgreSQL skipped only when CARTWRIGHT_SKIP_POSTGRES=1). */
@@ -38,7 +39,7 @@ export type CustomerShop = Awaited<ReturnType<typeof openShop>>
 
 /** An engine with the customers plugin on a new database, and three products in stock. */
 export async function openShop(storage: 'sqlite' | 'postgres', options: CustomersOptions = FAST, engine: { outbox?: { enabled: boolean } } = {}) {
-  const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase() : undefined
+  const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase({ template: migrateCore }) : undefined
   const commerce = await createCommerce({
     storage: storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 10 } }),
     payments: [testPayments()],
