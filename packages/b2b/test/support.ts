@@ -7,6 +7,7 @@ import { sqliteStorage } from '@cartwright/storage-sqlite'
 // The PostgreSQL test harness is the adapter's own: a fresh database per shop on the server the
 // vitest globalSetup started.
 import { freshDatabase, type FreshDatabase } from '../../storage-postgres/test/support/fresh-database.js'
+import { migrateCore } from '../../storage-postgres/test/support/migrated.js'
 import { b2b, type B2bOptions } from '../src/index.js'
 
 /** The storages every test runs on (PostgreSQL skipped only when CARTWRIGHT_SKIP_POSTGRES=1). */
@@ -18,7 +19,7 @@ export type B2bShop = Awaited<ReturnType<typeof openShop>>
 
 /** An engine with the customers and b2b plugins on a new database, and products in stock. */
 export async function openShop(storage: 'sqlite' | 'postgres', options: B2bOptions = {}) {
-  const database = storage === 'postgres' ? await freshDatabase() : undefined
+  const database = storage === 'postgres' ? await freshDatabase({ template: migrateCore }) : undefined
   const gateway = testPayments()
   const plugin = b2b(options)
   // The engine's clock: the system's, moved forward by `advance`.
