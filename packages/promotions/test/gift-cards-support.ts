@@ -5,6 +5,7 @@ import { postgresStorage } from '@cartwright/storage-postgres'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 // The PostgreSQL harness is the adapter's own: a fresh database per shop on the server the vitest globalSetup started.
 import { freshDatabase } from '../../storage-postgres/test/support/fresh-database.js'
+import { migrateCore } from '../../storage-postgres/test/support/migrated.js'
 import { giftCards } from '../src/index.js'
 
 /** The storages every gift-card test runs on (PostgreSQL skipped only when CARTWRIGHT_SKIP_POSTGRES=1). */
@@ -35,7 +36,7 @@ export type GiftCardShop = Awaited<ReturnType<typeof openShop>>
 
 /** An engine with the gift-card plugin on a new database, a product in stock and a gift-card product. */
 export async function openShop(storage: 'sqlite' | 'postgres', options: { stock?: number; autoCapture?: boolean; dispatcher?: boolean; plugins?: Plugin[] } = {}) {
-  const database = storage === 'postgres' ? await freshDatabase() : undefined
+  const database = storage === 'postgres' ? await freshDatabase({ template: migrateCore }) : undefined
   const plugin = giftCards()
   const { commerce, payments } = await engine(storage, database?.url, plugin, options.plugins ?? [], options.autoCapture ?? false, options.dispatcher ?? true)
   const location = await commerce.inventory.createLocation({ name: 'Main warehouse', code: 'main' })

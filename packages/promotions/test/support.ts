@@ -5,6 +5,7 @@ import { sqliteStorage } from '@cartwright/storage-sqlite'
 // The PostgreSQL test harness is the adapter's own: a fresh database per shop on the server the
 // vitest globalSetup started.
 import { freshDatabase, type FreshDatabase } from '../../storage-postgres/test/support/fresh-database.js'
+import { migrateCore } from '../../storage-postgres/test/support/migrated.js'
 import { promotions } from '../src/index.js'
 
 /** The storages every test runs on (PostgreSQL skipped only when CARTWRIGHT_SKIP_POSTGRES=1). */
@@ -28,7 +29,7 @@ export interface ShopOptions {
  * 129.00 (tag `running`), a sock at 15.00 (tags `running`, `wool`), a hat at 25.00.
  */
 export async function openShop(storage: 'sqlite' | 'postgres', options: ShopOptions = {}) {
-  const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase() : undefined
+  const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase({ template: migrateCore }) : undefined
   const gateway = testPayments({ keepCalls: Number.POSITIVE_INFINITY })
   const commerce = await createCommerce({
     storage: storage === 'sqlite' ? sqliteStorage({ filename: options.file ?? ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 10 } }),
