@@ -132,6 +132,16 @@ export async function seed(commerce: ShopCommerce, log: (line: string) => void =
   await commerce.customers.addresses.add(ada.id, { address: { firstName: 'Ada', lastName: 'Lovelace', line1: 'Invalidenstraße 43', city: 'Berlin', postalCode: '10115', country: 'DE' }, defaultShipping: true })
   log(`  demo customer ${DEMO_CUSTOMER.email}`)
 
+  const trailRunner = productIds[SHOES.findIndex((s) => s.handle === 'trail-runner')]!
+  for (const review of [
+    { email: DEMO_CUSTOMER.email, name: 'Ada', rating: 5, title: 'Light and grippy', body: 'Ran a wet half marathon in them without a slip.' },
+    { email: 'charles@example.com', name: 'Charles', rating: 4, title: 'Good on rocks', body: 'Stiff enough for scree; a half size small.' },
+  ]) {
+    const submitted = await commerce.reviews.submit({ productId: trailRunner, ...review })
+    await commerce.reviews.approve(submitted.id)
+  }
+  log('  2 reviews of the Trail Runner')
+
   const group = await commerce.customers.groups.create({ code: 'wholesale', name: 'Wholesale' })
   const acme = await commerce.b2b.createCompany({ name: 'Acme Running GmbH', currency: CURRENCY, creditLimit: 500000, netDays: 30 })
   const people = []

@@ -50,6 +50,7 @@ describe('the seed', () => {
     // Each colour has its own picture.
     const pictures = trail.media.map((m) => trail.variants.find((v) => v.id === m.variantId)?.options.Colour)
     expect(pictures.sort()).toEqual(['Black', 'Blue', 'Red'])
+    expect((await commerce.reviews.summary(trail.id)).count).toBe(2)
     const code = await giftCardCode(commerce)
     expect((await commerce['gift-cards'].balance(code!)).balance).toBe(GIFT_CARD_AMOUNT)
     expect((await commerce.catalog.getProduct('trail-runner', { locale: 'de' })).description).toMatch(/Gelände/)
