@@ -579,6 +579,16 @@ export function createApp(commerce: ShopCommerce) {
     return { cart, store: store.with({ cartToken: cart.accessToken! }) }
   }
 
+  /**
+   * The gift cards on a cart. The gift-card routes open a cart by its token only, so a cart a
+   * signed-in customer opens by their session (one accepted from a quote) shows none.
+   */
+  const giftCardsOf = (store: ReturnType<typeof shopper>, cartId: string) =>
+    store.call('GET /carts/:cartId/gift-cards', { params: { cartId } }).catch((error: unknown) => {
+      if (isStoreApiError(error, 'NOT_FOUND')) return { cards: [] as Array<{ last4: string; amount: number }> }
+      throw error
+    })
+
   app.post('/cart/lines', async (c) => {
     const field = await form(c)
     const handle = field('handle').replace(/[^a-z0-9-]/g, '')
@@ -649,7 +659,7 @@ export function createApp(commerce: ShopCommerce) {
     const { cart, store } = open
     const [codes, cards] = await Promise.all([
       store.call('GET /carts/:cartId/promotion-codes', { params: { cartId: cart.id } }),
-      store.call('GET /carts/:cartId/gift-cards', { params: { cartId: cart.id } }),
+      giftCardsOf(store, cart.id),
     ])
     return page(
       c,
@@ -796,7 +806,7 @@ export function createApp(commerce: ShopCommerce) {
     if (!cart.email) return c.redirect('/checkout', 303)
     const [options, cards] = await Promise.all([
       store.call('GET /carts/:cartId/shipping-options', { params: { cartId: cart.id } }),
-      store.call('GET /carts/:cartId/gift-cards', { params: { cartId: cart.id } }),
+      giftCardsOf(store, cart.id),
     ])
     // Delivery first, pickup last.
     options.sort((a, b) => Number(Boolean(a.pickupLocationId)) - Number(Boolean(b.pickupLocationId)))

@@ -164,7 +164,7 @@ export async function seed(commerce: ShopCommerce, log: (line: string) => void =
     ]),
   })
   const blue42 = trail.variants.find((v) => v.options.Colour === 'Blue' && v.options.Size === '42')!
-  const quote = await commerce.b2b.createQuote({ companyId: acme.id, buyerId: people[0]!.id, currency: CURRENCY, expiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString(), lines: [{ variantId: blue42.id, quantity: 20, unitPrice: 7000 }] })
+  const quote = await commerce.b2b.createQuote({ companyId: acme.id, buyerId: people[0]!.id, currency: CURRENCY, expiresAt: new Date(Date.now() + 90 * 86_400_000).toISOString(), lines: [{ variantId: blue42.id, quantity: 8, unitPrice: 7000 }] })
   await commerce.b2b.sendQuote(quote.id)
   log(`  wholesale company Acme Running GmbH: buyer ${WHOLESALE_BUYER.email}, approver ${WHOLESALE_APPROVER.email}, a price list and a quote`)
 

@@ -244,6 +244,12 @@ describe('the purchase path with JavaScript off (forms and redirects)', () => {
     await buyer.post('/account/login', { email: WHOLESALE_BUYER.email, password: WHOLESALE_BUYER.password })
     const quotes = await (await buyer.get('/account/quotes')).text()
     expect(quotes).toContain('Accept quote')
+    const quoteId = /action="\/account\/quotes\/([^/]+)\/accept"/.exec(quotes)![1]!
+    expect((await buyer.post(`/account/quotes/${quoteId}/accept`, {})).headers.get('location')).toBe('/cart')
+    const cart = await (await buyer.get('/cart')).text()
+    const [line] = (await commerce.b2b.getQuote(quoteId)).lines
+    expect(cart).toContain(`value="${line!.quantity}"`)
+    expect(term(cart, 'Subtotal')).toBe(line!.unitPrice * line!.quantity)
     const ada = browserless(app)
     await ada.post('/account/login', { email: DEMO_CUSTOMER.email, password: DEMO_CUSTOMER.password })
     expect(h1(await (await ada.get('/account')).text())).toBe('Your account')
