@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url'
 import { Hono, type Context } from 'hono'
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie'
 import { secureHeaders } from 'hono/secure-headers'
-import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Child, FC } from 'hono/jsx'
 import { formatAmount } from '@cartwright/core'
 import type { b2bEndpoints } from '@cartwright/b2b'
@@ -13,6 +12,7 @@ import { storeApi } from '@cartwright/http'
 import { createStoreClient, isStoreApiError, type storeEndpoints } from '@cartwright/http/client'
 import type { giftCardEndpoints, promotionEndpoints } from '@cartwright/promotions'
 import type { reviewEndpoints } from '@cartwright/reviews'
+import { formBodyLimit, fromThisSite, guardOptionsFromEnv, requestOrigin, safeBack, shopperAddress, type GuardOptions } from './guard.js'
 import { LOCALES, translate, type Locale } from './i18n.js'
 import { COUNTRIES, demoBank, type ShopCommerce } from './shop.js'
 import { COUPON_CODE, CURRENCY, DEMO_CUSTOMER, WHOLESALE_APPROVER, WHOLESALE_BUYER, giftCardCode } from './seed.js'
@@ -192,10 +192,10 @@ const ProductCards: FC<{ products: ProductView[] }> = ({ products }) => (
  * const home = await app.request('/')
  * ```
  */
-export function createApp(commerce: ShopCommerce) {
+export function createApp(commerce: ShopCommerce, guard: GuardOptions = guardOptionsFromEnv()) {
   // The pages call the Store API in process; the shopper's address travels in the request's env so
   // that rate limits count per shopper, not for the storefront as a whole.
-  const api = storeApi(commerce, { clientKey: (c) => (c.env as { shopper?: string } | undefined)?.shopper })
+  const api = storeApi(commerce, { trustProxy: guard.trustProxy ?? false, clientKey: (c) => (c.env as { shopper?: string } | undefined)?.shopper })
   const app = new Hono()
   app.route('/api/store', api)
   // The pages load nothing from elsewhere and run no script.
@@ -206,15 +206,9 @@ export function createApp(commerce: ShopCommerce) {
     }),
   )
 
-  const addressOf = (c: Context) => {
-    try {
-      return getConnInfo(c).remote.address ?? 'local'
-    } catch {
-      return 'local'
-    }
-  }
+  const addressOf = (c: Context) => shopperAddress(c, guard)
 
-  const secure = (c: Context) => new URL(c.req.url).protocol === 'https:'
+  const secure = (c: Context) => requestOrigin(c, guard).startsWith('https:')
   const cookie = (c: Context, name: string, value: string, maxAge = 60 * 60 * 24 * 30) =>
     setCookie(c, name, value, { httpOnly: true, sameSite: 'Lax', path: '/', secure: secure(c), maxAge })
 
@@ -262,15 +256,13 @@ export function createApp(commerce: ShopCommerce) {
     }
   }
 
-  // A form post must come from this site: SameSite=Lax cookies already keep other sites' posts
-  // from carrying them; an Origin header naming another site is refused outright.
+  // A form post must come from this site (its Origin, else its Referer), on top of the SameSite=Lax
+  // cookies; and a storefront form is small.
   app.use('*', async (c, next) => {
-    if (c.req.method === 'POST' && !c.req.path.startsWith('/api/')) {
-      const origin = c.req.header('origin')
-      if (origin && origin !== 'null' && origin !== new URL(c.req.url).origin) return c.text('Forbidden: cross-site form', 403)
-    }
+    if (c.req.method === 'POST' && !c.req.path.startsWith('/api/') && !fromThisSite(c, guard)) return c.text('Forbidden: a form from another site', 403)
     await next()
   })
+  app.post('*', formBodyLimit())
 
   app.get('/style.css', (c) => c.body(STYLESHEET, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' }))
   app.get('/assets/:file', async (c) => {
@@ -287,8 +279,7 @@ export function createApp(commerce: ShopCommerce) {
     const field = await form(c)
     const locale = field('locale') === 'de' ? 'de' : 'en'
     cookie(c, LOCALE_COOKIE, locale, 60 * 60 * 24 * 365)
-    const back = field('back')
-    return c.redirect(back.startsWith('/') && !back.startsWith('//') ? back : '/', 303)
+    return c.redirect(safeBack(field('back')), 303)
   })
 
   // -- Home ------------------------------------------------------------------------------------

@@ -102,6 +102,24 @@ describe('the pages', () => {
     expect(h1(await (await shopper.get('/cart')).text())).toBe('Ihr Warenkorb')
   })
 
+  it('refuses a form posted from another site, and adds nothing to a cart', async () => {
+    const variant = await red43()
+    const body = new URLSearchParams({ variantId: variant.id, quantity: '1', handle: 'trail-runner', colour: 'red' })
+    const carts = async () => Number((await commerce.db.selectFrom('cw_carts').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+    const before = await carts()
+    for (const headers of [{ origin: 'https://evil.example' }, { referer: 'https://evil.example/page' }, {}] as Array<Record<string, string>>) {
+      const response = await app.request('/cart/lines', { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } })
+      expect(response.status).toBe(403)
+    }
+    expect(await carts()).toBe(before)
+  })
+
+  it('sends the language switch back only to a page of this site', async () => {
+    const shopper = browserless(app)
+    expect((await shopper.post('/language', { locale: 'en', back: '/\\evil.example' })).headers.get('location')).toBe('/')
+    expect((await shopper.post('/language', { locale: 'en', back: '/search?q=trail' })).headers.get('location')).toBe('/search?q=trail')
+  })
+
   it('marks a sold-out size disabled', async () => {
     const html = await (await browserless(app).get('/products/trail-runner?colour=red')).text()
     expect(html).toMatch(/<input type="radio" name="variantId" value="[^"]+" disabled=""[^>]*\/>46/)

@@ -32,7 +32,8 @@ export function browserless(app: Hono) {
     post: (path: string, fields: Record<string, string | string[]>) => {
       const body = new URLSearchParams()
       for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) body.append(k, one)
-      return send(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+      // A browser names the page's origin on every form post; app.request's is http://localhost.
+      return send(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost' } })
     },
   }
 }
