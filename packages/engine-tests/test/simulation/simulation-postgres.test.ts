@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, it } from 'vitest'
 import { chunks, expectHeld, postgresRunner } from './support.js'
 
 /**
- * The seeded fault simulation on PostgreSQL (issue 9, done-means 1): 25 seeds in CI
- * (`SIMULATION_PG_SEEDS` for more; `pnpm test:soak` runs 100). Connections
+ * The seeded fault simulation on PostgreSQL (issue 9, done-means 1): 100 seeds in CI
+ * (`SIMULATION_PG_SEEDS` for more). Connections
  * run truly at once here, so a failing seed prints its trace, which may not replay byte for byte.
  */
 
-const SEEDS = Number(process.env.SIMULATION_PG_SEEDS ?? 25)
+const SEEDS = Number(process.env.SIMULATION_PG_SEEDS ?? 100)
 
 describe.skipIf(process.env.CARTWRIGHT_SKIP_POSTGRES === '1')('simulation on PostgreSQL', () => {
   let runner: Awaited<ReturnType<typeof postgresRunner>>
