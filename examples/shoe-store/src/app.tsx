@@ -202,6 +202,9 @@ export function createApp(commerce: ShopCommerce, guard: GuardOptions = guardOpt
   app.use(
     '*',
     secureHeaders({
+      // Not the default no-referrer: with it a browser sends its form posts with `Origin: null`
+      // and no Referer, and the same-site check below could not tell them from another site's.
+      referrerPolicy: 'same-origin',
       contentSecurityPolicy: { defaultSrc: ["'none'"], imgSrc: ["'self'"], styleSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
     }),
   )

@@ -82,6 +82,9 @@ describe('the pages', () => {
     expect(response.status).toBe(200)
     expect(h1(html)).toBe(heading)
     for (const landmark of ['<header', '<main', '<footer', 'role="search"']) expect(html).toContain(landmark)
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'")
+    // A browser's form posts must carry the page's origin for the same-site check: never no-referrer.
+    expect(response.headers.get('referrer-policy')).toBe('same-origin')
     expect(Buffer.byteLength(html) + Buffer.byteLength(STYLESHEET)).toBeLessThan(100 * 1024)
   })
 
