@@ -182,17 +182,39 @@ const ProductCards: FC<{ products: ProductView[] }> = ({ products }) => (
 // The app
 
 /**
+ * Whether the shop runs as a demo unless told: yes, except when `NODE_ENV` is `production`.
+ *
+ * @example
+ * ```ts
+ * const demo = demoModeFromEnv() // false when NODE_ENV=production
+ * ```
+ */
+export const demoModeFromEnv = (): boolean => process.env.NODE_ENV !== 'production'
+
+/** Options of {@link createApp}: the form guards' and the demo mode. */
+export interface AppOptions extends GuardOptions {
+  /**
+   * A demo shop (default {@link demoModeFromEnv}): the home page shows the demo's codes and logins,
+   * and registering shows the verification link on the page (there is no mail server). Never in a
+   * real shop: whoever types an email could verify it and see that email's orders.
+   */
+  demo?: boolean
+}
+
+/**
  * The shoe store's web app: the Store API at `/api/store`, and the storefront's pages, which act as
  * a shopper through that API (in process), keeping the cart and the session in their own cookies.
  *
  * @example
  * ```ts
  * const { commerce } = await createShop({ filename: ':memory:' })
- * const app = createApp(commerce)
+ * const app = createApp(commerce, { demo: false })
  * const home = await app.request('/')
  * ```
  */
-export function createApp(commerce: ShopCommerce, guard: GuardOptions = guardOptionsFromEnv()) {
+export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
+  const { demo = demoModeFromEnv(), ...guardOptions } = options
+  const guard: GuardOptions = { ...guardOptionsFromEnv(), ...guardOptions }
   // The pages call the Store API in process; the shopper's address travels in the request's env so
   // that rate limits count per shopper, not for the storefront as a whole.
   const api = storeApi(commerce, { trustProxy: guard.trustProxy ?? false, clientKey: (c) => (c.env as { shopper?: string } | undefined)?.shopper })
@@ -293,7 +315,7 @@ export function createApp(commerce: ShopCommerce, guard: GuardOptions = guardOpt
     const [products, categories, giftCard] = await Promise.all([
       store.call('GET /products', { query: { locale, currency: CURRENCY, limit: 24 } }),
       store.call('GET /categories', { query: { locale } }),
-      giftCardCode(commerce),
+      demo ? giftCardCode(commerce) : null,
     ])
     return page(
       c,
@@ -315,6 +337,7 @@ export function createApp(commerce: ShopCommerce, guard: GuardOptions = guardOpt
           <h2 id="products">{t('Products')}</h2>
           <ProductCards products={products.items.map((i) => i.product)} />
         </section>
+        {demo ? (
         <section aria-labelledby="demo" class="note">
           <h2 id="demo">{t('Demo shortcuts')}</h2>
           <p>
@@ -326,6 +349,7 @@ export function createApp(commerce: ShopCommerce, guard: GuardOptions = guardOpt
             <code>{WHOLESALE_BUYER.password}</code>, the approver <code>{WHOLESALE_APPROVER.email}</code> / <code>{WHOLESALE_APPROVER.password}</code>.
           </p>
         </section>
+        ) : null}
       </>,
     )
   })
@@ -1039,17 +1063,20 @@ export function createApp(commerce: ShopCommerce, guard: GuardOptions = guardOpt
     } catch (error) {
       return page(c, 'Create an account', <><h1>Create an account</h1><RegisterForm error={messageOf(error)} values={values} /></>, 400)
     }
-    // No mail server in the demo: the shop's mailer would send this link; the page shows it instead.
-    const token = await commerce.customers.accounts.mintVerificationToken(customer.id)
+    // No mail server here: a real shop's mailer sends this link to the address; a demo shows it on
+    // the page instead (only a demo: whoever typed the email could verify it).
+    const token = demo ? await commerce.customers.accounts.mintVerificationToken(customer.id) : null
     return page(
       c,
       'Check your email',
       <>
         <h1>Check your email</h1>
         <p>We sent a link to {customer.email} to verify your address.</p>
-        <p class="note">
-          Demo shortcut (there is no mail server here): <a href={`/account/verify?token=${encodeURIComponent(token)}`}>verify your email</a>.
-        </p>
+        {token ? (
+          <p class="note">
+            Demo shortcut (there is no mail server here): <a href={`/account/verify?token=${encodeURIComponent(token)}`}>verify your email</a>.
+          </p>
+        ) : null}
       </>,
     )
   })

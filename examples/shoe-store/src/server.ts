@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url'
 import { serve } from '@hono/node-server'
-import { createApp } from './app.js'
+import { createApp, demoModeFromEnv } from './app.js'
 import { createShop } from './shop.js'
 import { seed } from './seed.js'
 
@@ -14,10 +14,16 @@ export interface ServerOptions {
   databaseUrl?: string
   /** Print nothing (tests). */
   quiet?: boolean
+  /**
+   * A demo shop (default: `NODE_ENV` is not `production`): seeds an empty shop with the demo's
+   * catalog, accounts and gift card, and shows them on the home page. Otherwise nothing is seeded
+   * (`pnpm seed` does it when asked) and the pages show no shortcuts.
+   */
+  demo?: boolean
 }
 
 /**
- * Opens the shop (seeding it when empty) and serves it on 127.0.0.1.
+ * Opens the shop (in demo mode seeding it when empty) and serves it on 127.0.0.1.
  *
  * @example
  * ```ts
@@ -29,8 +35,10 @@ export interface ServerOptions {
 export async function startServer(options: ServerOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
   const log = options.quiet ? () => undefined : (line: string) => console.log(line)
   const { commerce } = await createShop({ ...(options.filename ? { filename: options.filename } : {}), ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) })
-  await seed(commerce, log)
-  const app = createApp(commerce)
+  const demo = options.demo ?? demoModeFromEnv()
+  if (demo) await seed(commerce, log)
+  else log('Not a demo (NODE_ENV=production): nothing seeded; `pnpm seed` seeds the demo data when asked.')
+  const app = createApp(commerce, { demo })
   const port = options.port ?? Number(process.env.PORT ?? 3000)
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '127.0.0.1' }, () => resolve(s))

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../src/app.js'
+import { startServer } from '../src/server.js'
+import { createShop, type ShopCommerce } from '../src/shop.js'
+import { DEMO_CUSTOMER, giftCardCode, seed } from '../src/seed.js'
+import { browserless, h1 } from './support.js'
+
+// The security review's findings, each on a seeded shop outside demo mode unless the test says so.
+let commerce: ShopCommerce
+let app: ReturnType<typeof createApp>
+
+beforeAll(async () => {
+  commerce = (await createShop({ filename: ':memory:' })).commerce
+  await seed(commerce, () => undefined)
+  app = createApp(commerce, { demo: false })
+})
+afterAll(() => commerce?.close())
+
+describe('outside demo mode', () => {
+  it('shows no verification link after registering, only "check your email"', async () => {
+    const shopper = browserless(app)
+    const page = await (await shopper.post('/account/register', { name: 'Mallory', email: 'victim@example.com', password: 'a long enough password 42' })).text()
+    expect(h1(page)).toBe('Check your email')
+    expect(page).not.toContain('/account/verify?token=')
+  })
+
+  it('shows no demo logins or gift card on the home page', async () => {
+    const home = await (await app.request('/')).text()
+    expect(home).not.toContain(DEMO_CUSTOMER.password)
+    expect(home).not.toContain((await giftCardCode(commerce))!)
+  })
+
+  it('serves an empty shop without seeding demo accounts', async () => {
+    const server = await startServer({ port: 0, filename: ':memory:', quiet: true, demo: false })
+    try {
+      const home = await (await fetch(server.url)).text()
+      expect(h1(home)).toBe('Cartwright Shoes')
+      const login = await fetch(`${server.url}/account/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+        body: new URLSearchParams({ email: DEMO_CUSTOMER.email, password: DEMO_CUSTOMER.password }),
+        redirect: 'manual',
+      })
+      expect(login.status).toBe(400)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('in demo mode', () => {
+  it('shows the verification link and the demo logins', async () => {
+    const demo = createApp(commerce, { demo: true })
+    const page = await (await browserless(demo).post('/account/register', { name: 'Dee Mo', email: 'demo-shopper@example.com', password: 'a long enough password 42' })).text()
+    expect(page).toContain('/account/verify?token=')
+    expect(await (await demo.request('/')).text()).toContain(DEMO_CUSTOMER.password)
+  })
+})
