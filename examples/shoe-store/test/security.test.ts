@@ -56,3 +56,22 @@ describe('in demo mode', () => {
     expect(await (await demo.request('/')).text()).toContain(DEMO_CUSTOMER.password)
   })
 })
+
+describe('reviews', () => {
+  const review = { name: 'Grace', email: DEMO_CUSTOMER.email, rating: '5', title: 'Great', body: 'Best shoes I never bought.' }
+  const stored = async () => commerce.db.selectFrom('reviews_reviews' as never).selectAll().where('body' as never, '=', review.body as never).execute() as Promise<Array<{ email: string; verified_buyer: number }>>
+
+  it("needs a signed-in customer, and stores nothing for a stranger who types a buyer's email", async () => {
+    const response = await browserless(app).post('/products/trail-runner/reviews', review)
+    expect([response.status, response.headers.get('location')]).toEqual([303, '/account/login'])
+    expect(await stored()).toEqual([])
+  })
+
+  it("files a signed-in customer's review under their account's email, never a typed one", async () => {
+    const ada = browserless(app)
+    expect((await ada.post('/account/login', { email: DEMO_CUSTOMER.email, password: DEMO_CUSTOMER.password })).headers.get('location')).toBe('/account')
+    const response = await ada.post('/products/trail-runner/reviews', { ...review, email: 'someone-else@example.com' })
+    expect(response.status).toBe(303)
+    expect((await stored()).map((r) => r.email)).toEqual([DEMO_CUSTOMER.email])
+  })
+})
