@@ -101,6 +101,21 @@ const Layout: FC<PageProps> = ({ title, locale, path, children }) => {
   )
 }
 
+/**
+ * What a page says after a redirect with `?error=<code>`: the codes the pages send, each with its
+ * text. The text never comes from the URL (anyone can link to a page with any query); an unknown
+ * code shows nothing.
+ */
+const NOTICES: Record<string, string> = {
+  size: 'Choose a size.',
+  stock: 'Not enough pairs in stock in that size.',
+  quantity: 'The quantity could not be changed.',
+  code: 'That code cannot be used on this cart.',
+  address: 'The address was not saved: check each field.',
+  approval: 'The approval could not be requested or decided.',
+  quote: 'The quote could not be accepted.',
+}
+
 const Alert: FC<{ message?: string | null }> = ({ message }) => (message ? <p role="alert" class="alert">{message}</p> : null)
 
 const money = (amount: number, currency = CURRENCY) => `${formatAmount(amount, currency)} ${currency === 'EUR' ? '€' : currency}`
@@ -266,6 +281,12 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       </Layout>,
       status,
     )
+
+  /** The page's notice for its `?error=` code, in the shopper's language (none for an unknown code). */
+  const notice = (c: Context): string | null => {
+    const code = c.req.query('error') ?? ''
+    return Object.hasOwn(NOTICES, code) ? tr(c)(NOTICES[code]!) : null
+  }
 
   const messageOf = (error: unknown) => {
     if (isStoreApiError(error)) return error.message
@@ -463,13 +484,12 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
     const variantIds = new Set(variants.map((v) => v.id))
     const pictures = product.media.filter((m) => m.variantId && variantIds.has(m.variantId))
     const price = variants[0]?.prices.find((p) => p.currency === CURRENCY)?.amount
-    const error = c.req.query('error')
     return page(
       c,
       product.title,
       <>
         <h1>{product.title}</h1>
-        <Alert message={error === 'size' ? 'Choose a size.' : error === 'stock' ? 'Not enough pairs in stock in that size.' : null} />
+        <Alert message={notice(c)} />
         <div class="pictures" aria-label={t('Pictures')} role="group">
           {pictures.map((m) => (
             <img src={picturePath(m.url)} alt={m.alt ?? product.title} width={m.width ?? 320} height={m.height ?? 200} />
@@ -644,7 +664,8 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       try {
         await open.store.call('PATCH /carts/:cartId/lines/:lineId', { params: { cartId: open.cart.id, lineId: c.req.param('lineId') }, body: { quantity } })
       } catch (error) {
-        return c.redirect(`/cart?error=${encodeURIComponent(messageOf(error))}`, 303)
+        if (!isStoreApiError(error)) throw error
+        return c.redirect(isStoreApiError(error, 'OUT_OF_STOCK') ? '/cart?error=stock' : '/cart?error=quantity', 303)
       }
     }
     return c.redirect('/cart', 303)
@@ -664,7 +685,8 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       if (looksLikeGiftCard) await open.store.call('POST /carts/:cartId/gift-cards', { params, body: { code } })
       else await open.store.call('POST /carts/:cartId/promotion-codes', { params, body: { code } })
     } catch (error) {
-      return c.redirect(`${back}?error=${encodeURIComponent(messageOf(error))}`, 303)
+      if (!isStoreApiError(error)) throw error
+      return c.redirect(`${back}?error=code`, 303)
     }
     return c.redirect(`${back}?applied=1`, 303)
   })
@@ -673,7 +695,7 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
     const locale = localeOf(c)
     const t = (s: string) => translate(locale, s)
     const open = await openCart(c, false)
-    const error = c.req.query('error')
+    const error = notice(c)
     if (!open || open.cart.lines.length === 0) {
       return page(
         c,
@@ -891,7 +913,7 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
     )
   }
 
-  app.get('/checkout/shipping', (c) => renderShipping(c, c.req.query('error') ?? null))
+  app.get('/checkout/shipping', (c) => renderShipping(c, notice(c)))
 
   const orderLink = (order: { id: string; accessToken?: string | undefined }, first: boolean) =>
     `/orders/${order.id}?${new URLSearchParams({ ...(order.accessToken ? { token: order.accessToken } : {}), ...(first ? { placed: '1' } : {}) })}`
@@ -1193,7 +1215,7 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       <>
         <h1>Your addresses</h1>
         <AccountNav />
-        <Alert message={c.req.query('error')} />
+        <Alert message={notice(c)} />
         <ul>
           {addresses.map((a) => (
             <li>
@@ -1237,7 +1259,8 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
         body: { address: { firstName: field('firstName'), lastName: field('lastName'), line1: field('line1'), city: field('city'), postalCode: field('postalCode'), country: field('country') || 'DE' } },
       })
     } catch (error) {
-      return c.redirect(`/account/addresses?error=${encodeURIComponent(messageOf(error))}`, 303)
+      if (!isStoreApiError(error)) throw error
+      return c.redirect('/account/addresses?error=address', 303)
     }
     return c.redirect('/account/addresses', 303)
   })
@@ -1253,7 +1276,7 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       <>
         <h1>Approvals</h1>
         <AccountNav />
-        <Alert message={c.req.query('error')} />
+        <Alert message={notice(c)} />
         {open && open.cart.lines.length ? (
           <form method="post" action="/account/approvals/request">
             <p>
@@ -1310,7 +1333,8 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
     try {
       await me.store.call('POST /b2b/carts/:cartId/approval', { params: { cartId: open.cart.id } })
     } catch (error) {
-      return c.redirect(`/account/approvals?error=${encodeURIComponent(messageOf(error))}`, 303)
+      if (!isStoreApiError(error)) throw error
+      return c.redirect('/account/approvals?error=approval', 303)
     }
     return c.redirect('/account/approvals', 303)
   })
@@ -1324,7 +1348,8 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       if (field('decision') === 'approve') await me.store.call('POST /b2b/approvals/:approvalId/approve', { params, body: {} })
       else await me.store.call('POST /b2b/approvals/:approvalId/reject', { params, body: {} })
     } catch (error) {
-      return c.redirect(`/account/approvals?error=${encodeURIComponent(messageOf(error))}`, 303)
+      if (!isStoreApiError(error)) throw error
+      return c.redirect('/account/approvals?error=approval', 303)
     }
     return c.redirect('/account/approvals', 303)
   })
@@ -1340,7 +1365,7 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       <>
         <h1>Quotes</h1>
         <AccountNav />
-        <Alert message={c.req.query('error')} />
+        <Alert message={notice(c)} />
         {quotes.length ? (
           <ul>
             {quotes.map((q) => (
@@ -1370,7 +1395,8 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       // The cart is the buyer's: their session opens it, so the cookie holds no token.
       cookie(c, CART_COOKIE, cartId)
     } catch (error) {
-      return c.redirect(`/account/quotes?error=${encodeURIComponent(messageOf(error))}`, 303)
+      if (!isStoreApiError(error)) throw error
+      return c.redirect('/account/quotes?error=quote', 303)
     }
     return c.redirect('/cart', 303)
   })

@@ -64,6 +64,13 @@ const de: Record<string, string> = {
   'Due by card': 'Per Karte zu zahlen',
   'Confirm your payment': 'Zahlung bestätigen',
   'Confirm payment': 'Zahlung bestätigen',
+  'Choose a size.': 'Wählen Sie eine Größe.',
+  'Not enough pairs in stock in that size.': 'In dieser Größe sind nicht genug Paare auf Lager.',
+  'The quantity could not be changed.': 'Die Menge konnte nicht geändert werden.',
+  'That code cannot be used on this cart.': 'Dieser Code gilt für diesen Warenkorb nicht.',
+  'The address was not saved: check each field.': 'Die Adresse wurde nicht gespeichert: Prüfen Sie die Felder.',
+  'The approval could not be requested or decided.': 'Die Freigabe konnte nicht angefragt oder entschieden werden.',
+  'The quote could not be accepted.': 'Das Angebot konnte nicht angenommen werden.',
   'Shipping is added at checkout, once you choose how your shoes reach you.': 'Der Versand kommt an der Kasse hinzu, sobald Sie die Lieferart wählen.',
 }
 

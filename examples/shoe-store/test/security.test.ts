@@ -75,3 +75,38 @@ describe('reviews', () => {
     expect((await stored()).map((r) => r.email)).toEqual([DEMO_CUSTOMER.email])
   })
 })
+
+describe('notices after a redirect', () => {
+  const fake = 'Your account is locked: call +49 30 1234567'
+  const alerts = (html: string) => [...html.matchAll(/role="alert"[^>]*>([^<]*)</g)].map((m) => m[1])
+
+  it('show the text of a known code only, never text from the URL', async () => {
+    const shopper = browserless(app)
+    expect(alerts(await (await shopper.get(`/cart?error=${encodeURIComponent(fake)}`)).text())).toEqual([])
+    expect(alerts(await (await shopper.get('/products/trail-runner?error=toString')).text())).toEqual([])
+    expect(alerts(await (await shopper.get('/cart?error=stock')).text())).toEqual(['Not enough pairs in stock in that size.'])
+    const ada = browserless(app)
+    await ada.post('/account/login', { email: DEMO_CUSTOMER.email, password: DEMO_CUSTOMER.password })
+    for (const path of ['/account/addresses', '/account/approvals', '/account/quotes']) {
+      const html = await (await ada.get(`${path}?error=${encodeURIComponent(fake)}`)).text()
+      expect(h1(html)).not.toBe('Sign in')
+      expect(alerts(html)).toEqual([])
+    }
+  })
+
+  it("are in the shopper's language", async () => {
+    const shopper = browserless(app)
+    await shopper.post('/language', { locale: 'de', back: '/' })
+    expect(alerts(await (await shopper.get('/cart?error=stock')).text())).toEqual(['In dieser Größe sind nicht genug Paare auf Lager.'])
+  })
+
+  it('a refused code redirects with a code, not the error text', async () => {
+    const shopper = browserless(app)
+    const product = await commerce.catalog.getProduct('trail-runner')
+    const variant = product.variants.find((v) => v.options.Colour === 'Red' && v.options.Size === '43')!
+    await shopper.post('/cart/lines', { variantId: variant.id, quantity: '1', handle: 'trail-runner', colour: 'red' })
+    const refused = await shopper.post('/cart/code', { code: 'NO-SUCH-COUPON' })
+    expect(refused.headers.get('location')).toBe('/cart?error=code')
+    expect(alerts(await (await shopper.get('/cart?error=code')).text())).toEqual(['That code cannot be used on this cart.'])
+  })
+})
