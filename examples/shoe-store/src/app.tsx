@@ -621,6 +621,8 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
         if (cart.status !== 'completed') return { cart, store }
       } catch (error) {
         if (!isStoreApiError(error, 'NOT_FOUND')) throw error
+        // A cart that is gone (or a cookie that never named one): forget it.
+        deleteCookie(c, CART_COOKIE, { path: '/' })
       }
     }
     if (!create) return null
@@ -1155,10 +1157,11 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
 
   app.post('/account/login', async (c) => {
     const field = await form(c)
-    const cart = cartOf(c)
+    // The guest cart joins the account only when it still opens: a stale cookie must not stop a sign-in.
+    const open = cartOf(c)?.token ? await openCart(c, false) : null
     let login
     try {
-      login = await shopper(c).call('POST /account/login', { body: { email: field('email'), password: field('password'), ...(cart?.token ? { guestCartId: cart.id } : {}) } })
+      login = await shopper(c).call('POST /account/login', { body: { email: field('email'), password: field('password'), ...(open ? { guestCartId: open.cart.id } : {}) } })
     } catch (error) {
       return page(c, 'Sign in', <><h1>Sign in</h1><LoginForm error={messageOf(error)} /></>, 400)
     }

@@ -110,3 +110,14 @@ describe('notices after a redirect', () => {
     expect(alerts(await (await shopper.get('/cart?error=code')).text())).toEqual(['That code cannot be used on this cart.'])
   })
 })
+
+describe('signing in with a stale cart cookie', () => {
+  it('signs in and forgets the cookie', async () => {
+    const ada = browserless(app)
+    ada.jar.set('shoe_cart', 'cart_doesnotexist.x')
+    const login = await ada.post('/account/login', { email: DEMO_CUSTOMER.email, password: DEMO_CUSTOMER.password })
+    expect([login.status, login.headers.get('location')]).toEqual([303, '/account'])
+    expect(ada.jar.has('shoe_cart')).toBe(false)
+    expect(h1(await (await ada.get('/account')).text())).toBe('Your account')
+  })
+})
