@@ -1346,9 +1346,14 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
     const field = await form(c)
     const me = await signedIn(c)
     if (!me) return c.redirect('/account/login', 303)
+    // The form's two buttons name the decision; a post naming neither decides nothing.
+    const decision = field('decision')
+    if (decision !== 'approve' && decision !== 'reject') {
+      return page(c, 'Approvals', <><h1>Approvals</h1><Alert message="Choose Approve or Reject." /><a href="/account/approvals">Back to the approvals</a></>, 400)
+    }
     try {
       const params = { approvalId: c.req.param('approvalId') }
-      if (field('decision') === 'approve') await me.store.call('POST /b2b/approvals/:approvalId/approve', { params, body: {} })
+      if (decision === 'approve') await me.store.call('POST /b2b/approvals/:approvalId/approve', { params, body: {} })
       else await me.store.call('POST /b2b/approvals/:approvalId/reject', { params, body: {} })
     } catch (error) {
       if (!isStoreApiError(error)) throw error

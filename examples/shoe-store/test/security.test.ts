@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../src/app.js'
 import { startServer } from '../src/server.js'
 import { createShop, type ShopCommerce } from '../src/shop.js'
-import { DEMO_CUSTOMER, giftCardCode, seed } from '../src/seed.js'
-import { browserless, h1 } from './support.js'
+import { DEMO_CUSTOMER, WHOLESALE_APPROVER, WHOLESALE_BUYER, giftCardCode, seed } from '../src/seed.js'
+import { browserless, h1, inputValue } from './support.js'
 
 // The security review's findings, each on a seeded shop outside demo mode unless the test says so.
 let commerce: ShopCommerce
@@ -119,5 +119,31 @@ describe('signing in with a stale cart cookie', () => {
     expect([login.status, login.headers.get('location')]).toEqual([303, '/account'])
     expect(ada.jar.has('shoe_cart')).toBe(false)
     expect(h1(await (await ada.get('/account')).text())).toBe('Your account')
+  })
+})
+
+describe('an approval', () => {
+  it('is decided only by a post naming approve or reject', async () => {
+    const buyer = browserless(app)
+    await buyer.post('/account/login', { email: WHOLESALE_BUYER.email, password: WHOLESALE_BUYER.password })
+    const product = await commerce.catalog.getProduct('trail-runner')
+    const variant = product.variants.find((v) => v.options.Colour === 'Red' && v.options.Size === '43')!
+    await buyer.post('/cart/lines', { variantId: variant.id, quantity: '4', handle: 'trail-runner', colour: 'red' })
+    await buyer.post('/checkout', { email: WHOLESALE_BUYER.email, firstName: 'Bea', lastName: 'Buyer', line1: 'Lindenstraße 5', city: 'Berlin', postalCode: '10969', country: 'DE' })
+    const step = await (await buyer.get('/checkout/shipping')).text()
+    const shipping = /name="shipping" value="([^"]+)"/.exec(step)![1]!
+    expect((await buyer.post('/checkout/place', { shipping, outcome: 'approve', attempt: inputValue(step, 'attempt') })).status).toBe(409)
+    expect((await buyer.post('/account/approvals/request', {})).headers.get('location')).toBe('/account/approvals')
+
+    const approver = browserless(app)
+    await approver.post('/account/login', { email: WHOLESALE_APPROVER.email, password: WHOLESALE_APPROVER.password })
+    const approvalId = /action="\/account\/approvals\/([^"]+)"/.exec(await (await approver.get('/account/approvals')).text())![1]!
+    const status = async () => (await commerce.db.selectFrom('b2b_approvals' as never).select('status' as never).where('id' as never, '=', approvalId as never).executeTakeFirstOrThrow() as { status: string }).status
+    for (const fields of [{}, { decision: 'Reject' }, { decision: '' }, { decision: 'maybe' }]) {
+      expect((await approver.post(`/account/approvals/${approvalId}`, fields as Record<string, string>)).status).toBe(400)
+      expect(await status()).toBe('pending')
+    }
+    expect((await approver.post(`/account/approvals/${approvalId}`, { decision: 'reject' })).headers.get('location')).toBe('/account/approvals')
+    expect(await status()).toBe('rejected')
   })
 })
