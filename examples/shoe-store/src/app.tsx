@@ -1091,30 +1091,35 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
     const field = await form(c)
     const [firstName, ...rest] = field('name').split(/\s+/).filter(Boolean)
     const values = { name: field('name'), email: field('email') }
+    const checkEmail = (email: string, token: string | null) =>
+      page(
+        c,
+        'Check your email',
+        <>
+          <h1>Check your email</h1>
+          <p>We sent a link to {email} to verify your address.</p>
+          {token ? (
+            <p class="note">
+              Demo shortcut (there is no mail server here): <a href={`/account/verify?token=${encodeURIComponent(token)}`}>verify your email</a>.
+            </p>
+          ) : null}
+        </>,
+      )
     let customer
     try {
       customer = await shopper(c).call('POST /account/register', {
         body: { email: field('email'), password: field('password'), ...(firstName ? { firstName } : {}), ...(rest.length ? { lastName: rest.join(' ') } : {}), locale: localeOf(c) },
       })
     } catch (error) {
+      // An email with an account gets the same page as a new one, so the form tells no one which
+      // emails have accounts (a real shop mails that address a note: sign in or reset the password).
+      if (isStoreApiError(error, 'EMAIL_TAKEN')) return checkEmail(values.email, null)
       return page(c, 'Create an account', <><h1>Create an account</h1><RegisterForm error={messageOf(error)} values={values} /></>, 400)
     }
     // No mail server here: a real shop's mailer sends this link to the address; a demo shows it on
     // the page instead (only a demo: whoever typed the email could verify it).
     const token = demo ? await commerce.customers.accounts.mintVerificationToken(customer.id) : null
-    return page(
-      c,
-      'Check your email',
-      <>
-        <h1>Check your email</h1>
-        <p>We sent a link to {customer.email} to verify your address.</p>
-        {token ? (
-          <p class="note">
-            Demo shortcut (there is no mail server here): <a href={`/account/verify?token=${encodeURIComponent(token)}`}>verify your email</a>.
-          </p>
-        ) : null}
-      </>,
-    )
+    return checkEmail(customer.email, token)
   })
 
   // The link in the (demo) verification mail: opening it verifies the address.

@@ -147,3 +147,15 @@ describe('an approval', () => {
     expect(await status()).toBe('rejected')
   })
 })
+
+describe('registering', () => {
+  it('answers the same for an email that has an account as for a new one', async () => {
+    const fields = (email: string) => ({ name: 'Eve', email, password: 'a long enough password 42' })
+    const taken = await browserless(app).post('/account/register', fields(DEMO_CUSTOMER.email))
+    const fresh = await browserless(app).post('/account/register', fields('eve-new@example.com'))
+    expect([taken.status, fresh.status]).toEqual([200, 200])
+    const [a, b] = [await taken.text(), await fresh.text()]
+    expect(a.replace(DEMO_CUSTOMER.email, 'EMAIL')).toBe(b.replace('eve-new@example.com', 'EMAIL'))
+    expect(a).not.toMatch(/role="alert"/)
+  })
+})
