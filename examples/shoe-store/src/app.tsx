@@ -977,7 +977,8 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
     const field = await form(c)
     const open = await openCart(c, false)
     if (!open) return c.redirect('/cart', 303)
-    // The pretend bank records the shopper's confirmation; the shop then asks the gateway.
+    // The pretend bank records the shopper's confirmation; the shop then asks the gateway. Demo
+    // only: the pretend bank confirms any reference it is given (see demoPayments in shop.ts).
     demoBank(commerce)?.confirmAtBank(field('ref'))
     try {
       const result = await open.store.call('POST /carts/:cartId/checkout/confirm', { params: { cartId: open.cart.id } })

@@ -24,7 +24,7 @@ export interface ShopOptions {
 /**
  * The test gateway, with one more outcome a shopper can pick: `requires_action`, which asks the
  * shopper to confirm at a (pretend) bank page before the payment is authorized. `approve` and
- * `decline` are the test gateway's own.
+ * `decline` are the test gateway's own. Demo only: `confirmAtBank(ref)` confirms any reference.
  */
 export function demoPayments(): PaymentProvider & { confirmAtBank(reference: string): void } {
   const inner = testPayments()
@@ -49,6 +49,9 @@ export function demoPayments(): PaymentProvider & { confirmAtBank(reference: str
       if (state === 'confirmed') return { status: 'authorized' }
       return { status: state === 'waiting' ? 'requires_action' : 'authorized' }
     },
+    // Demo only: this pretend bank confirms any waiting reference for whoever names it, with no
+    // check of who the shopper is. A real gateway confirms at the bank's own page and tells the
+    // shop by a signed webhook or by `retrieve`; never let a shopper's request confirm a payment.
     confirmAtBank(reference) {
       if (waiting.has(reference)) waiting.set(reference, 'confirmed')
     },
