@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import Stripe from 'stripe'
+import { FAKE_STRIPE_JS, TEST_CARD_NUMBERS } from './fake-stripe-js.js'
 import { canonical, decodeForm, type FormValue } from './form-body.js'
 import { sign, signedEvent, stripeId, type SignedEvent, type StripeTestEvent } from './webhook-helpers.js'
 
@@ -131,6 +132,8 @@ export interface FakeStripeOptions {
   secretKey?: string
   /** The secret the fake signs webhooks with (default `whsec_fake_stripe_test_secret`). */
   webhookSecret?: string
+  /** The publishable key its Stripe.js accepts (default: any `pk_test_…` key). */
+  publishableKey?: string
 }
 
 /** A fake Stripe API on 127.0.0.1, for tests that run offline. */
@@ -141,6 +144,15 @@ export interface FakeStripeServer {
   readonly endpoint: { host: '127.0.0.1'; port: number; protocol: 'http' }
   /** A key the fake accepts. */
   readonly secretKey: string
+  /** A publishable key its Stripe.js (and the browser's calls) accept. */
+  readonly publishableKey: string
+  /**
+   * Where the fake serves its Stripe.js (`<url>/v3/`): load it instead of `https://js.stripe.com/v3/`
+   * to run a card checkout in a test browser. It makes card PaymentMethods from Stripe's test card
+   * numbers (`4242 4242 4242 4242` succeeds, `4000 0000 0000 0002` is declined,
+   * `4000 0000 0000 3220` asks for 3-D Secure, shown as a dialog to complete or fail).
+   */
+  readonly jsUrl: string
   /** The secret it signs webhooks with. */
   readonly webhookSecret: string
   /** What moved, and every request. */
@@ -215,8 +227,14 @@ function intParam(params: Record<string, FormValue>, name: string, required: boo
 export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<FakeStripeServer> {
   const webhookSecret = options.webhookSecret ?? 'whsec_fake_stripe_test_secret'
   const acceptKey = (key: string) => (options.secretKey ? key === options.secretKey : /^(sk|rk)_test_\S+$/.test(key))
+  const acceptPublishable = (key: string) => (options.publishableKey ? key === options.publishableKey : /^pk_test_\S+$/.test(key))
+  /** The requests a browser makes with the publishable key (Stripe.js); every other needs the secret key. */
+  const BROWSER_PATH = /^\/v1\/(payment_methods|test_helpers\/payment_intents\/[^/]+\/authenticate)$/
 
   const intents = new Map<string, FakePaymentIntent>()
+  /** PaymentMethods made by the fake's Stripe.js, and the test PaymentMethod each behaves as. */
+  const paymentMethods = new Map<string, string>()
+  const testCard = (paymentMethod: string): TestCard | undefined => TEST_PAYMENT_METHODS[paymentMethods.get(paymentMethod) ?? paymentMethod]
   const charges = new Map<string, FakeCharge>()
   const refunds = new Map<string, FakeRefund>()
   const ledger = {
@@ -354,7 +372,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     if (captureMethod !== 'manual' && captureMethod !== 'automatic') throw invalid('Invalid capture_method.', { param: 'capture_method' })
     const paymentMethod = params['payment_method']
     if (paymentMethod !== undefined && typeof paymentMethod !== 'string') throw invalid('Invalid payment_method.', { param: 'payment_method' })
-    if (paymentMethod !== undefined && !TEST_PAYMENT_METHODS[paymentMethod]) {
+    if (paymentMethod !== undefined && !testCard(paymentMethod)) {
       throw invalid(`No such PaymentMethod: '${paymentMethod}'`, { code: 'resource_missing', param: 'payment_method' })
     }
     const confirm = params['confirm'] === 'true'
@@ -387,7 +405,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     intents.set(id, pi)
     record('payment_intent.created', pi, undefined, request)
     if (!confirm) return pi
-    const card = TEST_PAYMENT_METHODS[paymentMethod!]!
+    const card = testCard(paymentMethod!)!
     if (card.outcome === 'decline') throw decline(pi, card, request)
     if (card.outcome === 'action') {
       pi.status = 'requires_action'
@@ -470,6 +488,69 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     return copy
   }
 
+  /** `POST /v1/payment_methods` from Stripe.js: a card PaymentMethod from a test card number. */
+  function createPaymentMethod(params: Record<string, FormValue>): Record<string, unknown> {
+    if (params['type'] !== 'card') throw invalid('The fake makes only card PaymentMethods (type=card).', { param: 'type' })
+    const card = typeof params['card'] === 'object' && !Array.isArray(params['card']) ? (params['card'] as Record<string, FormValue>) : {}
+    const number = typeof card['number'] === 'string' ? card['number'].replace(/\D/g, '') : ''
+    const known = TEST_CARD_NUMBERS[number]
+    if (!known) throw new ApiError(402, { type: 'card_error', code: 'incorrect_number', param: 'card[number]', message: 'Your card number is incorrect.' }, true)
+    const month = Number(card['exp_month'])
+    const year = Number(card['exp_year'])
+    if (!Number.isInteger(month) || month < 1 || month > 12) throw new ApiError(402, { type: 'card_error', code: 'invalid_expiry_month', param: 'card[exp_month]', message: "Your card's expiration month is invalid." }, true)
+    if (!Number.isInteger(year) || year < 0) throw new ApiError(402, { type: 'card_error', code: 'invalid_expiry_year', param: 'card[exp_year]', message: "Your card's expiration year is invalid." }, true)
+    const fullYear = year < 100 ? 2000 + year : year
+    const today = new Date()
+    if (fullYear < today.getUTCFullYear() || (fullYear === today.getUTCFullYear() && month < today.getUTCMonth() + 1)) {
+      throw new ApiError(402, { type: 'card_error', code: 'invalid_expiry_year', param: 'card[exp_year]', message: "Your card's expiration year is in the past." }, true)
+    }
+    if (typeof card['cvc'] !== 'string' || !/^\d{3,4}$/.test(card['cvc'])) throw new ApiError(402, { type: 'card_error', code: 'incomplete_cvc', param: 'card[cvc]', message: "Your card's security code is incomplete." }, true)
+    const id = stripeId('pm')
+    paymentMethods.set(id, known.paymentMethod)
+    return { id, object: 'payment_method', type: 'card', card: { brand: known.brand, last4: number.slice(-4), exp_month: month, exp_year: fullYear }, created: now(), livemode: false }
+  }
+
+  /** The fields of a PaymentIntent Stripe shows a browser holding its client secret. */
+  const publicIntent = (pi: FakePaymentIntent) => ({
+    id: pi.id,
+    object: pi.object,
+    amount: pi.amount,
+    currency: pi.currency,
+    status: pi.status,
+    capture_method: pi.capture_method,
+    client_secret: pi.client_secret,
+    last_payment_error: pi.last_payment_error,
+    next_action: pi.next_action,
+    payment_method: pi.payment_method,
+    livemode: false,
+  })
+
+  /** The shopper completes or fails 3-D Secure (the fake's Stripe.js dialog): needs the PaymentIntent's client secret. */
+  function authenticate(id: string, params: Record<string, FormValue>): Record<string, unknown> {
+    const pi = intents.get(id)
+    if (!pi || params['client_secret'] !== pi.client_secret) {
+      throw new ApiError(404, { type: 'invalid_request_error', code: 'resource_missing', message: `No such payment_intent: '${id}'` }, true)
+    }
+    const outcome = params['outcome']
+    if (outcome !== 'succeed' && outcome !== 'fail') throw invalid('outcome must be succeed or fail.', { param: 'outcome' })
+    if (pi.status !== 'requires_action') throw unexpectedState(pi, 'authenticated', 'requires_action')
+    finishAction(pi, outcome)
+    return publicIntent(pi)
+  }
+
+  function finishAction(pi: FakePaymentIntent, outcome: 'succeed' | 'fail'): void {
+    if (outcome === 'succeed') return succeed(pi)
+    pi.status = 'requires_payment_method'
+    pi.next_action = null
+    pi.last_payment_error = {
+      type: 'invalid_request_error',
+      code: 'payment_intent_authentication_failure',
+      message: 'We are unable to authenticate your payment method. Please choose a different payment method and try again.',
+    }
+    ledger.declines.push({ paymentIntent: pi.id, amount: pi.amount, currency: pi.currency, code: 'payment_intent_authentication_failure' })
+    record('payment_intent.payment_failed', pi)
+  }
+
   /** Runs one API call; returns the status and JSON body, or throws an ApiError. */
   function route(method: string, path: string, params: Record<string, FormValue>, request: { id: string; key: string | null }): { status: number; body: unknown } {
     if (method === 'POST' && path === '/v1/payment_intents') return { status: 200, body: createIntent(params, request) }
@@ -481,6 +562,9 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       return { status: 200, body: m[2] === 'capture' ? capture(pi, params, request) : cancel(pi, params, request) }
     }
     if (method === 'POST' && path === '/v1/refunds') return { status: 200, body: refund(params, request) }
+    if (method === 'POST' && path === '/v1/payment_methods') return { status: 200, body: createPaymentMethod(params) }
+    m = /^\/v1\/test_helpers\/payment_intents\/([^/]+)\/authenticate$/.exec(path)
+    if (m && method === 'POST') return { status: 200, body: authenticate(m[1]!, params) }
     m = /^\/v1\/refunds\/([^/]+)$/.exec(path)
     if (m && method === 'GET') {
       const found = refunds.get(m[1]!)
@@ -530,8 +614,19 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     }
     const json = (value: unknown) => JSON.stringify(value, null, 2)
 
+    // Stripe.js and the browser's calls, from the shop's pages on another origin.
+    if (method === 'GET' && (path === '/v3/' || path === '/v3')) {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'access-control-allow-origin': '*', 'cache-control': 'no-store' }).end(FAKE_STRIPE_JS)
+      return
+    }
+    const browser = BROWSER_PATH.test(path)
+    if (browser) headers['access-control-allow-origin'] = '*'
+    if (method === 'OPTIONS' && browser) {
+      res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'authorization, content-type', 'access-control-max-age': '600' }).end()
+      return
+    }
     const auth = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')
-    if (!auth || !acceptKey(auth[1]!)) {
+    if (!auth || !(browser ? acceptPublishable(auth[1]!) : acceptKey(auth[1]!))) {
       send(401, json({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } }))
       return
     }
@@ -636,6 +731,8 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     url: `http://127.0.0.1:${port}`,
     endpoint: { host: '127.0.0.1', port, protocol: 'http' },
     secretKey: options.secretKey ?? 'sk_test_fake_stripe',
+    publishableKey: options.publishableKey ?? 'pk_test_fake_stripe',
+    jsUrl: `http://127.0.0.1:${port}/v3/`,
     webhookSecret,
     ledger,
     paymentIntent: (id) => {
@@ -647,18 +744,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       const pi = intents.get(id)
       if (!pi) throw new Error(`fake Stripe: no PaymentIntent ${id}`)
       if (pi.status !== 'requires_action') throw new Error(`fake Stripe: PaymentIntent ${id} is ${pi.status}, not requires_action`)
-      if (outcome === 'succeed') succeed(pi)
-      else {
-        pi.status = 'requires_payment_method'
-        pi.next_action = null
-        pi.last_payment_error = {
-          type: 'invalid_request_error',
-          code: 'payment_intent_authentication_failure',
-          message: 'We are unable to authenticate your payment method. Please choose a different payment method and try again.',
-        }
-        ledger.declines.push({ paymentIntent: pi.id, amount: pi.amount, currency: pi.currency, code: 'payment_intent_authentication_failure' })
-        record('payment_intent.payment_failed', pi)
-      }
+      finishAction(pi, outcome)
       return structuredClone(pi)
     },
     dispute(id, status = 'needs_response', reason = 'fraudulent') {

@@ -19,3 +19,4 @@ export {
   type WebhookDelivery,
   type WebhookTarget,
 } from './webhook-helpers.js'
+export { TEST_CARD_NUMBERS, FAKE_STRIPE_JS } from './fake-stripe-js.js'
