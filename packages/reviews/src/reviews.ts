@@ -36,6 +36,12 @@ export interface ReviewTables {
     email: string
     /** The email in lower case: the reviewer's key for verified purchases. */
     email_key: string
+    /**
+     * 1 when the email was proven to be the reviewer's at submission (a signed-in customer's
+     * verified email, or one the shop's code vouched for); 0 for a typed contact address. Only a
+     * review with 1 is ever marked a verified buyer's.
+     */
+    email_verified: number
     name: string | null
     rating: number
     title: string | null
@@ -126,16 +132,22 @@ const MOVES = {
  */
 export interface ReviewsService {
   /**
-   * Submits a review, held for moderation (`pending`). `verifiedBuyer` is true when an order with
-   * the product exists for the email, in any case (canceled orders do not count); it is kept up to
-   * date as such orders are placed and canceled. Throws `VALIDATION` naming the field for bad
-   * input, `NOT_FOUND` for an unknown product.
+   * Submits a review, held for moderation (`pending`). The email is trusted: this method is for
+   * the shop's own code, which passes an email it has proven to be the reviewer's (a signed-in
+   * customer's verified email), or sets `emailVerified: false` for one that was only typed (it is
+   * then a contact address). `verifiedBuyer` is true when the email is proven and an order with the
+   * product exists for it, in any case (canceled orders do not count); it is kept up to date as
+   * such orders are placed and canceled, for proven emails only. The Store API's
+   * `POST /products/:productId/reviews` proves the email by the session, never by the body. Throws
+   * `VALIDATION` naming the field for bad input, `NOT_FOUND` for an unknown product.
    *
    * @example
    * ```ts
    * declare const shop: CommerceWithReviews
    * const review = await shop.reviews.submit({ productId: 'prod_1', email: 'ada@example.com', rating: 5, body: 'Light and grippy.' })
    * review.status // 'pending'
+   * const typed = await shop.reviews.submit({ productId: 'prod_1', email: 'someone@example.com', emailVerified: false, rating: 1, body: 'Too tight.' })
+   * typed.verifiedBuyer // false, whatever that email bought
    * ```
    */
   submit(input: SubmitReviewInput): Promise<Review>
@@ -298,6 +310,14 @@ export function reviews(options: ReviewsOptions = {}) {
             .execute()
         },
       },
+      '0003_proven_emails': {
+        async up(db) {
+          // Whether the reviewer's email was proven at submission: only such reviews are verified
+          // by a purchase. Reviews stored before cannot tell, so they count as unproven: they keep
+          // their verified_buyer as it is, and a later order no longer upgrades them.
+          await db.schema.alterTable('reviews_reviews').addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0)).execute()
+        },
+      },
     },
     subscribers: [
       {
@@ -315,7 +335,9 @@ export function reviews(options: ReviewsOptions = {}) {
     init(ctx: Ctx): ReviewsService {
       context = ctx
 
-      // An order's products are bought by its email from the transaction that places it.
+      // An order's products are bought by its email from the transaction that places it; the
+      // reviews it verifies are those whose email was proven at submission (a typed email is a
+      // contact address: the order of whoever owns it does not make that review a buyer's).
       ctx.hooks.hook('checkout.place', async ({ order }, tx) => {
         const productIds = [...new Set(order.lines.map((l) => l.productId))]
         if (productIds.length === 0) return
@@ -331,6 +353,7 @@ export function reviews(options: ReviewsOptions = {}) {
           .set({ verified_buyer: 1 })
           .where('email_key', '=', emailKey)
           .where('product_id', 'in', productIds)
+          .where('email_verified', '=', 1)
           .where('verified_buyer', '=', 0)
           .execute()
       })
@@ -349,7 +372,7 @@ export function reviews(options: ReviewsOptions = {}) {
         async erase({ email }, tx) {
           if (!email) return
           const key = email.toLowerCase()
-          await tx.db.updateTable('reviews_reviews').set({ email: ERASED_EMAIL, email_key: ERASED_EMAIL, name: null, updated_at: ctx.now().toISOString() }).where('email_key', '=', key).execute()
+          await tx.db.updateTable('reviews_reviews').set({ email: ERASED_EMAIL, email_key: ERASED_EMAIL, email_verified: 0, name: null, updated_at: ctx.now().toISOString() }).where('email_key', '=', key).execute()
           await tx.db.deleteFrom('reviews_purchases').where('email_key', '=', key).execute()
           await tx.db.deleteFrom('reviews_buyers').where('email_key', '=', key).execute()
         },
@@ -398,29 +421,36 @@ export function reviews(options: ReviewsOptions = {}) {
           // The product must exist (NOT_FOUND otherwise); read before the transaction, never inside.
           await ctx.commerce.catalog.getProduct(data.productId)
           const emailKey = data.email.toLowerCase()
+          // The caller vouches for the email unless it says otherwise (see ReviewsService.submit).
+          const proven = data.emailVerified !== false
           return ctx.transaction(async (tx) => {
-            // After the lock, a purchase committing at the same moment is either seen here or
-            // sees this review (its update of verified_buyer waits for this transaction).
-            await lockBuyer(tx, emailKey, [data.productId])
-            const bought = await tx.db
-              .selectFrom('reviews_purchases')
-              .select('order_id')
-              .where('email_key', '=', emailKey)
-              .where('product_id', '=', data.productId)
-              .limit(1)
-              .executeTakeFirst()
+            let bought = false
+            if (proven) {
+              // After the lock, a purchase committing at the same moment is either seen here or
+              // sees this review (its update of verified_buyer waits for this transaction).
+              await lockBuyer(tx, emailKey, [data.productId])
+              const purchase = await tx.db
+                .selectFrom('reviews_purchases')
+                .select('order_id')
+                .where('email_key', '=', emailKey)
+                .where('product_id', '=', data.productId)
+                .limit(1)
+                .executeTakeFirst()
+              bought = purchase !== undefined
+            }
             const now = ctx.now().toISOString()
             const row: Row = {
               id: ctx.newId('rev'),
               product_id: data.productId,
               email: data.email,
               email_key: emailKey,
+              email_verified: proven ? 1 : 0,
               name: data.name ?? null,
               rating: data.rating,
               title: data.title ?? null,
               body: data.body,
               status: initialStatus,
-              verified_buyer: bought ? 1 : 0,
+              verified_buyer: proven && bought ? 1 : 0,
               rejection_reason: null,
               created_at: now,
               updated_at: now,
@@ -548,6 +578,7 @@ function toReview(row: Row): Review {
     id: row.id,
     productId: row.product_id,
     email: row.email,
+    emailVerified: Number(row.email_verified) === 1,
     name: row.name,
     rating: Number(row.rating),
     title: row.title,

@@ -42,6 +42,7 @@ export const idSchema = z.string().min(1).max(64).refine(storable, storableMessa
 export const submitSchema = z.strictObject({
   productId: idSchema,
   email: z.string().trim().max(320).pipe(z.email()),
+  emailVerified: z.boolean().optional(),
   name: text(MAX_NAME).optional(),
   rating: z.number().int().min(1).max(5),
   title: text(MAX_TITLE).optional(),
@@ -64,11 +65,15 @@ export const listSchema = z.strictObject({
 export const publishedListSchema = z.strictObject({ productId: idSchema, ...pageFields })
 
 /**
- * Input of `reviews.submit`.
+ * Input of `reviews.submit`. `email` is trusted as the reviewer's own unless `emailVerified` is
+ * `false`: the shop's code passes an email it has proven (a signed-in customer's verified email);
+ * an email someone merely typed goes with `emailVerified: false` and is then only a contact
+ * address, never the key of a verified purchase.
  *
  * @example
  * ```ts
  * const input: SubmitReviewInput = { productId: 'prod_1', email: 'ada@example.com', rating: 4, title: 'Warm', body: 'Warm and soft.' }
+ * const typed: SubmitReviewInput = { productId: 'prod_1', email: 'someone@example.com', emailVerified: false, rating: 2, body: 'Itchy.' }
  * ```
  */
 export type SubmitReviewInput = z.input<typeof submitSchema>
@@ -122,7 +127,16 @@ export const reviewSchema = z.object({
   title: z.string().nullable(),
   body: z.string(),
   status: z.enum(REVIEW_STATUSES),
-  /** An order with the product exists for the reviewer's email (any case); canceled orders do not count. */
+  /**
+   * The email was proven to be the reviewer's when the review was submitted (a signed-in
+   * customer's verified email, or one the shop's own code vouched for): only such a review can be
+   * a verified buyer's.
+   */
+  emailVerified: z.boolean(),
+  /**
+   * The email is proven (`emailVerified`) and an order with the product exists for it (any
+   * case); canceled orders do not count.
+   */
   verifiedBuyer: z.boolean(),
   rejectionReason: z.string().nullable(),
   createdAt: z.string(),

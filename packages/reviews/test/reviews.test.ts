@@ -22,12 +22,16 @@ describe.each(STORAGES)('reviews on %s', (storage) => {
 
       expect([buyer.verifiedBuyer, other.verifiedBuyer, notThisProduct.verifiedBuyer]).toEqual([true, false, false])
       expect(buyer.status).toBe('pending')
+      // An email the shop's code does not vouch for is a contact address: never a buyer's.
+      const typed = await shop.commerce.reviews.submit({ productId: shop.shoe.id, email: 'ada.lovelace@example.com', emailVerified: false, rating: 5, body: 'Typed.' })
+      expect([typed.emailVerified, typed.verifiedBuyer, buyer.emailVerified]).toEqual([false, false, true])
       const { reviews } = await shop.tables()
       expect(reviews.map((r) => [r.id, Number(r.verified_buyer), r.status])).toEqual(
         [
           [buyer.id, 1, 'pending'],
           [other.id, 0, 'pending'],
           [notThisProduct.id, 0, 'pending'],
+          [typed.id, 0, 'pending'],
         ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
       )
     })
@@ -222,6 +226,7 @@ describe.each(STORAGES)('reviews on %s', (storage) => {
         ['rating', () => shop.commerce.reviews.submit({ ...good, rating: 4.5 })],
         ['rating', () => shop.commerce.reviews.submit({ ...good, rating: '5' as never })],
         ['email', () => shop.commerce.reviews.submit({ ...good, email: 'not an email' })],
+        ['emailVerified', () => shop.commerce.reviews.submit({ ...good, emailVerified: 'yes' as never })],
         ['email', () => shop.commerce.reviews.submit({ ...good, email: `${'x'.repeat(320)}@example.com` })],
         ['body', () => shop.commerce.reviews.submit({ ...good, body: '   ' })],
         ['body', () => shop.commerce.reviews.submit({ ...good, body: 'x'.repeat(5001) })],

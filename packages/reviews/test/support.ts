@@ -59,7 +59,7 @@ export async function openShop(storage: 'sqlite' | 'postgres', options: ReviewsO
       const db = commerce.db
       const rows = async (query: string) => (await sql.raw<Record<string, unknown>>(query).execute(db)).rows
       return {
-        reviews: await rows('select id, product_id, email, email_key, name, rating, title, body, status, verified_buyer, rejection_reason from reviews_reviews order by id'),
+        reviews: await rows('select id, product_id, email, email_key, email_verified, name, rating, title, body, status, verified_buyer, rejection_reason from reviews_reviews order by id'),
         summaries: await rows('select product_id, review_count, rating_sum from reviews_summaries order by product_id'),
         purchases: await rows('select order_id, product_id, email_key from reviews_purchases order by order_id, product_id'),
         buyers: await rows('select email_key, product_id from reviews_buyers order by email_key, product_id'),
