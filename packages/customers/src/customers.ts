@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2'
 import { sql, type Kysely } from 'kysely'
+import type { z } from 'zod'
 import {
   CommerceError,
   definePlugin,
@@ -324,6 +325,25 @@ export interface MergeResult {
 }
 
 /**
+ * What `accounts.registerOrNotify` did, for the shop's own code (the Store API answers the same
+ * whatever it is): `created` a new account, `claimed` a customer staff made without an account
+ * (its password waits for the email's verification), or found the email `taken` by an account and
+ * created nothing. A verification mail is due for `created` and `claimed`
+ * (`customers.verification_requested`); a mail to the owner for `taken`
+ * (`customers.registration_attempted`).
+ *
+ * @example
+ * ```ts
+ * const note = (r: RegistrationOutcome) => (r.outcome === 'taken' ? `${r.customer.id} is told` : `verify ${r.customer.email}`)
+ * ```
+ */
+export interface RegistrationOutcome {
+  outcome: 'created' | 'claimed' | 'taken'
+  /** The new account, the claimed profile, or the account that has the email (`taken`). */
+  customer: Customer
+}
+
+/**
  * The result of a login: the session token (shown once: keep it in a cookie) and the customer.
  *
  * @example
@@ -496,6 +516,31 @@ export function customers(options: CustomersOptions = {}) {
         tx.emit('customers.created', { customerId: row.id, registered: passwordHash !== null })
         await addTimeline(ctx, tx, row.id, passwordHash ? 'registered' : 'created', null, passwordHash ? 'Registered an account' : 'Created by staff')
         return row
+      }
+
+      /** A profile staff made, without a password: a registration with its email claims it. */
+      const claimable = (r: Row | undefined): r is Row => r !== undefined && r.password_hash === null && r.erased_at === null
+
+      /**
+       * Registers in `tx`: claims the profile staff made with the email, or inserts a customer
+       * (`EMAIL_TAKEN` when an account has the email). A verification mail is due either way.
+       */
+      const registerIn = async (tx: Tx, data: z.output<typeof registerSchema>, passwordHash: string): Promise<{ outcome: 'created' | 'claimed'; row: Row }> => {
+        const existing = await tx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', data.email.toLowerCase()).executeTakeFirst()
+        if (claimable(existing)) {
+          // The password waits until the email is proven: anyone may type an email, only its
+          // owner opens the mail. Every link mailed before the claim is void (it was not sent
+          // for this password), and so is an earlier claim's password.
+          await tx.db.updateTable('customers_customers').set({ pending_password_hash: passwordHash, updated_at: ctx.now().toISOString() }).where('id', '=', existing.id).execute()
+          await tx.db.deleteFrom('customers_tokens').where('customer_id', '=', existing.id).where('purpose', '=', 'verify').execute()
+          await addTimeline(ctx, tx, existing.id, 'registered', null, 'Registered an account (waits for the email to be verified)')
+          tx.emit('customers.verification_requested', { customerId: existing.id })
+          return { outcome: 'claimed', row: existing }
+        }
+        const { password: _password, ...profile } = data
+        const created = await insertCustomer(tx, profile, passwordHash)
+        tx.emit('customers.verification_requested', { customerId: created.id })
+        return { outcome: 'created', row: created }
       }
 
       /**
@@ -1050,29 +1095,40 @@ export function customers(options: CustomersOptions = {}) {
           async register(input) {
             const data = parse(registerSchema, input, 'registration')
             const emailKey = data.email.toLowerCase()
-            /** A profile staff made, without a password: a registration with its email claims it. */
-            const claimable = (r: Row | undefined): r is Row => r !== undefined && r.password_hash === null && r.erased_at === null
-            // Refused before the costly hash when an account has the email (checked again in the transaction).
+            // Refused before the costly hash when an account has the email (checked again in the
+            // transaction): this method is for the shop's code and staff, who may know it.
             if (!claimable(await ctx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', emailKey).executeTakeFirst())) await emailFree(ctx.db, emailKey, null)
             const passwordHash = await hashPassword(data.password)
-            const row = await inserting(emailKey, () => ctx.transaction(async (tx) => {
-              const existing = await tx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', emailKey).executeTakeFirst()
-              if (claimable(existing)) {
-                // The password waits until the email is proven: anyone may type an email, only its
-                // owner opens the mail. Every link mailed before the claim is void (it was not sent
-                // for this password), and so is an earlier claim's password.
-                await tx.db.updateTable('customers_customers').set({ pending_password_hash: passwordHash, updated_at: ctx.now().toISOString() }).where('id', '=', existing.id).execute()
-                await tx.db.deleteFrom('customers_tokens').where('customer_id', '=', existing.id).where('purpose', '=', 'verify').execute()
-                await addTimeline(ctx, tx, existing.id, 'registered', null, 'Registered an account (waits for the email to be verified)')
-                tx.emit('customers.verification_requested', { customerId: existing.id })
-                return existing
-              }
-              const { password: _password, ...profile } = data
-              const created = await insertCustomer(tx, profile, passwordHash)
-              tx.emit('customers.verification_requested', { customerId: created.id })
-              return created
-            }))
+            const { row } = await inserting(emailKey, () => ctx.transaction((tx) => registerIn(tx, data, passwordHash)))
             return load(ctx.db, row)
+          },
+          async registerOrNotify(input) {
+            const data = parse(registerSchema, input, 'registration')
+            const emailKey = data.email.toLowerCase()
+            // The same work whatever the email: the password is hashed even when an account has it,
+            // so the time of the answer does not tell either.
+            const passwordHash = await hashPassword(data.password)
+            /** Nothing is created: the account's owner is told someone tried (a mail is due). */
+            const taken = (tx: Tx, row: Row) => {
+              tx.emit('customers.registration_attempted', { customerId: row.id })
+              return { outcome: 'taken' as const, row }
+            }
+            let done: { outcome: RegistrationOutcome['outcome']; row: Row }
+            try {
+              done = await inserting(emailKey, () =>
+                ctx.transaction(async (tx) => {
+                  const existing = await tx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', emailKey).executeTakeFirst()
+                  return existing && !claimable(existing) ? taken(tx, existing) : registerIn(tx, data, passwordHash)
+                }),
+              )
+            } catch (error) {
+              // Another registration of the email committed first: its owner is told all the same.
+              if (!isCommerceError<string>(error, 'EMAIL_TAKEN')) throw error
+              const winner = await ctx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', emailKey).executeTakeFirstOrThrow()
+              done = await ctx.transaction(async (tx) => taken(tx, winner))
+            }
+            // Loaded whatever the outcome: the same work again.
+            return { outcome: done.outcome, customer: await load(ctx.db, done.row) }
           },
           async login(input) {
             const data = parse(loginSchema, input, 'login')
@@ -1788,7 +1844,8 @@ export interface CustomersService {
      * Registers an account, or claims a customer staff made with this email: then the password takes
      * effect only when a verification token minted after the claim is used (until then a login with
      * it fails). A verification mail is due (`customers.verification_requested`). `EMAIL_TAKEN` when
-     * an account has the email.
+     * an account has the email: for the shop's code and staff, who may know it. A public form calls
+     * `accounts.registerOrNotify` instead (as the Store API does), whose answer says nothing of that.
      *
      * @example
      * ```ts
@@ -1797,6 +1854,23 @@ export interface CustomersService {
      * ```
      */
     register(input: RegisterInput): Promise<Customer>
+    /**
+     * Registers like `accounts.register`, but never says through an error whether the email has an
+     * account: what the Store API's `POST /account/register` calls, whose answer is then the same
+     * for every email. When an account has the email nothing is created or changed, and its owner
+     * is to be told (`customers.registration_attempted`: a mail such as "someone tried to register
+     * with your email: sign in, or reset your password"). The password is hashed whatever the
+     * email, so the time taken does not tell either. The outcome is for the shop's own code only:
+     * never show it to whoever typed the email. `VALIDATION` for bad input.
+     *
+     * @example
+     * ```ts
+     * declare const shop: CommerceWithCustomers
+     * const { outcome } = await shop.customers.accounts.registerOrNotify({ email: 'ada@example.com', password: 'correct horse battery' })
+     * const answer = { ok: true } // the same for 'created', 'claimed' and 'taken'
+     * ```
+     */
+    registerOrNotify(input: RegisterInput): Promise<RegistrationOutcome>
     /**
      * Logs in: a session token (shown once), and the merge of `guestCartId` when given. Every failure
      * is `INVALID_CREDENTIALS`: unknown email, wrong password, a locked account or client. The

@@ -15,6 +15,7 @@ export {
   type MergeCap,
   type MergeResult,
   type LoginResult,
+  type RegistrationOutcome,
 } from './customers.js'
 export {
   customerEvents,

@@ -240,6 +240,12 @@ export const customerEvents = {
   'customers.updated': z.strictObject({ customerId: z.string() }),
   /** A verification mail is due: mint its token with `accounts.mintVerificationToken` where it is sent. */
   'customers.verification_requested': z.strictObject({ customerId: z.string() }),
+  /**
+   * Someone asked over `accounts.registerOrNotify` (the Store API's register) to register an email
+   * that already has an account: nothing was created. A mail to the account's owner is due ("someone
+   * tried to register with your email: sign in, or reset your password").
+   */
+  'customers.registration_attempted': z.strictObject({ customerId: z.string() }),
   'customers.email_verified': z.strictObject({ customerId: z.string() }),
   /** A password-reset mail is due: mint its token with `accounts.mintResetToken` where it is sent. */
   'customers.password_reset_requested': z.strictObject({ customerId: z.string() }),

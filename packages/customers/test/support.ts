@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
-import { createCommerce, definePlugin, fixedRateTax, flatRateShipping, isCommerceError, testPayments, type Order, type PluginContext, type Product } from '@cartwright/core'
+import { createCommerce, definePlugin, fixedRateTax, flatRateShipping, isCommerceError, testPayments, type Order, type Plugin, type PluginContext, type Product } from '@cartwright/core'
 import { postgresStorage } from '@cartwright/storage-postgres'
 import { sqliteStorage } from '@cartwright/storage-sqlite'
 // The PostgreSQL test harness is the adapter's own: a fresh database per shop on the server the
@@ -37,15 +37,16 @@ const wholesalePrices = () =>
 
 export type CustomerShop = Awaited<ReturnType<typeof openShop>>
 
-/** An engine with the customers plugin on a new database, and three products in stock. */
-export async function openShop(storage: 'sqlite' | 'postgres', options: CustomersOptions = FAST, engine: { outbox?: { enabled: boolean } } = {}) {
+/** An engine with the customers plugin (then `engine.plugins`) on a new database, and three products in stock. */
+export async function openShop(storage: 'sqlite' | 'postgres', options: CustomersOptions = FAST, engine: { outbox?: { enabled: boolean }; plugins?: Plugin[] } = {}) {
   const database: FreshDatabase | undefined = storage === 'postgres' ? await freshDatabase({ template: migrateCore }) : undefined
   const commerce = await createCommerce({
     storage: storage === 'sqlite' ? sqliteStorage({ filename: ':memory:' }) : postgresStorage({ connectionString: database!.url, pool: { max: 10 } }),
     payments: [testPayments()],
     shipping: [flatRateShipping({ rates: [{ id: 'standard', name: 'Standard', amounts: { USD: 500 } }] })],
     tax: fixedRateTax({ rate: '8' }),
-    plugins: [customers(options), wholesalePrices()],
+    // The extra plugins (a test's own) add nothing to the engine's types: typed as none.
+    plugins: [customers(options), wholesalePrices(), ...((engine.plugins ?? []) as [])],
     onListenerError: () => undefined,
     ...(engine.outbox ? { outbox: engine.outbox } : {}),
   })
