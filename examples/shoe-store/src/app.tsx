@@ -14,7 +14,8 @@ import type { giftCardEndpoints, promotionEndpoints } from '@cartwright/promotio
 import type { reviewEndpoints } from '@cartwright/reviews'
 import { formBodyLimit, fromThisSite, guardOptionsFromEnv, requestOrigin, safeBack, shopperAddress, type GuardOptions } from './guard.js'
 import { LOCALES, translate, type Locale } from './i18n.js'
-import { COUNTRIES, demoBank, type ShopCommerce } from './shop.js'
+import { CARD_SCRIPT, CARD_SCRIPT_PATH, stripeSources } from './card-checkout.js'
+import { COUNTRIES, cardCheckout, demoBank, type CardCheckout, type ShopCommerce } from './shop.js'
 import { COUPON_CODE, CURRENCY, DEMO_CUSTOMER, WHOLESALE_APPROVER, WHOLESALE_BUYER, giftCardCode } from './seed.js'
 import type { storefrontEndpoints } from './storefront-plugin.js'
 import { STYLESHEET } from './style.js'
@@ -235,14 +236,27 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
   const api = storeApi(commerce, { trustProxy: guard.trustProxy ?? false, clientKey: (c) => (c.env as { shopper?: string } | undefined)?.shopper })
   const app = new Hono()
   app.route('/api/store', api)
-  // The pages load nothing from elsewhere and run no script.
+  // With cards taken through Stripe, the checkout runs the shop's one script and Stripe.js (from
+  // Stripe's origins only); otherwise the pages load nothing from elsewhere and run no script.
+  const card: CardCheckout | undefined = cardCheckout(commerce)
+  const stripe = card ? stripeSources(card.jsUrl) : null
+  // The test gateway is offered when there is no card payment, and beside it in a demo.
+  const testGateway = !card || demo
   app.use(
     '*',
     secureHeaders({
       // Not the default no-referrer: with it a browser sends its form posts with `Origin: null`
       // and no Referer, and the same-site check below could not tell them from another site's.
       referrerPolicy: 'same-origin',
-      contentSecurityPolicy: { defaultSrc: ["'none'"], imgSrc: ["'self'"], styleSrc: ["'self'"], formAction: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        imgSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        ...(stripe ? { scriptSrc: ["'self'", ...stripe.script], connectSrc: stripe.connect, frameSrc: stripe.frame } : {}),
+      },
     }),
   )
 
@@ -310,6 +324,7 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
   })
   app.post('*', formBodyLimit())
 
+  if (card) app.get(CARD_SCRIPT_PATH, (c) => c.body(CARD_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=3600' }))
   app.get('/style.css', (c) => c.body(STYLESHEET, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' }))
   app.get('/assets/:file', async (c) => {
     const file = c.req.param('file')
@@ -888,16 +903,33 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
             ))}
           </fieldset>
           <fieldset>
-            <legend>{tr(c)('Test payment')}</legend>
-            <label>
-              <input type="radio" name="outcome" value="approve" checked /> {tr(c)('Approve')}
-            </label>
-            <label>
-              <input type="radio" name="outcome" value="decline" /> {tr(c)('Decline')}
-            </label>
-            <label>
-              <input type="radio" name="outcome" value="requires_action" /> {tr(c)('Requires action')}
-            </label>
+            <legend>{tr(c)(card ? 'Payment' : 'Test payment')}</legend>
+            {card ? (
+              <>
+                <label>
+                  <input type="radio" name="outcome" value="card" checked /> {tr(c)('Card')}
+                </label>
+                <div id="card-element" class="card-element" data-key={card.publishableKey}></div>
+                <p id="card-errors" class="card-errors" role="alert" aria-live="assertive"></p>
+                <input type="hidden" name="paymentMethod" value="" />
+                <noscript>
+                  <p class="hint">{tr(c)('Paying by card needs JavaScript: turn it on to enter your card, which goes to Stripe and never to this shop.')}</p>
+                </noscript>
+              </>
+            ) : null}
+            {testGateway ? (
+              <>
+                <label>
+                  <input type="radio" name="outcome" value="approve" checked={!card} /> {tr(c)(card ? 'Test payment: approve' : 'Approve')}
+                </label>
+                <label>
+                  <input type="radio" name="outcome" value="decline" /> {tr(c)(card ? 'Test payment: decline' : 'Decline')}
+                </label>
+                <label>
+                  <input type="radio" name="outcome" value="requires_action" /> {tr(c)(card ? 'Test payment: requires action' : 'Requires action')}
+                </label>
+              </>
+            ) : null}
           </fieldset>
           <Totals locale={localeOf(c)} totals={cart.totals} currency={cart.currency} giftCards={cards.cards.reduce((s, g) => s + g.amount, 0)} />
           <input type="hidden" name="attempt" value={randomUUID()} />
@@ -905,6 +937,12 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
             <button type="submit">{tr(c)('Place order')}</button>
           </p>
         </form>
+        {card ? (
+          <>
+            <script src={card.jsUrl}></script>
+            <script src={CARD_SCRIPT_PATH}></script>
+          </>
+        ) : null}
         <form method="post" action="/cart/code">
           <input type="hidden" name="back" value="/checkout/shipping" />
           <label for="code">{tr(c)('Coupon or gift card code')}</label>
@@ -932,7 +970,14 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       if (isStoreApiError(error, 'NOT_FOUND')) return null
       throw error
     })
-    const outcome = ['approve', 'decline', 'requires_action'].includes(field('outcome')) ? field('outcome') : 'approve'
+    const outcome = field('outcome')
+    const payment =
+      card && outcome === 'card'
+        ? { provider: card.provider, data: { paymentMethod: field('paymentMethod') } }
+        : testGateway && ['approve', 'decline', 'requires_action'].includes(outcome)
+          ? { provider: 'test', data: { outcome } }
+          : null
+    if (!payment) return renderShipping(c, tr(c)('Choose how to pay.'), 400)
     try {
       if (cart?.status === 'open' && field('shipping') && field('shipping') !== cart.shippingMethod?.id) {
         await store.call('PUT /carts/:cartId/shipping-option', { params, body: { optionId: field('shipping') } }).catch((error: unknown) => {
@@ -942,10 +987,8 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       }
       // One key per attempt (the form's): a double submit places one order; a new attempt after a decline gets a new key.
       const key = `checkout-${current.id}-${(field('attempt') || randomUUID()).slice(0, 64)}`
-      const result = await store.call('POST /carts/:cartId/checkout', { params, idempotencyKey: key, body: { payment: { provider: 'test', data: { outcome } } } })
-      if (result.status === 'requires_action') {
-        return c.redirect(result.action.type === 'redirect' ? result.action.url : '/checkout/shipping', 303)
-      }
+      const result = await store.call('POST /carts/:cartId/checkout', { params, idempotencyKey: key, body: { payment } })
+      if (result.status === 'requires_action') return nextAction(c, result.action)
       deleteCookie(c, CART_COOKIE, { path: '/' })
       return c.redirect(orderLink(result, true), 303)
     } catch (error) {
@@ -954,6 +997,35 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       return renderShipping(c, messageOf(error), 400)
     }
   })
+
+  /**
+   * Where a payment that needs the shopper goes next: a redirect to the bank's page (the test
+   * gateway's pretend bank), or, for Stripe, a page where Stripe.js asks the shopper to authenticate
+   * and then sends them on to the confirmation, which asks Stripe how it went.
+   */
+  const nextAction = async (c: Context, action: { type: 'redirect'; url: string } | { type: 'client_secret'; clientSecret: string }) => {
+    if (action.type === 'redirect') return c.redirect(action.url, 303)
+    const open = await openCart(c, false)
+    if (!card || !open) return renderShipping(c, tr(c)('Your payment could not be confirmed: try again.'), 400)
+    return page(
+      c,
+      'Confirm your payment',
+      <>
+        <h1>{tr(c)('Confirm your payment')}</h1>
+        <p>{tr(c)('Your bank asks you to confirm this payment.')} {money(open.cart.totals.total, open.cart.currency)}</p>
+        <form method="post" action="/checkout/confirm-payment">
+          <div id="card-action" data-key={card.publishableKey} data-secret={action.clientSecret}></div>
+          <p id="card-errors" class="card-errors" role="alert"></p>
+          <noscript>
+            <p class="hint">{tr(c)('Confirming a card payment needs JavaScript: turn it on and reload this page.')}</p>
+          </noscript>
+          <button type="submit">{tr(c)('Continue')}</button>
+        </form>
+        <script src={card.jsUrl}></script>
+        <script src={CARD_SCRIPT_PATH}></script>
+      </>,
+    )
+  }
 
   app.get('/checkout/confirm-payment', async (c) => {
     const ref = c.req.query('ref') ?? ''
@@ -982,7 +1054,7 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
     demoBank(commerce)?.confirmAtBank(field('ref'))
     try {
       const result = await open.store.call('POST /carts/:cartId/checkout/confirm', { params: { cartId: open.cart.id } })
-      if (result.status === 'requires_action') return c.redirect(result.action.type === 'redirect' ? result.action.url : '/checkout/shipping', 303)
+      if (result.status === 'requires_action') return nextAction(c, result.action)
       deleteCookie(c, CART_COOKIE, { path: '/' })
       return c.redirect(orderLink(result, true), 303)
     } catch (error) {

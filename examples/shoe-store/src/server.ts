@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url'
 import { serve } from '@hono/node-server'
 import { createApp, demoModeFromEnv } from './app.js'
-import { createShop } from './shop.js'
+import { createShop, type StripeSetup } from './shop.js'
 import { seed } from './seed.js'
 
 /** Options of {@link startServer}. */
@@ -20,6 +20,8 @@ export interface ServerOptions {
    * (`pnpm seed` does it when asked) and the pages show no shortcuts.
    */
   demo?: boolean
+  /** Card payments through Stripe, or `null` for none (default: from `STRIPE_*` in the environment, see `stripeFromEnv`). */
+  stripe?: StripeSetup | null
 }
 
 /**
@@ -34,7 +36,7 @@ export interface ServerOptions {
  */
 export async function startServer(options: ServerOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
   const log = options.quiet ? () => undefined : (line: string) => console.log(line)
-  const { commerce } = await createShop({ ...(options.filename ? { filename: options.filename } : {}), ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) })
+  const { commerce } = await createShop({ ...(options.filename ? { filename: options.filename } : {}), ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}), ...(options.stripe !== undefined ? { stripe: options.stripe } : {}) })
   const demo = options.demo ?? demoModeFromEnv()
   if (demo) await seed(commerce, log)
   else log('Not a demo (NODE_ENV=production): nothing seeded; `pnpm seed` seeds the demo data when asked.')

@@ -2,6 +2,7 @@ import { createCommerce, testPayments, type PaymentProvider, type ShippingProvid
 import { b2b } from '@cartwright/b2b'
 import { customers } from '@cartwright/customers'
 import { http } from '@cartwright/http'
+import { stripePayments, type StripeEndpoint } from '@cartwright/payment-stripe'
 import { giftCards, promotions } from '@cartwright/promotions'
 import { reviews } from '@cartwright/reviews'
 import { shippingRates } from '@cartwright/shipping-rates'
@@ -19,6 +20,51 @@ export interface ShopOptions {
   databaseUrl?: string
   /** The SQLite file (default `shoe-store.db`; `:memory:` for a shop that lives as long as the process). */
   filename?: string
+  /**
+   * Card payments through Stripe, or `null` for none. Default {@link stripeFromEnv}: on when
+   * `STRIPE_SECRET_KEY` is set.
+   */
+  stripe?: StripeSetup | null
+}
+
+/** Card payments through Stripe: the keys, and where the shoppers' browsers load Stripe.js from. */
+export interface StripeSetup {
+  /** `sk_test_…` or `sk_live_…`. */
+  secretKey: string
+  /** The signing secret of the webhook endpoint (`whsec_…`) that points at `/api/store/webhooks/stripe`. */
+  webhookSecret: string
+  /** `pk_test_…` or `pk_live_…`: the checkout page gives it to Stripe.js. */
+  publishableKey: string
+  /** Stripe.js (default `https://js.stripe.com/v3/`); tests load the fake's (`@cartwright/payment-stripe/testing`). */
+  jsUrl?: string
+  /** A local Stripe API instead of api.stripe.com (tests). */
+  client?: StripeEndpoint
+}
+
+/** What the checkout page needs to take a card: never the secret key. */
+export interface CardCheckout {
+  /** The payment provider's id at checkout. */
+  provider: 'stripe'
+  publishableKey: string
+  jsUrl: string
+}
+
+/**
+ * Stripe's settings from the environment: `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET` and
+ * `STRIPE_PUBLISHABLE_KEY`. Null when no secret key is set (the shop takes test payments only),
+ * unless `required`; throws naming what is missing when a key is set without the others.
+ *
+ * @example
+ * ```ts
+ * const stripe = stripeFromEnv() // null without STRIPE_SECRET_KEY
+ * ```
+ */
+export function stripeFromEnv(required = false): StripeSetup | null {
+  const secretKey = process.env.STRIPE_SECRET_KEY
+  if (!secretKey && !required) return null
+  const missing = ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_PUBLISHABLE_KEY'].filter((name) => !process.env[name])
+  if (missing.length > 0) throw new Error(`Set ${missing.join(', ')} in the environment or in .env (see .env.example): card payments through Stripe need all three`)
+  return { secretKey: secretKey!, webhookSecret: process.env.STRIPE_WEBHOOK_SECRET!, publishableKey: process.env.STRIPE_PUBLISHABLE_KEY!, ...(process.env.STRIPE_JS_URL ? { jsUrl: process.env.STRIPE_JS_URL } : {}) }
 }
 
 /**
@@ -99,9 +145,11 @@ function storageFor(options: ShopOptions): StorageAdapter {
  */
 export async function createShop(options: ShopOptions = {}) {
   const payments = demoPayments()
+  const stripe = options.stripe === undefined ? stripeFromEnv() : options.stripe
+  if (stripe && !/^pk_(test|live)_\S+$/.test(stripe.publishableKey)) throw new Error('The Stripe publishable key must be pk_test_… or pk_live_…')
   const commerce = await createCommerce({
     storage: storageFor(options),
-    payments: [payments],
+    payments: [payments, ...(stripe ? [stripePayments({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, capture: 'manual', ...(stripe.client ? { client: stripe.client } : {}) })] : [])],
     shipping: [pickupPoint()],
     plugins: [
       http(),
@@ -123,7 +171,15 @@ export async function createShop(options: ShopOptions = {}) {
     ],
   })
   banks.set(commerce, payments)
+  if (stripe) cards.set(commerce, { provider: 'stripe', publishableKey: stripe.publishableKey, jsUrl: stripe.jsUrl ?? 'https://js.stripe.com/v3/' })
   return { commerce, payments }
+}
+
+const cards = new WeakMap<object, CardCheckout>()
+
+/** How the checkout takes cards in a shop made by {@link createShop}, or undefined when it takes test payments only. */
+export function cardCheckout(commerce: object): CardCheckout | undefined {
+  return cards.get(commerce)
 }
 
 const banks = new WeakMap<object, ReturnType<typeof demoPayments>>()

@@ -26,7 +26,9 @@ label{display:block;margin:.5rem 0 .2rem}
 fieldset{border:1px solid #ccc;border-radius:6px;margin:0 0 12px;padding:8px 12px}
 fieldset label,.choice label{display:inline-flex;gap:6px;align-items:center;margin:4px 12px 4px 0}
 .hint{color:#555;font-size:.9rem}
-.alert{border:2px solid #b3261e;background:#fdecea;color:#5f1410;padding:8px 12px;border-radius:6px}
+.alert,.card-errors:not(:empty){border:2px solid #b3261e;background:#fdecea;color:#5f1410;padding:8px 12px;border-radius:6px}
+.card-element{display:grid;gap:2px;max-width:360px;margin:4px 0 8px}
+.card-element label{display:block;margin:.3rem 0 0}
 .note{border:2px solid #1b3a2f;background:#eef6f1;padding:8px 12px;border-radius:6px}
 dl.totals{display:grid;grid-template-columns:1fr auto;gap:4px 16px;max-width:360px}
 dl.totals dd{margin:0;text-align:right}

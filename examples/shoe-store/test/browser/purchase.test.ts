@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer } from '../../src/server.js'
 import { createShop, type ShopCommerce } from '../../src/shop.js'
 import { COUPON_CODE, COUPON_PERCENT, TRAIL_RUNNER_PRICE } from '../../src/seed.js'
-import { launchChromium, minorUnits, screenshot, seriousAxeFindings, termValue, type AxeFinding } from './support.js'
+import { addTrailRunnerToCart, enterAddress, launchChromium, minorUnits, screenshot, seriousAxeFindings, termValue, type AxeFinding } from './support.js'
 
 let dir: string
 let server: { url: string; close(): Promise<void> }
@@ -52,38 +52,11 @@ async function trailRunnerRed43(): Promise<string> {
 }
 
 /** Home → Trail Runner → Red → 43 → Add to cart; ends on the cart page. */
-async function addTrailRunner(page: Page, options: { audit?: string } = {}): Promise<void> {
-  await page.goto('/')
-  await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Cartwright Shoes')
-  if (options.audit) await audit(page, `${options.audit}: home`)
-  await page.getByRole('main').getByRole('link', { name: 'Trail Runner' }).first().click()
-  await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Trail Runner')
-  await page.getByRole('navigation', { name: 'Colour' }).getByRole('link', { name: 'Red' }).click()
-  await page.waitForURL(/colour=red/i)
-  await page.getByRole('radio', { name: /^43\b/ }).check()
-  await page.getByLabel('Quantity').fill('1')
-  if (options.audit) await audit(page, `${options.audit}: product`)
-  await page.getByRole('button', { name: 'Add to cart' }).click()
-  await page.waitForURL(/\/cart$/)
-  await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Your cart')
-}
+const addTrailRunner = (page: Page, options: { audit?: string } = {}) => addTrailRunnerToCart(page, options.audit ? (name) => audit(page, `${options.audit}: ${name}`) : undefined)
 
 /** The address step and the shipping step, choosing `shipping` and the test payment `outcome`; clicks "Place order". */
 async function checkOut(page: Page, outcome: 'Approve' | 'Decline' | 'Requires action', options: { email?: string; audit?: string } = {}): Promise<void> {
-  await page.getByRole('link', { name: 'Checkout' }).click()
-  await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Checkout')
-  if (options.audit) await audit(page, `${options.audit}: checkout address`)
-  await page.getByLabel('Email').fill(options.email ?? 'grace@example.com')
-  await page.getByLabel('First name').fill('Grace')
-  await page.getByLabel('Last name').fill('Hopper')
-  await page.getByLabel('Address').fill('Torstraße 12')
-  await page.getByLabel('City').fill('Berlin')
-  await page.getByLabel('Postal code').fill('10119')
-  await page.getByLabel('Country').selectOption({ label: 'Germany' })
-  await page.getByRole('button', { name: 'Continue' }).click()
-  const shipping = page.getByRole('group', { name: 'Shipping' })
-  await shipping.getByRole('radio').first().waitFor()
-  await shipping.getByRole('radio', { name: /^(?!Pick up)/ }).first().check()
+  await enterAddress(page, options.email ?? 'grace@example.com', options.audit ? (name) => audit(page, `${options.audit}: ${name}`) : undefined)
   await page.getByRole('group', { name: 'Test payment' }).getByRole('radio', { name: outcome }).check()
   if (options.audit) await audit(page, `${options.audit}: checkout shipping and payment`)
   await page.getByRole('button', { name: 'Place order' }).click()

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { expect } from 'vitest'
 
 /** Debian's `chromium` (`apt-get install chromium`, as .ci/run does); `CHROMIUM_PATH` overrides. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -71,4 +72,42 @@ export function minorUnits(displayed: string): number {
   if (!match) throw new Error(`not an amount: ${JSON.stringify(displayed)}`)
   const units = Number(match[1]!.replace(/[.,]/g, '')) * 100 + Number(match[2] ?? '0')
   return negative ? -units : units
+}
+
+/** Called on each page of a flow that a test may want to check (axe), with the page's name. */
+export type OnPage = (name: string) => Promise<void>
+
+/** Home → Trail Runner → Red → 43 → Add to cart; ends on the cart page. */
+export async function addTrailRunnerToCart(page: Page, onPage?: OnPage): Promise<void> {
+  await page.goto('/')
+  await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Cartwright Shoes')
+  await onPage?.('home')
+  await page.getByRole('main').getByRole('link', { name: 'Trail Runner' }).first().click()
+  await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Trail Runner')
+  await page.getByRole('navigation', { name: 'Colour' }).getByRole('link', { name: 'Red' }).click()
+  await page.waitForURL(/colour=red/i)
+  await page.getByRole('radio', { name: /^43\b/ }).check()
+  await page.getByLabel('Quantity').fill('1')
+  await onPage?.('product')
+  await page.getByRole('button', { name: 'Add to cart' }).click()
+  await page.waitForURL(/\/cart$/)
+  await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Your cart')
+}
+
+/** From the cart: the address step, then the first delivery option (not pickup) on the shipping and payment step. */
+export async function enterAddress(page: Page, email: string, onPage?: OnPage): Promise<void> {
+  await page.getByRole('link', { name: 'Checkout' }).click()
+  await expect(page.getByRole('heading', { level: 1 }).innerText()).resolves.toBe('Checkout')
+  await onPage?.('checkout address')
+  await page.getByLabel('Email').fill(email)
+  await page.getByLabel('First name').fill('Grace')
+  await page.getByLabel('Last name').fill('Hopper')
+  await page.getByLabel('Address').fill('Torstraße 12')
+  await page.getByLabel('City').fill('Berlin')
+  await page.getByLabel('Postal code').fill('10119')
+  await page.getByLabel('Country').selectOption({ label: 'Germany' })
+  await page.getByRole('button', { name: 'Continue' }).click()
+  const shipping = page.getByRole('group', { name: 'Shipping' })
+  await shipping.getByRole('radio').first().waitFor()
+  await shipping.getByRole('radio', { name: /^(?!Pick up)/ }).first().check()
 }
