@@ -1108,9 +1108,9 @@ export function customers(options: CustomersOptions = {}) {
             // The same work whatever the email: the password is hashed even when an account has it,
             // so the time of the answer does not tell either.
             const passwordHash = await hashPassword(data.password)
-            /** Nothing is created: the account's owner is told someone tried (a mail is due). */
+            /** Nothing is created: the account's owner is told someone tried (a mail is due; an erased customer has no one to tell). */
             const taken = (tx: Tx, row: Row) => {
-              tx.emit('customers.registration_attempted', { customerId: row.id })
+              if (row.erased_at === null) tx.emit('customers.registration_attempted', { customerId: row.id })
               return { outcome: 'taken' as const, row }
             }
             let done: { outcome: RegistrationOutcome['outcome']; row: Row }
