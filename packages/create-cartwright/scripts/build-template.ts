@@ -86,7 +86,6 @@ export function buildTemplate(out: string): void {
       const files = renderProject(template, { name: 'check', storage, payments })
       const problems = monorepoReferences(files)
       const dropped = storage === 'sqlite' ? ['@cartwright/storage-postgres', "'pg'"] : ['@cartwright/storage-sqlite', "'better-sqlite3'"]
-      if (payments === 'test') dropped.push('@cartwright/payment-stripe')
       for (const [path, content] of files) {
         if (typeof content !== 'string' || !path.startsWith('src/')) continue
         for (const name of dropped) if (content.includes(name)) problems.push(`${path}: still uses ${name}`)

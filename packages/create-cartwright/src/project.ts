@@ -81,7 +81,8 @@ export function checkTarget(dir: string, cwd: string): { path: string; name: str
 
 /**
  * The new project's package.json: `@cartwright/*` at their published versions, the storage
- * adapter and driver chosen (the other dropped), Stripe's package only with `payments: 'stripe'`,
+ * adapter and driver chosen (the other dropped), Stripe's package in both (the shop's card checkout
+ * is built on it and stays off with `payments: 'test'`),
  * and scripts that run the store from its sources (`dev`, `start`) or from `dist` after `build`.
  *
  * @example
@@ -96,7 +97,6 @@ export function packageJson(choices: ProjectChoices, manifest: TemplateManifest)
   const dependencies: Record<string, string> = {}
   for (const [name, version] of Object.entries(manifest.cartwright)) {
     if (name === dropped.adapter) continue
-    if (name === '@cartwright/payment-stripe' && choices.payments !== 'stripe') continue
     dependencies[name] = `^${version}`
   }
   for (const [name, range] of Object.entries(manifest.dependencies)) {
@@ -140,9 +140,10 @@ const STORAGE_FUNCTION = /function storageFor\(options: ShopOptions\): StorageAd
 
 /**
  * The shop's engine file for the choices: only the chosen storage adapter is imported and wired
- * (PostgreSQL from `DATABASE_URL`), and with Stripe, `stripePayments` is added from
- * `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET`. Throws when the template's file no longer has
- * the parts this rewrites.
+ * (PostgreSQL from `DATABASE_URL`); with Stripe, card payments through Stripe are on and the shop
+ * will not start without `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET` and `STRIPE_PUBLISHABLE_KEY`;
+ * with test payments, Stripe is off unless `createShop` is given `stripe`. Throws when the
+ * template's file no longer has the parts this rewrites.
  *
  * @example
  * ```ts
@@ -186,21 +187,12 @@ export function rewriteShop(source: string, choices: ProjectChoices): string {
     choices.storage === 'sqlite' ? '$1Not used: this shop runs on SQLite (see `filename`). */' : '$1The PostgreSQL database (`postgres://…`); default `process.env.DATABASE_URL`. */',
   )
   if (choices.storage === 'postgres') out = out.replace(/^( *\/\*\* )The SQLite file \(default[^\n]*\*\/$/m, '$1Not used: this shop runs on PostgreSQL (see `databaseUrl`). */')
-  if (choices.payments === 'stripe') {
-    out = replaceOnce(out, /^(import .* from '@cartwright\/core'\n)/m, "$1import { stripePayments } from '@cartwright/payment-stripe'\n", 'the @cartwright/core import')
-    out = replaceOnce(
-      out,
-      'payments: [payments]',
-      "payments: [payments, stripePayments({ secretKey: setting('STRIPE_SECRET_KEY'), webhookSecret: setting('STRIPE_WEBHOOK_SECRET') })]",
-      'the payments list "payments: [payments]"',
-    )
-    out = replaceOnce(
-      out,
-      STORAGE_FUNCTION,
-      (match: string) => `${match}\n/** A setting the shop cannot run without, from the environment or .env (see .env.example). */\nfunction setting(name: string): string {\n  const value = process.env[name]\n  if (!value) throw new Error(\`Set \${name} in the environment or in .env (see .env.example)\`)\n  return value\n}\n`,
-      'the storageFor function',
-    )
-  }
+  out = replaceOnce(
+    out,
+    'const stripe = options.stripe === undefined ? stripeFromEnv() : options.stripe',
+    choices.payments === 'stripe' ? 'const stripe = options.stripe === undefined ? stripeFromEnv(true) : options.stripe' : 'const stripe = options.stripe ?? null',
+    'the Stripe setting "const stripe = options.stripe === undefined ? stripeFromEnv() : options.stripe"',
+  )
   if (choices.storage === 'postgres' || choices.payments === 'stripe') out = `import './load-env.js'\n${out}`
   return out
 }

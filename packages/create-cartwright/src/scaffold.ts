@@ -69,7 +69,11 @@ function vitestConfig(choices: ProjectChoices): string {
     choices.payments === 'stripe'
       ? [
           '    // The Stripe client is made when the shop starts; these stand in when no keys are set (no call reaches Stripe).',
-          "    env: { STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? 'sk_test_placeholder', STRIPE_WEBHOOK_SECRET: process.env.STRIPE_WEBHOOK_SECRET ?? 'whsec_placeholder' },",
+          '    env: {',
+          "      STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? 'sk_test_placeholder',",
+          "      STRIPE_WEBHOOK_SECRET: process.env.STRIPE_WEBHOOK_SECRET ?? 'whsec_placeholder',",
+          "      STRIPE_PUBLISHABLE_KEY: process.env.STRIPE_PUBLISHABLE_KEY ?? 'pk_test_placeholder',",
+          '    },',
         ]
       : []
   return [
@@ -108,6 +112,8 @@ function envExample(choices: ProjectChoices): string | null {
       'STRIPE_SECRET_KEY=sk_test_replace_me',
       '# The signing secret of your webhook endpoint (or of `stripe listen`): whsec_….',
       'STRIPE_WEBHOOK_SECRET=whsec_replace_me',
+      '# Your publishable key (pk_test_…): the checkout page gives it to Stripe.js, which takes the card.',
+      'STRIPE_PUBLISHABLE_KEY=pk_test_replace_me',
       '',
     )
   }
@@ -121,8 +127,8 @@ function readme(choices: ProjectChoices): string {
       : 'The shop keeps its data in PostgreSQL: copy `.env.example` to `.env` and set `DATABASE_URL` (or set it in the environment). Its tables are made and the demo catalog seeded on first start.'
   const payments =
     choices.payments === 'test'
-      ? 'Payments go through the test gateway: at checkout, pick approve, decline or "requires action" to see each path. Swap in a real provider in `src/shop.ts` (see `@cartwright/payment-stripe`).'
-      : 'Payments: `@cartwright/payment-stripe` is registered in `src/shop.ts` with `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET` from the environment or `.env` (see `.env.example`). The demo checkout page still offers the test gateway, so the store works before you connect Stripe.'
+      ? 'Payments go through the test gateway: at checkout, pick approve, decline or "requires action" to see each path. To take cards, pass `stripe` to `createShop` in `src/shop.ts` (or start again with `--payments stripe`).'
+      : 'Payments: cards through Stripe, with `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET` and `STRIPE_PUBLISHABLE_KEY` from the environment or `.env` (see `.env.example`). The checkout shows Stripe\'s card field (Stripe.js: the card goes to Stripe, never to your server), and a card that asks for 3-D Secure gets a page where Stripe asks the shopper. Point your Stripe webhook endpoint at `/api/store/webhooks/stripe`. Test cards: `4242 4242 4242 4242` succeeds, `4000 0000 0000 0002` is declined, `4000 0000 0000 3220` asks for 3-D Secure. In development the test gateway is offered beside the card; with `NODE_ENV=production` only the card is.'
   return [
     `# ${choices.name}`,
     '',

@@ -103,9 +103,9 @@ describe('the dependency rewrite', () => {
     devDependencies: { typescript: '~5.9.3', '@types/better-sqlite3': '^7.6.13' },
   }
 
-  it('depends on the published versions, with the chosen adapter and driver only', () => {
+  it('depends on the published versions, with the chosen adapter and driver only (and Stripe\'s package, which the card checkout is built on)', () => {
     const sqlite = packageJson({ name: 'a', storage: 'sqlite', payments: 'test' }, manifest)
-    expect(sqlite['dependencies']).toEqual({ '@cartwright/core': '^0.3.0', '@cartwright/http': '^0.2.1', '@cartwright/storage-sqlite': '^0.3.0', 'better-sqlite3': '^12.4.0', hono: '^4.13.19' })
+    expect(sqlite['dependencies']).toEqual({ '@cartwright/core': '^0.3.0', '@cartwright/http': '^0.2.1', '@cartwright/payment-stripe': '^0.2.0', '@cartwright/storage-sqlite': '^0.3.0', 'better-sqlite3': '^12.4.0', hono: '^4.13.19' })
     expect(sqlite['devDependencies']).toEqual({ '@types/better-sqlite3': '^7.6.13', typescript: '~5.9.3' })
     const postgres = packageJson({ name: 'b', storage: 'postgres', payments: 'stripe' }, manifest)
     expect(postgres['dependencies']).toEqual({ '@cartwright/core': '^0.3.0', '@cartwright/http': '^0.2.1', '@cartwright/payment-stripe': '^0.2.0', '@cartwright/storage-postgres': '^0.3.0', hono: '^4.13.19', pg: '^8.16.0' })
@@ -137,7 +137,7 @@ describe('the dependency rewrite', () => {
 })
 
 describe('the generated project', () => {
-  it('sqlite + test payments (the defaults, without a terminal): SQLite wired, no PostgreSQL or Stripe', async () => {
+  it('sqlite + test payments (the defaults, without a terminal): SQLite wired, no PostgreSQL, Stripe off', async () => {
     const cwd = scratch('defaults')
     const result = await cli(['my-shop'], cwd)
     expect(result).toMatchObject({ code: 0, err: '' })
@@ -146,9 +146,9 @@ describe('the generated project', () => {
     const shop = readFileSync(join(root, 'src/shop.ts'), 'utf8')
     expect(shop).toContain("import { sqliteStorage } from '@cartwright/storage-sqlite'")
     expect(shop).not.toMatch(/storage-postgres|postgresStorage|DATABASE_URL/)
-    expect(shop).not.toMatch(/payment-stripe|stripePayments|STRIPE_/)
+    expect(shop).toContain('const stripe = options.stripe ?? null')
+    expect(shop).not.toContain('stripeFromEnv(true)')
     expect(shop).toContain('/** Not used: this shop runs on SQLite (see `filename`). */')
-    expect(shop).toContain('payments: [payments]')
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; scripts: Record<string, string>; dependencies: Record<string, string> }
     expect(pkg.name).toBe('my-shop')
     expect(Object.keys(pkg.scripts)).toEqual(expect.arrayContaining(['dev', 'start', 'build', 'test']))
@@ -166,14 +166,14 @@ describe('the generated project', () => {
     expect(shop.split('\n')[0]).toBe("import './load-env.js'")
     expect(shop).toContain("import { postgresStorage } from '@cartwright/storage-postgres'")
     expect(shop).toContain('const connectionString = options.databaseUrl ?? process.env.DATABASE_URL')
-    expect(shop).toContain("import { stripePayments } from '@cartwright/payment-stripe'")
-    expect(shop).toContain("stripePayments({ secretKey: setting('STRIPE_SECRET_KEY'), webhookSecret: setting('STRIPE_WEBHOOK_SECRET') })")
+    expect(shop).toContain('const stripe = options.stripe === undefined ? stripeFromEnv(true) : options.stripe')
     expect(shop).not.toMatch(/storage-sqlite|sqliteStorage/)
     expect(shop).toContain('/** Not used: this shop runs on PostgreSQL (see `databaseUrl`). */')
     const env = readFileSync(join(root, '.env.example'), 'utf8')
     expect(env).toMatch(/^DATABASE_URL=postgres:\/\//m)
     expect(env).toMatch(/^STRIPE_SECRET_KEY=sk_test_/m)
     expect(env).toMatch(/^STRIPE_WEBHOOK_SECRET=whsec_/m)
+    expect(env).toMatch(/^STRIPE_PUBLISHABLE_KEY=pk_test_/m)
     expect(readFileSync(join(root, '.gitignore'), 'utf8').split('\n')).toContain('.env')
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> }
     expect(pkg.dependencies['@cartwright/storage-postgres']).toBeDefined()
@@ -209,7 +209,8 @@ describe('the generated project', () => {
     expect(out).toContain('Payments (test/stripe, default test): ')
     const pkg = JSON.parse(readFileSync(join(cwd, 'my-shop/package.json'), 'utf8')) as { dependencies: Record<string, string> }
     expect(pkg.dependencies['@cartwright/storage-postgres']).toBeDefined()
-    expect(pkg.dependencies['@cartwright/payment-stripe']).toBeUndefined()
+    // The shop's card checkout is built on it, off with test payments.
+    expect(pkg.dependencies['@cartwright/payment-stripe']).toBeDefined()
   })
 
   it('fails the build when the shoe store no longer has what the rewrite edits', () => {
