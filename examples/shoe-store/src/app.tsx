@@ -42,10 +42,12 @@ interface PageProps {
   title: string
   locale: Locale
   path: string
+  /** The shop takes cards through Stripe (else test payments only). */
+  cards?: boolean
   children?: Child
 }
 
-const Layout: FC<PageProps> = ({ title, locale, path, children }) => {
+const Layout: FC<PageProps> = ({ title, locale, path, cards, children }) => {
   const t = (s: string) => translate(locale, s)
   return (
     <html lang={locale}>
@@ -95,7 +97,7 @@ const Layout: FC<PageProps> = ({ title, locale, path, children }) => {
         </header>
         <main id="main">{children}</main>
         <footer>
-          <p>Cartwright Shoes, a demo store built on Cartwright. Test payments only: nothing is charged.</p>
+          <p>Cartwright Shoes, a demo store built on Cartwright. {cards ? 'Cards are taken through Stripe.' : 'Test payments only: nothing is charged.'}</p>
         </footer>
       </body>
     </html>
@@ -290,7 +292,7 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
 
   const page = (c: Context, title: string, body: Child, status: 200 | 400 | 403 | 404 | 402 | 409 | 422 | 429 = 200) =>
     c.html(
-      <Layout title={title} locale={localeOf(c)} path={new URL(c.req.url).pathname + new URL(c.req.url).search}>
+      <Layout title={title} locale={localeOf(c)} path={new URL(c.req.url).pathname + new URL(c.req.url).search} cards={card !== undefined}>
         {body}
       </Layout>,
       status,
