@@ -1180,6 +1180,7 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
           ) : null}
         </>,
       )
+    const started = Date.now()
     try {
       // The Store API answers the same whether the email has an account or not (the owner of an
       // account is mailed a note instead), so the page tells no one which emails have accounts.
@@ -1190,10 +1191,12 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
       return page(c, 'Create an account', <><h1>Create an account</h1><RegisterForm error={messageOf(error)} values={values} /></>, 400)
     }
     // No mail server here: a real shop's mailer sends this link to the address; a demo shows it on
-    // the page instead, for an address not yet verified (only a demo: whoever typed the email
-    // could verify it).
+    // the page instead, for an account this registration made (only a demo: whoever typed the
+    // email could verify it). Never for an older one: verifying a profile staff made, just
+    // claimed, would give its address to whoever typed it.
     const customer = demo ? await commerce.customers.findByEmail(values.email!) : null
-    const token = customer && !customer.emailVerified ? await commerce.customers.accounts.mintVerificationToken(customer.id) : null
+    const made = customer !== null && !customer.emailVerified && Date.parse(customer.createdAt) >= started
+    const token = made ? await commerce.customers.accounts.mintVerificationToken(customer.id) : null
     return checkEmail(values.email!, token)
   })
 

@@ -155,7 +155,11 @@ describe('npm create cartwright, from the packed tarball, outside the workspace'
 
   it('passes its own tests', async () => {
     const out = await timed('npm test', () => sh('npm test', 'npm', ['test'], project))
-    expect(out.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/Tests +1 passed/)
+    const text = out.replace(/\x1b\[[0-9;]*m/g, '')
+    expect(text).toMatch(/Tests +\d+ passed/)
+    expect(text).not.toMatch(/failed|skipped/)
+    // Every test file the project was given ran and passed: the store's, and the card checkout's.
+    for (const file of readdirSync(join(project, 'test'))) expect(text).toContain(`✓ test/${file}`)
   }, 180_000)
 
   it('builds to dist, and node dist/server.js serves the home page with products listed', async () => {
