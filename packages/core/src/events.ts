@@ -1,5 +1,5 @@
 import mitt, { type Emitter } from 'mitt'
-import type { InventoryLevel, Order, Payment, PaymentDispute, PaymentOperation, Product } from './types.js'
+import type { Order, Payment, PaymentDispute, PaymentOperation } from './types.js'
 
 /**
  * Every event Cartwright emits, by name. Payloads are plain JSON: the same object is

@@ -8,7 +8,6 @@ import {
   definePlugin,
   notFound,
   validationError,
-  type Adjustment,
   type Cart,
   type EventsOf,
   type Page,

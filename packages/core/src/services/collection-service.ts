@@ -8,7 +8,7 @@ import { read, transact, type Runtime } from '../runtime.js'
 import type { Collection, CollectionRule, Page, Product } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
 import { loadProducts } from './catalog-service.js'
-import { catalogSettings, claimHandle, keepRedirect, localeSchema, rowByIdOrHandle, visibleIds } from './catalog-texts.js'
+import { catalogSettings, claimHandle, keepRedirect, rowByIdOrHandle, visibleIds } from './catalog-texts.js'
 import { addListed, addProductsSchema, listedProducts, listedSchema, readSchema, translateListed, type ListedProductsInput } from './category-service.js'
 
 const text64 = z.string().trim().min(1).max(64)

@@ -23,7 +23,6 @@ export const TEST_PAYMENT_METHODS: Readonly<Record<string, TestCard>> = Object.f
   pm_card_authenticationRequired: { outcome: 'action' },
 })
 
-const ZERO_DECIMAL = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf'])
 const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd'])
 
 /** A PaymentIntent as the fake keeps it (Stripe's field names; amounts in Stripe's units). */
