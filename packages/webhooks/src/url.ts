@@ -74,7 +74,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 /**
  * True for a host written as a loopback, private, link-local, site-local, multicast or unspecified
  * address (IPv4, or IPv6 including an IPv4 address embedded in it: mapped, compatible, NAT64,
- * 6to4), or a name for this machine. Host names are checked again, by the addresses they resolve
+ * 6to4), a Teredo, documentation or discard-only IPv6 address, or a name for this machine. Host names are checked again, by the addresses they resolve
  * to, when a request connects (see {@link resolveAllowed}).
  */
 export function privateHost(hostname: string): boolean {
@@ -136,6 +136,12 @@ function privateV6(g: number[]): boolean {
   if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return true
   // 2002::/16 (6to4): the IPv4 address in the next 32 bits decides.
   if (g[0] === 0x2002) return privateV4(v4At(g, 1))
+  // 2001::/32 (Teredo): a tunnel whose client address is hidden (inverted) in the last 32 bits and
+  // reached through a relay; no webhook receiver lives there, so none is allowed.
+  if (g[0] === 0x2001 && g[1] === 0) return true
+  // 2001:db8::/32 (documentation) and 100::/64 (discard only): never a real receiver.
+  if (g[0] === 0x2001 && g[1] === 0xdb8) return true
+  if (g[0] === 0x100 && zeroes(1, 4)) return true
   const first = g[0]!
   return (
     (first & 0xfe00) === 0xfc00 || // fc00::/7 unique local

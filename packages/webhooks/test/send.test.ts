@@ -118,6 +118,8 @@ describe('urlProblem', () => {
     'http://[64:ff9b::127.0.0.1]/', 'http://[64:ff9b::a9fe:a9fe]/', // NAT64 of 127.0.0.1, 169.254.169.254
     'http://[64:ff9b:1::1]/', // local-use NAT64
     'http://[2002:7f00:1::1]/', 'http://[2002:c0a8:101::]/', // 6to4 of 127.0.0.1, 192.168.1.1
+    'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/', // Teredo, client 127.0.0.1 (inverted in the last 32 bits)
+    'http://[2001::1]/', 'http://[2001:db8::1]/', 'http://[100::1]/', // Teredo, documentation, discard-only
     'http://[fec0::1]/', 'http://[fefe::1]/', // site-local fec0::/10
     'http://[fc00::1]/', 'http://[fd12::1]/', 'http://[fe80::1]/', 'http://[ff02::1]/',
     'http://localhost/', 'http://db.internal/',
@@ -126,7 +128,7 @@ describe('urlProblem', () => {
     expect(urlProblem(url, true)).toBeNull()
   })
 
-  it.each(['https://93.184.216.34/', 'http://198.20.0.1/', 'http://192.0.1.1/', 'http://[2606:4700::1111]/', 'http://[64:ff9b::808:808]/', 'http://[2002:808:808::1]/', 'http://[::ffff:8.8.8.8]/', 'https://hooks.example.com/in'])(
+  it.each(['https://93.184.216.34/', 'http://198.20.0.1/', 'http://192.0.1.1/', 'http://[2606:4700::1111]/', 'http://[64:ff9b::808:808]/', 'http://[2002:808:808::1]/', 'http://[2001:4860:4860::8888]/', 'http://[100:0:0:1::1]/', 'http://[::ffff:8.8.8.8]/', 'https://hooks.example.com/in'])(
     'accepts %s',
     (url) => expect(urlProblem(url, false)).toBeNull(),
   )
