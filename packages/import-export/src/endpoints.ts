@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { CommerceError, defineEndpoint, MAX_BULK_PRODUCTS, type Endpoint } from '@cartwright/core'
+import { CommerceError, defineEndpoint, MAX_BULK_PRODUCTS, type Actor, type Endpoint } from '@cartwright/core'
 import type { ImportReport, ImportsService } from './imports.js'
 import { MAX_FILE_CHARS } from './csv.js'
 
@@ -73,18 +73,37 @@ const importCsv = defineEndpoint({
   handler: async ({ input: { csv, ...settings }, commerce }) => answer(await engine(commerce).imports.importCsv(csv, defined(settings))),
 })
 
+/** The scope that lets a key set inventory policies, as the Admin API's inventory routes require. */
+const INVENTORY_SCOPE = 'inventory:write'
+
+/** True when one of the products sets a variant's `inventoryPolicy`. */
+const setsInventoryPolicy = (products: ReadonlyArray<Record<string, unknown>>) =>
+  products.some((p) => Array.isArray(p['variants']) && p['variants'].some((v: unknown) => typeof v === 'object' && v !== null && 'inventoryPolicy' in v))
+
+/** True when the actor holds `inventory:write` (or `inventory:*`, or `*`). */
+const mayWriteInventory = (actor: Actor) =>
+  actor.kind === 'staff' && actor.permissions.some((scope) => scope === '*' || scope === 'inventory:*' || scope === INVENTORY_SCOPE)
+
 const importJson = defineEndpoint({
   surface: 'admin',
   method: 'POST',
   path: '/imports/products/json',
   summary: 'Import products given as JSON in the shape the JSON export writes, all or nothing (or in resumable batches)',
   description:
-    'Each product is checked by the import (core\'s bulk product input, and a variant\'s `inventoryPolicy`); one at fault is refused with `VALIDATION`, named by its position from 1 in `details.rejected`, and nothing of the refused batch written.',
+    'Each product is checked by the import (core\'s bulk product input, and a variant\'s `inventoryPolicy`); one at fault is refused with `VALIDATION`, named by its position from 1 in `details.rejected`, and nothing of the refused batch written. A file that sets any variant\'s `inventoryPolicy` also needs the scope `inventory:write` (403 `FORBIDDEN` otherwise, nothing written).',
   access: 'staff',
   scope: 'catalog:write',
   input: z.strictObject({ products: z.array(z.record(z.string(), z.unknown())).max(100_000), ...options }),
   output: importReportSchema,
-  handler: async ({ input: { products, ...settings }, commerce }) => answer(await engine(commerce).imports.importJson(JSON.stringify(products), defined(settings))),
+  handler: async ({ input: { products, ...settings }, actor, commerce }) => {
+    // Policies decide what may be sold beyond stock: the same scope as the inventory routes.
+    if (setsInventoryPolicy(products) && !mayWriteInventory(actor)) {
+      throw new CommerceError<'FORBIDDEN'>('FORBIDDEN', `Setting a variant's inventoryPolicy needs the scope ${INVENTORY_SCOPE}; nothing was imported`, {
+        details: { scope: INVENTORY_SCOPE, fields: ['products'] },
+      })
+    }
+    return answer(await engine(commerce).imports.importJson(JSON.stringify(products), defined(settings)))
+  },
 })
 
 const exportProducts = defineEndpoint({

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { catalogRows, collect, csv, fullSnapshot, openShop, STORAGES, type Shop } from './support.js'
-import { CSV_COLUMNS } from '../src/index.js'
+import { CSV_COLUMNS, importExportEndpoints } from '../src/index.js'
 
 describe.each(STORAGES)('import and export, resuming and round trips on %s', (storage) => {
   const shops: Shop[] = []
@@ -119,6 +119,23 @@ describe.each(STORAGES)('import and export, resuming and round trips on %s', (st
     const report = await fourth.commerce.imports.importJson(JSON.stringify(bad))
     expect(report).toMatchObject({ status: 'rejected', rejected: [{ row: 1, column: 'variants.0.inventoryPolicy.backorderLimit' }] })
     expect(await fourth.counts()).toEqual(before)
+  })
+
+  it('over the Admin API, a JSON file that sets inventory policies needs inventory:write besides catalog:write', async () => {
+    const endpoint = importExportEndpoints.find((e) => e.path === '/imports/products/json')!
+    const products = [
+      { title: 'Runner', handle: 'runner', variants: [{ sku: 'RUN-1', prices: [{ currency: 'EUR', amount: 9900 }], inventoryPolicy: { policy: 'backorder', backorderLimit: 50 } }] },
+    ]
+    const shop = await open()
+    const run = (permissions: string[], list: Array<Record<string, unknown>>) =>
+      endpoint.handler({ input: { products: list }, actor: { kind: 'staff', staffId: 'staff_1', permissions }, commerce: shop.commerce, request: { client: '127.0.0.1' } })
+    const before = await shop.counts()
+    await expect(run(['catalog:write'], products)).rejects.toMatchObject({ code: 'FORBIDDEN', details: { scope: 'inventory:write' } })
+    expect(await shop.counts()).toEqual(before)
+    // Without policies catalog:write is enough; with inventory:write (or a wildcard) policies are set.
+    await expect(run(['catalog:write'], [{ ...products[0], handle: 'plain', variants: [{ sku: 'PLAIN-1', prices: [{ currency: 'EUR', amount: 100 }] }] }])).resolves.toMatchObject({ status: 'imported', products: 1 })
+    await expect(run(['catalog:write', 'inventory:*'], products)).resolves.toMatchObject({ status: 'imported', products: 1 })
+    expect((await shop.commerce.catalog.getVariantBySku('RUN-1')).inventoryPolicy).toMatchObject({ policy: 'backorder', backorderLimit: 50 })
   })
 
   it('prices with zeros beyond the currency exponent, as Shopify writes them, import exactly; other digits there are refused', async () => {
