@@ -89,7 +89,7 @@ export {
 export { ChannelService, type Channel, type CreateChannelInput, type UpdateChannelInput, type ListChannelsInput, type ChannelProductsInput } from './services/channel-service.js'
 export type { CatalogOptions, VisibilitySource, VisibilityContext } from './services/catalog-texts.js'
 export type { PriceSource, PriceQuery, PriceAnswer, PriceStep, PriceExplanation, ExplainPriceInput } from './services/price-resolution.js'
-export { InventoryService, type CreateLocationInput, type SetStockInput, type AdjustStockInput, type ReservationsInput, type SetInventoryPolicyInput } from './services/inventory-service.js'
+export { InventoryService, type CreateLocationInput, type SetStockInput, type AdjustStockInput, type ReservationsInput, type SetInventoryPolicyInput, type ProductAvailability, type ProductAvailabilityOptions } from './services/inventory-service.js'
 export {
   CartService,
   type CreateCartInput,

@@ -8,6 +8,8 @@ import { iso, isoOrNull } from '../db/rows.js'
 import { read, transact, type Emit, type Runtime } from '../runtime.js'
 import type { BeyondStock, InventoryLevel, InventoryPolicy, Reservation, StockLocation } from '../types.js'
 import { fields, parseArg, parseInput } from '../validation.js'
+import { rowByIdOrHandle } from './catalog-texts.js'
+import { channelLocations, coreChannelId, isPublished } from './channel-service.js'
 
 const locationSchema = z.strictObject({
   name: fields.shortText,
@@ -75,6 +77,46 @@ function allowanceAt(row: Pick<InventoryLevelTable, 'backorder_allowance' | 'all
   const allowance = row.backorder_allowance ?? 0
   if (allowance === 0) return 0
   return row.allowance_until == null || iso(row.allowance_until) > now ? allowance : 0
+}
+
+const availabilitySchema = z.strictObject({ channel: z.string().trim().min(1).max(64).optional() })
+
+/**
+ * Options of `inventory.productAvailability`: `channel`, a core sales channel's code or id, counts
+ * only the stock at its locations (and finds only a product published to it).
+ *
+ * @example
+ * ```ts
+ * const options: ProductAvailabilityOptions = { channel: 'web' }
+ * const { variants } = await commerce.inventory.productAvailability('trail-runner', options)
+ * ```
+ */
+export type ProductAvailabilityOptions = z.input<typeof availabilitySchema>
+
+/**
+ * What shoppers can buy now of each variant of a product, as a cart counts it.
+ *
+ * @example
+ * ```ts
+ * const availability: ProductAvailability = await commerce.inventory.productAvailability('trail-runner')
+ * const soldOut = availability.variants.filter((v) => v.available === 0).map((v) => v.sku)
+ * ```
+ */
+export interface ProductAvailability {
+  productId: string
+  /** The core channel counted in; null: every stock location. */
+  channelId: string | null
+  variants: Array<{
+    variantId: string
+    sku: string
+    /**
+     * Units a cart can take now: stock not reserved, plus what a backorder or preorder still
+     * allows; null when the variant does not track stock (it never runs out).
+     */
+    available: number | null
+    /** Of `available`, the units in stock (the rest would be sold beyond stock); null when not tracked. */
+    inStock: number | null
+  }>
 }
 
 /** Input of `inventory.reservations`. */
@@ -628,6 +670,58 @@ export class InventoryService {
       status: r.status as Reservation['status'],
       createdAt: iso(r.created_at),
     }))
+  }
+
+  /**
+   * What shoppers can buy now of each variant of an active product (by id, handle or a handle it
+   * used to have), counted as `carts.addItem` counts it: stock not reserved, plus a backorder's or
+   * preorder's allowance while it applies. With `channel` naming a core sales channel, only the
+   * stock at its locations counts, and a product not published to it is `NOT_FOUND`. A draft or
+   * archived product is `NOT_FOUND`, like a missing one: its stock is not told.
+   *
+   * @example
+   * ```ts
+   * const { variants } = await commerce.inventory.productAvailability('trail-runner', { channel: 'web' })
+   * for (const v of variants) console.log(v.sku, v.available ?? 'always available')
+   * ```
+   */
+  async productAvailability(idOrHandle: string, options: ProductAvailabilityOptions = {}): Promise<ProductAvailability> {
+    const key = parseArg(z.string().min(1).max(120), idOrHandle, 'idOrHandle')
+    const { channel } = parseInput(availabilitySchema, options, 'options')
+    const now = this.#rt.now().toISOString()
+    return read(this.#rt, async (db) => {
+      const product = await rowByIdOrHandle(db, 'product', key)
+      if (!product || product.status !== 'active') throw notFound('Product', key)
+      const channelId = await coreChannelId(db, channel)
+      if (channelId && !(await isPublished(db, channelId, product.id))) throw notFound('Product', key)
+      const locations = await channelLocations(db, channelId)
+      const variants = await db.selectFrom('cw_variants').select(['id', 'sku', 'manage_inventory']).where('product_id', '=', product.id).orderBy('position').orderBy('id').execute()
+      const counts = new Map<string, { inStock: number; allowance: number }>()
+      if (variants.length) {
+        const rows = await db
+          .selectFrom('cw_inventory_levels')
+          .select([
+            'variant_id',
+            sql<number>`sum(on_hand - reserved)`.as('stock'),
+            // An allowance counts while it applies (a preorder's until its date), as in the write that reserves.
+            sql<number>`sum(case when backorder_allowance > 0 and (allowance_until is null or allowance_until > ${now}) then backorder_allowance else 0 end)`.as('allowance'),
+          ])
+          .where('variant_id', 'in', variants.map((v) => v.id))
+          .$if(locations !== null, (q) => q.where('location_id', 'in', locations!))
+          .groupBy('variant_id')
+          .execute()
+        for (const r of rows) counts.set(r.variant_id, { inStock: Number(r.stock), allowance: Number(r.allowance) })
+      }
+      return {
+        productId: product.id,
+        channelId,
+        variants: variants.map((v) => {
+          if (Number(v.manage_inventory) !== 1) return { variantId: v.id, sku: v.sku, available: null, inStock: null }
+          const c = counts.get(v.id) ?? { inStock: 0, allowance: 0 }
+          return { variantId: v.id, sku: v.sku, available: Math.max(0, c.inStock + c.allowance), inStock: Math.max(0, c.inStock) }
+        }),
+      }
+    })
   }
 
   /** Units of a variant that can still be sold, over all locations. */

@@ -7,7 +7,7 @@ import { storeCatalogEndpoints } from './store-catalog.js'
 
 /**
  * Core's Store API routes, as `Endpoint` data: the catalog (search with filters and facets, a
- * product by handle, categories, collections), carts (lines, addresses, shipping and pickup),
+ * product by handle and what of it can be bought now, categories, collections), carts (lines, addresses, shipping and pickup),
  * checkout with its customer-action round trip, and an order by its access token (view, cancel).
  * Every route under `/carts/:cartId` needs the cart's token or its customer's session; under
  * `/orders/:orderId`, the order's token. Bodies are strict: a shopper never sends a customer, a

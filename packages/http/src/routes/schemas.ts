@@ -145,6 +145,24 @@ export const searchResultSchema = z.object({
 })
 
 /**
+ * What shoppers can buy now of each variant of a product: `available` (stock not reserved, plus a
+ * backorder's or preorder's allowance that still applies) and, of it, `inStock`; both null for a
+ * variant that does not track stock.
+ *
+ * @example
+ * ```ts
+ * declare const body: unknown // a response of `GET /store/products/:handle/availability`
+ * const { variants } = productAvailabilitySchema.parse(body)
+ * const soldOut = variants.filter((v) => v.available === 0)
+ * ```
+ */
+export const productAvailabilitySchema = z.object({
+  productId: z.string(),
+  channelId: z.string().nullable(),
+  variants: z.array(z.object({ variantId: z.string(), sku: z.string(), available: z.number().int().nullable(), inStock: z.number().int().nullable() })),
+})
+
+/**
  * A category of the catalog tree.
  *
  * @example

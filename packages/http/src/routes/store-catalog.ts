@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defineEndpoint, notFound, type Endpoint } from '@cartwright/core'
-import { categoryNodeSchema, categorySchema, collectionSchema, pageOf, productSchema, searchResultSchema } from './schemas.js'
+import { categoryNodeSchema, categorySchema, collectionSchema, pageOf, productAvailabilitySchema, productSchema, searchResultSchema } from './schemas.js'
 import { core, cursor, defined, id, idOrHandle, locale, paging, queryBool, queryInt, queryList } from './fields.js'
 
 const sort = z.enum(['relevance', 'price_asc', 'price_desc', 'newest', 'best_selling'])
@@ -82,6 +82,19 @@ const product = defineEndpoint({
   },
 })
 
+const availability = defineEndpoint({
+  surface: 'store',
+  method: 'GET',
+  path: '/products/:handle/availability',
+  summary: 'Units a shopper can buy now, per variant of a product, in a channel',
+  description:
+    'Counted as a cart counts them: stock not reserved, plus what a backorder or preorder still allows; `available` and `inStock` are null for a variant that does not track stock. `channel` (a sales channel’s code or id) counts only its stock locations, and answers 404 for a product not published to it. Only an active product: a draft or archived one is answered 404, like a missing one.',
+  access: 'public',
+  input: z.strictObject({ handle: idOrHandle, channel: z.string().trim().min(1).max(64).optional() }),
+  output: productAvailabilitySchema,
+  handler: ({ input, commerce }) => core(commerce).inventory.productAvailability(input.handle, defined({ channel: input.channel })),
+})
+
 const categoryTree = defineEndpoint({
   surface: 'store',
   method: 'GET',
@@ -151,7 +164,7 @@ const collectionProducts = defineEndpoint({
  * The Store API's catalog routes, each with its schemas and its method and path as types, for a
  * typed client (`typeof storeCatalogEndpoints`).
  */
-export const storeCatalogEndpoints = [listProducts, searchProducts, product, categoryTree, category, categoryProducts, collection, collectionProducts] as const
+export const storeCatalogEndpoints = [listProducts, searchProducts, product, availability, categoryTree, category, categoryProducts, collection, collectionProducts] as const
 
-/** The Store API's catalog routes: search and listing, product by handle, categories, collections. */
+/** The Store API's catalog routes: search and listing, product by handle and its availability, categories, collections. */
 export const storeCatalogRoutes: readonly Endpoint[] = storeCatalogEndpoints
