@@ -197,6 +197,23 @@ export interface Approval {
   decidedAt: string | null
 }
 
+/**
+ * An approval request as the company's members list it: with the buyer's email (null once the
+ * buyer's account is erased or gone).
+ *
+ * @example
+ * ```ts
+ * declare const shop: CommerceWithB2b
+ * const pending = (await shop.b2b.approvalsFor('cus_boss')).filter((a: CompanyApproval) => a.status === 'pending')
+ * ```
+ */
+export interface CompanyApproval extends Approval {
+  buyerEmail: string | null
+}
+
+/** How many approvals or quotes `approvalsFor` and `quotesFor` answer at most, newest first. */
+export const LIST_LIMIT = 100
+
 /** A quote with its negotiated lines. */
 export interface Quote {
   id: string
@@ -446,6 +463,19 @@ export interface B2bService {
    */
   approvalOf(cartId: string): Promise<Approval | null>
   /**
+   * The approval requests a signed-in member may see, newest first (at most {@link LIST_LIMIT}):
+   * a buyer's own requests; every request of the company for an approver or an admin. Empty for a
+   * customer of no company.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithB2b
+   * const requests = await shop.b2b.approvalsFor('cus_boss')
+   * for (const r of requests) console.log(r.buyerEmail, r.total, r.status)
+   * ```
+   */
+  approvalsFor(customerId: string): Promise<CompanyApproval[]>
+  /**
    * Sets the purchase-order number of a cart; the order placed from it keeps it.
    *
    * @example
@@ -519,6 +549,17 @@ export interface B2bService {
    * ```
    */
   getQuote(quoteId: string): Promise<Quote>
+  /**
+   * The quotes sent to a buyer (never drafts), newest first (at most {@link LIST_LIMIT}), with
+   * their lines.
+   *
+   * @example
+   * ```ts
+   * declare const shop: CommerceWithB2b
+   * const open = (await shop.b2b.quotesFor('cus_1')).filter((q) => q.status === 'sent')
+   * ```
+   */
+  quotesFor(customerId: string): Promise<Quote[]>
   /**
    * Marks every sent or accepted (not yet ordered) quote past its expiry `expired`; returns how
    * many. An accepted quote's cart is then no longer priced by it, and its checkout is refused.
@@ -1012,8 +1053,20 @@ export function b2b(options: B2bOptions = {}) {
       async function loadQuote(quoteId: string): Promise<Quote> {
         const q = await db.selectFrom('b2b_quotes').selectAll().where('id', '=', quoteId).executeTakeFirst()
         if (!q) throw notFound('Quote', quoteId)
-        const lines = await db.selectFrom('b2b_quote_lines').selectAll().where('quote_id', '=', quoteId).orderBy('variant_id').execute()
-        return {
+        return (await withLines([q]))[0]!
+      }
+
+      /** Quotes with their lines, in the order given. */
+      async function withLines(quotes: ReadonlyArray<B2bTables['b2b_quotes']>): Promise<Quote[]> {
+        if (quotes.length === 0) return []
+        const lines = await db
+          .selectFrom('b2b_quote_lines')
+          .selectAll()
+          .where('quote_id', 'in', quotes.map((q) => q.id))
+          .orderBy('quote_id')
+          .orderBy('variant_id')
+          .execute()
+        return quotes.map((q) => ({
           id: q.id,
           companyId: q.company_id,
           buyerId: q.buyer_id,
@@ -1022,8 +1075,8 @@ export function b2b(options: B2bOptions = {}) {
           expiresAt: iso(q.expires_at),
           cartId: q.cart_id,
           orderId: q.order_id,
-          lines: lines.map((l) => ({ variantId: l.variant_id, quantity: Number(l.quantity), unitPrice: Number(l.unit_price) })),
-        }
+          lines: lines.filter((l) => l.quote_id === q.id).map((l) => ({ variantId: l.variant_id, quantity: Number(l.quantity), unitPrice: Number(l.unit_price) })),
+        }))
       }
 
       async function getApproval(approvalId: string) {
@@ -1153,6 +1206,22 @@ export function b2b(options: B2bOptions = {}) {
           const row = await db.selectFrom('b2b_approvals').selectAll().where('cart_id', '=', id).orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirst()
           return row ? toApproval(row) : null
         },
+        async approvalsFor(customerId) {
+          const id = parseId(customerId, 'customerId')
+          const member = await db.selectFrom('b2b_members').selectAll().where('customer_id', '=', id).executeTakeFirst()
+          if (!member) return []
+          let query = db.selectFrom('b2b_approvals').selectAll().where('company_id', '=', member.company_id)
+          // A buyer sees their own requests; an approver or an admin, the company's.
+          if (member.role === 'buyer') query = query.where('buyer_id', '=', id)
+          const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(LIST_LIMIT).execute()
+          const buyers = [...new Set(rows.map((r) => r.buyer_id))]
+          const emails = new Map<string, string>()
+          if (buyers.length) {
+            const found = await sql<{ id: string; email: string }>`select id, email from customers_customers where id in (${sql.join(buyers)}) and erased_at is null`.execute(db)
+            for (const r of found.rows) emails.set(r.id, r.email)
+          }
+          return rows.map((r) => ({ ...toApproval(r), buyerEmail: emails.get(r.buyer_id) ?? null }))
+        },
         async setPurchaseOrder(input) {
           const v = parse(poSchema, input, 'purchase order')
           const cart = await ctx.commerce.carts.get(v.cartId)
@@ -1230,6 +1299,11 @@ export function b2b(options: B2bOptions = {}) {
         },
         async getQuote(quoteId) {
           return loadQuote(parseId(quoteId, 'quoteId'))
+        },
+        async quotesFor(customerId) {
+          const id = parseId(customerId, 'customerId')
+          const rows = await db.selectFrom('b2b_quotes').selectAll().where('buyer_id', '=', id).where('status', '!=', 'draft').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(LIST_LIMIT).execute()
+          return withLines(rows)
         },
         async expireQuotes() {
           const moved = await db.updateTable('b2b_quotes').set({ status: 'expired' }).where('status', 'in', ['sent', 'accepted']).where('expires_at', '<=', nowIso()).executeTakeFirst()

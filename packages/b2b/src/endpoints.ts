@@ -36,6 +36,7 @@ const approvalOut = z.object({
   createdAt: z.string(),
   decidedAt: z.string().nullable(),
 })
+const companyApprovalOut = approvalOut.extend({ buyerEmail: z.string().nullable() })
 const quoteOut = z.object({
   id: z.string(),
   companyId: z.string(),
@@ -113,6 +114,18 @@ const decide = (to: 'approve' | 'reject') =>
     },
   })
 
+const approvals = defineEndpoint({
+  surface: 'store',
+  method: 'GET',
+  path: '/b2b/approvals',
+  summary: "The signed-in customer's company's approval requests: their own as a buyer, every one as an approver or admin",
+  description: 'Newest first, at most 100, each with the buyer’s email. Empty for a customer of no company; another company’s requests are never listed.',
+  access: 'customer',
+  input: z.strictObject({}),
+  output: z.array(companyApprovalOut),
+  handler: ({ actor, commerce }) => engine(commerce).b2b.approvalsFor(customerOf(actor)),
+})
+
 const purchaseOrder = defineEndpoint({
   surface: 'store',
   method: 'PUT',
@@ -134,6 +147,18 @@ async function ownQuote(commerce: unknown, actor: Actor, quoteId: string) {
   if (quote.buyerId !== customerOf(actor) || quote.status === 'draft') throw new CommerceError('NOT_FOUND', `Quote "${quoteId}" was not found`, { details: { entity: 'Quote', id: quoteId } })
   return quote
 }
+
+const myQuotes = defineEndpoint({
+  surface: 'store',
+  method: 'GET',
+  path: '/b2b/quotes',
+  summary: 'The quotes sent to the signed-in buyer (not drafts), newest first, with their lines',
+  description: 'At most 100. Accept one with `POST /b2b/quotes/:quoteId/accept`.',
+  access: 'customer',
+  input: z.strictObject({}),
+  output: z.array(quoteOut),
+  handler: ({ actor, commerce }) => engine(commerce).b2b.quotesFor(customerOf(actor)),
+})
 
 const myQuote = defineEndpoint({
   surface: 'store',
@@ -341,8 +366,9 @@ const membership = defineEndpoint({
 
 /**
  * The plugin's routes, for the HTTP layer to mount. Store, for a signed-in customer: ask for and
- * read a cart's approval, approve or reject as an approver, set a cart's PO number, read and accept
- * a quote sent to them (a cart or quote of someone else is `NOT_FOUND`). Admin, for staff: price
+ * read a cart's approval, list the company's approval requests they may see, approve or reject as
+ * an approver, set a cart's PO number, list, read and accept the quotes sent to them (a cart or
+ * quote of someone else is `NOT_FOUND`). Admin, for staff: price
  * lists, companies and members (and a customer's membership), quantity rules, quotes (read, send,
  * expire), a cart's approval request, an order's B2B record and its invoice paid. A tuple: each
  * route keeps its schemas, method and path in its type, for `createStoreClient` from
@@ -358,7 +384,9 @@ export const b2bEndpoints = [
   cartApproval,
   decide('approve'),
   decide('reject'),
+  approvals,
   purchaseOrder,
+  myQuotes,
   myQuote,
   acceptQuote,
   createPriceList,

@@ -12,6 +12,8 @@ export {
   type Member,
   type MemberRole,
   type Approval,
+  type CompanyApproval,
+  LIST_LIMIT,
   type ApprovalStatus,
   type Quote,
   type QuoteStatus,

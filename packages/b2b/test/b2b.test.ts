@@ -407,6 +407,32 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
     })
   })
 
+  describe('lists', () => {
+    it("approvalsFor: a buyer's own requests, the company's for an approver or admin, none for another company; quotesFor: sent quotes only, the buyer's", async () => {
+      const acme = await company()
+      const globex = await shop.commerce.b2b.createCompany({ name: 'Globex', currency: 'USD' })
+      await shop.commerce.b2b.addMember({ companyId: globex.id, customerId: 'cus_rival', role: 'admin' })
+      await shop.commerce.b2b.addMember({ companyId: acme.id, customerId: 'cus_colleague', role: 'buyer', spendingLimit: 50_000 })
+      const mine = await shop.commerce.b2b.requestApproval((await shop.cart('cus_buyer', [[shop.drill, 2]])).id)
+      const theirs = await shop.commerce.b2b.requestApproval((await shop.cart('cus_colleague', [[shop.drill, 2]])).id)
+      const ids = async (customerId: string) => (await shop.commerce.b2b.approvalsFor(customerId)).map((a) => a.id).sort()
+      expect(await ids('cus_buyer')).toEqual([mine.id])
+      expect(await ids('cus_approver')).toEqual([mine.id, theirs.id].sort())
+      expect(await ids('cus_admin')).toEqual([mine.id, theirs.id].sort())
+      expect(await ids('cus_rival')).toEqual([])
+      expect(await ids('cus_nobody')).toEqual([])
+      // No customers account behind these ids: no email to show.
+      expect((await shop.commerce.b2b.approvalsFor('cus_buyer'))[0]!.buyerEmail).toBeNull()
+
+      const lines = [{ variantId: shop.bolt, quantity: 100, unitPrice: 690 }]
+      const sent = await shop.commerce.b2b.createQuote({ companyId: acme.id, buyerId: 'cus_buyer', currency: 'USD', expiresAt: '2999-01-01T00:00:00Z', lines })
+      await shop.commerce.b2b.sendQuote(sent.id)
+      await shop.commerce.b2b.createQuote({ companyId: acme.id, buyerId: 'cus_buyer', currency: 'USD', expiresAt: '2999-01-01T00:00:00Z', lines })
+      expect((await shop.commerce.b2b.quotesFor('cus_buyer')).map((q) => [q.id, q.status, q.lines])).toEqual([[sent.id, 'sent', lines]])
+      expect(await shop.commerce.b2b.quotesFor('cus_colleague')).toEqual([])
+    })
+  })
+
   describe('bad input', () => {
     it('every method refuses bad input with VALIDATION naming the field, and writes nothing', async () => {
       const acme = await company()
@@ -430,6 +456,8 @@ describe.each(STORAGES)('b2b on %s', (storage) => {
         [() => b2b.approve({ approvalId: 'a' } as never), 'approverId'],
         [() => b2b.reject({ approvalId: 'a', approverId: 'b', reason: 'x'.repeat(501) }), 'reason'],
         [() => b2b.approvalOf(1 as never), 'cartId'],
+        [() => b2b.approvalsFor('' as never), 'customerId'],
+        [() => b2b.quotesFor(['cus_buyer'] as never), 'customerId'],
         [() => b2b.setPurchaseOrder({ cartId: 'c', poNumber: '' }), 'poNumber'],
         [() => b2b.setPurchaseOrder({ cartId: 'c', poNumber: 'PO\n1' }), 'poNumber'],
         [() => b2b.orderLink('' as never), 'orderId'],

@@ -113,3 +113,87 @@ describe.each(STORAGES)('b2b staff routes on %s', (storage) => {
     expect(await snapshot()).toEqual(before)
   })
 })
+
+describe.each(STORAGES)('b2b Store lists on %s', (storage) => {
+  let shop: Shop
+  let service: B2bService
+  let store: ReturnType<typeof storeApi>
+  let buyer: { customerId: string; sessionToken: string }
+  let colleague: { customerId: string; sessionToken: string }
+  let approver: { customerId: string; sessionToken: string }
+  let rival: { customerId: string; sessionToken: string }
+  let acme: string
+  let globex: string
+  const as = (who: { sessionToken: string }) => ({ headers: { authorization: `Bearer ${who.sessionToken}` } })
+
+  beforeAll(async () => {
+    shop = await openShop(storage, { plugins: [b2b()] })
+    service = (shop.commerce as unknown as { b2b: B2bService }).b2b
+    store = storeApi(shop.commerce, { validateOutput: true, logger: { error: () => undefined } })
+    buyer = await signIn(shop.commerce, 'buyer@acme.example')
+    colleague = await signIn(shop.commerce, 'colleague@acme.example')
+    approver = await signIn(shop.commerce, 'approver@acme.example')
+    rival = await signIn(shop.commerce, 'approver@globex.example')
+    acme = (await service.createCompany({ name: 'Acme', currency: 'USD' })).id
+    globex = (await service.createCompany({ name: 'Globex', currency: 'USD' })).id
+    await service.addMember({ companyId: acme, customerId: buyer.customerId, role: 'buyer', spendingLimit: 1000 })
+    await service.addMember({ companyId: acme, customerId: colleague.customerId, role: 'buyer', spendingLimit: 1000 })
+    await service.addMember({ companyId: acme, customerId: approver.customerId, role: 'approver' })
+    await service.addMember({ companyId: globex, customerId: rival.customerId, role: 'admin' })
+  })
+  afterAll(() => shop?.close())
+
+  async function request(who: { customerId: string }): Promise<string> {
+    const cart = await shop.commerce.carts.create({ currency: 'USD', customerId: who.customerId })
+    await shop.commerce.carts.addItem(cart.id, { variantId: shop.variantId, quantity: 2 })
+    return (await service.requestApproval(cart.id)).id
+  }
+
+  it("lists a buyer's own approval requests, the company's to an approver, none to another company's member or to no one signed in", async () => {
+    const mine = await request(buyer)
+    const theirs = await request(colleague)
+
+    const own = await call(store, 'GET', '/b2b/approvals', as(buyer))
+    expect(own.status).toBe(200)
+    expect(own.body).toEqual([expect.objectContaining({ id: mine, companyId: acme, buyerId: buyer.customerId, buyerEmail: 'buyer@acme.example', total: 3000, currency: 'USD', status: 'pending' })])
+
+    const company = await call(store, 'GET', '/b2b/approvals', as(approver))
+    expect(company.body.map((a: { id: string }) => a.id).sort()).toEqual([mine, theirs].sort())
+    expect(company.body.find((a: { id: string }) => a.id === theirs).buyerEmail).toBe('colleague@acme.example')
+
+    const rivals = await call(store, 'GET', '/b2b/approvals', as(rival))
+    expect([rivals.status, rivals.body]).toEqual([200, []])
+    const stranger = await signIn(shop.commerce, `stranger-${storage}@example.com`)
+    expect((await call(store, 'GET', '/b2b/approvals', as(stranger))).body).toEqual([])
+
+    const anonymous = await call(store, 'GET', '/b2b/approvals')
+    expect(anonymous.status).toBe(401)
+    expect(JSON.stringify(anonymous.body)).not.toContain(mine)
+  })
+
+  it('lists the quotes sent to the signed-in buyer with their lines, never drafts, never to anyone else', async () => {
+    const expiresAt = new Date(Date.now() + 3600_000).toISOString()
+    const lines = [{ variantId: shop.variantId, quantity: 10, unitPrice: 1200 }]
+    const sent = await service.createQuote({ companyId: acme, buyerId: buyer.customerId, currency: 'USD', expiresAt, lines })
+    await service.sendQuote(sent.id)
+    const draft = await service.createQuote({ companyId: acme, buyerId: buyer.customerId, currency: 'USD', expiresAt, lines })
+
+    const own = await call(store, 'GET', '/b2b/quotes', as(buyer))
+    expect(own.status).toBe(200)
+    expect(own.body).toEqual([{ id: sent.id, companyId: acme, buyerId: buyer.customerId, currency: 'USD', status: 'sent', expiresAt, cartId: null, orderId: null, lines }])
+    expect(JSON.stringify(own.body)).not.toContain(draft.id)
+
+    for (const other of [colleague, approver, rival]) {
+      const answer = await call(store, 'GET', '/b2b/quotes', as(other))
+      expect([answer.status, answer.body]).toEqual([200, []])
+    }
+    expect((await call(store, 'GET', '/b2b/quotes')).status).toBe(401)
+  })
+
+  it('refuses a query string it does not know (400)', async () => {
+    for (const path of ['/b2b/approvals?companyId=x', '/b2b/quotes?buyerId=x']) {
+      const answer = await call(store, 'GET', path, as(buyer))
+      expect([path, answer.status, answer.body.code]).toEqual([path, 400, 'VALIDATION'])
+    }
+  })
+})

@@ -80,6 +80,10 @@ describe('/openapi.json', () => {
     expect(JSON.stringify(checkout.requestBody)).not.toContain('idempotencyKey')
     expect(store.paths['/t/echo']!.get!.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['query:q', 'query:tag', 'query:limit'])
     expect(Object.keys(store.components.securitySchemes).sort()).toEqual(['cartCookie', 'cartToken', 'orderToken', 'orderTokenQuery', 'session', 'sessionCookie'])
+    // What a storefront's product and account pages read: a product's availability, a member's approvals and quotes.
+    const availability = store.paths['/products/{handle}/availability']!.get!
+    expect(availability.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['path:handle', 'query:channel'])
+    for (const path of ['/b2b/approvals', '/b2b/quotes']) expect(store.paths[path]!.get!.security).toEqual(expect.arrayContaining([{ session: [] }]))
     const admin = documents.admin
     expect(admin.paths['/api-keys']!.post!.security).toEqual([{ apiKey: ['api-keys:write'] }])
     expect(Object.keys(admin.components.securitySchemes)).toEqual(['apiKey'])
