@@ -246,7 +246,7 @@ export function accountPages(app: Hono, kit: Kit): void {
   app.get('/account/approvals', async (c) => {
     const me = await signedIn(c)
     if (!me) return c.redirect('/account/login', 303)
-    const approvals = await me.store.call('GET /storefront/b2b/approvals')
+    const approvals = await me.store.call('GET /b2b/approvals')
     const open = await openCart(c, false)
     return page(
       c,
@@ -340,8 +340,7 @@ export function accountPages(app: Hono, kit: Kit): void {
   app.get('/account/quotes', async (c) => {
     const me = await signedIn(c)
     if (!me) return c.redirect('/account/login', 303)
-    const list = await me.store.call('GET /storefront/b2b/quotes')
-    const quotes = await Promise.all(list.map((q) => me.store.call('GET /b2b/quotes/:quoteId', { params: { quoteId: q.id } })))
+    const quotes = await me.store.call('GET /b2b/quotes')
     return page(
       c,
       'Quotes',

@@ -152,12 +152,13 @@ export function catalogPages(app: Hono, kit: Kit): void {
     const wanted = (c.req.query('colour') ?? '').toLowerCase()
     const colour = colourValues.find((v) => v.toLowerCase() === wanted) ?? colourValues[0] ?? ''
     const [stock, reviews, summary, me] = await Promise.all([
-      store.call('GET /storefront/products/:handle/stock', { params: { handle } }),
+      store.call('GET /products/:handle/availability', { params: { handle } }),
       store.call('GET /products/:productId/reviews', { params: { productId: product.id }, query: { limit: 10 } }),
       store.call('GET /products/:productId/reviews/summary', { params: { productId: product.id } }),
       signedIn(c),
     ])
-    const available = new Map(stock.map((s) => [s.variantId, s.available]))
+    // null: the variant does not track stock, it never runs out.
+    const available = new Map(stock.variants.map((s) => [s.variantId, s.available]))
     const variants = product.variants.filter((v) => v.options.Colour === colour)
     const variantIds = new Set(variants.map((v) => v.id))
     const pictures = product.media.filter((m) => m.variantId && variantIds.has(m.variantId))
@@ -191,14 +192,14 @@ export function catalogPages(app: Hono, kit: Kit): void {
           <fieldset>
             <legend>{tr(c)('Size')}</legend>
             {variants.map((v) => {
-              const units = available.get(v.id) ?? 0
+              const units = available.has(v.id) ? available.get(v.id)! : 0
               const size = v.options.Size ?? ''
               return (
                 <label>
-                  <input type="radio" name="variantId" value={v.id} disabled={units <= 0} aria-describedby={`stock-${v.id}`} />
+                  <input type="radio" name="variantId" value={v.id} disabled={units !== null && units <= 0} aria-describedby={`stock-${v.id}`} />
                   {size}{' '}
                   <span id={`stock-${v.id}`} class="hint">
-                    {units <= 0 ? t('Sold out') : `${units} ${t('left')}`}
+                    {units === null ? t('In stock') : units <= 0 ? t('Sold out') : `${units} ${t('left')}`}
                   </span>
                 </label>
               )

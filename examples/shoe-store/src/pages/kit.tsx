@@ -12,7 +12,6 @@ import { translate, type Locale } from '../i18n.js'
 import { stripeSources } from '../card-checkout.js'
 import { cardCheckout, type CardCheckout, type ShopCommerce } from '../shop.js'
 import { CURRENCY } from '../seed.js'
-import type { storefrontEndpoints } from '../storefront-plugin.js'
 import { Layout, NOTICES } from './layout.js'
 
 /** The cookie with the shopper's cart: `<cart id>.<token>`. */
@@ -30,7 +29,6 @@ export type Shop = [
   ...typeof giftCardEndpoints,
   ...typeof reviewEndpoints,
   ...typeof b2bEndpoints,
-  ...typeof storefrontEndpoints,
 ]
 
 /**
