@@ -60,6 +60,11 @@ export function createApp(commerce: ShopCommerce, options: AppOptions = {}) {
     await next()
   })
   app.post('*', formBodyLimit())
+  // Pages are the shopper's own (their cart, account, orders, a payment's client secret): no cache keeps them.
+  app.use('*', async (c, next) => {
+    await next()
+    if (c.res.headers.get('content-type')?.startsWith('text/html')) c.res.headers.set('cache-control', 'no-store')
+  })
 
   if (card) app.get(CARD_SCRIPT_PATH, (c) => c.body(CARD_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=3600' }))
   app.get('/style.css', (c) => c.body(STYLESHEET, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' }))

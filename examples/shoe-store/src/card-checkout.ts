@@ -28,6 +28,9 @@ export const CARD_SCRIPT = String.raw`(function () {
         if (result.error) { say(errors, result.error.message); button.disabled = false; return }
         field.value = result.paymentMethod.id
         form.submit()
+      }, function () {
+        say(errors, 'We could not reach Stripe: check your connection and try again.')
+        button.disabled = false
       })
     })
   }
@@ -35,10 +38,8 @@ export const CARD_SCRIPT = String.raw`(function () {
   if (action) {
     var next = action.closest('form')
     if (typeof window.Stripe !== 'function') { say(document.getElementById('card-errors'), 'Stripe did not load: reload this page to confirm your payment.'); return }
-    window.Stripe(action.getAttribute('data-key')).handleNextAction({ clientSecret: action.getAttribute('data-secret') }).then(function () {
-      // Whatever the shopper did, the shop asks Stripe for the outcome.
-      next.submit()
-    })
+    // Whatever the shopper did (or if Stripe could not be reached), the shop asks Stripe for the outcome.
+    window.Stripe(action.getAttribute('data-key')).handleNextAction({ clientSecret: action.getAttribute('data-secret') }).then(function () { next.submit() }, function () { next.submit() })
   }
 })()
 `
@@ -53,11 +54,14 @@ export const CARD_SCRIPT_PATH = '/assets/card-checkout.js'
  * @example
  * ```ts
  * stripeSources('https://js.stripe.com/v3/')
- * // { script: ['https://js.stripe.com'], connect: ['https://api.stripe.com'], frame: ['https://js.stripe.com', 'https://hooks.stripe.com'] }
+ * // { script: ['https://js.stripe.com', 'https://*.js.stripe.com'], connect: ['https://api.stripe.com'],
+ * //   frame: ['https://js.stripe.com', 'https://*.js.stripe.com', 'https://hooks.stripe.com'] }
  * ```
  */
 export function stripeSources(jsUrl: string): { script: string[]; connect: string[]; frame: string[] } {
   const origin = new URL(jsUrl).origin
-  if (origin === 'https://js.stripe.com') return { script: [origin], connect: ['https://api.stripe.com'], frame: [origin, 'https://hooks.stripe.com'] }
+  if (origin === 'https://js.stripe.com') {
+    return { script: [origin, 'https://*.js.stripe.com'], connect: ['https://api.stripe.com'], frame: [origin, 'https://*.js.stripe.com', 'https://hooks.stripe.com'] }
+  }
   return { script: [origin], connect: [origin], frame: [origin] }
 }

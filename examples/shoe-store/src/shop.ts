@@ -25,7 +25,24 @@ export interface ShopOptions {
    * `STRIPE_SECRET_KEY` is set.
    */
   stripe?: StripeSetup | null
+  /**
+   * Register the test gateway (provider `test`: approve, decline, requires action), which takes no
+   * money: any shopper who names it gets their order for free, through the pages or the Store API.
+   * Default: only in a demo ({@link demoModeFromEnv}). A shop that is not a demo needs Stripe or
+   * `testPayments: true`, or `createShop` refuses to start.
+   */
+  testPayments?: boolean
 }
+
+/**
+ * Whether the shop runs as a demo unless told: yes, except when `NODE_ENV` is `production`.
+ *
+ * @example
+ * ```ts
+ * const demo = demoModeFromEnv() // false when NODE_ENV=production
+ * ```
+ */
+export const demoModeFromEnv = (): boolean => process.env.NODE_ENV !== 'production'
 
 /** Card payments through Stripe: the keys, and where the shoppers' browsers load Stripe.js from. */
 export interface StripeSetup {
@@ -144,12 +161,17 @@ function storageFor(options: ShopOptions): StorageAdapter {
  * ```
  */
 export async function createShop(options: ShopOptions = {}) {
-  const payments = demoPayments()
   const stripe = options.stripe === undefined ? stripeFromEnv() : options.stripe
   if (stripe && !/^pk_(test|live)_\S+$/.test(stripe.publishableKey)) throw new Error('The Stripe publishable key must be pk_test_… or pk_live_…')
+  if (stripe?.jsUrl && !/^https:\/\/|^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(stripe.jsUrl)) throw new Error('Stripe.js must load over https (STRIPE_JS_URL)')
+  // The test gateway takes no money: never in a real shop unless it says so.
+  const payments = (options.testPayments ?? demoModeFromEnv()) ? demoPayments() : null
+  if (!payments && !stripe) {
+    throw new Error('This shop has no way to take payment: set STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_PUBLISHABLE_KEY, or pass createShop({ testPayments: true }) for a shop that takes no money')
+  }
   const commerce = await createCommerce({
     storage: storageFor(options),
-    payments: [payments, ...(stripe ? [stripePayments({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, capture: 'manual', ...(stripe.client ? { client: stripe.client } : {}) })] : [])],
+    payments: [...(payments ? [payments] : []), ...(stripe ? [stripePayments({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, capture: 'manual', ...(stripe.client ? { client: stripe.client } : {}) })] : [])],
     shipping: [pickupPoint()],
     plugins: [
       http(),
@@ -170,7 +192,7 @@ export async function createShop(options: ShopOptions = {}) {
       storefront(),
     ],
   })
-  banks.set(commerce, payments)
+  if (payments) banks.set(commerce, payments)
   if (stripe) cards.set(commerce, { provider: 'stripe', publishableKey: stripe.publishableKey, jsUrl: stripe.jsUrl ?? 'https://js.stripe.com/v3/' })
   return { commerce, payments }
 }
@@ -184,7 +206,7 @@ export function cardCheckout(commerce: object): CardCheckout | undefined {
 
 const banks = new WeakMap<object, ReturnType<typeof demoPayments>>()
 
-/** The pretend bank of a shop made by {@link createShop}: where a "requires action" payment is confirmed. */
+/** The pretend bank of a shop made by {@link createShop} with the test gateway (undefined without it): where a "requires action" payment is confirmed. */
 export function demoBank(commerce: object): ReturnType<typeof demoPayments> | undefined {
   return banks.get(commerce)
 }

@@ -187,6 +187,13 @@ export function rewriteShop(source: string, choices: ProjectChoices): string {
     choices.storage === 'sqlite' ? '$1Not used: this shop runs on SQLite (see `filename`). */' : '$1The PostgreSQL database (`postgres://…`); default `process.env.DATABASE_URL`. */',
   )
   if (choices.storage === 'postgres') out = out.replace(/^( *\/\*\* )The SQLite file \(default[^\n]*\*\/$/m, '$1Not used: this shop runs on PostgreSQL (see `databaseUrl`). */')
+  // The option's documentation, when it still reads as the shoe store's (left alone otherwise).
+  out = out.replace(
+    /Default \{@link stripeFromEnv\}: on when\n( *\* )`STRIPE_SECRET_KEY` is set\./,
+    choices.payments === 'stripe'
+      ? 'Default {@link stripeFromEnv}: required,\n$1from `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET` and `STRIPE_PUBLISHABLE_KEY`.'
+      : 'Default: none (this shop was made with\n$1test payments; pass a setup to take cards).',
+  )
   out = replaceOnce(
     out,
     'const stripe = options.stripe === undefined ? stripeFromEnv() : options.stripe',

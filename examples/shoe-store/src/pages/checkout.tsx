@@ -10,8 +10,11 @@ import { CART_COOKIE, SESSION_COOKIE, type Kit } from './kit.js'
 
 /** Checkout: address, shipping and payment, placing the order, confirming a payment, and the order's page. */
 export function checkoutPages(app: Hono, kit: Kit): void {
-  const { commerce, testGateway, localeOf, tr, cartOf, shopper, page, notice, messageOf, form, openCart, giftCardsOf, orderLink, card } = kit
+  const { commerce, localeOf, tr, cartOf, shopper, page, notice, messageOf, form, openCart, giftCardsOf, orderLink, card } = kit
   // -- Checkout --------------------------------------------------------------------------------
+  // The test gateway's pretend bank, when the shop registered the test gateway (a demo, or told to).
+  const bank = demoBank(commerce)
+  const testGateway = bank !== undefined
   const AddressForm: FC<{ values: Record<string, string>; error?: string | null; t: (text: string) => string }> = ({ values, error, t }) => (
     <form method="post" action="/checkout">
       <Alert message={error} />
@@ -99,12 +102,23 @@ export function checkoutPages(app: Hono, kit: Kit): void {
     // Delivery first, pickup last.
     options.sort((a, b) => Number(Boolean(a.pickupLocationId)) - Number(Boolean(b.pickupLocationId)))
     const chosen = cart.shippingMethod?.id ?? options[0]?.id
+    const giftCards = cards.cards.reduce((sum, g) => sum + g.amount, 0)
+    // Gift cards pay it all: nothing to take by card (the checkout asks no gateway for nothing).
+    const due = cart.totals.total - giftCards
+    const takeCard = card !== undefined && due > 0
     return page(
       c,
       'Checkout',
       <>
         <h1>{tr(c)('Checkout')}</h1>
         <Alert message={error} />
+        {cart.status === 'completing' ? (
+          // The shopper came back while a payment waits for their bank: that payment goes on, not a new one.
+          <form method="post" action="/checkout/confirm-payment" class="note">
+            <p>{tr(c)('A payment for this cart is waiting for your confirmation at your bank.')}</p>
+            <button type="submit">{tr(c)('Continue with that payment')}</button>
+          </form>
+        ) : null}
         <p>
           Shipping to {cart.shippingAddress ? `${cart.shippingAddress.firstName ?? ''} ${cart.shippingAddress.lastName ?? ''}, ${cart.shippingAddress.line1}, ${cart.shippingAddress.postalCode ?? ''} ${cart.shippingAddress.city}` : '—'} ({cart.email}).{' '}
           <a href="/checkout">Change address</a>
@@ -123,7 +137,12 @@ export function checkoutPages(app: Hono, kit: Kit): void {
           </fieldset>
           <fieldset>
             <legend>{tr(c)(card ? 'Payment' : 'Test payment')}</legend>
-            {card ? (
+            {card && !takeCard ? (
+              <label>
+                <input type="radio" name="outcome" value="nothing-due" checked /> {tr(c)('Nothing to pay: your gift cards cover it')}
+              </label>
+            ) : null}
+            {takeCard ? (
               <>
                 <label>
                   <input type="radio" name="outcome" value="card" checked /> {tr(c)('Card')}
@@ -150,13 +169,13 @@ export function checkoutPages(app: Hono, kit: Kit): void {
               </>
             ) : null}
           </fieldset>
-          <Totals locale={localeOf(c)} totals={cart.totals} currency={cart.currency} giftCards={cards.cards.reduce((s, g) => s + g.amount, 0)} />
+          <Totals locale={localeOf(c)} totals={cart.totals} currency={cart.currency} giftCards={giftCards} />
           <input type="hidden" name="attempt" value={randomUUID()} />
           <p>
             <button type="submit">{tr(c)('Place order')}</button>
           </p>
         </form>
-        {card ? (
+        {takeCard ? (
           <>
             <script src={card.jsUrl}></script>
             <script src={CARD_SCRIPT_PATH}></script>
@@ -188,12 +207,19 @@ export function checkoutPages(app: Hono, kit: Kit): void {
       throw error
     })
     const outcome = field('outcome')
+    // Only the gateways this shop registered; a card comes as Stripe.js's PaymentMethod id, never as digits.
+    if (card && outcome === 'card' && !field('paymentMethod')) {
+      return renderShipping(c, tr(c)('Paying by card needs JavaScript: turn it on to enter your card, which goes to Stripe and never to this shop.'), 400)
+    }
     const payment =
       card && outcome === 'card'
         ? { provider: card.provider, data: { paymentMethod: field('paymentMethod') } }
-        : testGateway && ['approve', 'decline', 'requires_action'].includes(outcome)
-          ? { provider: 'test', data: { outcome } }
-          : null
+        : card && outcome === 'nothing-due'
+          ? // The checkout takes nothing from the gateway when gift cards cover the total; if they no longer do, Stripe refuses the empty payment.
+            { provider: card.provider, data: {} }
+          : testGateway && ['approve', 'decline', 'requires_action'].includes(outcome)
+            ? { provider: 'test', data: { outcome } }
+            : null
     if (!payment) return renderShipping(c, tr(c)('Choose how to pay.'), 400)
     try {
       if (cart?.status === 'open' && field('shipping') && field('shipping') !== cart.shippingMethod?.id) {
@@ -248,6 +274,8 @@ export function checkoutPages(app: Hono, kit: Kit): void {
     const ref = c.req.query('ref') ?? ''
     const open = await openCart(c, false)
     if (!open) return c.redirect('/cart', 303)
+    // The pretend bank's page exists only beside the test gateway.
+    if (!bank) return c.redirect('/checkout/shipping', 303)
     return page(
       c,
       'Confirm your payment',
@@ -268,7 +296,7 @@ export function checkoutPages(app: Hono, kit: Kit): void {
     if (!open) return c.redirect('/cart', 303)
     // The pretend bank records the shopper's confirmation; the shop then asks the gateway. Demo
     // only: the pretend bank confirms any reference it is given (see demoPayments in shop.ts).
-    demoBank(commerce)?.confirmAtBank(field('ref'))
+    bank?.confirmAtBank(field('ref'))
     try {
       const result = await open.store.call('POST /carts/:cartId/checkout/confirm', { params: { cartId: open.cart.id } })
       if (result.status === 'requires_action') return nextAction(c, result.action)

@@ -10,7 +10,7 @@ import type { reviewEndpoints } from '@cartwright/reviews'
 import { guardOptionsFromEnv, requestOrigin, shopperAddress, type GuardOptions } from '../guard.js'
 import { translate, type Locale } from '../i18n.js'
 import { stripeSources } from '../card-checkout.js'
-import { cardCheckout, type CardCheckout, type ShopCommerce } from '../shop.js'
+import { cardCheckout, demoModeFromEnv, type CardCheckout, type ShopCommerce } from '../shop.js'
 import { CURRENCY } from '../seed.js'
 import { Layout, NOTICES } from './layout.js'
 
@@ -31,15 +31,7 @@ export type Shop = [
   ...typeof b2bEndpoints,
 ]
 
-/**
- * Whether the shop runs as a demo unless told: yes, except when `NODE_ENV` is `production`.
- *
- * @example
- * ```ts
- * const demo = demoModeFromEnv() // false when NODE_ENV=production
- * ```
- */
-export const demoModeFromEnv = (): boolean => process.env.NODE_ENV !== 'production'
+export { demoModeFromEnv }
 
 /** Options of {@link createApp}: the form guards' and the demo mode. */
 export interface AppOptions extends GuardOptions {
@@ -71,8 +63,6 @@ export function createKit(commerce: ShopCommerce, options: AppOptions = {}) {
   // Card payments through Stripe, when the shop takes them (see createShop's `stripe`).
   const card: CardCheckout | undefined = cardCheckout(commerce)
   const stripe = card ? stripeSources(card.jsUrl) : null
-  // The test gateway is offered when there is no card payment, and beside it in a demo.
-  const testGateway = !card || demo
   const addressOf = (c: Context) => shopperAddress(c, guard)
 
   const secure = (c: Context) => requestOrigin(c, guard).startsWith('https:')
@@ -175,7 +165,7 @@ export function createKit(commerce: ShopCommerce, options: AppOptions = {}) {
       throw error
     }
   }
-  return { commerce, demo, guard, card, api, stripe, testGateway, addressOf, secure, cookie, localeOf, tr, cartOf, shopper, page, notice, messageOf, form, openCart, giftCardsOf, orderLink, signedIn }
+  return { commerce, demo, guard, card, api, stripe, addressOf, secure, cookie, localeOf, tr, cartOf, shopper, page, notice, messageOf, form, openCart, giftCardsOf, orderLink, signedIn }
 }
 
 /** What {@link createKit} makes. */
