@@ -76,11 +76,15 @@ export interface CustomerTables {
     phone: string | null
     locale: string | null
     metadata: string
-    /** argon2id (PHC string); null for a customer made by staff without an account. */
+    /**
+     * argon2id (PHC string) of the password in force; null for a customer made by staff without an
+     * account, and for a registration whose email is not verified yet.
+     */
     password_hash: string | null
     /**
-     * The password of a registration that claimed a profile staff made: it becomes `password_hash`
-     * only when a verification token minted after the claim is used (whoever opens that mail owns the email).
+     * The password a registration over `accounts.registerOrNotify` chose: it becomes `password_hash`
+     * only when a verification token is used (whoever opens that mail owns the email). Until then a
+     * login with it fails like a wrong password, so the register form tells no one which emails are new.
      */
     pending_password_hash: string | null
     email_verified_at: string | Date | null
@@ -188,6 +192,7 @@ export interface Customer {
   phone: string | null
   locale: string | null
   metadata: Record<string, string>
+  /** A password is in force: false for a profile staff made, and for a registration whose email is not verified yet. */
   hasAccount: boolean
   defaultShippingAddressId: string | null
   defaultBillingAddressId: string | null
@@ -326,20 +331,23 @@ export interface MergeResult {
 
 /**
  * What `accounts.registerOrNotify` did, for the shop's own code (the Store API answers the same
- * whatever it is): `created` a new account, `claimed` a customer staff made without an account
- * (its password waits for the email's verification), or found the email `taken` by an account and
- * created nothing. A verification mail is due for `created` and `claimed`
- * (`customers.verification_requested`); a mail to the owner for `taken`
- * (`customers.registration_attempted`).
+ * whatever it is):
+ * - `created`: a new account, its password in force once the email is verified; a verification
+ *   mail is due (`customers.verification_requested`);
+ * - `profile`: a customer staff made without an account has the email: nothing was created or
+ *   set, and a mail is due that lets the email's owner set a password of their own
+ *   (`customers.password_reset_requested`);
+ * - `taken`: an account (or a registration waiting for its verification) has the email: nothing
+ *   was created or changed, and a mail to its owner is due (`customers.registration_attempted`).
  *
  * @example
  * ```ts
- * const note = (r: RegistrationOutcome) => (r.outcome === 'taken' ? `${r.customer.id} is told` : `verify ${r.customer.email}`)
+ * const note = (r: RegistrationOutcome) => (r.outcome === 'created' ? `verify ${r.customer.email}` : `${r.customer.id} is mailed`)
  * ```
  */
 export interface RegistrationOutcome {
-  outcome: 'created' | 'claimed' | 'taken'
-  /** The new account, the claimed profile, or the account that has the email (`taken`). */
+  outcome: 'created' | 'profile' | 'taken'
+  /** The new account, the profile staff made (`profile`), or the account that has the email (`taken`). */
   customer: Customer
 }
 
@@ -439,7 +447,7 @@ export function customers(options: CustomersOptions = {}) {
         throw error
       }
     },
-    migrations: { '0001_customers': { up: migrate }, '0002_claims': { up: migrateClaims } },
+    migrations: { '0001_customers': { up: migrate }, '0002_claims': { up: migrateClaims }, '0003_no_claims': { up: voidClaims } },
     subscribers: [
       {
         // The timeline learns of an order from the outbox: at least once, so the entry is keyed by the order.
@@ -490,7 +498,15 @@ export function customers(options: CustomersOptions = {}) {
         }
       }
 
-      const insertCustomer = async (tx: Tx, data: { email: string; firstName?: string | null; lastName?: string | null; phone?: string | null; locale?: string | null; metadata?: Record<string, string> }, passwordHash: string | null): Promise<Row> => {
+      /**
+       * Inserts a customer: made by staff (`password` null), or registered with a password in force
+       * at once (`register`) or waiting for the email's verification (`registerOrNotify`).
+       */
+      const insertCustomer = async (
+        tx: Tx,
+        data: { email: string; firstName?: string | null; lastName?: string | null; phone?: string | null; locale?: string | null; metadata?: Record<string, string> },
+        password: { hash: string; pending: boolean } | null,
+      ): Promise<Row> => {
         const emailKey = data.email.toLowerCase()
         await emailFree(tx.db, emailKey, null)
         const now = ctx.now().toISOString()
@@ -503,8 +519,8 @@ export function customers(options: CustomersOptions = {}) {
           phone: data.phone ?? null,
           locale: data.locale ?? null,
           metadata: JSON.stringify(data.metadata ?? {}),
-          password_hash: passwordHash,
-          pending_password_hash: null,
+          password_hash: password && !password.pending ? password.hash : null,
+          pending_password_hash: password?.pending ? password.hash : null,
           email_verified_at: null,
           default_shipping_address_id: null,
           default_billing_address_id: null,
@@ -513,32 +529,31 @@ export function customers(options: CustomersOptions = {}) {
           updated_at: now,
         }
         await tx.db.insertInto('customers_customers').values(row).execute()
-        tx.emit('customers.created', { customerId: row.id, registered: passwordHash !== null })
-        await addTimeline(ctx, tx, row.id, passwordHash ? 'registered' : 'created', null, passwordHash ? 'Registered an account' : 'Created by staff')
+        tx.emit('customers.created', { customerId: row.id, registered: password !== null })
+        const summary = password === null ? 'Created by staff' : password.pending ? 'Registered an account (the password is in force once the email is verified)' : 'Registered an account'
+        await addTimeline(ctx, tx, row.id, password === null ? 'created' : 'registered', null, summary)
         return row
       }
 
-      /** A profile staff made, without a password: a registration with its email claims it. */
-      const claimable = (r: Row | undefined): r is Row => r !== undefined && r.password_hash === null && r.erased_at === null
+      /** A profile staff made: no password in force, and none of a registration waiting for verification. */
+      const staffMade = (r: Row | undefined): r is Row => r !== undefined && r.password_hash === null && r.pending_password_hash === null && r.erased_at === null
 
       /**
-       * Registers in `tx`: claims the profile staff made with the email, or inserts a customer
-       * (`EMAIL_TAKEN` when an account has the email). A verification mail is due either way.
+       * Registers in `tx`: inserts a customer (`EMAIL_TAKEN` when another has the email), a
+       * verification mail due; its password is in force at once, or (`pending`) only once the
+       * email is verified. The email of a profile staff made gets nothing from a registration: whoever
+       * typed it may not be its owner, and a verification mail the owner never asked for would hand
+       * them the typed password. The profile stays as it is, and its owner is mailed a link to set
+       * a password of their own (the reset mail).
        */
-      const registerIn = async (tx: Tx, data: z.output<typeof registerSchema>, passwordHash: string): Promise<{ outcome: 'created' | 'claimed'; row: Row }> => {
+      const registerIn = async (tx: Tx, data: z.output<typeof registerSchema>, passwordHash: string, pending: boolean): Promise<{ outcome: 'created' | 'profile'; row: Row }> => {
         const existing = await tx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', data.email.toLowerCase()).executeTakeFirst()
-        if (claimable(existing)) {
-          // The password waits until the email is proven: anyone may type an email, only its
-          // owner opens the mail. Every link mailed before the claim is void (it was not sent
-          // for this password), and so is an earlier claim's password.
-          await tx.db.updateTable('customers_customers').set({ pending_password_hash: passwordHash, updated_at: ctx.now().toISOString() }).where('id', '=', existing.id).execute()
-          await tx.db.deleteFrom('customers_tokens').where('customer_id', '=', existing.id).where('purpose', '=', 'verify').execute()
-          await addTimeline(ctx, tx, existing.id, 'registered', null, 'Registered an account (waits for the email to be verified)')
-          tx.emit('customers.verification_requested', { customerId: existing.id })
-          return { outcome: 'claimed', row: existing }
+        if (staffMade(existing)) {
+          tx.emit('customers.password_reset_requested', { customerId: existing.id })
+          return { outcome: 'profile', row: existing }
         }
         const { password: _password, ...profile } = data
-        const created = await insertCustomer(tx, profile, passwordHash)
+        const created = await insertCustomer(tx, profile, { hash: passwordHash, pending })
         tx.emit('customers.verification_requested', { customerId: created.id })
         return { outcome: 'created', row: created }
       }
@@ -1097,9 +1112,9 @@ export function customers(options: CustomersOptions = {}) {
             const emailKey = data.email.toLowerCase()
             // Refused before the costly hash when an account has the email (checked again in the
             // transaction): this method is for the shop's code and staff, who may know it.
-            if (!claimable(await ctx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', emailKey).executeTakeFirst())) await emailFree(ctx.db, emailKey, null)
+            if (!staffMade(await ctx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', emailKey).executeTakeFirst())) await emailFree(ctx.db, emailKey, null)
             const passwordHash = await hashPassword(data.password)
-            const { row } = await inserting(emailKey, () => ctx.transaction((tx) => registerIn(tx, data, passwordHash)))
+            const { row } = await inserting(emailKey, () => ctx.transaction((tx) => registerIn(tx, data, passwordHash, false)))
             return load(ctx.db, row)
           },
           async registerOrNotify(input) {
@@ -1118,7 +1133,10 @@ export function customers(options: CustomersOptions = {}) {
               done = await inserting(emailKey, () =>
                 ctx.transaction(async (tx) => {
                   const existing = await tx.db.selectFrom('customers_customers').selectAll().where('email_key', '=', emailKey).executeTakeFirst()
-                  return existing && !claimable(existing) ? taken(tx, existing) : registerIn(tx, data, passwordHash)
+                  // A new account's password waits for the email's verification: a login with it
+                  // fails like a wrong password until then, as it does for a taken email, so
+                  // registering then logging in does not tell either.
+                  return existing && !staffMade(existing) ? taken(tx, existing) : registerIn(tx, data, passwordHash, true)
                 }),
               )
             } catch (error) {
@@ -1142,8 +1160,9 @@ export function customers(options: CustomersOptions = {}) {
               return { client, account }
             })
             const allowed = taken.client.counted && (!row || taken.account?.counted === true)
-            // The same work and the same answer whatever the reason: unknown email, lock, wrong password.
-            const stored = allowed && row?.password_hash ? row.password_hash : await dummy()
+            // The same work and the same answer whatever the reason: unknown email, lock, wrong password,
+            // or a registration's password that waits for the email's verification (verified, then refused).
+            const stored = (allowed && (row?.password_hash ?? row?.pending_password_hash)) || (await dummy())
             const match = await argonVerify(stored, data.password).catch(() => false)
             if (!allowed || !row || !row.password_hash || !match) {
               const lockedBy = taken.account?.lockedBy
@@ -1205,7 +1224,7 @@ export function customers(options: CustomersOptions = {}) {
             const data = parse(tokenInputSchema, input, 'verification')
             const id = await ctx.transaction(async (tx) => {
               const customerId = await consume(tx, data.token, 'verify')
-              // A claimed profile's password takes effect now, when the email's owner proves it.
+              // A registration's password takes effect now, when the email's owner proves it.
               await tx.db
                 .updateTable('customers_customers')
                 .set({
@@ -1244,7 +1263,8 @@ export function customers(options: CustomersOptions = {}) {
             const id = await ctx.transaction(async (tx) => {
               const customerId = await consume(tx, data.token, 'reset')
               const now = ctx.now().toISOString()
-              // The owner of the email sets the password: a claim waiting for verification is dropped.
+              // The owner of the email sets the password: a registration's password waiting for
+              // verification is dropped.
               await tx.db.updateTable('customers_customers').set({ password_hash: passwordHash, pending_password_hash: null, updated_at: now }).where('id', '=', customerId).execute()
               // Whoever knew the old password is logged out, and the lock is lifted.
               await tx.db.updateTable('customers_sessions').set({ revoked_at: now }).where('customer_id', '=', customerId).where('revoked_at', 'is', null).execute()
@@ -1486,6 +1506,16 @@ async function migrateClaims(db: Kysely<any>, { types }: { types: ColumnTypes })
     .addPrimaryKeyConstraint('customers_merges_pk', ['guest_cart_id', 'guest_version'])
     .execute()
   await db.schema.createIndex('customers_merges_customer').on('customers_merges').column('customer_id').execute()
+}
+
+/**
+ * Version 3: a registration no longer claims a profile staff made. The passwords registrations
+ * left waiting on such profiles (`pending_password_hash` without a `password_hash`: before this
+ * version only a claim made one) are dropped, so that a verification mail the profile's owner
+ * opens can no longer put a stranger's password in force; the owner sets one by the reset mail.
+ */
+async function voidClaims(db: Kysely<any>): Promise<void> {
+  await db.updateTable('customers_customers').set({ pending_password_hash: null }).where('password_hash', 'is', null).where('pending_password_hash', 'is not', null).execute()
 }
 
 /**
@@ -1841,11 +1871,13 @@ export interface CustomersService {
    */
   accounts: {
     /**
-     * Registers an account, or claims a customer staff made with this email: then the password takes
-     * effect only when a verification token minted after the claim is used (until then a login with
-     * it fails). A verification mail is due (`customers.verification_requested`). `EMAIL_TAKEN` when
-     * an account has the email: for the shop's code and staff, who may know it. A public form calls
-     * `accounts.registerOrNotify` instead (as the Store API does), whose answer says nothing of that.
+     * Registers an account for the shop's code and staff: the password is in force at once, and a
+     * verification mail is due (`customers.verification_requested`). `EMAIL_TAKEN` when an account,
+     * or a registration waiting for its verification, has the email. The email of a customer staff
+     * made without an account gets no password from a registration: the profile is returned as it
+     * is (`hasAccount: false`), and a mail that lets the email's owner set a password is due
+     * (`customers.password_reset_requested`). A public form calls `accounts.registerOrNotify`
+     * instead (as the Store API does), whose answer says nothing of the email.
      *
      * @example
      * ```ts
@@ -1855,19 +1887,27 @@ export interface CustomersService {
      */
     register(input: RegisterInput): Promise<Customer>
     /**
-     * Registers like `accounts.register`, but never says through an error whether the email has an
-     * account: what the Store API's `POST /account/register` calls, whose answer is then the same
-     * for every email. When an account has the email nothing is created or changed, and its owner
-     * is to be told (`customers.registration_attempted`: a mail such as "someone tried to register
-     * with your email: sign in, or reset your password"). The password is hashed whatever the
-     * email, so the time taken does not tell either. The outcome is for the shop's own code only:
-     * never show it to whoever typed the email. `VALIDATION` for bad input.
+     * Registers like `accounts.register`, but never says whether the email has an account: what the
+     * Store API's `POST /account/register` calls, whose answer is then the same for every email.
+     * - A new email gets an account whose password is in force only once the email is verified (a
+     *   verification mail is due): until then a login with it fails like a wrong password, so
+     *   registering then logging in does not tell a new email from a taken one either.
+     * - The email of a customer staff made without an account: nothing is created or set, and a
+     *   mail that lets the email's owner set a password of their own is due
+     *   (`customers.password_reset_requested`).
+     * - An email that has an account (or a registration waiting for its verification): nothing is
+     *   created or changed, and its owner is to be told (`customers.registration_attempted`: a mail
+     *   such as "someone tried to register with your email: sign in, or reset your password").
+     *
+     * The password is hashed whatever the email, so the time taken does not tell either. The
+     * outcome is for the shop's own code only: never show it to whoever typed the email.
+     * `VALIDATION` for bad input.
      *
      * @example
      * ```ts
      * declare const shop: CommerceWithCustomers
      * const { outcome } = await shop.customers.accounts.registerOrNotify({ email: 'ada@example.com', password: 'correct horse battery' })
-     * const answer = { ok: true } // the same for 'created', 'claimed' and 'taken'
+     * const answer = { ok: true } // the same for 'created', 'profile' and 'taken'
      * ```
      */
     registerOrNotify(input: RegisterInput): Promise<RegistrationOutcome>
@@ -1949,7 +1989,8 @@ export interface CustomersService {
      */
     mintVerificationToken(customerId: string): Promise<string>
     /**
-     * Uses a verification token once and attaches the email's guest orders; `TOKEN_INVALID` for a
+     * Uses a verification token once: the email is verified, the password a registration left
+     * waiting for it is in force, and the email's guest orders are attached. `TOKEN_INVALID` for a
      * token unknown, used, voided or expired.
      *
      * @example
@@ -1983,7 +2024,9 @@ export interface CustomersService {
      */
     mintResetToken(customerId: string): Promise<string>
     /**
-     * Uses a reset token once: sets the password, ends every session and lifts a lock.
+     * Uses a reset token once: sets the password (of a profile staff made too, whose owner a
+     * registration had mailed; a registration's password waiting for verification is dropped),
+     * ends every session and lifts a lock.
      * `TOKEN_INVALID` for a token unknown, used, voided or expired.
      *
      * @example

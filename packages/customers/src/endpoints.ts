@@ -81,13 +81,13 @@ const register = defineEndpoint({
   path: '/account/register',
   summary: 'Register an account: the same answer whether the email has an account or not ("check your email")',
   description:
-    'Answers `{ ok: true }` for every valid request, never `EMAIL_TAKEN`, and takes the same work (the password is hashed either way): the answer tells no one which emails have accounts. A new email gets an account and a verification mail (`customers.verification_requested`); the email of a customer staff made without an account claims that profile, its password in force once the email is verified (a verification mail too); an email that has an account creates and changes nothing, and its owner is told someone tried (`customers.registration_attempted`). The shopper is then asked to check their email.',
+    'Answers `{ ok: true }` for every valid request, never `EMAIL_TAKEN`, and takes the same work (the password is hashed either way): the answer tells no one which emails have accounts. A new email gets an account and a verification mail (`customers.verification_requested`): its password is in force only once the email is verified, and until then a login with it fails like a wrong password, so registering then logging in does not tell either. The email of a customer staff made without an account gets nothing (no password is set by whoever typed it): its owner is mailed a link to set a password (`customers.password_reset_requested`). An email that has an account creates and changes nothing, and its owner is told someone tried (`customers.registration_attempted`). The shopper is then asked to check their email.',
   access: 'public',
   rateLimit: tight,
   input: z.strictObject({ email, password, firstName: z.string().max(100).optional(), lastName: z.string().max(100).optional(), locale: z.string().max(35).optional() }),
   output: ok,
   handler: async ({ input, commerce }) => {
-    // The outcome stays here: created, claimed or taken, the answer is the same.
+    // The outcome stays here: created, profile or taken, the answer is the same.
     await engine(commerce).customers.accounts.registerOrNotify(input)
     return { ok: true as const }
   },

@@ -242,12 +242,17 @@ export const customerEvents = {
   'customers.verification_requested': z.strictObject({ customerId: z.string() }),
   /**
    * Someone asked over `accounts.registerOrNotify` (the Store API's register) to register an email
-   * that already has an account: nothing was created. A mail to the account's owner is due ("someone
-   * tried to register with your email: sign in, or reset your password").
+   * that already has an account, or a registration waiting for its verification: nothing was
+   * created or changed. A mail to the email's owner is due ("someone tried to register with your
+   * email: sign in, or reset your password").
    */
   'customers.registration_attempted': z.strictObject({ customerId: z.string() }),
   'customers.email_verified': z.strictObject({ customerId: z.string() }),
-  /** A password-reset mail is due: mint its token with `accounts.mintResetToken` where it is sent. */
+  /**
+   * A password-reset mail is due: mint its token with `accounts.mintResetToken` where it is sent.
+   * Also when a registration named the email of a profile staff made (the customer's `hasAccount`
+   * is false): the mail then invites the email's owner to set a password, and its link does so.
+   */
   'customers.password_reset_requested': z.strictObject({ customerId: z.string() }),
   'customers.password_changed': z.strictObject({ customerId: z.string() }),
   'customers.logged_in': z.strictObject({ customerId: z.string(), sessionId: z.string() }),

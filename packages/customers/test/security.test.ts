@@ -1,6 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
-import { openShop, rejection, STORAGES, type CustomerShop } from './support.js'
+import { createCommerce } from '@cartwright/core'
+import { sqliteStorage } from '@cartwright/storage-sqlite'
+import { customers } from '../src/index.js'
+import { FAST, openShop, rejection, STORAGES, type CustomerShop } from './support.js'
 
 const PASSWORD = 'correct horse battery'
 const FAST_HASHING = { memoryCost: 1024, timeCost: 1 }
@@ -55,25 +61,39 @@ describe.each(STORAGES)('customers security on %s', (storage) => {
     await accounts.login({ email: 'ada@example.com', password: PASSWORD, clientId: 'e' })
   })
 
-  it('registering the email of a profile staff made claims it, with the password in force only once the email is verified', async () => {
+  it('registering the email of a profile staff made sets nothing: its owner is mailed a link to set their own password, and the registrant never signs in', async () => {
     shop = await openShop(storage)
     const { commerce } = shop
     const accounts = commerce.customers.accounts
-    const staffMade = await commerce.customers.create({ email: 'ada@example.com', firstName: 'Ada' })
-    const earlier = await accounts.mintVerificationToken(staffMade.id)
-    const claimed = await accounts.register({ email: 'Ada@example.com', password: PASSWORD })
-    expect(claimed.id).toBe(staffMade.id)
-    expect(claimed.hasAccount).toBe(false)
-    // Before the email is proven: no session for whoever typed it.
-    expect((await rejection(accounts.login({ email: 'ada@example.com', password: PASSWORD, clientId: 'c' }))).code).toBe('INVALID_CREDENTIALS')
-    expect(await accounts.listSessions(staffMade.id)).toEqual([])
-    // A link mailed before the claim was not sent for this password.
-    expect((await rejection(accounts.verifyEmail({ token: earlier }))).code).toBe('TOKEN_INVALID')
-    await accounts.verifyEmail({ token: await accounts.mintVerificationToken(staffMade.id) })
-    const { customer } = await accounts.login({ email: 'ada@example.com', password: PASSWORD, clientId: 'c' })
-    expect(customer).toMatchObject({ id: staffMade.id, hasAccount: true, emailVerified: true, firstName: 'Ada' })
-    // An account now: another registration of the email is refused.
-    expect((await rejection(accounts.register({ email: 'ada@example.com', password: 'another secret here' }))).code).toBe('EMAIL_TAKEN')
+    const owner = await commerce.customers.create({ email: 'owner@example.com', firstName: 'Owner' })
+    const resets: string[] = []
+    const verifications: string[] = []
+    commerce.events.on('customers.password_reset_requested', (p) => void resets.push(p.customerId))
+    commerce.events.on('customers.verification_requested', (p) => void verifications.push(p.customerId))
+    const tables = async () => Object.entries(await shop.allRows()).filter(([table]) => table.startsWith('customers_'))
+    const before = await tables()
+
+    const attempt = await accounts.registerOrNotify({ email: 'Owner@example.com', password: 'attacker-password-1' })
+    expect([attempt.outcome, attempt.customer.id, attempt.customer.hasAccount]).toEqual(['profile', owner.id, false])
+    // The shop's own register gives the profile no password either.
+    expect(await accounts.register({ email: 'owner@example.com', password: 'attacker-password-2' })).toMatchObject({ id: owner.id, hasAccount: false })
+    // Nothing created or set; the owner is mailed the link that sets a password, no verification mail.
+    expect(await tables()).toEqual(before)
+    expect(resets).toEqual([owner.id, owner.id])
+    expect(verifications).toEqual([])
+
+    // The owner opens a verification mail (one they asked for, or one sent for any other reason):
+    // the email is theirs, and no typed password comes with it.
+    await accounts.verifyEmail({ token: await accounts.mintVerificationToken(owner.id) })
+    for (const password of ['attacker-password-1', 'attacker-password-2']) {
+      expect((await rejection(accounts.login({ email: 'owner@example.com', password, clientId: 'attacker' }))).code).toBe('INVALID_CREDENTIALS')
+    }
+    // The owner sets a password of their own by the mailed link, and signs in with it.
+    await accounts.resetPassword({ token: await accounts.mintResetToken(owner.id), password: 'the owner’s own secret' })
+    const { customer } = await accounts.login({ email: 'owner@example.com', password: 'the owner’s own secret', clientId: 'owner' })
+    expect(customer).toMatchObject({ id: owner.id, hasAccount: true, emailVerified: true, firstName: 'Owner' })
+    expect((await rejection(accounts.login({ email: 'owner@example.com', password: 'attacker-password-1', clientId: 'attacker' }))).code).toBe('INVALID_CREDENTIALS')
+    expect((await accounts.listSessions(owner.id)).map((s) => s.id)).toHaveLength(1)
   })
 
   it('a password change ends the other sessions and voids reset links; an email change voids them too', async () => {
@@ -177,5 +197,31 @@ describe.each(STORAGES)('customers security on %s', (storage) => {
     expect(reported).toEqual([order.id])
     const winner = results[0]!.orderIds.length ? 'cus_first' : 'cus_second'
     expect((await commerce.orders.get(order.id)).customerId).toBe(winner)
+  })
+})
+
+describe('upgrading to version 3 of the tables', () => {
+  it('drops the passwords registrations left waiting on profiles staff made, and no other', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'customers-0003-'))
+    const open = () => createCommerce({ storage: sqliteStorage({ filename: join(dir, 'shop.db') }), plugins: [customers(FAST)] })
+    try {
+      let commerce = await open()
+      const claimed = await commerce.customers.create({ email: 'owner@example.com' })
+      const ada = await commerce.customers.accounts.register({ email: 'ada@example.com', password: PASSWORD })
+      // The shape a claim left before version 3: a stranger's password waiting on the profile.
+      await sql`update customers_customers set pending_password_hash = 'a claim' where id = ${claimed.id}`.execute(commerce.db)
+      await sql`delete from cw_migrations_customers where name = '0003_no_claims'`.execute(commerce.db)
+      await commerce.close()
+      commerce = await open()
+      const { rows } = await sql<{ id: string; password_hash: string | null; pending_password_hash: string | null }>`select id, password_hash, pending_password_hash from customers_customers order by email`.execute(commerce.db)
+      expect(rows.map((r) => [r.id, r.password_hash !== null, r.pending_password_hash])).toEqual([
+        [ada.id, true, null],
+        [claimed.id, false, null],
+      ])
+      await commerce.customers.accounts.login({ email: 'ada@example.com', password: PASSWORD, clientId: 'c' })
+      await commerce.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
