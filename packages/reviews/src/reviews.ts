@@ -132,21 +132,21 @@ const MOVES = {
  */
 export interface ReviewsService {
   /**
-   * Submits a review, held for moderation (`pending`). The email is trusted: this method is for
-   * the shop's own code, which passes an email it has proven to be the reviewer's (a signed-in
-   * customer's verified email), or sets `emailVerified: false` for one that was only typed (it is
-   * then a contact address). `verifiedBuyer` is true when the email is proven and an order with the
-   * product exists for it, in any case (canceled orders do not count); it is kept up to date as
-   * such orders are placed and canceled, for proven emails only. The Store API's
-   * `POST /products/:productId/reviews` proves the email by the session, never by the body. Throws
-   * `VALIDATION` naming the field for bad input, `NOT_FOUND` for an unknown product.
+   * Submits a review, held for moderation (`pending`). The email is only a contact address unless
+   * the caller says it has proven it to be the reviewer's (`emailVerified: true`, such as a
+   * signed-in customer's verified email): an email typed in a form gives no badge, whatever it
+   * bought. `verifiedBuyer` is true when the email is proven and an order with the product exists
+   * for it, in any case (canceled orders do not count); it is kept up to date as such orders are
+   * placed and canceled, for proven emails only. The Store API's `POST /products/:productId/reviews`
+   * proves the email by the session, never by the body. Throws `VALIDATION` naming the field for
+   * bad input, `NOT_FOUND` for an unknown product.
    *
    * @example
    * ```ts
    * declare const shop: CommerceWithReviews
-   * const review = await shop.reviews.submit({ productId: 'prod_1', email: 'ada@example.com', rating: 5, body: 'Light and grippy.' })
+   * const review = await shop.reviews.submit({ productId: 'prod_1', email: 'ada@example.com', emailVerified: true, rating: 5, body: 'Light and grippy.' })
    * review.status // 'pending'
-   * const typed = await shop.reviews.submit({ productId: 'prod_1', email: 'someone@example.com', emailVerified: false, rating: 1, body: 'Too tight.' })
+   * const typed = await shop.reviews.submit({ productId: 'prod_1', email: 'someone@example.com', rating: 1, body: 'Too tight.' })
    * typed.verifiedBuyer // false, whatever that email bought
    * ```
    */
@@ -421,8 +421,8 @@ export function reviews(options: ReviewsOptions = {}) {
           // The product must exist (NOT_FOUND otherwise); read before the transaction, never inside.
           await ctx.commerce.catalog.getProduct(data.productId)
           const emailKey = data.email.toLowerCase()
-          // The caller vouches for the email unless it says otherwise (see ReviewsService.submit).
-          const proven = data.emailVerified !== false
+          // The email is the reviewer's proven own only when the caller says so (see ReviewsService.submit).
+          const proven = data.emailVerified === true
           return ctx.transaction(async (tx) => {
             let bought = false
             if (proven) {

@@ -42,6 +42,7 @@ export const idSchema = z.string().min(1).max(64).refine(storable, storableMessa
 export const submitSchema = z.strictObject({
   productId: idSchema,
   email: z.string().trim().max(320).pipe(z.email()),
+  /** The caller has proven `email` to be the reviewer's (default false: a contact address only). */
   emailVerified: z.boolean().optional(),
   name: text(MAX_NAME).optional(),
   rating: z.number().int().min(1).max(5),
@@ -65,15 +66,14 @@ export const listSchema = z.strictObject({
 export const publishedListSchema = z.strictObject({ productId: idSchema, ...pageFields })
 
 /**
- * Input of `reviews.submit`. `email` is trusted as the reviewer's own unless `emailVerified` is
- * `false`: the shop's code passes an email it has proven (a signed-in customer's verified email);
- * an email someone merely typed goes with `emailVerified: false` and is then only a contact
- * address, never the key of a verified purchase.
+ * Input of `reviews.submit`. `email` is only a contact address, never the key of a verified
+ * purchase, unless `emailVerified` is `true`: the shop's code says so for an email it has proven to
+ * be the reviewer's (a signed-in customer's verified email). Left out, it is `false`.
  *
  * @example
  * ```ts
- * const input: SubmitReviewInput = { productId: 'prod_1', email: 'ada@example.com', rating: 4, title: 'Warm', body: 'Warm and soft.' }
- * const typed: SubmitReviewInput = { productId: 'prod_1', email: 'someone@example.com', emailVerified: false, rating: 2, body: 'Itchy.' }
+ * const input: SubmitReviewInput = { productId: 'prod_1', email: 'ada@example.com', emailVerified: true, rating: 4, title: 'Warm', body: 'Warm and soft.' }
+ * const typed: SubmitReviewInput = { productId: 'prod_1', email: 'someone@example.com', rating: 2, body: 'Itchy.' }
  * ```
  */
 export type SubmitReviewInput = z.input<typeof submitSchema>

@@ -9,8 +9,9 @@ describe.each(STORAGES)('reviews on %s', (storage) => {
   })
   afterEach(() => shop.close())
 
+  /** A review whose email the shop's code has proven (a signed-in customer's verified email). */
   const review = (productId: string, email: string, rating = 5) =>
-    shop.commerce.reviews.submit({ productId, email, rating, body: `Rated ${rating}` })
+    shop.commerce.reviews.submit({ productId, email, emailVerified: true, rating, body: `Rated ${rating}` })
 
   describe('verified buyers', () => {
     it('a review from a customer who bought the product is marked verified, whatever the case of the email', async () => {
@@ -51,6 +52,16 @@ describe.each(STORAGES)('reviews on %s', (storage) => {
       await shop.commerce.orders.cancel(second.id)
       expect((await shop.commerce.reviews.get(before.id)).verifiedBuyer).toBe(false)
       expect((await shop.tables()).purchases).toEqual([])
+    })
+
+    it('an email the caller does not say is proven (no emailVerified) is a contact address: never a buyer’s, not even after an order', async () => {
+      await shop.buy('ada@example.com', shop.shoe)
+      const unsaid = await shop.commerce.reviews.submit({ productId: shop.shoe.id, email: 'ada@example.com', rating: 5, body: 'Typed in a form.' })
+      expect([unsaid.emailVerified, unsaid.verifiedBuyer]).toEqual([false, false])
+      await shop.buy('ada@example.com', shop.shoe)
+      expect(await shop.commerce.reviews.get(unsaid.id)).toMatchObject({ emailVerified: false, verifiedBuyer: false })
+      const { reviews } = await shop.tables()
+      expect(reviews.map((r) => [r.id, Number(r.email_verified), Number(r.verified_buyer)])).toEqual([[unsaid.id, 0, 0]])
     })
 
     it('a canceled order does not make a new review verified', async () => {
@@ -292,7 +303,7 @@ describe('a purchase and a review of it committing at once, on postgres', () => 
       await atPlace
       // The review is submitted while the purchase is written but not committed.
       let submitted = false
-      const submitting = shop.commerce.reviews.submit({ productId: shop.shoe.id, email: 'ada@example.com', rating: 5, body: 'Great.' }).then((r) => {
+      const submitting = shop.commerce.reviews.submit({ productId: shop.shoe.id, email: 'ada@example.com', emailVerified: true, rating: 5, body: 'Great.' }).then((r) => {
         submitted = true
         return r
       })
