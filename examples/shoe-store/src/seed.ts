@@ -134,8 +134,9 @@ export async function seed(commerce: ShopCommerce, log: (line: string) => void =
 
   const trailRunner = productIds[SHOES.findIndex((s) => s.handle === 'trail-runner')]!
   for (const review of [
-    { email: DEMO_CUSTOMER.email, name: 'Ada', rating: 5, title: 'Light and grippy', body: 'Ran a wet half marathon in them without a slip.' },
-    { email: 'charles@example.com', name: 'Charles', rating: 4, title: 'Good on rocks', body: 'Stiff enough for scree; a half size small.' },
+    // Ada's email is her verified account's: her review is vouched for. Charles's is only typed.
+    { email: DEMO_CUSTOMER.email, emailVerified: true, name: 'Ada', rating: 5, title: 'Light and grippy', body: 'Ran a wet half marathon in them without a slip.' },
+    { email: 'charles@example.com', emailVerified: false, name: 'Charles', rating: 4, title: 'Good on rocks', body: 'Stiff enough for scree; a half size small.' },
   ]) {
     const submitted = await commerce.reviews.submit({ productId: trailRunner, ...review })
     await commerce.reviews.approve(submitted.id)

@@ -178,6 +178,9 @@ describe('createStoreClient over HTTP (127.0.0.1, SQLite)', () => {
 
   it("signs in with the customers plugin's routes and sends the session as a bearer token; without it, a 401", async () => {
     await client.call('POST /account/register', { body: { email: 'grace@example.com', password: 'correct horse battery staple', firstName: 'Grace' } })
+    // The password works once the email is verified (the link a mailer would send).
+    const grace = await shop.commerce.customers.findByEmail('grace@example.com')
+    await client.call('POST /account/verify', { body: { token: await shop.commerce.customers.accounts.mintVerificationToken(grace!.id) } })
     const login = await client.call('POST /account/login', { body: { email: 'grace@example.com', password: 'correct horse battery staple' } })
     const signedIn = client.with({ session: login.sessionToken })
     expect((await signedIn.call('GET /account')).id).toBe(login.customer.id)

@@ -91,9 +91,25 @@ export function createKit(commerce: ShopCommerce, options: AppOptions = {}) {
     return client.with({ ...(session ? { session } : {}), ...(cart?.token ? { cartToken: cart.token } : {}) })
   }
 
+  /**
+   * Where the language switch returns to: this page, or for a page answering a form post (a
+   * declined payment, a 3-D Secure step) the page the form was on, since a post cannot be reloaded.
+   */
+  const here = (c: Context): string => {
+    const url = new URL(c.req.url)
+    if (c.req.method === 'GET') return url.pathname + url.search
+    try {
+      const from = new URL(c.req.header('referer') ?? '')
+      if (from.origin === url.origin) return from.pathname + from.search
+    } catch {
+      // No referer, or not a URL: the home page.
+    }
+    return '/'
+  }
+
   const page = (c: Context, title: string, body: Child, status: 200 | 400 | 403 | 404 | 402 | 409 | 422 | 429 = 200) =>
     c.html(
-      <Layout title={title} locale={localeOf(c)} path={new URL(c.req.url).pathname + new URL(c.req.url).search} cards={card !== undefined}>
+      <Layout title={title} locale={localeOf(c)} path={here(c)} cards={card !== undefined}>
         {body}
       </Layout>,
       status,
