@@ -11,7 +11,7 @@ import type { Browser, Page, Request } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer } from '../../src/server.js'
 import { createShop, type ShopCommerce, type StripeSetup } from '../../src/shop.js'
-import { addTrailRunnerToCart, enterAddress, launchChromium, minorUnits, screenshot, termValue } from './support.js'
+import { addTrailRunnerToCart, enterAddress, launchChromium, minorUnits, orderOnPage, ordersIn, screenshot, termValue } from './support.js'
 
 let dir: string
 let stripe: FakeStripeServer
@@ -63,13 +63,8 @@ async function payByCard(page: Page, number: string): Promise<void> {
   await page.getByRole('button', { name: 'Place order' }).click()
 }
 
-const orderCount = async () => Number((await shop.commerce.db.selectFrom('cw_orders').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
-
-async function orderOf(page: Page) {
-  const id = /\/orders\/([^/?#]+)/.exec(page.url())?.[1]
-  if (!id) throw new Error(`not an order page: ${page.url()}`)
-  return shop.commerce.orders.get(decodeURIComponent(id))
-}
+const orderCount = () => ordersIn(shop.commerce)
+const orderOf = (page: Page) => orderOnPage(shop.commerce, page)
 
 describe('card payments through Stripe, in Chromium', () => {
   it('takes a card: Stripe holds the order total, and the card number never reaches the shop', async () => {

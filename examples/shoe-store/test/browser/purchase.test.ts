@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer } from '../../src/server.js'
 import { createShop, type ShopCommerce } from '../../src/shop.js'
 import { COUPON_CODE, COUPON_PERCENT, TRAIL_RUNNER_PRICE } from '../../src/seed.js'
-import { addTrailRunnerToCart, enterAddress, launchChromium, minorUnits, screenshot, seriousAxeFindings, termValue, type AxeFinding } from './support.js'
+import { addTrailRunnerToCart, enterAddress, launchChromium, minorUnits, orderOnPage, ordersIn, screenshot, seriousAxeFindings, termValue, type AxeFinding } from './support.js'
 
 let dir: string
 let server: { url: string; close(): Promise<void> }
@@ -62,14 +62,8 @@ async function checkOut(page: Page, outcome: 'Approve' | 'Decline' | 'Requires a
   await page.getByRole('button', { name: 'Place order' }).click()
 }
 
-const orderCount = async () => Number((await shop.commerce.db.selectFrom('cw_orders').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
-
-/** The order behind the confirmation page's URL (`/orders/:id?token=…`). */
-async function orderOf(page: Page) {
-  const id = /\/orders\/([^/?#]+)/.exec(page.url())?.[1]
-  if (!id) throw new Error(`not an order page: ${page.url()}`)
-  return shop.commerce.orders.get(decodeURIComponent(id))
-}
+const orderCount = () => ordersIn(shop.commerce)
+const orderOf = (page: Page) => orderOnPage(shop.commerce, page)
 
 describe('the shoe store in Chromium', () => {
   it('sells a Trail Runner, size 43, red, with a coupon, and shows the right total', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { expect } from 'vitest'
+import type { ShopCommerce } from '../../src/shop.js'
 
 /** Debian's `chromium` (`apt-get install chromium`, as .ci/run does); `CHROMIUM_PATH` overrides. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -110,4 +111,16 @@ export async function enterAddress(page: Page, email: string, onPage?: OnPage): 
   const shipping = page.getByRole('group', { name: 'Shipping' })
   await shipping.getByRole('radio').first().waitFor()
   await shipping.getByRole('radio', { name: /^(?!Pick up)/ }).first().check()
+}
+
+/** How many orders the shop holds. */
+export async function ordersIn(commerce: ShopCommerce): Promise<number> {
+  return Number((await commerce.db.selectFrom('cw_orders').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+}
+
+/** The order behind the confirmation page's URL (`/orders/:id?token=…`). */
+export async function orderOnPage(commerce: ShopCommerce, page: Page) {
+  const id = /\/orders\/([^/?#]+)/.exec(page.url())?.[1]
+  if (!id) throw new Error(`not an order page: ${page.url()}`)
+  return commerce.orders.get(decodeURIComponent(id))
 }
