@@ -6,11 +6,11 @@ import { storeRoutes } from '../src/routes/index.js'
 import { call, writeCounter, openShop, STORAGES, type Shop } from './routes-support.js'
 
 /**
- * Random requests per Store API route and storage: 500 in CI; `pnpm fuzz:http` runs 10,000 per
- * route (about an hour on two cores). Every request is checked: no 500, and a refused one writes no row
+ * Random requests per Store API route and storage: 200 in CI; `test:soak` in this package and
+ * `pnpm fuzz:http` run 10,000 per route (about an hour on two cores). Every request is checked: no 500, and a refused one writes no row
  * (`writeCounter`: triggers count each row written, in every table but the counting ones).
  */
-const RUNS = Number(process.env.HTTP_FUZZ_RUNS ?? 500)
+const RUNS = Number(process.env.HTTP_FUZZ_RUNS ?? 200)
 
 /** Printable text a header can carry. */
 const headerText = fc.string({ unit: fc.constantFrom(...' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~'), maxLength: 80 })
