@@ -107,7 +107,9 @@ beforeAll(async () => {
   // stdin is not a terminal here: the defaults (SQLite, the test gateway) without asking.
   await timed('create', () => sh('create-cartwright', process.execPath, [join(work, 'cli/package/dist/index.js'), 'my-shop', '--yes'], work))
   generated = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as Manifest
-  for (const file of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'vitest.config.ts', 'README.md', ...readdirSync(join(project, 'src')).map((f) => `src/${f}`), ...readdirSync(join(project, 'test')).map((f) => `test/${f}`)]) {
+  const filesIn = (dir: string): string[] =>
+    readdirSync(join(project, dir), { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesIn(`${dir}/${entry.name}`) : [`${dir}/${entry.name}`]))
+  for (const file of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'vitest.config.ts', 'README.md', ...filesIn('src'), ...filesIn('test')]) {
     written.set(file, readFileSync(join(project, file), 'utf8'))
   }
 

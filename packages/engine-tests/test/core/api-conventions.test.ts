@@ -240,6 +240,7 @@ describe('after close()', () => {
     'inventory.adjust': (s) => s.commerce.inventory.adjust({ variantId: s.variantId, locationId: s.locationId, delta: 1 }),
     'inventory.levels': (s) => s.commerce.inventory.levels(s.variantId),
     'inventory.available': (s) => s.commerce.inventory.available(s.variantId),
+    'inventory.productAvailability': (s) => s.commerce.inventory.productAvailability(s.productId),
     'inventory.reservations': (s) => s.commerce.inventory.reservations({ cartId: s.cartId }),
     'inventory.setPolicy': (s) => s.commerce.inventory.setPolicy(s.variantId, { policy: 'backorder', backorderLimit: 2 }),
     'carts.create': (s) => s.commerce.carts.create({ currency: 'USD' }),

@@ -728,6 +728,12 @@ const cases: Record<string, Case[]> = {
     ...badIdArgument('variant id', (id, f) => f.commerce.inventory.available(id)),
   ],
 
+  'inventory.productAvailability': [
+    nf('unknown product', (f) => f.commerce.inventory.productAvailability(UNKNOWN.product)),
+    ...badIdArgument('id or handle', (id, f) => f.commerce.inventory.productAvailability(id)),
+    ...badValues('channel', [['of 10,000 characters', long], ['a number', 1], ['empty', '']], (input, f) => f.commerce.inventory.productAvailability(f.shoe.id, input), {}),
+  ],
+
   'carts.create': (() => {
     const call = (input: Loose, f: Fixture) => f.commerce.carts.create(input)
     const base = { currency: 'USD' }
